@@ -1,0 +1,43 @@
+"""The `pineopt` command: a thin shell over the same services the app uses.
+
+Exit codes: 0 success, 1 a user error (one clear line on stderr), 2 usage.
+Each command group lives in clicmd/<name>.py and registers itself through add_parser().
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from clicmd import backtest, common, data, runs, serve, strategies, validate
+
+COMMAND_MODULES = (common, serve, validate, strategies, backtest, runs, data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command group."""
+    parser = argparse.ArgumentParser(prog="pineopt", description="PineOpt crypto strategy lab")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    from core.errors import PineOptError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except PineOptError as exc:
+        print(f"pineopt: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pineopt: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""`pineopt` command groups, one module each (see cli.py)."""

@@ -1,0 +1,56 @@
+"""Helpers shared by command modules, and the `init` command."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+from core.settings import Settings, load_settings
+
+
+def settings() -> Settings:
+    """Settings with the store initialised (migrations + sample data)."""
+    from core import bootstrap
+
+    s = load_settings()
+    bootstrap.init_store(s)
+    return s
+
+
+def jsonable(value: Any) -> Any:
+    """Replace non-finite floats with None so output is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def print_json(obj: Any) -> None:
+    """One strict JSON document on stdout."""
+    json.dump(jsonable(obj), sys.stdout, default=str, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def table(rows: list[list[Any]], headers: list[str]) -> str:
+    """A plain aligned text table."""
+    cells = [headers] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in cells)
+
+
+def add_parser(sub: Any) -> None:
+    """Register `pineopt init`."""
+    p = sub.add_parser("init", help="create the store (migrations + sample data) if absent")
+    p.set_defaults(handler=_init)
+
+
+def _init(_args: Any) -> int:
+    s = settings()
+    print(f"store ready: {s.db_path}")
+    return 0

@@ -1,0 +1,199 @@
+"""Domain objects shared by every layer: frozen, keyword-only, typed.
+
+Owns: enums (Language, RunStatus, Severity), strategy metadata and parameters, validation issues,
+the backtest configuration (whose id is the sha256 of its canonical JSON), trades and run results.
+Imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+PERIODS_PER_YEAR = 365  # crypto trades 24/7: annualise with calendar days everywhere
+TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w")
+TIMEFRAME_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240, "1d": 1440,
+                     "1w": 10080}
+
+
+class Language(enum.StrEnum):
+    """Source language of a strategy."""
+
+    PYTHON = "python"
+    PINE = "pine"
+
+
+class Severity(enum.StrEnum):
+    """How bad a validation finding is: errors block saving as valid and running."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class RunStatus(enum.StrEnum):
+    """Every way a backtest can end, plus the queue states before that."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    REJECTED = "rejected"  # refused by validation before running
+    TIMED_OUT = "timed_out"
+    MEMORY_LIMIT = "memory_limit"
+    CPU_LIMIT = "cpu_limit"
+    OUTPUT_LIMIT = "output_limit"
+    CANCELLED = "cancelled"
+    CRASHED = "crashed"  # the user's code raised
+    RESULT_REJECTED = "result_rejected"  # the child's result failed the parent's checks
+    SANDBOX_UNAVAILABLE = "sandbox_unavailable"
+    INTERRUPTED = "interrupted"  # running when the server died
+    FAILED = "failed"  # any other failure, message says why
+
+    @property
+    def finished(self) -> bool:
+        """True when the run will not change any more."""
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidationIssue:
+    """One finding about user source, with a 1-based line and column (0 when unknown)."""
+
+    severity: Severity
+    line: int
+    col: int
+    message: str
+    rule: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, col {self.col}" if self.line else "source"
+        return f"{self.severity.value}: {where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParameterDef:
+    """A tunable strategy parameter (a Strategy class attribute or a Pine input.*)."""
+
+    name: str
+    type: str  # "int" | "float" | "bool" | "str"
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    options: tuple[Any, ...] = ()
+    description: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyMeta:
+    """Descriptive metadata saved with a strategy."""
+
+    name: str
+    description: str = ""
+    author: str = ""
+    version: str = "1.0"
+    tags: tuple[str, ...] = ()
+    timeframes: tuple[str, ...] = ()
+    assets: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+
+
+def canonical_json(obj: Any) -> str:
+    """Serialise with sorted keys and no whitespace so equal inputs give equal bytes."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str, allow_nan=False)
+
+
+def sha256_text(text: str | bytes) -> str:
+    """Hex sha256 of text (utf-8) or bytes."""
+    data = text.encode() if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestConfig:
+    """Everything that decides a backtest's outcome besides the source and the data bytes.
+
+    Money is in quote currency (USDT). ``commission`` is a fraction of traded notional per fill
+    (0.001 = 0.1 %), exactly backtesting.py's ``commission``. ``start``/``end`` are ISO dates or
+    datetimes in UTC; empty means the whole dataset.
+    """
+
+    exchange: str = "sample"
+    market: str = "spot"
+    symbol: str = "BTCUSDT"
+    timeframe: str = "1h"
+    start: str = ""
+    end: str = ""
+    cash_usdt: float = 100_000.0
+    commission: float = 0.0
+    params: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # broker/risk settings added by later work
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready) of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BacktestConfig:
+        """Build from a dict, ignoring unknown keys (older stored configs stay readable)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @property
+    def config_id(self) -> str:
+        """sha256 of the canonical JSON: identical configs always share one id."""
+        return sha256_text(canonical_json(self.to_dict()))
+
+
+def run_hash(*, strategy_sha: str, data_sha: str, config: BacktestConfig) -> str:
+    """The id of a run's inputs: sha256(strategy sha + data sha + canonical config JSON)."""
+    return sha256_text(strategy_sha + data_sha + canonical_json(config.to_dict()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trade:
+    """One closed (or force-closed at the end) trade. Size is signed coins (short < 0)."""
+
+    entry_time: datetime
+    exit_time: datetime
+    size: float
+    entry_price: float
+    exit_price: float
+    pnl: float
+    return_pct: float  # fraction: 0.05 means +5 %
+    commission: float = 0.0
+    entry_bar: int = 0
+    exit_bar: int = 0
+    tag: str = ""
+    exit_reason: str = ""
+
+    @property
+    def side(self) -> str:
+        """'long' or 'short'."""
+        return "long" if self.size > 0 else "short"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """A stored backtest row as the UI and CLI see it."""
+
+    id: int
+    run_hash: str
+    strategy_id: int | None
+    strategy_name: str
+    strategy_version: int | None
+    status: RunStatus
+    config: BacktestConfig
+    data_sha: str
+    error: str
+    progress: float
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_s: float | None
+    log: str = ""

@@ -1,0 +1,116 @@
+"""Checks on what the sandboxed child returned, before anything is stored.
+
+The child is untrusted: its Parquet files must have the expected schema, finite numbers, sane
+sizes, fills inside their bar's low-high range at real bar times, and an equity curve that the
+host can recompute from the trades and the prices it holds. Any mismatch raises SandboxError
+with status result_rejected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from core.errors import SandboxError
+
+MAX_FILE_BYTES = 128 * 1024 * 1024
+MAX_TRADES = 1_000_000
+MAX_TAG_CHARS = 200
+TRADE_SCHEMA = {"Size": "float", "EntryBar": "int", "ExitBar": "int", "EntryPrice": "float",
+                "ExitPrice": "float", "PnL": "float", "Commission": "float", "ReturnPct": "float"}
+PRICE_TOLERANCE = 1e-9  # relative
+EQUITY_TOLERANCE = 1e-6  # relative to initial cash
+
+
+def _reject(message: str) -> SandboxError:
+    return SandboxError(f"Result rejected: {message}", status="result_rejected")
+
+
+def _read(path: Path, columns: list[str]) -> pd.DataFrame:
+    if not path.is_file() or path.is_symlink():
+        raise _reject(f"{path.name} is missing")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise _reject(f"{path.name} is larger than {MAX_FILE_BYTES:,} bytes")
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure of untrusted bytes
+        raise _reject(f"{path.name} is not a valid Parquet file ({type(exc).__name__})")
+    missing = [c for c in columns if c not in schema.names]
+    if missing:
+        raise _reject(f"{path.name} lacks columns {missing}")
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
+def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
+    try:
+        values = frame[column].to_numpy(dtype="float64")
+    except (TypeError, ValueError):
+        raise _reject(f"{name}.{column} is not numeric")
+    if not np.isfinite(values).all():
+        raise _reject(f"{name}.{column} has non-finite values")
+    return values
+
+
+def check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt: float,
+                 commission: float) -> tuple[pd.Series, pd.DataFrame]:
+    """Validate the child's equity and trades against ``data``; return them host-verified."""
+    eq_frame = _read(out_dir / "equity.parquet", ["equity"])
+    if len(eq_frame) != len(data):
+        raise _reject(f"equity has {len(eq_frame)} rows for {len(data)} bars")
+    equity = pd.Series(_numeric(eq_frame, "equity", "equity"), index=data.index, name="equity")
+    trades = _read(out_dir / "trades.parquet", [*TRADE_SCHEMA, "EntryTime", "ExitTime", "Tag"])
+    if len(trades) > MAX_TRADES:
+        raise _reject(f"{len(trades):,} trades exceeds the {MAX_TRADES:,} limit")
+    if int(claimed.get("trades", -1)) != len(trades):
+        raise _reject("the trade count does not match the trades file")
+    for column in TRADE_SCHEMA:
+        _numeric(trades, "trades", column)
+    trades["Tag"] = trades["Tag"].map(lambda t: "" if t is None or t != t else str(t)[:MAX_TAG_CHARS])
+    _check_fills(trades, data)
+    _check_equity(equity, trades, data, cash_usdt=cash_usdt)
+    return equity, trades
+
+
+def _check_fills(trades: pd.DataFrame, data: pd.DataFrame) -> None:
+    n = len(data)
+    low = data["Low"].to_numpy()
+    high = data["High"].to_numpy()
+    for side in ("Entry", "Exit"):
+        bars = trades[f"{side}Bar"].to_numpy(dtype="int64")
+        if len(bars) and (bars.min() < 0 or bars.max() >= n):
+            raise _reject(f"a trade's {side.lower()} bar is outside the data")
+        prices = trades[f"{side}Price"].to_numpy(dtype="float64")
+        tol = np.abs(prices) * PRICE_TOLERANCE
+        outside = (prices < low[bars] - tol) | (prices > high[bars] + tol)
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise _reject(f"trade {i + 1} {side.lower()} price {prices[i]} is outside its bar's "
+                          f"low-high range")
+        times = pd.to_datetime(trades[f"{side}Time"]).to_numpy()
+        if len(bars) and not (times == data.index.to_numpy()[bars]).all():
+            raise _reject(f"a trade's {side.lower()} time is not its bar's time")
+
+
+def _check_equity(equity: pd.Series, trades: pd.DataFrame, data: pd.DataFrame, *,
+                  cash_usdt: float) -> None:
+    """Recompute the final equity from the trades: initial cash + sum of trade P&L, and each
+    trade's P&L from its size, prices and commission."""
+    size = trades["Size"].to_numpy(dtype="float64")
+    gross = size * (trades["ExitPrice"].to_numpy() - trades["EntryPrice"].to_numpy())
+    expected_pnl = gross - trades["Commission"].to_numpy(dtype="float64")
+    pnl = trades["PnL"].to_numpy(dtype="float64")
+    tol = EQUITY_TOLERANCE * max(cash_usdt, 1.0)
+    bad = np.abs(expected_pnl - pnl) > tol
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _reject(f"trade {i + 1} P&L {pnl[i]:.6f} does not match its fills "
+                      f"({expected_pnl[i]:.6f})")
+    if abs(float(equity.iloc[0]) - cash_usdt) > tol and not (trades["EntryBar"] == 0).any():
+        raise _reject("the equity curve does not start at the initial cash")
+    final_expected = cash_usdt + float(pnl.sum())
+    if abs(float(equity.iloc[-1]) - final_expected) > tol * 10:
+        raise _reject(f"final equity {equity.iloc[-1]:.2f} does not equal initial cash plus the "
+                      f"trades' P&L ({final_expected:.2f})")

@@ -1,0 +1,253 @@
+"""The one orchestrator: load -> validate -> sandbox -> check -> metrics -> store.
+
+The UI and the CLI both call request_run() then execute() (directly, or through core.jobs).
+A run's hash is sha256(strategy sha + data sha + canonical config JSON): an identical request
+returns the stored completed run unless forced. Everything about a run is stored in one
+transaction; a failure records its status and message and loses nothing saved before it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from core import market_data, metrics, store, strategies, validation
+from core.errors import NotFoundError, PineOptError, SandboxError, TranslationError
+from core.model import BacktestConfig, RunRecord, RunStatus, run_hash
+from core.result_check import check_result
+from core.settings import Settings
+
+Progress = Callable[[float], None]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _load_data(settings: Settings, config: BacktestConfig) -> pd.DataFrame:
+    return market_data.load_ohlcv(settings.db_path, exchange=config.exchange, market=config.market,
+                                  symbol=config.symbol, timeframe=config.timeframe,
+                                  start=config.start, end=config.end)
+
+
+def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
+                version: int | None = None, force: bool = False) -> RunRecord:
+    """Record a queued run, or return the completed run with the same inputs (unless force).
+
+    Raises NotFoundError / DataError / ConfigError for bad requests (nothing is stored then).
+    """
+    from core import params as params_mod
+
+    record = strategies.get(settings.db_path, strategy_id)
+    ver = strategies.get_version(settings.db_path, strategy_id, version)
+    config = params_mod.checked_config(config, ver.source, record.language)
+    data = _load_data(settings, config)
+    digest = run_hash(strategy_sha=ver.sha256, data_sha=market_data.data_sha(data), config=config)
+    if not force:
+        existing = find_completed(settings.db_path, digest)
+        if existing is not None:
+            return existing
+    with store.connect(settings.db_path) as con:
+        row = con.execute(
+            "INSERT INTO backtests (run_hash, strategy_id, strategy_version, strategy_name, config, "
+            "data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            [digest, strategy_id, ver.version, record.meta.name, json.dumps(config.to_dict()),
+             market_data.data_sha(data), RunStatus.QUEUED.value]).fetchone()
+    return get_run(settings.db_path, int(row[0]))
+
+
+def find_completed(db: Path, digest: str) -> RunRecord | None:
+    """The newest completed run with this run hash, if any."""
+    with store.connect(db) as con:
+        row = con.execute("SELECT id FROM backtests WHERE run_hash = ? AND status = 'completed' "
+                          "ORDER BY id DESC LIMIT 1", [digest]).fetchone()
+    return get_run(db, int(row[0])) if row else None
+
+
+def _set_status(db: Path, run_id: int, status: RunStatus, *, error: str = "", log: str = "",
+                started: datetime | None = None) -> None:
+    with store.connect(db) as con:
+        if status is RunStatus.RUNNING:
+            con.execute("UPDATE backtests SET status = ?, started_at = ?, progress = 0 WHERE id = ?",
+                        [status.value, started or _now(), run_id])
+            return
+        con.execute(
+            "UPDATE backtests SET status = ?, error = ?, log = ?, finished_at = ?, duration_s = "
+            "epoch(? - coalesce(started_at, created_at)) WHERE id = ?",
+            [status.value, error[:20_000], log[:1_000_000], _now(), _now(), run_id])
+
+
+def set_progress(db: Path, run_id: int, fraction: float) -> None:
+    """Record progress (0..1) of a running run."""
+    with store.connect(db) as con:
+        con.execute("UPDATE backtests SET progress = ? WHERE id = ?", [round(fraction, 4), run_id])
+
+
+def execute(settings: Settings, run_id: int, *, progress: Progress | None = None,
+            cancel: threading.Event | None = None) -> RunRecord:
+    """Run a queued run to its end and store the outcome. Never raises for user errors."""
+    db = settings.db_path
+    run = get_run(db, run_id)
+    _set_status(db, run_id, RunStatus.RUNNING)
+    try:
+        version = strategies.get_version(db, run.strategy_id, run.strategy_version)
+        language = strategies.get(db, run.strategy_id).language
+        source = validation.python_source_for(version.source, language)
+        problems = validation.errors_only(validation.validate_python(source))
+        if problems:
+            _set_status(db, run_id, RunStatus.REJECTED,
+                        error="\n".join(str(p) for p in problems))
+            return get_run(db, run_id)
+        data = _load_data(settings, run.config)
+        outcome_equity, outcome_trades, log = _sandbox(settings, run_id, source, data, run.config,
+                                                       progress=progress, cancel=cancel)
+        _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log)
+    except TranslationError as exc:
+        _set_status(db, run_id, RunStatus.REJECTED, error=str(exc))
+    except SandboxError as exc:
+        _set_status(db, run_id, RunStatus(exc.status) if exc.status in RunStatus._value2member_map_
+                    else RunStatus.FAILED, error=str(exc), log=exc.log)
+    except PineOptError as exc:
+        _set_status(db, run_id, RunStatus.FAILED, error=str(exc))
+    return get_run(db, run_id)
+
+
+def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
+             config: BacktestConfig, *, progress: Progress | None,
+             cancel: threading.Event | None) -> tuple[pd.Series, pd.DataFrame, str]:
+    from core import jobs
+    from sandbox.runner import Limits
+
+    last = [0.0]
+
+    def on_progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if total and (now - last[0] > 0.25 or done >= total):
+            last[0] = now
+            set_progress(settings.db_path, run_id, done / total)
+            if progress is not None:
+                progress(done / total)
+
+    worker = jobs.take_worker(settings)
+    try:
+        data.to_parquet(worker.job_dir / "ohlcv.parquet")
+        job = {"source": source, "params": config.params,
+               "settings": {"cash_usdt": config.cash_usdt, "commission": config.commission}}
+        outcome = worker.run(job, limits=Limits.from_settings(settings), progress=on_progress,
+                             cancel=cancel)
+        if outcome.status != RunStatus.COMPLETED.value:
+            raise SandboxError(outcome.message or outcome.status, status=outcome.status,
+                               log=outcome.log)
+        equity, trades = check_result(worker.job_dir / "out", data, outcome.result,
+                                      cash_usdt=config.cash_usdt, commission=config.commission)
+        return equity, trades, outcome.log
+    finally:
+        worker.cleanup()
+
+
+def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data: pd.DataFrame,
+                  equity: pd.Series, trades: pd.DataFrame, log: str) -> None:
+    values = metrics.compute(metrics.Inputs(equity=equity, trades=trades, benchmark=data["Close"]))
+    eq_rows = pd.DataFrame({"backtest_id": run_id, "ts": equity.index, "equity": equity.to_numpy()})
+    tr_rows = pd.DataFrame({
+        "backtest_id": run_id, "n": range(1, len(trades) + 1),
+        "size": trades["Size"].astype(float), "entry_time": pd.to_datetime(trades["EntryTime"]),
+        "exit_time": pd.to_datetime(trades["ExitTime"]), "entry_price": trades["EntryPrice"],
+        "exit_price": trades["ExitPrice"], "pnl": trades["PnL"], "return_pct": trades["ReturnPct"],
+        "commission": trades["Commission"], "entry_bar": trades["EntryBar"].astype(int),
+        "exit_bar": trades["ExitBar"].astype(int), "tag": trades["Tag"].fillna("").astype(str),
+        "exit_reason": trades["ExitBar"].eq(len(data) - 1).map(
+            {True: "end_of_data", False: "signal"}),
+    })
+    with store.transaction(settings.db_path) as con:
+        con.register("eq_rows", eq_rows)
+        con.execute("INSERT INTO equity SELECT backtest_id, ts, equity FROM eq_rows")
+        con.register("tr_rows", tr_rows)
+        con.execute("INSERT INTO trades SELECT backtest_id, n, size, entry_time, exit_time, "
+                    "entry_price, exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
+                    "exit_reason FROM tr_rows")
+        con.executemany("INSERT INTO backtest_metrics (backtest_id, name, value, kind) VALUES "
+                        "(?, ?, ?, 'all')", [[run_id, k, v] for k, v in values.items()])
+        con.execute(
+            "UPDATE backtests SET status = 'completed', progress = 1, log = ?, finished_at = ?, "
+            "duration_s = epoch(? - coalesce(started_at, created_at)) WHERE id = ?",
+            [log[:1_000_000], _now(), _now(), run_id])
+
+
+_RUN_SELECT = ("SELECT id, run_hash, strategy_id, strategy_name, strategy_version, status, config, "
+               "data_sha, error, progress, created_at, started_at, finished_at, duration_s, log "
+               "FROM backtests")
+
+
+def _run_record(row: tuple) -> RunRecord:
+    return RunRecord(id=int(row[0]), run_hash=row[1], strategy_id=row[2], strategy_name=row[3],
+                     strategy_version=row[4], status=RunStatus(row[5]),
+                     config=BacktestConfig.from_dict(json.loads(row[6])), data_sha=row[7],
+                     error=row[8], progress=float(row[9]), created_at=row[10], started_at=row[11],
+                     finished_at=row[12], duration_s=row[13], log=row[14])
+
+
+def get_run(db: Path, run_id: int) -> RunRecord:
+    """One run. Raises NotFoundError naming how to list runs."""
+    with store.connect(db) as con:
+        row = con.execute(_RUN_SELECT + " WHERE id = ?", [run_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"Run {run_id} does not exist; `pineopt runs list` shows the ids.")
+    return _run_record(row)
+
+
+def list_runs(db: Path, *, limit: int = 500) -> list[RunRecord]:
+    """Runs, newest first."""
+    with store.connect(db) as con:
+        rows = con.execute(_RUN_SELECT + " ORDER BY id DESC LIMIT ?", [limit]).fetchall()
+    return [_run_record(r) for r in rows]
+
+
+def run_metrics(db: Path, run_id: int) -> dict[str, float]:
+    """Stored metric values of a run (kind 'all')."""
+    with store.connect(db) as con:
+        rows = con.execute("SELECT name, value FROM backtest_metrics WHERE backtest_id = ? AND "
+                           "kind = 'all'", [run_id]).fetchall()
+    return {name: value for name, value in rows}
+
+
+def run_equity(db: Path, run_id: int) -> pd.Series:
+    """The stored equity curve (quote currency) indexed by bar time."""
+    with store.connect(db) as con:
+        frame = con.execute("SELECT ts, equity FROM equity WHERE backtest_id = ? ORDER BY ts",
+                            [run_id]).df()
+    return frame.set_index("ts")["equity"]
+
+
+def run_trades(db: Path, run_id: int) -> pd.DataFrame:
+    """The stored trades of a run, in order."""
+    with store.connect(db) as con:
+        return con.execute("SELECT * EXCLUDE (backtest_id) FROM trades WHERE backtest_id = ? "
+                           "ORDER BY n", [run_id]).df()
+
+
+def run_benchmark(settings: Settings, run: RunRecord) -> pd.Series:
+    """Close prices of the run's bars (the buy-and-hold benchmark)."""
+    return _load_data(settings, run.config)["Close"]
+
+
+def run_sync(settings: Settings, *, strategy_id: int, config: BacktestConfig,
+             force: bool = False, progress: Progress | None = None) -> RunRecord:
+    """request_run + execute in this process (the CLI's path)."""
+    run = request_run(settings, strategy_id=strategy_id, config=config, force=force)
+    if run.status.finished:
+        return run
+    return execute(settings, run.id, progress=progress)
+
+
+def require_completed(run: RunRecord) -> None:
+    """Raise PineOptError unless the run completed (reports need its results)."""
+    if run.status is not RunStatus.COMPLETED:
+        raise NotFoundError(f"Run {run.id} has status {run.status.value}; only completed runs have "
+                            "results.")

@@ -1,0 +1,83 @@
+"""Frozen settings read from PINEOPT_* environment variables.
+
+Every limit the sandbox enforces lives here so an operator can change it in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Where things live and how hard the sandbox is.
+
+    home: PINEOPT_HOME, holds pineopt.duckdb and caches (default <repo>/data).
+    sandbox_mode: "firejail" (default) or "none" (development only: plain subprocess + rlimits).
+    """
+
+    home: Path
+    sandbox_mode: str = "firejail"
+    sandbox_python: str = ""
+    sandbox_user: str = "pineopt-sandbox"
+    jobs_root: Path = Path("/var/lib/pineopt/jobs")
+    max_concurrent: int = 5
+    timeout_s: int = 120
+    memory_mb: int = 2000
+    cpu_s: int = 120
+    nproc: int = 256
+    nofile: int = 256
+    output_bytes: int = 1_000_000
+    result_bytes: int = 64_000_000
+    pool_size: int = 2
+
+    @property
+    def db_path(self) -> Path:
+        """The DuckDB file."""
+        return self.home / "pineopt.duckdb"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Generated artefacts (tearsheets, PDFs) that can be rebuilt."""
+        return self.home / "cache"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``env`` (default: os.environ). Raises ConfigError on bad values."""
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("PINEOPT_HOME") or REPO_ROOT / "data").expanduser().resolve()
+    mode = env.get("PINEOPT_SANDBOX", "firejail").strip().lower() or "firejail"
+    if mode not in ("firejail", "none"):
+        raise ConfigError(f"PINEOPT_SANDBOX={mode!r} is not known; use 'firejail' or 'none'")
+    return Settings(
+        home=home,
+        sandbox_mode=mode,
+        sandbox_python=env.get("PINEOPT_SANDBOX_PYTHON", ""),
+        sandbox_user=env.get("PINEOPT_SANDBOX_USER", "pineopt-sandbox"),
+        jobs_root=Path(env.get("PINEOPT_JOBS_ROOT", "/var/lib/pineopt/jobs")),
+        max_concurrent=_int(env, "PINEOPT_MAX_CONCURRENT", 5),
+        timeout_s=_int(env, "PINEOPT_TIMEOUT_S", 120),
+        memory_mb=_int(env, "PINEOPT_MEMORY_MB", 2000),
+        cpu_s=_int(env, "PINEOPT_CPU_S", 120),
+        nproc=_int(env, "PINEOPT_NPROC", 256),
+        nofile=_int(env, "PINEOPT_NOFILE", 256),
+        output_bytes=_int(env, "PINEOPT_OUTPUT_BYTES", 1_000_000),
+        result_bytes=_int(env, "PINEOPT_RESULT_BYTES", 64_000_000),
+        pool_size=_int(env, "PINEOPT_POOL_SIZE", 2),
+    )

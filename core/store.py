@@ -1,0 +1,208 @@
+"""DuckDB store: schema, numbered idempotent migrations, and the connection factory.
+
+Only the parent process writes here; the sandboxed child never sees the file. Connections are
+short-lived (open, work, close) so the Streamlit server and the CLI can take turns on one file;
+a lock held by another process is waited for, then reported clearly. Timestamps are naive UTC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from core.errors import PineOptError
+
+LOCK_WAIT_S = 30.0
+
+# Each migration is (number, statements). Never edit a shipped one: add a new number.
+MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
+    (1, (
+        "CREATE SEQUENCE IF NOT EXISTS strategies_id_seq START 1",
+        """CREATE TABLE IF NOT EXISTS strategies (
+            id BIGINT PRIMARY KEY DEFAULT nextval('strategies_id_seq'),
+            name VARCHAR NOT NULL,
+            description VARCHAR NOT NULL DEFAULT '',
+            language VARCHAR NOT NULL DEFAULT 'python',
+            author VARCHAR NOT NULL DEFAULT '',
+            version_label VARCHAR NOT NULL DEFAULT '1.0',
+            tags JSON NOT NULL DEFAULT '[]',
+            timeframes JSON NOT NULL DEFAULT '[]',
+            assets JSON NOT NULL DEFAULT '[]',
+            dependencies JSON NOT NULL DEFAULT '[]',
+            created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+            updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+            deleted_at TIMESTAMP
+        )""",
+        """CREATE TABLE IF NOT EXISTS strategy_versions (
+            strategy_id BIGINT NOT NULL,
+            version INTEGER NOT NULL,
+            source VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            message VARCHAR NOT NULL DEFAULT '',
+            valid BOOLEAN NOT NULL DEFAULT FALSE,
+            issues JSON NOT NULL DEFAULT '[]',
+            params JSON NOT NULL DEFAULT '[]',
+            created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+            PRIMARY KEY (strategy_id, version)
+        )""",
+        """CREATE TABLE IF NOT EXISTS symbols (
+            exchange VARCHAR NOT NULL,
+            market VARCHAR NOT NULL,
+            symbol VARCHAR NOT NULL,
+            base VARCHAR NOT NULL DEFAULT '',
+            quote VARCHAR NOT NULL DEFAULT '',
+            tick_size DOUBLE,
+            lot_step DOUBLE,
+            min_notional DOUBLE,
+            synthetic BOOLEAN NOT NULL DEFAULT FALSE,
+            PRIMARY KEY (exchange, market, symbol)
+        )""",
+        """CREATE TABLE IF NOT EXISTS ohlcv (
+            exchange VARCHAR NOT NULL,
+            market VARCHAR NOT NULL,
+            symbol VARCHAR NOT NULL,
+            timeframe VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            open DOUBLE NOT NULL,
+            high DOUBLE NOT NULL,
+            low DOUBLE NOT NULL,
+            close DOUBLE NOT NULL,
+            volume DOUBLE NOT NULL,
+            PRIMARY KEY (exchange, market, symbol, timeframe, ts)
+        )""",
+        """CREATE TABLE IF NOT EXISTS funding_rates (
+            exchange VARCHAR NOT NULL,
+            symbol VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            rate DOUBLE NOT NULL,
+            PRIMARY KEY (exchange, symbol, ts)
+        )""",
+        "CREATE SEQUENCE IF NOT EXISTS backtests_id_seq START 1",
+        """CREATE TABLE IF NOT EXISTS backtests (
+            id BIGINT PRIMARY KEY DEFAULT nextval('backtests_id_seq'),
+            run_hash VARCHAR NOT NULL,
+            strategy_id BIGINT,
+            strategy_version INTEGER,
+            strategy_name VARCHAR NOT NULL DEFAULT '',
+            config JSON NOT NULL,
+            data_sha VARCHAR NOT NULL DEFAULT '',
+            status VARCHAR NOT NULL,
+            error VARCHAR NOT NULL DEFAULT '',
+            progress DOUBLE NOT NULL DEFAULT 0,
+            log VARCHAR NOT NULL DEFAULT '',
+            created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+            started_at TIMESTAMP,
+            finished_at TIMESTAMP,
+            duration_s DOUBLE
+        )""",
+        "CREATE INDEX IF NOT EXISTS backtests_hash_idx ON backtests (run_hash)",
+        """CREATE TABLE IF NOT EXISTS backtest_metrics (
+            backtest_id BIGINT NOT NULL,
+            name VARCHAR NOT NULL,
+            value DOUBLE,
+            kind VARCHAR NOT NULL DEFAULT 'all',
+            PRIMARY KEY (backtest_id, name, kind)
+        )""",
+        """CREATE TABLE IF NOT EXISTS trades (
+            backtest_id BIGINT NOT NULL,
+            n INTEGER NOT NULL,
+            size DOUBLE NOT NULL,
+            entry_time TIMESTAMP NOT NULL,
+            exit_time TIMESTAMP NOT NULL,
+            entry_price DOUBLE NOT NULL,
+            exit_price DOUBLE NOT NULL,
+            pnl DOUBLE NOT NULL,
+            return_pct DOUBLE NOT NULL,
+            commission DOUBLE NOT NULL DEFAULT 0,
+            entry_bar INTEGER NOT NULL DEFAULT 0,
+            exit_bar INTEGER NOT NULL DEFAULT 0,
+            tag VARCHAR NOT NULL DEFAULT '',
+            exit_reason VARCHAR NOT NULL DEFAULT '',
+            PRIMARY KEY (backtest_id, n)
+        )""",
+        """CREATE TABLE IF NOT EXISTS equity (
+            backtest_id BIGINT NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            equity DOUBLE NOT NULL,
+            PRIMARY KEY (backtest_id, ts)
+        )""",
+        """CREATE TABLE IF NOT EXISTS artifacts (
+            backtest_id BIGINT NOT NULL,
+            kind VARCHAR NOT NULL,
+            content BLOB NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+            PRIMARY KEY (backtest_id, kind)
+        )""",
+    )),
+]
+
+
+class StoreLockedError(PineOptError):
+    """Another process holds the DuckDB file for longer than we waited."""
+
+
+def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + LOCK_WAIT_S
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise StoreLockedError(
+                    f"The store {path} is busy in another process ({exc}). Wait for it to finish "
+                    "or set PINEOPT_HOME to another folder."
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+@contextlib.contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the DuckDB file for one unit of work and always close it.
+
+    Raises StoreLockedError when another process keeps the file locked past LOCK_WAIT_S.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def transaction(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection inside BEGIN/COMMIT; any exception rolls everything back."""
+    with connect(path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def migrate(path: Path) -> int:
+    """Apply every migration not yet recorded; return the schema version. Idempotent."""
+    with connect(path) as con:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "applied_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))"
+        )
+        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        for number, statements in MIGRATIONS:
+            if number in done:
+                continue
+            con.execute("BEGIN TRANSACTION")
+            for sql in statements:
+                con.execute(sql)
+            con.execute("INSERT INTO schema_migrations (version) VALUES (?)", [number])
+            con.execute("COMMIT")
+        row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0

@@ -1,0 +1,57 @@
+"""Backtest page: choose a strategy, data and settings; run; watch progress."""
+
+import datetime as dt
+
+import streamlit as st
+
+from core import market_data, params, runs, strategies
+from core.errors import PineOptError
+from core.model import TIMEFRAMES, BacktestConfig
+from ui import services, widgets
+
+settings = services.settings()
+st.title("Backtest")
+
+records = strategies.list_strategies(settings.db_path)
+if not records:
+    st.info("No strategies yet: write one on the Strategies page and save it.")
+    st.stop()
+names = {r.id: f"{r.meta.name} (v{r.latest_version})" for r in records}
+sid = st.selectbox("Strategy", list(names), format_func=names.get,
+                   index=widgets.index_of(list(names), st.session_state.get(services.SELECTED_STRATEGY)))
+datasets = market_data.list_datasets(settings.db_path)
+symbols = sorted({(d.exchange, d.market, d.symbol) for d in datasets})
+c1, c2, c3 = st.columns(3)
+exchange, market, symbol = c1.selectbox("Data", symbols, format_func=lambda t: f"{t[2]} · {t[0]} {t[1]}")
+timeframe = c2.selectbox("Timeframe", TIMEFRAMES, index=TIMEFRAMES.index("1h"))
+cover = [d for d in datasets if (d.exchange, d.market, d.symbol) == (exchange, market, symbol)]
+first, last = min(d.first for d in cover).date(), max(d.last for d in cover).date()
+dates = c3.date_input("Date range (UTC)", value=(dt.date(2024, 1, 1) if first <= dt.date(2024, 1, 1) <= last
+                                               else first, last), min_value=first, max_value=last)
+st.caption(f"Stored coverage: {first} to {last} (UTC)"
+           + (" · synthetic sample data" if any(d.synthetic for d in cover) else ""))
+c4, c5 = st.columns(2)
+cash = c4.number_input("Initial capital (USDT)", min_value=10.0, value=100_000.0, step=1_000.0)
+commission_pct = c5.number_input("Commission per fill (%)", min_value=0.0, max_value=10.0,
+                                 value=0.1, step=0.01, format="%.3f")
+version = strategies.get_version(settings.db_path, sid)
+record = strategies.get(settings.db_path, sid)
+values = widgets.parameter_form(params.extract(version.source, record.language), key=f"p{sid}")
+
+if st.button("Run backtest", type="primary"):
+    start, end = (dates if isinstance(dates, tuple) and len(dates) == 2 else (first, last))
+    config = BacktestConfig(exchange=exchange, market=market, symbol=symbol, timeframe=timeframe,
+                            start=str(start), end=str(end), cash_usdt=float(cash),
+                            commission=commission_pct / 100, params=values)
+    try:
+        run = runs.request_run(settings, strategy_id=sid, config=config)
+    except PineOptError as exc:
+        services.show_error(exc)
+    else:
+        if run.status.finished:
+            st.info(f"An identical run already exists: run {run.id}. Open it on the Results page.")
+        else:
+            services.jobs().submit(run.id)
+        st.session_state[services.SELECTED_RUN] = run.id
+
+widgets.job_monitor(settings)

@@ -1,0 +1,67 @@
+"""quantstats HTML tearsheet of a run (periods=365, benchmark = buy and hold of the same bars).
+
+Generated once per run and cached in the store's artifacts table. User strings (the strategy
+name) are HTML-escaped before they reach the document.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from core import runs, store
+from core.model import PERIODS_PER_YEAR
+from core.settings import Settings
+
+ARTIFACT_KIND = "tearsheet_html"
+
+
+def _daily(series: pd.Series) -> pd.Series:
+    daily = series.resample("1D").last().dropna()
+    returns = daily.pct_change().dropna()
+    returns.index = pd.DatetimeIndex(returns.index, name="Date")
+    return returns.copy()
+
+
+def build_html(equity: pd.Series, benchmark: pd.Series, *, title: str) -> bytes:
+    """Render the tearsheet for an equity curve and benchmark close prices."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import quantstats as qs
+
+    strat = _daily(equity).rename("Strategy")
+    bench = _daily(benchmark).rename("Buy & hold")
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # quantstats/pandas deprecation chatter is not ours
+        out = Path(tmp) / "tearsheet.html"
+        qs.reports.html(strat, benchmark=bench, periods_per_year=PERIODS_PER_YEAR,
+                        title=html.escape(title), output=str(out), compounded=True)
+        return out.read_bytes()
+
+
+def tearsheet_html(settings: Settings, run_id: int) -> bytes:
+    """The run's tearsheet, from the cache or built and cached now."""
+    db = settings.db_path
+    with store.connect(db) as con:
+        row = con.execute("SELECT content FROM artifacts WHERE backtest_id = ? AND kind = ?",
+                          [run_id, ARTIFACT_KIND]).fetchone()
+    if row is not None:
+        return bytes(row[0])
+    run = runs.get_run(db, run_id)
+    runs.require_completed(run)
+    equity = runs.run_equity(db, run_id)
+    bench = runs.run_benchmark(settings, run)
+    title = f"{run.strategy_name} v{run.strategy_version} · run {run.id} · {run.config.symbol} " \
+            f"{run.config.timeframe}"
+    content = build_html(equity, bench, title=title)
+    with store.connect(db) as con:
+        con.execute("INSERT OR REPLACE INTO artifacts (backtest_id, kind, content) VALUES (?, ?, ?)",
+                    [run_id, ARTIFACT_KIND, content])
+    return content

@@ -1,0 +1,44 @@
+"""Process-wide objects for the app (cache_resource) and session-state keys.
+
+Only this package, app.py and pages/ import streamlit.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import bootstrap
+from core.jobs import JobManager
+from core.settings import Settings, load_settings
+
+# session_state keys shared between pages (plain keys survive page switches).
+EDITOR_SOURCE = "editor_source"
+SELECTED_STRATEGY = "selected_strategy_id"
+SELECTED_RUN = "selected_run_id"
+
+
+@st.cache_resource(show_spinner="Preparing the store (first start loads sample data)…")
+def _settings_for(home: str) -> Settings:
+    settings = load_settings()
+    bootstrap.init_store(settings)
+    return settings
+
+
+def settings() -> Settings:
+    """Settings with an initialised store (once per PINEOPT_HOME per process)."""
+    return _settings_for(str(load_settings().home))
+
+
+@st.cache_resource
+def _jobs_for(home: str) -> JobManager:
+    return JobManager(settings())
+
+
+def jobs() -> JobManager:
+    """The background job manager of this server process."""
+    return _jobs_for(str(settings().home))
+
+
+def show_error(exc: Exception) -> None:
+    """A user-facing error box with the message (never a traceback)."""
+    st.error(str(exc), icon="⚠️")
