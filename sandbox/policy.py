@@ -20,7 +20,7 @@ ALLOWED_MODULES = frozenset({
     "ta", "ta.trend", "ta.momentum", "ta.volatility", "ta.volume", "ta.others",
     "talib", "talib.abstract",
     "backtesting", "backtesting.lib", "backtesting.test",
-    "core.pine.runtime",
+    "core.pine.runtime", "core.sizing",
 })
 # What `from backtesting import X` may take: the Strategy base class, never Backtest.
 ALLOWED_FROM = {"backtesting": frozenset({"Strategy"})}
