@@ -1,0 +1,99 @@
+"""Browser fixtures: a served app with its own PINEOPT_HOME, and Playwright on Debian Chromium.
+
+See ../shared/reference/ui-testing.md: Playwright cannot download browsers here, so we launch
+/usr/bin/chromium. The app runs as a real `streamlit run` subprocess on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-quic"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in tests/e2e drives the browser."""
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Launch Debian's Chromium instead of a Playwright-downloaded build."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    """1280x900 viewport, downloads allowed."""
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900},
+            "accept_downloads": True}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_app(home: Path, *, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run app.py` on a free port with PINEOPT_HOME=home; wait for health."""
+    port = _free_port()
+    env = {**os.environ, "PINEOPT_HOME": str(home), **(extra_env or {})}
+    proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless",
+         "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as resp:  # noqa: S310
+                if resp.read() == b"ok":
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit exited: " + proc.stderr.read().decode()[-2000:])
+    proc.terminate()
+    raise RuntimeError("streamlit did not become healthy in 60 s")
+
+
+@pytest.fixture(scope="module")
+def app_home(template_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PINEOPT_HOME for one test module's app (copied from the template store)."""
+    target = tmp_path_factory.mktemp("app") / "home"
+    shutil.copytree(template_home, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def app_url(app_home: Path) -> Iterator[str]:
+    """URL of a served app using ``app_home``; stopped after the module."""
+    proc, url = start_app(app_home)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if proc.stderr:
+            proc.stderr.close()
