@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="PineOpt", page_icon="🌲", layout="wide")
+st.set_page_config(page_title="PineOpt", page_icon=":material/forest:", layout="wide")
 
 PAGES = [
-    st.Page("pages/strategies.py", title="Strategies", icon="📝", url_path="strategies",
+    st.Page("pages/strategies.py", title="Strategies", icon=":material/code:", url_path="strategies",
             default=True),
-    st.Page("pages/backtest.py", title="Backtest", icon="▶️", url_path="backtest"),
-    st.Page("pages/results.py", title="Results", icon="📈", url_path="results"),
-    st.Page("pages/data.py", title="Data", icon="🗄️", url_path="data"),
+    st.Page("pages/backtest.py", title="Backtest", icon=":material/play_arrow:", url_path="backtest"),
+    st.Page("pages/results.py", title="Results", icon=":material/monitoring:", url_path="results"),
+    st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
 ]
 
 navigation = st.navigation(PAGES)
