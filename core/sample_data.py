@@ -3,6 +3,11 @@
 Hourly bars, 24/7 UTC, 2022-01-01 00:00 to 2024-12-31 23:00 (26,304 bars per symbol), with
 volatility clustering (GARCH(1,1)), fat tails (Student-t innovations), Markov regimes (bull,
 bear, range), OHLC-consistent intrabar ranges and volume that rises with absolute returns.
+
+Each spot symbol has a perpetual twin (market "perp"): the spot bars times (1 + basis), where
+the basis follows a synthetic 8-hourly funding-rate history (00:00, 08:00, 16:00 UTC) built like
+Binance's: funding = premium + clamp(0.01% - premium, -0.05%, +0.05%), so it sits at 0.01% most
+of the time, rises in euphoric regimes and turns negative in fearful ones.
 """
 
 from __future__ import annotations
@@ -106,6 +111,80 @@ def generate_symbol(spec: SampleSpec) -> pd.DataFrame:
         "volume": np.round(volume, 3),
     })
     # Rounding may break OHLC order by one tick; restore it.
+    frame["high"] = frame[["open", "high", "close"]].max(axis=1)
+    frame["low"] = frame[["open", "low", "close"]].min(axis=1)
+    return frame
+
+
+FUNDING_INTERVAL = "8h"
+FUNDING_BASE_RATE = 0.0001  # Binance's interest component: 0.01% per 8 hours
+FUNDING_CLAMP = 0.0005
+FUNDING_CAP = 0.003
+# Funding regimes (per 8h): calm, euphoric, fearful. Premium mean and sd as fractions.
+_FUNDING_PREMIUM_MEAN = np.array([0.00005, 0.0009, -0.0007])
+_FUNDING_PREMIUM_SD = np.array([0.00025, 0.0004, 0.00035])
+_FUNDING_TRANSITION = np.array([
+    [0.970, 0.020, 0.010],
+    [0.060, 0.940, 0.000],
+    [0.080, 0.000, 0.920],
+])
+
+
+def _funding_regimes(rng: np.random.Generator, n: int) -> np.ndarray:
+    draws = rng.random(n)
+    cum = np.cumsum(_FUNDING_TRANSITION, axis=1)
+    out = np.empty(n, dtype=np.int64)
+    state = 0
+    for i in range(n):
+        state = min(int(np.searchsorted(cum[state], draws[i])), 2)
+        out[i] = state
+    return out
+
+
+def _funding_premium(spec: SampleSpec) -> pd.Series:
+    """The 8-hourly premium index (perp over spot, a fraction) indexed by funding time."""
+    index = pd.date_range(SAMPLE_START, SAMPLE_END, freq=FUNDING_INTERVAL)
+    rng = np.random.default_rng(spec.seed + 8)
+    regime = _funding_regimes(rng, len(index))
+    noise = rng.normal(0.0, 1.0, len(index))
+    smooth = np.empty(len(index))
+    level = 0.0
+    for i, z in enumerate(noise):  # AR(1) so the premium drifts instead of jumping
+        level = 0.6 * level + 0.8 * z
+        smooth[i] = level
+    premium = _FUNDING_PREMIUM_MEAN[regime] + _FUNDING_PREMIUM_SD[regime] * smooth
+    return pd.Series(premium, index=index)
+
+
+def generate_funding(spec: SampleSpec) -> pd.DataFrame:
+    """Synthetic 8-hourly funding of ``spec``'s perp: columns ts (naive UTC), rate (fraction).
+
+    rate 0.0001 means longs pay shorts 0.01% of position notional at that time.
+    """
+    premium = _funding_premium(spec)
+    clamp = np.clip(FUNDING_BASE_RATE - premium.to_numpy(), -FUNDING_CLAMP, FUNDING_CLAMP)
+    rate = np.clip(premium.to_numpy() + clamp, -FUNDING_CAP, FUNDING_CAP)
+    return pd.DataFrame({"ts": premium.index, "rate": np.round(rate, 8)})
+
+
+def generate_perp(spec: SampleSpec, spot: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The perpetual twin's hourly bars: spot x (1 + basis), basis following the premium.
+
+    ``spot`` is generate_symbol(spec) when the caller already has it. Same columns as spot;
+    volume is about 2.5x spot (perps trade more).
+    """
+    spot = generate_symbol(spec) if spot is None else spot
+    hourly = pd.DatetimeIndex(spot["ts"])
+    premium = _funding_premium(spec).reindex(hourly, method="ffill").to_numpy()
+    rng = np.random.default_rng(spec.seed + 9)
+    basis = premium + rng.normal(0.0, 0.00015, len(hourly))
+    factor = 1.0 + basis
+    frame = spot.copy()
+    for col in ("open", "high", "low", "close"):
+        frame[col] = np.round(spot[col].to_numpy() * factor, spec.price_decimals)
+    frame.loc[1:, "open"] = frame["close"].to_numpy()[:-1]  # a perp bar opens at its last close
+    frame["volume"] = np.round(spot["volume"].to_numpy() * 2.5 * np.exp(
+        rng.normal(0.0, 0.15, len(hourly))), 3)
     frame["high"] = frame[["open", "high", "close"]].max(axis=1)
     frame["low"] = frame[["open", "low", "close"]].min(axis=1)
     return frame

@@ -138,6 +138,42 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             PRIMARY KEY (backtest_id, kind)
         )""",
     )),
+    # 2: market data catalogue (issue #5): symbol provenance, coverage view, quality, downloads.
+    (2, (
+        "ALTER TABLE symbols ADD COLUMN IF NOT EXISTS source VARCHAR DEFAULT ''",
+        "ALTER TABLE symbols ADD COLUMN IF NOT EXISTS ccxt_symbol VARCHAR DEFAULT ''",
+        "ALTER TABLE symbols ADD COLUMN IF NOT EXISTS active BOOLEAN DEFAULT TRUE",
+        "ALTER TABLE symbols ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP",
+        """CREATE OR REPLACE VIEW datasets AS
+            SELECT exchange, market, symbol, timeframe, min(ts) AS first_ts, max(ts) AS last_ts,
+                   count(*) AS bars,
+                   CAST(date_diff('minute', min(ts), max(ts)) / CASE timeframe
+                        WHEN '1m' THEN 1 WHEN '5m' THEN 5 WHEN '15m' THEN 15 WHEN '30m' THEN 30
+                        WHEN '1h' THEN 60 WHEN '4h' THEN 240 WHEN '1d' THEN 1440
+                        WHEN '1w' THEN 10080 ELSE 1 END + 1 - count(*) AS BIGINT) AS missing_bars
+            FROM ohlcv GROUP BY exchange, market, symbol, timeframe""",
+        """CREATE TABLE IF NOT EXISTS quality_reports (
+            exchange VARCHAR NOT NULL,
+            market VARCHAR NOT NULL,
+            symbol VARCHAR NOT NULL,
+            timeframe VARCHAR NOT NULL,
+            checked_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+            ok BOOLEAN NOT NULL,
+            summary VARCHAR NOT NULL DEFAULT '',
+            report JSON NOT NULL DEFAULT '{}',
+            PRIMARY KEY (exchange, market, symbol, timeframe)
+        )""",
+        """CREATE TABLE IF NOT EXISTS download_state (
+            exchange VARCHAR NOT NULL,
+            market VARCHAR NOT NULL,
+            symbol VARCHAR NOT NULL,
+            timeframe VARCHAR NOT NULL,
+            next_since TIMESTAMP,
+            status VARCHAR NOT NULL DEFAULT '',
+            updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+            PRIMARY KEY (exchange, market, symbol, timeframe)
+        )""",
+    )),
 ]
 
 
