@@ -4,6 +4,9 @@ Conventions: ratios are fractions (0.12 means 12 %). Return-based risk metrics u
 of the equity curve, resampled to UTC calendar days (last equity of each day), annualised with
 PERIODS_PER_YEAR = 365. The benchmark is buy and hold of the same symbol over the same bars.
 Each metric's docstring below is its definition and is shown in the UI glossary.
+The annual risk-free rate (default 0, TradingView's ``risk_free_rate``) is turned into a daily rate
+geometrically, (1 + rf) ** (1 / 365) - 1, as quantstats does. TradingView-style trade statistics
+with All / Long / Short columns live in core.trade_stats.
 """
 
 from __future__ import annotations
@@ -53,6 +56,10 @@ def _daily_returns(series: pd.Series) -> pd.Series:
     return daily.pct_change().dropna()
 
 
+def _daily_rf(annual_rate: float) -> float:
+    return float((1.0 + annual_rate) ** (1.0 / PERIODS_PER_YEAR) - 1.0)
+
+
 def _years(inp: Inputs) -> float:
     span = inp.equity.index[-1] - inp.equity.index[0]
     return max(span / pd.Timedelta(days=PERIODS_PER_YEAR), 1e-12)
@@ -64,7 +71,8 @@ def total_return(inp: Inputs) -> float:
 
 
 def cagr(inp: Inputs) -> float:
-    """Compound annual growth rate: (final / initial) ** (365 days / elapsed time) - 1."""
+    """Compound annual growth rate: (final / initial) ** (365 days / elapsed time) - 1.
+    quantstats counts years as the number of daily returns / 365; equal on gap-free daily bars."""
     growth = inp.equity.iloc[-1] / inp.equity.iloc[0]
     return float(growth ** (1.0 / _years(inp)) - 1.0) if growth > 0 else -1.0
 
@@ -84,8 +92,8 @@ def volatility(inp: Inputs) -> float:
 def sharpe_ratio(inp: Inputs) -> float:
     """Mean of daily excess returns / their std (ddof=1) x sqrt(365). Same as quantstats
     sharpe(periods=365). Differs from backtesting.py, which divides annualised return by
-    annualised volatility."""
-    r = inp.daily_returns - inp.risk_free_rate / PERIODS_PER_YEAR
+    annualised volatility, and from TradingView, which uses monthly returns."""
+    r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
     sd = r.std(ddof=1) if len(r) > 1 else 0.0
     return float(r.mean() / sd * math.sqrt(PERIODS_PER_YEAR)) if sd > 0 else 0.0
 
@@ -93,26 +101,28 @@ def sharpe_ratio(inp: Inputs) -> float:
 def sortino_ratio(inp: Inputs) -> float:
     """Mean daily excess return / downside deviation x sqrt(365); downside deviation =
     sqrt(mean(min(r, 0)^2)) over all days (quantstats sortino(periods=365))."""
-    r = inp.daily_returns - inp.risk_free_rate / PERIODS_PER_YEAR
+    r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
     downside = math.sqrt(float((np.minimum(r, 0.0) ** 2).sum()) / len(r)) if len(r) else 0.0
     return float(r.mean() / downside * math.sqrt(PERIODS_PER_YEAR)) if downside > 0 else 0.0
 
 
 def max_drawdown(inp: Inputs) -> float:
-    """Largest peak-to-trough fall of the per-bar equity curve, as a positive fraction."""
+    """Largest peak-to-trough fall of the per-bar equity curve, as a positive fraction.
+    quantstats measures daily closes only (a negative number); equal on daily bars."""
     eq = inp.equity
     return float((1.0 - eq / eq.cummax()).max())
 
 
 def var_95(inp: Inputs) -> float:
     """Historical 1-day 95 % value at risk: minus the 5th percentile of daily returns (positive
-    means a loss)."""
+    means a loss). quantstats' var() is parametric (normal) instead, so it differs."""
     r = inp.daily_returns
     return float(-np.percentile(r, 5)) if len(r) else 0.0
 
 
 def cvar_95(inp: Inputs) -> float:
-    """Expected shortfall: minus the mean of daily returns at or below their 5th percentile."""
+    """Expected shortfall: minus the mean of daily returns at or below their 5th percentile
+    (= minus quantstats cvar(method='historical'); its default is parametric)."""
     r = inp.daily_returns
     if not len(r):
         return 0.0
@@ -165,7 +175,8 @@ def alpha(inp: Inputs) -> float:
 
 
 def information_ratio(inp: Inputs) -> float:
-    """Mean of daily active returns (strategy - benchmark) / their std (ddof=1) x sqrt(365)."""
+    """Mean of daily active returns (strategy - benchmark) / their std (ddof=1) x sqrt(365).
+    quantstats' information_ratio is not annualised (ours / sqrt(365) equals it)."""
     s, b = inp.daily_returns.align(inp.benchmark_daily_returns, join="inner")
     active = s - b
     sd = active.std(ddof=1) if len(active) > 1 else 0.0
@@ -175,6 +186,74 @@ def information_ratio(inp: Inputs) -> float:
 def buy_hold_return(inp: Inputs) -> float:
     """Benchmark (buy and hold) last close / first close - 1 over the same bars."""
     return float(inp.benchmark.iloc[-1] / inp.benchmark.iloc[0] - 1.0)
+
+
+def calmar_ratio(inp: Inputs) -> float:
+    """CAGR / max drawdown (per-bar); 0 when there is no drawdown. quantstats calmar uses
+    daily closes; equal on gap-free daily bars."""
+    dd = max_drawdown(inp)
+    return float(cagr(inp) / dd) if dd > 0 else 0.0
+
+
+def omega_ratio(inp: Inputs) -> float:
+    """Sum of daily excess returns above 0 / minus the sum of those below 0 (threshold 0);
+    inf when no day loses. Same as quantstats omega(periods=365)."""
+    r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
+    gains, losses = float(r[r > 0].sum()), float(-r[r < 0].sum())
+    if losses == 0:
+        return float("inf") if gains > 0 else 0.0
+    return gains / losses
+
+
+def max_drawdown_duration(inp: Inputs) -> float:
+    """Longest time, in days, from an equity peak to the first bar back at that peak (or to the
+    last bar if it never recovers). backtesting.py's Max. Drawdown Duration, in days."""
+    eq = inp.equity.to_numpy()
+    at_peak = np.flatnonzero(eq >= np.maximum.accumulate(eq))
+    marks = np.unique(np.r_[at_peak, len(eq) - 1])
+    gaps = np.flatnonzero(np.diff(marks) > 1)
+    if not len(gaps):
+        return 0.0
+    times = inp.equity.index
+    spans = times[marks[gaps + 1]] - times[marks[gaps]]
+    return float(spans.max() / pd.Timedelta(days=1))
+
+
+def exposure(inp: Inputs) -> float:
+    """Share of bars with a position open, from each trade's entry bar to its exit bar
+    inclusive (backtesting.py's Exposure Time [%], as a fraction)."""
+    n = len(inp.equity)
+    if not n or not len(inp.trades):
+        return 0.0
+    held = np.zeros(n, dtype=bool)
+    for entry, exit_ in zip(inp.trades["EntryBar"], inp.trades["ExitBar"], strict=True):
+        held[int(entry):int(exit_) + 1] = True
+    return float(held.mean())
+
+
+def expectancy(inp: Inputs) -> float:
+    """Mean trade return (ReturnPct, a fraction, after commission), arithmetic: backtesting.py's
+    Expectancy [%]. The mean trade P&L in USDT is TradingView's Avg Trade (trade statistics)."""
+    return float(inp.trades["ReturnPct"].mean()) if len(inp.trades) else 0.0
+
+
+def sqn(inp: Inputs) -> float:
+    """System Quality Number: sqrt(trades) x mean trade P&L / std of trade P&L (ddof=1), as in
+    backtesting.py; 0 with fewer than 2 trades or no spread."""
+    pnl = inp.trades["PnL"] if len(inp.trades) else pd.Series(dtype=float)
+    sd = pnl.std(ddof=1) if len(pnl) > 1 else 0.0
+    return float(math.sqrt(len(pnl)) * pnl.mean() / sd) if sd > 0 else 0.0
+
+
+def kelly_criterion(inp: Inputs) -> float:
+    """Kelly fraction from trades: p - (1 - p) / (avg winning P&L / avg losing |P&L|), p = win
+    rate (backtesting.py's). quantstats applies the same formula to daily returns instead."""
+    pnl = inp.trades["PnL"] if len(inp.trades) else pd.Series(dtype=float)
+    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
+    if not len(wins) or not len(losses):
+        return 1.0 if len(wins) else 0.0
+    p = len(wins) / len(pnl)
+    return float(p - (1 - p) / (wins.mean() / -losses.mean()))
 
 
 METRICS: dict[str, tuple[Callable[[Inputs], float], str, str]] = {
@@ -195,6 +274,13 @@ METRICS: dict[str, tuple[Callable[[Inputs], float], str, str]] = {
     "beta": (beta, "Beta", "ratio"),
     "information_ratio": (information_ratio, "Information ratio", "ratio"),
     "buy_hold_return": (buy_hold_return, "Buy & hold return", "pct"),
+    "calmar_ratio": (calmar_ratio, "Calmar ratio", "ratio"),
+    "omega_ratio": (omega_ratio, "Omega ratio", "ratio"),
+    "max_drawdown_duration": (max_drawdown_duration, "Max drawdown duration", "days"),
+    "exposure": (exposure, "Exposure", "pct"),
+    "expectancy": (expectancy, "Expectancy (mean trade return)", "pct"),
+    "sqn": (sqn, "SQN", "ratio"),
+    "kelly_criterion": (kelly_criterion, "Kelly criterion", "ratio"),
 }
 
 
@@ -210,13 +296,8 @@ def compute(inp: Inputs) -> dict[str, float]:
     return {name: func(inp) for name, (func, _, _) in METRICS.items()}
 
 
-def format_value(name: str, value: float | None) -> str:
-    """Human text for a metric value (percent for pct, 2 decimals for ratios)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    unit = METRICS[name][2] if name in METRICS else "ratio"
-    if math.isinf(value):
-        return "∞"
+def format_unit(unit: str, value: float) -> str:
+    """Text for a finite value in a unit: pct (fraction shown as %), count, days, usdt, ratio."""
     if unit == "pct":
         return f"{value * 100:,.2f}%"
     if unit == "count":
@@ -226,3 +307,13 @@ def format_value(name: str, value: float | None) -> str:
     if unit == "usdt":
         return f"{value:,.2f} USDT"
     return f"{value:,.2f}"
+
+
+def format_value(name: str, value: float | None) -> str:
+    """Human text for a metric value (percent for pct, 2 decimals for ratios)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    unit = METRICS[name][2] if name in METRICS else "ratio"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return format_unit(unit, value)

@@ -153,7 +153,11 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
 
 def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data: pd.DataFrame,
                   equity: pd.Series, trades: pd.DataFrame, log: str) -> None:
-    values = metrics.compute(metrics.Inputs(equity=equity, trades=trades, benchmark=data["Close"]))
+    from core import trade_stats
+
+    metric_rows = trade_stats.metric_rows(metrics.Inputs(
+        equity=equity, trades=trades, benchmark=data["Close"],
+        risk_free_rate=float(config.extra.get("risk_free_rate", 0.0))))
     eq_rows = pd.DataFrame({"backtest_id": run_id, "ts": equity.index, "equity": equity.to_numpy()})
     tr_rows = pd.DataFrame({
         "backtest_id": run_id, "n": range(1, len(trades) + 1),
@@ -173,7 +177,7 @@ def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data:
                     "entry_price, exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
                     "exit_reason FROM tr_rows")
         con.executemany("INSERT INTO backtest_metrics (backtest_id, name, value, kind) VALUES "
-                        "(?, ?, ?, 'all')", [[run_id, k, v] for k, v in values.items()])
+                        "(?, ?, ?, ?)", [[run_id, k, v, kind] for k, v, kind in metric_rows])
         con.execute(
             "UPDATE backtests SET status = 'completed', progress = 1, log = ?, finished_at = ?, "
             "duration_s = epoch(? - coalesce(started_at, created_at)) WHERE id = ?",
