@@ -1,39 +1,111 @@
-"""Altair charts of a run. Pure functions of frames; no streamlit here."""
+"""Altair charts of a run's equity: equity vs buy and hold, underwater, monthly heatmap, yearly
+returns, rolling Sharpe and volatility. Pure functions of frames; no streamlit here.
+
+Long series are thinned to MAX_POINTS rows so the browser stays quick; time axes zoom and pan
+(drag and mouse wheel) where a chart says so.
+"""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
+from reports import frames
+
 MAX_POINTS = 5_000
+STRATEGY_COLOR = "#1f77b4"
+BENCH_COLOR = "#9a9a9a"
+LOSS_COLOR = "#d62728"
+GAIN_COLOR = "#2ca02c"
+TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def _thin(frame: pd.DataFrame) -> pd.DataFrame:
-    step = max(1, len(frame) // MAX_POINTS)
+    step = -(-len(frame) // MAX_POINTS)  # ceil: at most MAX_POINTS rows
     return frame.iloc[::step] if step > 1 else frame
 
 
-def equity_drawdown(equity: pd.Series, benchmark: pd.Series) -> alt.VConcatChart:
-    """Equity vs buy-and-hold (same starting capital) above an underwater drawdown chart."""
+def _zoom() -> alt.Parameter:
+    return alt.selection_interval(bind="scales", encodings=["x"])
+
+
+def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
+                        height: int = 300) -> alt.Chart:
+    """Strategy equity and buy and hold of the same bars from the same starting capital (USDT)."""
     start = float(equity.iloc[0])
-    bench_equity = benchmark / float(benchmark.iloc[0]) * start
-    frame = pd.DataFrame({"time": equity.index, "Strategy": equity.to_numpy(),
-                          "Buy & hold": bench_equity.reindex(equity.index).to_numpy()})
-    frame = _thin(frame)
-    long = frame.melt("time", var_name="series", value_name="equity_usdt")
-    top = alt.Chart(long).mark_line(strokeWidth=1.4).encode(
+    bench_equity = benchmark.reindex(equity.index) / float(benchmark.iloc[0]) * start
+    frame = _thin(pd.DataFrame({"time": equity.index, "Strategy": equity.to_numpy(),
+                                "Buy & hold": bench_equity.to_numpy()}))
+    return alt.Chart(frame, title="Equity vs buy & hold").transform_fold(
+        ["Strategy", "Buy & hold"], as_=["series", "equity_usdt"]).mark_line(
+        strokeWidth=1.4).encode(
         x=alt.X("time:T", title=None),
         y=alt.Y("equity_usdt:Q", title="Equity (USDT)", scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top-left")),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "series:N",
-                 alt.Tooltip("equity_usdt:Q", format=",.2f")],
-    ).properties(height=280)
-    dd = pd.DataFrame({"time": equity.index,
-                       "drawdown": (equity / equity.cummax() - 1.0).to_numpy()})
-    bottom = alt.Chart(_thin(dd)).mark_area(color="#d62728", opacity=0.5).encode(
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top-left"),
+                        sort=["Strategy", "Buy & hold"],
+                        scale=alt.Scale(domain=["Strategy", "Buy & hold"],
+                                        range=[STRATEGY_COLOR, BENCH_COLOR])),
+        tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT), "series:N",
+                 alt.Tooltip("equity_usdt:Q", format=",.2f", title="equity (USDT)")],
+    ).add_params(_zoom()).properties(height=height)
+
+
+def underwater(equity: pd.Series, *, height: int = 160) -> alt.Chart:
+    """Drawdown from the running equity peak at each bar (an area below zero)."""
+    frame = _thin(pd.DataFrame({"time": equity.index,
+                                "drawdown": frames.drawdown(equity).to_numpy()}))
+    return alt.Chart(frame, title="Underwater (drawdown)").mark_area(
+        color=LOSS_COLOR, opacity=0.5, line={"color": LOSS_COLOR, "strokeWidth": 0.8}).encode(
         x=alt.X("time:T", title="Time (UTC)"),
         y=alt.Y("drawdown:Q", title="Drawdown", axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"),
+        tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT),
                  alt.Tooltip("drawdown:Q", format=".2%")],
-    ).properties(height=140)
-    return alt.vconcat(top, bottom).resolve_scale(x="shared")
+    ).add_params(_zoom()).properties(height=height)
+
+
+def equity_drawdown(equity: pd.Series, benchmark: pd.Series) -> alt.VConcatChart:
+    """Equity vs buy and hold above the underwater chart, sharing the time axis."""
+    return alt.vconcat(equity_vs_benchmark(equity, benchmark),
+                       underwater(equity)).resolve_scale(x="shared")
+
+
+def monthly_heatmap(equity: pd.Series) -> alt.LayerChart:
+    """Year x month grid of monthly returns, red for losses and green for gains."""
+    data = frames.monthly_returns(equity)
+    limit = max(float(data["ret"].abs().max()), 1e-9) if len(data) else 1.0
+    base = alt.Chart(data, title="Monthly returns").encode(
+        x=alt.X("month_name:O", title=None, sort=list(frames.MONTHS)),
+        y=alt.Y("year:O", title=None))
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color("ret:Q", title="Return", legend=alt.Legend(format="%"),
+                        scale=alt.Scale(scheme="redyellowgreen", domain=[-limit, limit])),
+        tooltip=["year:O", "month_name:O", alt.Tooltip("ret:Q", format=".2%", title="return")])
+    text = base.mark_text(fontSize=11).encode(text=alt.Text("ret:Q", format=".1%"))
+    return (cells + text).properties(height=max(60, 34 * data["year"].nunique()))
+
+
+def yearly_returns(equity: pd.Series, *, height: int = 220) -> alt.Chart:
+    """One bar per calendar year (the first and last years may be partial)."""
+    data = frames.yearly_returns(equity)
+    return alt.Chart(data, title="Yearly returns").mark_bar().encode(
+        x=alt.X("year:O", title=None),
+        y=alt.Y("ret:Q", title="Return", axis=alt.Axis(format="%")),
+        color=alt.condition(alt.datum.ret >= 0, alt.value(GAIN_COLOR), alt.value(LOSS_COLOR)),
+        tooltip=["year:O", alt.Tooltip("ret:Q", format=".2%", title="return")],
+    ).properties(height=height)
+
+
+def rolling_sharpe_volatility(equity: pd.Series, *, height: int = 160) -> alt.VConcatChart:
+    """Rolling 30-day Sharpe (annualised, rf 0) above rolling 30-day volatility."""
+    data = frames.rolling_stats(equity)
+    title = f"Rolling {frames.ROLLING_DAYS}-day Sharpe and volatility (annualised)"
+    sharpe = alt.Chart(data, title=title).mark_line(color=STRATEGY_COLOR, strokeWidth=1).encode(
+        x=alt.X("time:T", title=None), y=alt.Y("sharpe:Q", title="Sharpe"),
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d"),
+                 alt.Tooltip("sharpe:Q", format=".2f")]).properties(height=height)
+    vol = alt.Chart(data).mark_line(color="#ff7f0e", strokeWidth=1).encode(
+        x=alt.X("time:T", title="Time (UTC)"),
+        y=alt.Y("volatility:Q", title="Volatility", axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d"),
+                 alt.Tooltip("volatility:Q", format=".1%")]).properties(height=height)
+    return alt.vconcat(sharpe, vol).resolve_scale(x="shared")

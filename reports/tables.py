@@ -1,0 +1,101 @@
+"""Display frames of a run: the metric tables, the TradingView-style trade list and the config.
+
+Labels and units come from core.metrics / core.trade_stats; values are formatted text so every
+front end (page, PDF, CLI) shows the same thing. No streamlit here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from core import metrics, trade_stats
+from core.analytics import RunBundle
+
+SIDE_COLUMNS = {"all": "All", "long": "Long", "short": "Short"}
+TRADE_COLUMNS = {"n": "#", "side": "Side", "tag": "Signal", "exit_reason": "Exit reason",
+                 "entry_time": "Entry time", "exit_time": "Exit time",
+                 "entry_price": "Entry price", "exit_price": "Exit price", "size": "Size (coins)",
+                 "pnl": "P&L (USDT)", "return_pct": "P&L %", "cum_pnl": "Cum. P&L (USDT)",
+                 "mfe_usdt": "Run-up (USDT)", "mae_usdt": "Drawdown (USDT)", "bars": "Bars"}
+
+
+def summary_table(by_kind: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """TradingView's Performance Summary: Metric, All, Long, Short (text), Definition."""
+    rows = []
+    for name in trade_stats.SUMMARY_ROWS:
+        info = trade_stats.describe(name)
+        row: dict[str, Any] = {"Metric": info.label}
+        for kind, column in SIDE_COLUMNS.items():
+            row[column] = trade_stats.format_value(name, by_kind.get(kind, {}).get(name))
+        row["Definition"] = info.definition
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ratio_table(values: dict[str, float]) -> pd.DataFrame:
+    """The seed metrics (core.metrics.METRICS): Metric, Value, Definition."""
+    return pd.DataFrame([{"Metric": metrics.describe(n).label,
+                          "Value": metrics.format_value(n, values.get(n)),
+                          "Definition": metrics.describe(n).definition}
+                         for n in metrics.METRICS])
+
+
+def trade_list(trades: pd.DataFrame) -> pd.DataFrame:
+    """Enriched trades with TradingView's columns (numbers stay numbers, for sorting)."""
+    frame = trades.loc[:, list(TRADE_COLUMNS)].rename(columns=TRADE_COLUMNS)
+    frame["Size (coins)"] = frame["Size (coins)"].abs()
+    frame["P&L %"] = frame["P&L %"] * 100.0
+    return frame.reset_index(drop=True)
+
+
+def filter_trades(trades: pd.DataFrame, *, sides: list[str] | None = None,
+                  exit_reasons: list[str] | None = None, signal: str = "",
+                  outcome: str = "all") -> pd.DataFrame:
+    """Trades matching every given filter: sides, exit reasons, a signal substring (case
+    insensitive) and outcome ('all', 'win', 'loss')."""
+    keep = pd.Series(True, index=trades.index)
+    if sides:
+        keep &= trades["side"].isin(sides)
+    if exit_reasons:
+        keep &= trades["exit_reason"].isin(exit_reasons)
+    if signal.strip():
+        keep &= trades["tag"].str.contains(signal.strip(), case=False, regex=False)
+    if outcome in ("win", "loss"):
+        keep &= trades["pnl"] > 0 if outcome == "win" else trades["pnl"] < 0
+    return trades[keep]
+
+
+def _fmt_time(value: Any) -> str:
+    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime(
+        "%Y-%m-%d %H:%M:%S")
+
+
+def config_rows(bundle: RunBundle) -> list[tuple[str, str]]:
+    """(field, value) pairs of everything that defined and timed the run."""
+    run, cfg = bundle.run, bundle.run.config
+    strategy = f"{run.strategy_name} (id {run.strategy_id}) version {run.strategy_version}"
+    if bundle.strategy_deleted:
+        strategy += " — this strategy has since been deleted; the run keeps its version"
+    data = f"{cfg.exchange}/{cfg.market} {cfg.symbol} {cfg.timeframe}, {len(bundle.equity):,} bars"
+    span = f"{_fmt_time(bundle.equity.index[0])} → {_fmt_time(bundle.equity.index[-1])} UTC"
+    costs = f"commission {cfg.commission * 100:.4f}% of notional per fill"
+    extra = ", ".join(f"{k}={v}" for k, v in sorted(cfg.extra.items())) or "none"
+    duration = "—" if run.duration_s is None else f"{run.duration_s:.2f} s"
+    sha_note = " (the stored data has changed since)" if bundle.data_changed else ""
+    return [("Run", f"{run.id} · status {run.status.value}"), ("Strategy", strategy),
+            ("Data", data), ("Period", span), ("Requested range",
+                                                f"{cfg.start or 'start'} → {cfg.end or 'end'}"),
+            ("Data sha256", run.data_sha + sha_note), ("Run hash", run.run_hash),
+            ("Parameters", ", ".join(f"{k}={v}" for k, v in sorted(cfg.params.items()))
+             or "strategy defaults"),
+            ("Initial capital", f"{cfg.cash_usdt:,.2f} USDT"), ("Costs", costs),
+            ("Other settings", extra), ("Created", _fmt_time(run.created_at) + " UTC"),
+            ("Started", _fmt_time(run.started_at) + " UTC"),
+            ("Finished", _fmt_time(run.finished_at) + " UTC"), ("Duration", duration)]
+
+
+def config_table(bundle: RunBundle) -> pd.DataFrame:
+    """config_rows as a two-column frame (Field, Value)."""
+    return pd.DataFrame(config_rows(bundle), columns=["Field", "Value"])

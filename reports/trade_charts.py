@@ -1,0 +1,95 @@
+"""Altair charts of a run's trades: P&L histogram, duration vs return, and the price chart with
+entry and exit markers. Input trades are core.analytics enriched trades. No streamlit here.
+
+The price chart draws candles up to CANDLE_LIMIT bars and a close line beyond; it zooms and pans
+on the time axis (drag, mouse wheel).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from reports.charts import GAIN_COLOR, LOSS_COLOR, TIME_FORMAT
+
+CANDLE_LIMIT = 5_000
+LINE_LIMIT = 5_000  # altair refuses more rows by default; thinned beyond
+
+
+def pnl_histogram(trades: pd.DataFrame, *, height: int = 220) -> alt.Chart:
+    """Distribution of closed-trade P&L in USDT, wins green and losses red."""
+    data = pd.DataFrame({"pnl": trades["pnl"].astype(float),
+                         "outcome": ["win" if p > 0 else "loss" for p in trades["pnl"]]})
+    return alt.Chart(data, title="Trade P&L distribution").mark_bar(opacity=0.85).encode(
+        x=alt.X("pnl:Q", bin=alt.Bin(maxbins=40), title="P&L per trade (USDT)"),
+        y=alt.Y("count():Q", title="Trades", stack=True),
+        color=alt.Color("outcome:N", title=None, scale=alt.Scale(
+            domain=["win", "loss"], range=[GAIN_COLOR, LOSS_COLOR])),
+        tooltip=[alt.Tooltip("count():Q", title="trades"), "outcome:N"],
+    ).properties(height=height)
+
+
+def duration_vs_return(trades: pd.DataFrame, *, height: int = 220) -> alt.Chart:
+    """Each trade as a point: bars held against its return (fraction), coloured by side."""
+    data = trades.loc[:, ["n", "side", "bars", "return_pct", "pnl"]].copy()
+    return alt.Chart(data, title="Trade duration vs return").mark_circle(
+        size=36, opacity=0.7).encode(
+        x=alt.X("bars:Q", title="Bars held"),
+        y=alt.Y("return_pct:Q", title="Return", axis=alt.Axis(format="%")),
+        color=alt.Color("side:N", title=None, scale=alt.Scale(
+            domain=["long", "short"], range=["#1f77b4", "#9467bd"])),
+        tooltip=[alt.Tooltip("n:Q", title="trade #"), "side:N", "bars:Q",
+                 alt.Tooltip("return_pct:Q", format=".2%", title="return"),
+                 alt.Tooltip("pnl:Q", format=",.2f", title="P&L (USDT)")],
+    ).properties(height=height)
+
+
+def _markers(trades: pd.DataFrame) -> pd.DataFrame:
+    entries = pd.DataFrame({"time": trades["entry_time"], "price": trades["entry_price"],
+                            "event": [f"{s} entry" for s in trades["side"]], "n": trades["n"]})
+    exits = pd.DataFrame({"time": trades["exit_time"], "price": trades["exit_price"],
+                          "event": [f"{s} exit" for s in trades["side"]], "n": trades["n"]})
+    return pd.concat([entries, exits], ignore_index=True)
+
+
+def _price_layer(ohlcv: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+    bars = ohlcv.reset_index(names="time")
+    if len(bars) > CANDLE_LIMIT:
+        step = -(-len(bars) // LINE_LIMIT)  # ceil: at most LINE_LIMIT points
+        return alt.Chart(bars.iloc[::step]).mark_line(color="#555", strokeWidth=0.8).encode(
+            x=alt.X("time:T", title="Time (UTC)"),
+            y=alt.Y("Close:Q", title="Price (USDT)", scale=alt.Scale(zero=False)),
+            tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT),
+                     alt.Tooltip("Close:Q", format=",.2f")])
+    base = alt.Chart(bars).encode(
+        x=alt.X("time:T", title="Time (UTC)"),
+        color=alt.condition("datum.Open <= datum.Close", alt.value(GAIN_COLOR),
+                            alt.value(LOSS_COLOR)))
+    wick = base.mark_rule(strokeWidth=0.7).encode(
+        y=alt.Y("Low:Q", title="Price (USDT)", scale=alt.Scale(zero=False)), y2="High:Q")
+    body = base.mark_bar(width={"band": 0.7}).encode(
+        y="Open:Q", y2="Close:Q",
+        tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT), alt.Tooltip("Open:Q", format=",.2f"),
+                 alt.Tooltip("High:Q", format=",.2f"), alt.Tooltip("Low:Q", format=",.2f"),
+                 alt.Tooltip("Close:Q", format=",.2f")])
+    return wick + body
+
+
+def price_with_trades(ohlcv: pd.DataFrame, trades: pd.DataFrame, *,
+                      height: int = 360) -> alt.LayerChart:
+    """Candles (or a close line beyond CANDLE_LIMIT bars) with trade entry and exit markers."""
+    marks = _markers(trades)
+    domain = ["long entry", "long exit", "short entry", "short exit"]
+    points = alt.Chart(marks).mark_point(filled=True, size=70, opacity=0.95).encode(
+        x="time:T", y="price:Q",
+        shape=alt.Shape("event:N", title=None, scale=alt.Scale(
+            domain=domain, range=["triangle-up", "circle", "triangle-down", "circle"])),
+        color=alt.Color("event:N", title=None, scale=alt.Scale(
+            domain=domain, range=["#1f77b4", "#111111", "#9467bd", "#111111"])),
+        tooltip=[alt.Tooltip("n:Q", title="trade #"), "event:N",
+                 alt.Tooltip("time:T", format=TIME_FORMAT),
+                 alt.Tooltip("price:Q", format=",.2f")])
+    chart = alt.layer(_price_layer(ohlcv), points, title="Price with trades").resolve_scale(
+        color="independent")
+    return chart.add_params(alt.selection_interval(bind="scales", encodings=["x"])).properties(
+        height=height)
