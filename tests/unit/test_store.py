@@ -1,0 +1,56 @@
+"""Store: migrations are idempotent, tables exist, lock errors are explained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from core import store
+
+SPINE_TABLES = {"strategies", "strategy_versions", "ohlcv", "symbols", "funding_rates",
+                "backtests", "backtest_metrics", "trades", "equity", "artifacts",
+                "schema_migrations"}
+
+
+def test_migrate_creates_every_table_and_is_idempotent(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    first = store.migrate(db)
+    second = store.migrate(db)
+    assert first == second == max(n for n, _ in store.MIGRATIONS)
+    with store.connect(db) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
+                  .fetchall()}
+        applied = con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+    assert SPINE_TABLES <= tables
+    assert applied == len(store.MIGRATIONS)
+
+
+def test_migrations_have_unique_numbers() -> None:
+    numbers = [n for n, _ in store.MIGRATIONS]
+    assert len(numbers) == len(set(numbers))
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    store.migrate(db)
+    with pytest.raises(RuntimeError), store.transaction(db) as con:
+        con.execute("INSERT INTO funding_rates VALUES ('x', 'BTC', TIMESTAMP '2024-01-01', 0.1)")
+        raise RuntimeError("boom")
+    with store.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM funding_rates").fetchone()[0] == 0
+
+
+def test_lock_held_by_another_process_is_reported(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "s.duckdb"
+
+    def locked(*_args: object, **_kwargs: object) -> None:
+        raise duckdb.IOException('Could not set lock on file "x": Conflicting lock is held')
+
+    monkeypatch.setattr(store, "LOCK_WAIT_S", 0.05)
+    monkeypatch.setattr(duckdb, "connect", locked)
+    with pytest.raises(store.StoreLockedError, match="busy in another process"):
+        with store.connect(db):
+            pass
