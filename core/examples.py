@@ -1,12 +1,64 @@
-"""Example strategies shipped in examples/ (offered in the UI)."""
+"""Example strategies shipped in examples/ (the gallery on the Strategies page).
+
+Each example file's module docstring is its description; its Strategy class name is its title.
+Parameters follow the core.params comment convention (``fast = 20  # Fast MA; range: 5..100``).
+"""
 
 from __future__ import annotations
 
+import ast
+from dataclasses import dataclass
+
+from core.errors import NotFoundError
+from core.model import Language
 from core.settings import REPO_ROOT
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
+DEFAULT_EXAMPLE = "sma_cross"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Example:
+    """One shipped example: ``key`` is its file stem (also its id)."""
+
+    key: str
+    title: str
+    description: str
+    language: Language
+    source: str
+
+
+def _title(tree: ast.Module, key: str) -> str:
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            return node.name
+    return key.replace("_", " ").title()
+
+
+def _load(path_key: str) -> Example:
+    path = EXAMPLES_DIR / f"{path_key}.py"
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    doc = (ast.get_docstring(tree) or "").strip()
+    return Example(key=path_key, title=_title(tree, path_key), description=doc.split("\n\n")[0],
+                   language=Language.PYTHON, source=source)
+
+
+def list_examples() -> list[Example]:
+    """Every Python example, the default (SMA cross) first, then by file name."""
+    keys = sorted(p.stem for p in EXAMPLES_DIR.glob("*.py"))
+    keys.sort(key=lambda k: k != DEFAULT_EXAMPLE)
+    return [_load(k) for k in keys]
+
+
+def get_example(key: str) -> Example:
+    """One example by its file stem. Raises NotFoundError listing the keys."""
+    names = sorted(p.stem for p in EXAMPLES_DIR.glob("*.py"))
+    if key not in names:
+        raise NotFoundError(f"No example '{key}'; examples: {', '.join(names)}.")
+    return _load(key)
 
 
 def default_python_source() -> str:
     """The SMA-cross example the editor starts with."""
-    return (EXAMPLES_DIR / "sma_cross.py").read_text(encoding="utf-8")
+    return get_example(DEFAULT_EXAMPLE).source

@@ -1,147 +1,140 @@
 """Static checks on user strategy source. Never executes it.
 
-Owns the rules a strategy must pass before it is saved as valid or sent to the sandbox: syntax,
-RestrictedPython compile, the import allow-list and forbidden names/attributes from
-sandbox.policy, and exactly one backtesting.py Strategy subclass with init and next.
+Owns the rules a strategy must pass before it is saved as valid or sent to the sandbox
+(reference/security.md A1-A7): size and complexity caps, syntax, the import allow-list by every
+route (import, from-import, attribute chains into submodules), forbidden names in any position,
+forbidden attributes, strings hiding dunders, stores into imported names, decorators, exactly one
+backtesting.py Strategy subclass with init() and next(), RestrictedPython's own compile errors,
+and declared dependencies. The lists themselves live in sandbox.policy, which the sandbox
+enforces again at run time. The AST rules live in core.validation_rules.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from core import validation_rules as rules
 from core.errors import TranslationError
 from core.model import Language, Severity, ValidationIssue
 from sandbox import policy
 
+MAX_DEPTH = 80  # AST nesting; RestrictedPython's recursive transformer dies near 300 levels
+MAX_NODES = 150_000  # a 100-line strategy has about 1,500 nodes
 
-def _issue(node: ast.AST | None, message: str, rule: str,
-           severity: Severity = Severity.ERROR) -> ValidationIssue:
-    line = getattr(node, "lineno", 0) or 0
-    col = (getattr(node, "col_offset", -1) or 0) + 1 if node is not None else 0
-    return ValidationIssue(severity=severity, line=line, col=col, message=message, rule=rule)
+
+def _whole(message: str, rule: str, line: int = 0) -> ValidationIssue:
+    return ValidationIssue(severity=Severity.ERROR, line=line, col=0, message=message, rule=rule)
+
+
+def _too_complex(line: int = 0) -> ValidationIssue:
+    return _whole("The source is too complex to analyse (nesting too deep or too many "
+                  "expressions). Split long or deeply nested expressions into smaller steps.",
+                  "complexity", line)
+
+
+def _precheck(source: str) -> list[ValidationIssue]:
+    size = len(source.encode("utf-8", "replace"))
+    if size > policy.MAX_SOURCE_BYTES:
+        return [_whole(f"The source is too large ({size / 1024:,.0f} KB; the limit is "
+                       f"{policy.MAX_SOURCE_BYTES // 1024} KB). Remove unused code or data.",
+                       "size")]
+    if not source.strip():
+        return [_whole("The source is empty; paste, upload or pick an example strategy.", "empty")]
+    if "\x00" in source:
+        line = source[: source.index("\x00")].count("\n") + 1
+        return [_whole("The source contains a NUL character; delete it (save the file as plain "
+                       "UTF-8 text).", "binary", line)]
+    bare = source.replace("\r\n", "\n").find("\r")
+    if bare >= 0:
+        line = source.replace("\r\n", "\n")[:bare].count("\n") + 1
+        return [_whole("A bare carriage return (\\r) splits this line; save the file with "
+                       "normal (LF or CRLF) line endings.", "newline", line)]
+    return []
 
 
 def _parse(source: str) -> tuple[ast.Module | None, list[ValidationIssue]]:
-    if len(source.encode("utf-8", "replace")) > policy.MAX_SOURCE_BYTES:
-        return None, [ValidationIssue(severity=Severity.ERROR, line=0, col=0, rule="size",
-                                      message="The source is larger than 10 MB; split or shorten it.")]
-    if not source.strip():
-        return None, [ValidationIssue(severity=Severity.ERROR, line=0, col=0, rule="empty",
-                                      message="The source is empty; paste or upload a strategy.")]
     try:
         return ast.parse(source), []
     except SyntaxError as exc:
-        msg = f"Syntax error: {exc.msg}. Fix the code at this position."
+        text = (exc.text or "").strip()
+        near = f" near `{text[:60]}`" if text else ""
+        msg = (f"Syntax error: {exc.msg}{near}. Fix the code at this position (check brackets, "
+               "colons and indentation).")
         return None, [ValidationIssue(severity=Severity.ERROR, line=exc.lineno or 0,
                                       col=exc.offset or 0, message=msg, rule="syntax")]
-    except (RecursionError, MemoryError, ValueError):
-        return None, [ValidationIssue(severity=Severity.ERROR, line=0, col=0, rule="complexity",
-                                      message="The source is too complex to analyse (nesting too "
-                                              "deep); simplify the deepest expressions.")]
+    except (RecursionError, MemoryError, ValueError, OverflowError):
+        return None, [_too_complex()]
 
 
-def _check_imports(tree: ast.Module) -> list[ValidationIssue]:
-    issues = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if not policy.module_allowed(alias.name):
-                    issues.append(_issue(node, f"Import of '{alias.name}' is not allowed. Allowed "
-                                         f"modules: {', '.join(sorted(policy.ALLOWED_MODULES))}.",
-                                         "import"))
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            if node.level or not policy.module_allowed(module):
-                issues.append(_issue(node, f"Import from '{'.' * node.level}{module}' is not "
-                                     "allowed. Use only the allowed modules.", "import"))
-                continue
-            allowed = policy.ALLOWED_FROM.get(module)
-            for alias in node.names:
-                if alias.name == "*" or (allowed is not None and alias.name not in allowed) or (
-                        not policy.attribute_allowed(alias.name)
-                        and not policy.module_allowed(f"{module}.{alias.name}")):
-                    hint = (" Only 'from backtesting import Strategy' is allowed."
-                            if module == "backtesting" else "")
-                    issues.append(_issue(node, f"'from {module} import {alias.name}' is not "
-                                         f"allowed.{hint}", "import"))
-    return issues
+def _check_shape(tree: ast.Module) -> list[ValidationIssue]:
+    """Depth and size caps, measured iteratively so hostile nesting cannot blow the stack."""
+    stack: list[tuple[ast.AST, int, int]] = [(tree, 0, 0)]
+    count = 0
+    while stack:
+        node, depth, line = stack.pop()
+        line = getattr(node, "lineno", line) or line
+        count += 1
+        if depth > MAX_DEPTH or count > MAX_NODES:
+            return [_too_complex(line)]
+        stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
+    return []
 
 
-def _check_names(tree: ast.Module) -> list[ValidationIssue]:
-    issues = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and (node.id in policy.FORBIDDEN_NAMES
-                                           or node.id.startswith("_")):
-            issues.append(_issue(node, f"The name '{node.id}' is not allowed in strategies.",
-                                 "name"))
-        elif isinstance(node, ast.Attribute) and not policy.attribute_allowed(node.attr):
-            issues.append(_issue(node, f"The attribute '.{node.attr}' is not allowed in "
-                                 "strategies.", "attribute"))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
-            issues.append(_issue(node, "Strings containing '__' are not allowed (they can hide "
-                                 "dunder access).", "dunder-string"))
-    return issues
-
-
-def _is_strategy_base(base: ast.expr) -> bool:
-    return (isinstance(base, ast.Name) and base.id == "Strategy") or (
-        isinstance(base, ast.Attribute) and base.attr == "Strategy")
-
-
-def _check_strategy_class(tree: ast.Module) -> list[ValidationIssue]:
-    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)
-               and any(_is_strategy_base(b) for b in n.bases)]
-    if not classes:
-        return [ValidationIssue(
-            severity=Severity.ERROR, line=1, col=1, rule="strategy-class",
-            message="No Strategy subclass found. Define one: `from backtesting import Strategy` "
-                    "then `class MyStrategy(Strategy):` with init() and next().")]
-    if len(classes) > 1:
-        names = ", ".join(f"{c.name} (line {c.lineno})" for c in classes)
-        return [_issue(classes[1], f"Found {len(classes)} Strategy subclasses: {names}. Keep "
-                       "exactly one (move helpers into plain functions or merge them).",
-                       "strategy-class")]
-    cls = classes[0]
-    methods = {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
-    return [_issue(cls, f"Strategy '{cls.name}' has no {m}() method; add `def {m}(self):`.",
-                   "strategy-methods") for m in ("init", "next") if m not in methods]
-
-
-def _check_restricted(source: str) -> list[ValidationIssue]:
+def _check_restricted(source: str, flagged: set[int]) -> list[ValidationIssue]:
     from RestrictedPython import compile_restricted_exec
 
     try:
         result = compile_restricted_exec(source, filename="<strategy>")
     except (RecursionError, MemoryError):
-        return [ValidationIssue(severity=Severity.ERROR, line=0, col=0, rule="complexity",
-                                message="The source is too complex to compile; simplify it.")]
+        return [_too_complex()]
     issues = []
     for err in result.errors:
-        line = 0
-        if err.startswith("Line "):
-            head = err.split(":", 1)[0]
-            line = int(head.removeprefix("Line ") or 0) if head[5:].isdigit() else 0
-        issues.append(ValidationIssue(severity=Severity.ERROR, line=line, col=1,
-                                      message=err.split(": ", 1)[-1], rule="restricted"))
+        head, _, text = err.partition(": ")
+        line = int(head[5:]) if head.startswith("Line ") and head[5:].isdigit() else 0
+        if line in flagged:
+            continue  # our own rule already explained this line better
+        issues.append(ValidationIssue(
+            severity=Severity.ERROR, line=line, col=0, rule="restricted",
+            message=f"{text or err} Rewrite this line without it (sandbox compiler rule)."))
     return issues
 
 
-def validate_python(source: str) -> list[ValidationIssue]:
-    """Every problem found in a Python strategy, sorted by line. Empty list means valid."""
+def validate_dependencies(dependencies: Iterable[str]) -> list[ValidationIssue]:
+    """One error naming every declared dependency the sandbox cannot import (empty if none)."""
+    bad = [d.strip() for d in dependencies if d.strip() and not policy.dependency_allowed(d)]
+    if not bad:
+        return []
+    allowed = ", ".join(sorted({m.split(".")[0] for m in policy.ALLOWED_MODULES
+                                if not m.startswith("core.")}))
+    return [_whole(f"Declared dependencies not available in the sandbox: {', '.join(bad)}. "
+                   f"Strategies can use only: {allowed}. Remove them from the Dependencies "
+                   "field and from the code.", "dependencies")]
+
+
+def validate_python(source: str, *, dependencies: Sequence[str] = ()) -> list[ValidationIssue]:
+    """Every problem found in a Python strategy, sorted by line. Empty list means valid.
+
+    Never raises for any input: hostile sources come back as a "too large"/"too complex" issue.
+    """
+    issues = _precheck(source)
+    if issues:
+        return issues + validate_dependencies(dependencies)
     tree, issues = _parse(source)
-    if tree is None:
-        return issues
+    if tree is None or (issues := _check_shape(tree)):
+        return issues + validate_dependencies(dependencies)
     try:
-        issues += _check_imports(tree) + _check_names(tree) + _check_strategy_class(tree)
-        if not issues:
-            issues += _check_restricted(source)
-    except RecursionError:
-        issues.append(ValidationIssue(severity=Severity.ERROR, line=0, col=0, rule="complexity",
-                                      message="The source is too complex to analyse; simplify it."))
-    return sorted(issues, key=lambda i: (i.line, i.col))
+        issues = rules.check_tree(tree)
+        issues += _check_restricted(source, {i.line for i in issues if i.line})
+    except (RecursionError, MemoryError):
+        issues = [_too_complex()]
+    issues += validate_dependencies(dependencies)
+    unique = {(i.line, i.col, i.rule, i.message): i for i in issues}
+    return sorted(unique.values(), key=lambda i: (i.line, i.col))
 
 
-def errors_only(issues: list[ValidationIssue]) -> list[ValidationIssue]:
+def errors_only(issues: Iterable[ValidationIssue]) -> list[ValidationIssue]:
     """The issues that block running."""
     return [i for i in issues if i.severity is Severity.ERROR]
 
@@ -158,7 +151,8 @@ def python_source_for(source: str, language: Language) -> str:
     return source
 
 
-def validate_source(source: str, language: Language) -> list[ValidationIssue]:
+def validate_source(source: str, language: Language, *,
+                    dependencies: Sequence[str] = ()) -> list[ValidationIssue]:
     """Validate Python directly, or Pine through its translation (same checks afterwards)."""
     if language is Language.PINE:
         try:
@@ -166,4 +160,24 @@ def validate_source(source: str, language: Language) -> list[ValidationIssue]:
         except TranslationError as exc:
             return [ValidationIssue(severity=Severity.ERROR, line=exc.line, col=exc.col,
                                     message=str(exc), rule="pine")]
-    return validate_python(source)
+    return validate_python(source, dependencies=dependencies)
+
+
+def ace_annotations(issues: Iterable[ValidationIssue]) -> list[dict[str, Any]]:
+    """Issues as Ace editor gutter annotations (0-based row/column; whole-source ones on row 0)."""
+    kinds = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
+    return [{"row": max(i.line - 1, 0), "column": max(i.col - 1, 0), "type": kinds[i.severity],
+             "text": i.message} for i in issues]
+
+
+def issues_to_json(issues: Iterable[ValidationIssue]) -> list[dict[str, Any]]:
+    """Plain dicts (stored with versions, printed by the CLI)."""
+    return [{"severity": i.severity.value, "line": i.line, "col": i.col, "message": i.message,
+             "rule": i.rule} for i in issues]
+
+
+def issues_from_json(rows: Iterable[dict[str, Any]]) -> list[ValidationIssue]:
+    """Inverse of issues_to_json."""
+    return [ValidationIssue(severity=Severity(r["severity"]), line=int(r["line"]),
+                            col=int(r["col"]), message=r["message"], rule=r.get("rule", ""))
+            for r in rows]

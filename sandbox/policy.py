@@ -1,8 +1,11 @@
 """The single list of what untrusted strategy code may import and touch.
 
-core.validation checks source against these lists statically; sandbox.child enforces the same
-lists at run time through RestrictedPython guards and an import hook. Imports only the standard
-library and RestrictedPython so it loads inside the sandbox.
+core.validation checks source against these lists statically (security.md A3-A7); sandbox.child
+enforces the same lists at run time through RestrictedPython guards (B1-B5): a guarded getattr
+that refuses dunders, the attribute deny-list and module objects off the allow-list; a write
+guard that refuses modules, classes and library objects; a guarded ``__import__``; a capped
+print collector. Imports only the standard library and RestrictedPython so it loads inside the
+sandbox.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 # Full module names a strategy may import (prefix match is NOT implied: list each one).
 ALLOWED_MODULES = frozenset({
     "math", "datetime", "decimal", "re", "statistics", "functools", "itertools", "collections",
-    "numpy", "pandas",
+    "numpy", "numpy.linalg", "numpy.random", "pandas",
     "scipy", "scipy.stats", "scipy.signal",
     "ta", "ta.trend", "ta.momentum", "ta.volatility", "ta.volume", "ta.others",
     "talib", "talib.abstract",
@@ -24,6 +27,9 @@ ALLOWED_MODULES = frozenset({
 })
 # What `from backtesting import X` may take: the Strategy base class, never Backtest.
 ALLOWED_FROM = {"backtesting": frozenset({"Strategy"})}
+# Distribution names users write in "dependencies" that differ from their module name.
+DEPENDENCY_ALIASES = {"ta-lib": "talib", "backtesting.py": "backtesting", "numpy": "numpy",
+                      "pandas": "pandas", "scipy": "scipy", "ta": "ta"}
 
 FORBIDDEN_NAMES = frozenset({
     "eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "hasattr", "globals",
@@ -44,10 +50,27 @@ FORBIDDEN_ATTRIBUTES = frozenset({
     "tb_next", "func_globals", "mro", "register", "pipe", "apply", "agg", "aggregate",
     "transform", "applymap", "map", "style", "ufunc", "frompyfunc", "vectorize", "piecewise",
     "exec_", "system_info", "show_config", "info", "lookfor", "source", "who", "Backtest",
+    "open", "write_text", "write_bytes", "unlink", "rmdir", "mkdir", "chmod", "dump", "dumps",
+    "FractionalBacktest", "MultiBacktest", "SharedMemoryManager", "currentframe",
+    "compute_stats", "patch", "plot_heatmaps",
 })
 FORBIDDEN_ATTRIBUTE_PREFIXES = ("read_", "to_", "_")
+# Conversions that only build in-memory values; every other to_* (file writers) stays refused.
+SAFE_TO_ATTRIBUTES = frozenset({
+    "to_numpy", "to_list", "to_frame", "to_series", "to_datetime", "to_timedelta", "to_numeric",
+    "to_period", "to_timestamp", "to_pydatetime", "to_offset", "to_dict", "to_flat_index",
+})
+# Top-level modules whose classes and functions strategy code may never hold (B1).
+DENIED_ROOT_MODULES = frozenset({
+    "os", "posix", "nt", "sys", "subprocess", "pathlib", "io", "_io", "shutil", "socket",
+    "ctypes", "_ctypes", "pickle", "_pickle", "marshal", "importlib", "codecs", "tempfile",
+    "glob", "urllib", "http", "ftplib", "multiprocessing", "threading", "_thread", "signal",
+    "resource", "inspect", "gc", "types", "code", "runpy", "posixpath", "sysconfig", "site",
+    "zipfile", "tarfile", "sqlite3", "webbrowser", "asyncio", "fcntl", "mmap", "select",
+    "selectors", "pty", "tty", "atexit", "weakref", "linecache", "tokenize", "ast", "dis",
+})
 
-MAX_SOURCE_BYTES = 10 * 1024 * 1024
+MAX_SOURCE_BYTES = 512 * 1024  # no strategy is this big; a bigger source is refused as too large
 MAX_PRINT_BYTES = 256 * 1024
 
 # Builtins a legitimate strategy needs that RestrictedPython's safe_builtins lacks (A9).
@@ -68,11 +91,38 @@ def attribute_allowed(name: str) -> bool:
     """True if an attribute of this name may be read or written by strategy code."""
     if name in FORBIDDEN_ATTRIBUTES:
         return False
+    if name in SAFE_TO_ATTRIBUTES:
+        return True
     return not any(name.startswith(p) for p in FORBIDDEN_ATTRIBUTE_PREFIXES)
+
+
+def dependency_allowed(requirement: str) -> bool:
+    """True if a declared dependency ("pandas>=2", "TA-Lib") names an allowed top-level module."""
+    name = requirement.strip().lower()
+    for stop in ("[", "=", "<", ">", "!", "~", ";", " "):
+        name = name.split(stop, 1)[0]
+    name = DEPENDENCY_ALIASES.get(name, name)
+    return module_allowed(name)
 
 
 class PolicyViolation(Exception):
     """Raised at run time when strategy code touches something the policy forbids."""
+
+
+def origin_root(value: Any) -> str:
+    """Top-level module a class or function comes from ('' for anything else)."""
+    module = getattr(value, "__module__", None) if isinstance(
+        value, (type, types.FunctionType, types.BuiltinFunctionType)) else None
+    return module.split(".", 1)[0] if isinstance(module, str) else ""
+
+
+def check_value(value: Any, where: str) -> Any:
+    """Return ``value`` unless it is a module off the allow-list or comes from a denied module."""
+    if isinstance(value, types.ModuleType) and not module_allowed(value.__name__):
+        raise PolicyViolation(f"{where} reaches module {value.__name__!r}, which is not allowed")
+    if origin_root(value) in DENIED_ROOT_MODULES:
+        raise PolicyViolation(f"{where} reaches {value!r}, which is not allowed")
+    return value
 
 
 def _guarded_import(name: str, globals_: Any = None, locals_: Any = None,
@@ -82,52 +132,87 @@ def _guarded_import(name: str, globals_: Any = None, locals_: Any = None,
     if not module_allowed(name):
         raise PolicyViolation(f"import of {name!r} is not allowed")
     allowed_from = ALLOWED_FROM.get(name)
-    for item in fromlist or ():
-        if item == "*":
-            raise PolicyViolation(f"'from {name} import *' is not allowed")
-        if allowed_from is not None and item not in allowed_from:
-            raise PolicyViolation(f"'from {name} import {item}' is not allowed")
-        if not attribute_allowed(item) and not module_allowed(f"{name}.{item}"):
-            raise PolicyViolation(f"'from {name} import {item}' is not allowed")
     module = importlib.import_module(name)
+    for item in fromlist or ():
+        if item == "*" or (allowed_from is not None and item not in allowed_from) or (
+                not attribute_allowed(item) and not module_allowed(f"{name}.{item}")):
+            raise PolicyViolation(f"'from {name} import {item}' is not allowed")
+        check_value(getattr(module, item, None), f"'from {name} import {item}'")
     if fromlist:
         return module
     return importlib.import_module(name.split(".")[0])
 
 
-def _safe_getattr(obj: Any, name: str, default: Any = None, getattr_: Any = builtins.getattr) -> Any:
+def _safe_getattr(obj: Any, name: Any, *default: Any) -> Any:
     if not isinstance(name, str) or not attribute_allowed(name):
         raise PolicyViolation(f"access to attribute {name!r} is not allowed")
-    value = getattr_(obj, name) if default is None else getattr_(obj, name, default)
-    if isinstance(value, types.ModuleType) and not module_allowed(value.__name__):
-        raise PolicyViolation(f"access to module {value.__name__!r} is not allowed")
-    return value
+    value = builtins.getattr(obj, name, *default[:1])
+    return check_value(value, f"attribute {name!r}")
+
+
+class _ItemWriter:
+    """Lets strategy code set items of numpy/pandas containers but none of their attributes."""
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: Any) -> None:
+        object.__setattr__(self, "_target", target)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._target[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._target[key]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise PolicyViolation(f"changing attribute {name!r} of "
+                              f"{type(self._target).__name__} objects is not allowed")
+
+
+class _StopWriter(_ItemWriter):
+    """Lets strategy code move stop-loss / take-profit of a backtesting Trade or Order only."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in ("sl", "tp"):
+            raise PolicyViolation(f"only .sl and .tp of a trade or order can be changed, "
+                                  f"not {name!r}")
+        setattr(self._target, name, value)
+
+
+_STOP_TYPES = ("backtesting.backtesting.Trade", "backtesting.backtesting.Order")
 
 
 def _make_write_guard(strategy_module: str) -> Any:
     def guard(obj: Any) -> Any:
-        if isinstance(obj, (types.ModuleType, type)):
-            raise PolicyViolation("changing modules or classes is not allowed")
-        cls_module = getattr(type(obj), "__module__", "")
-        if cls_module != strategy_module and not isinstance(obj, (list, dict, set)):
-            # Instances of the user's own classes (the Strategy) may be written; library objects not.
-            mro = getattr(type(obj), "__mro__", ())
-            if not any(getattr(c, "__module__", "") == strategy_module for c in mro):
-                raise PolicyViolation(
-                    f"changing attributes of {type(obj).__name__} objects is not allowed")
-        return obj
+        if isinstance(obj, (types.ModuleType, type, types.FunctionType,
+                            types.BuiltinFunctionType, types.MethodType)):
+            raise PolicyViolation("changing modules, classes or functions is not allowed")
+        if isinstance(obj, (list, dict, set, bytearray)):
+            return obj
+        cls = type(obj)
+        if any(getattr(c, "__module__", "") == strategy_module for c in cls.__mro__):
+            return obj  # instances of the strategy's own classes (the Strategy itself)
+        if f"{cls.__module__}.{cls.__qualname__}" in _STOP_TYPES:
+            return _StopWriter(obj)
+        if cls.__module__.split(".", 1)[0] in ("numpy", "pandas"):
+            return _ItemWriter(obj)
+        raise PolicyViolation(f"changing {cls.__name__} objects is not allowed")
     return guard
 
 
 def restricted_globals(*, module_name: str, printer: Any) -> dict[str, Any]:
     """The globals a strategy module executes with (RestrictedPython guards + allow-list).
 
-    ``printer`` is the _print_ factory (a capped collector class).
+    ``printer`` is the _print_ factory (a capped collector class). No module objects are
+    exposed through the builtins (B5).
     """
     from RestrictedPython import Guards, safe_builtins
     from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 
-    names = dict(safe_builtins)
+    names = {k: v for k, v in safe_builtins.items()
+             if k not in FORBIDDEN_NAMES and not k.startswith("_")}
     for name in _EXTRA_BUILTINS:
         names[name] = getattr(builtins, name)
     names["__import__"] = _guarded_import

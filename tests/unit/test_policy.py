@@ -1,0 +1,92 @@
+"""Run-time guards (security.md B1-B5): the sandbox refuses what validation refuses, dynamically."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from RestrictedPython import compile_restricted_exec
+
+from sandbox import policy
+from sandbox.child import _make_printer
+
+
+def run(source: str) -> dict[str, Any]:
+    """Execute restricted code with the sandbox's globals (no AST validation in front)."""
+    result = compile_restricted_exec(source, filename="<strategy>")
+    assert not result.errors, result.errors
+    namespace = policy.restricted_globals(module_name="user_strategy", printer=_make_printer(100))
+    exec(result.code, namespace)  # noqa: S102 - the guards under test
+    return namespace
+
+
+@pytest.mark.parametrize(("source", "needle"), [
+    ("import numpy as np\nout = np.f2py", "'f2py'"),
+    ("import numpy as np\nout = np.char", "numpy.char"),
+    ("import backtesting\nout = backtesting.backtesting", "backtesting.backtesting"),
+    ("import pandas as pd\nout = pd.DataFrame().to_csv", "to_csv"),
+    ("import pandas as pd\nout = pd.DataFrame().query", "query"),
+    ("from pandas import tseries", "pandas.tseries"),
+    ("from backtesting.lib import currentframe", "currentframe"),
+    ("from backtesting import Backtest", "Backtest"),
+    ("import os", "'os'"),
+    ("import numpy as np\nnp.mean = max", "changing modules"),
+    ("class A:\n    pass\nA.x = 1", "changing modules, classes"),
+    ("import numpy as np\na = np.zeros(2)\na.shape = (2, 1)", "'shape'"),
+    ("import datetime\nout = datetime.datetime.now().fold.real.imag.numerator.denominator.sys",
+     "'sys'"),
+])
+def test_guards_refuse_at_run_time(source: str, needle: str) -> None:
+    with pytest.raises(policy.PolicyViolation, match=needle):
+        run(source)
+
+
+@pytest.mark.parametrize("name", ["getattr", "setattr", "delattr", "type", "eval", "open",
+                                  "globals", "vars", "id"])
+def test_forbidden_builtins_are_absent(name: str) -> None:
+    with pytest.raises(NameError):
+        run(f"out = {name}")
+
+
+def test_dynamic_attribute_names_are_checked_too() -> None:
+    # Built at run time, so no static check could see it: the guarded getattr must.
+    assert policy.attribute_allowed("mean")
+    with pytest.raises(policy.PolicyViolation):
+        policy._safe_getattr(1, "_" + "_class_" + "_")  # noqa: SLF001 - the guard itself
+
+
+def test_legitimate_operations_still_work() -> None:
+    ns = run(
+        "import numpy as np\nimport pandas as pd\n"
+        "a = np.zeros(3)\na[1] = 5.0\n"
+        "df = pd.DataFrame({'x': [1, 2]})\ndf.loc[0, 'x'] = 9\ndf['y'] = 1\n"
+        "rng = np.random.default_rng(1)\nvalues = sorted(zip([2, 1], [3, 4]))\n"
+        "class Box:\n    pass\nbox = Box()\nbox.level = 3\n"
+        "out = (a[1], int(df.x.sum()), box.level, values[0], pd.Series([1]).to_numpy()[0])\n")
+    assert ns["out"] == (5.0, 11, 3, (1, 4), 1)
+
+
+def test_trade_stops_can_move_but_nothing_else() -> None:
+    from backtesting.backtesting import Trade
+
+    guard = policy.restricted_globals(module_name="user_strategy", printer=None)["_write_"]
+    trade = Trade.__new__(Trade)
+    wrapper = guard(trade)
+    with pytest.raises(policy.PolicyViolation, match="only .sl and .tp"):
+        wrapper.size = 5
+
+
+def test_no_module_objects_in_builtins() -> None:
+    import types
+
+    names = policy.restricted_globals(module_name="m", printer=None)["__builtins__"]
+    assert not [k for k, v in names.items() if isinstance(v, types.ModuleType)]
+    assert not set(names) & (policy.FORBIDDEN_NAMES - {"__import__"})
+
+
+@pytest.mark.parametrize(("requirement", "ok"), [
+    ("pandas>=2.0", True), ("TA-Lib", True), ("numpy", True), ("requests", False),
+    ("os", False), ("torch[cpu]", False),
+])
+def test_dependency_allowed(requirement: str, ok: bool) -> None:
+    assert policy.dependency_allowed(requirement) is ok
