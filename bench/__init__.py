@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `make bench` prints one table of figures with ratios."""
