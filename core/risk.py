@@ -1,0 +1,197 @@
+"""Perpetual-futures mechanics and risk rules for core.broker.CryptoBroker (a mixin).
+
+Owns: funding payments, isolated-margin liquidation, trailing stops, max position size, the
+max-drawdown halt and the max-daily-loss halt, plus the risk-event log. Formulas:
+
+- Liquidation price of an isolated position with average entry E, leverage L and maintenance
+  margin rate m (equity reaches maintenance margin): long E (1 - 1/L) / (1 - m),
+  short E (1 + 1/L) / (1 + m). It triggers when the bar's adverse extreme reaches it and fills at
+  it (at the open when the bar gapped through it), paying the liquidation fee instead of taker.
+- Funding at a funding time with rate r and mark price P (that bar's open): each open trade of
+  signed size q receives -q P r (longs pay positive rates, shorts receive them). It is applied
+  before the bar's orders fill, so a position must be held into the funding time to pay it.
+
+Pure (numpy only); runs inside the sandbox child.
+"""
+
+from __future__ import annotations
+
+from math import copysign, floor
+
+import numpy as np
+
+
+def liquidation_price(*, avg_entry: float, long: bool, leverage: float,
+                      maintenance_rate: float) -> float:
+    """Isolated-margin liquidation price (quote currency); 0 for an unleveraged long."""
+    if long:
+        return avg_entry * (1 - 1 / leverage) / (1 - maintenance_rate)
+    return avg_entry * (1 + 1 / leverage) / (1 + maintenance_rate)
+
+
+def funding_by_bar(*, bar_times: np.ndarray, funding_times: np.ndarray,
+                   rates: np.ndarray) -> np.ndarray:
+    """Funding rate due at each bar: every funding time lands on the first bar at or after it.
+
+    Times are datetime64 arrays (sorted). Funding times after the last bar are dropped; several
+    funding times in one bar add up.
+    """
+    out = np.zeros(len(bar_times), dtype="float64")
+    if len(funding_times) == 0 or len(bar_times) == 0:
+        return out
+    first = bar_times[0]
+    keep = funding_times > first  # at the first bar nothing is held yet
+    where = np.searchsorted(bar_times, funding_times[keep], side="left")
+    inside = where < len(bar_times)
+    np.add.at(out, where[inside], rates[keep][inside])
+    return out
+
+
+class RiskMixin:
+    """Funding, liquidation and risk rules; expects CryptoBroker's attributes."""
+
+    def _init_risk(self, *, funding_by_bar: np.ndarray | None,
+                   day_by_bar: np.ndarray | None) -> None:
+        s = self._settings
+        self._funding_by_bar = funding_by_bar if s.perp else None
+        self._liquidating = bool(s.perp)
+        self._risk_on = bool(s.trailing_stop_pct or s.max_drawdown_halt or s.max_daily_loss)
+        self._day_by_bar = day_by_bar
+        self._halted = False
+        self._halted_day: int | None = None
+        self._peak = float(self._cash)
+        self._day = None
+        self._day_start = float(self._cash)
+
+    def _event(self, i: int, rule: str, detail: str) -> None:
+        self.events.append((i, rule, detail))
+
+    # -- funding ----------------------------------------------------------------------------
+    def _apply_funding(self, i: int) -> None:
+        rate = self._funding_by_bar[i]
+        if not rate:
+            return
+        mark = self._data._current_value("Open")
+        total = 0.0
+        for trade in self.trades:
+            pay = -trade.size * mark * rate
+            trade._funding += pay
+            total += pay
+        self._cash += total
+
+    # -- liquidation ------------------------------------------------------------------------
+    def _liquidation_price(self) -> float:
+        size = sum(t.size for t in self.trades)
+        if not size:
+            return 0.0
+        avg = sum(t.size * t.entry_price for t in self.trades) / size
+        s = self._settings
+        return liquidation_price(avg_entry=avg, long=size > 0, leverage=s.leverage,
+                                 maintenance_rate=s.maintenance_margin_rate)
+
+    def _liquidation_fill(self, liq: float, long: bool) -> float:
+        """The liquidation price, or this bar's open when the bar opened beyond it."""
+        open_ = self._data._current_value("Open")
+        return min(liq, open_) if long else max(liq, open_)
+
+    def _beyond_liquidation(self, trade: object, fill: float) -> bool:
+        """True when closing at ``fill`` would lose more than the position's isolated margin."""
+        liq = self._liquidation_price()
+        if trade.size > 0:
+            return liq > 0 and fill < liq
+        return fill > liq > 0
+
+    def _check_liquidation(self, i: int) -> None:
+        liq = self._liquidation_price()
+        if liq <= 0:
+            return
+        long = self._position_size > 0
+        if (long and self._low[i] <= liq) or (not long and self._high[i] >= liq):
+            self._liquidate(i, at_price=self._liquidation_fill(liq, long))
+
+    def _liquidate(self, i: int, *, at_price: float | None) -> None:
+        long = self._position_size > 0
+        price = at_price if at_price is not None else self._liquidation_fill(
+            self._liquidation_price(), long)
+        rate = self._settings.liquidation_fee_rate
+        for trade in list(self.trades):
+            self._close_trade(trade, price, i, fee_rate=rate, reason="liquidation")
+        self._event(i, "liquidation", f"position liquidated at {price:.8g}")
+
+    # -- risk rules -------------------------------------------------------------------------
+    def _capped(self, size: float, fill: float) -> float:
+        """``size`` limited so the position's notional stays within max_position_pct of equity."""
+        pct = self._settings.max_position_pct
+        if not pct:
+            return size
+        held = self._position_size
+        if held and (held > 0) != (size > 0):
+            return size  # reducing or reversing: the rest is checked when it opens
+        room = max(0.0, pct * self.equity / fill - abs(held))
+        if abs(size) <= room:
+            return size
+        lot = self._lot
+        capped = floor(room / lot + 1e-9) * lot if lot else float(int(room))
+        self._event(self._i, "max_position_size",
+                    f"order of {abs(size):.8g} coins cut to {capped:.8g} (limit {pct:.2%} of equity)")
+        return copysign(capped, size) if capped else 0.0
+
+    def _apply_risk_rules(self, i: int, equity: float) -> float:
+        s = self._settings
+        if s.trailing_stop_pct and self.trades:
+            self._trail(i, s.trailing_stop_pct)
+        if s.max_daily_loss:
+            equity = self._daily_loss(i, equity, s.max_daily_loss)
+        if s.max_drawdown_halt and not self._halted:
+            self._peak = max(self._peak, equity)
+            if equity <= self._peak * (1 - s.max_drawdown_halt):
+                self._flatten(i, "risk_halt")
+                self._halted, self._halted_day = True, None
+                self._event(i, "max_drawdown_halt", f"drawdown from peak {self._peak:.2f} passed "
+                            f"{s.max_drawdown_halt:.2%}: flattened, trading stopped")
+                equity = self.equity
+        return equity
+
+    def _trail(self, i: int, pct: float) -> None:
+        close = self._data._current_value("Close")
+        for trade in list(self.trades):
+            level = close * (1 - pct) if trade.size > 0 else close * (1 + pct)
+            current = trade.sl
+            if current is None or (level > current if trade.size > 0 else level < current):
+                trade.sl = level
+                trade._sl_kind = "trailing_stop"
+
+    def _daily_loss(self, i: int, equity: float, limit: float) -> float:
+        day = int(self._day_by_bar[i])
+        if day != self._day:
+            self._day = day
+            self._day_start = float(self._equity[i - 1]) if i > 0 else float(self._cash)
+            if self._halted and self._halted_day is not None:
+                self._halted, self._halted_day = False, None
+        if not self._halted and equity <= self._day_start * (1 - limit):
+            self._flatten(i, "risk_halt")
+            self._halted, self._halted_day = True, day
+            self._event(i, "max_daily_loss", f"loss since the day's start passed {limit:.2%}: "
+                        "flattened, no new trades until the next UTC day")
+            equity = self.equity
+        return equity
+
+    def _flatten(self, i: int, reason: str) -> None:
+        """Close every trade at this bar's close (taker fee, slippage) and cancel all orders."""
+        close = self._data._current_value("Close")
+        for trade in list(self.trades):
+            fill = self._slip(close, -trade.size, i) if self._slipping else close
+            self._close_trade(trade, fill, i, fee_rate=self._taker, reason=reason,
+                              ref_price=close)
+        for order in list(self.orders):
+            order.cancel()
+
+    def _wipe_out(self, i: int) -> None:
+        """Equity at or below zero: close at the last price and stop (backtesting.py's rule)."""
+        from backtesting.backtesting import _OutOfMoneyError
+
+        for trade in self.trades:  # backtesting.py iterates the live list; kept for parity
+            self._close_trade(trade, self.last_price, i, reason="liquidation")
+        self._cash = 0
+        self._equity[i:] = 0
+        raise _OutOfMoneyError

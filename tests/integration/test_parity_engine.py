@@ -1,0 +1,110 @@
+"""With every realism setting off, core.engine equals plain backtesting.py exactly.
+
+Three strategies cover market orders with fractional-equity sizes, limit/stop entries with
+SL/TP brackets and partial closes, and trade-on-close with exclusive orders; each runs with and
+without a single commission rate. Every public statistic, the equity curve and every trade must
+be identical (not merely close).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from backtesting import Backtest, Strategy
+from backtesting.lib import crossover
+
+from core import engine
+
+
+def _ohlcv(n: int = 1_500, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    open_ = np.r_[close[0], close[:-1]] * (1 + rng.normal(0, 0.002, n))
+    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n))
+    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n))
+    index = pd.date_range("2024-01-01", periods=n, freq="1h")
+    return pd.DataFrame({"Open": open_, "High": high, "Low": low, "Close": close,
+                         "Volume": rng.uniform(1, 10, n)}, index=index)
+
+
+def _sma(values: np.ndarray, n: int) -> np.ndarray:
+    return pd.Series(values).rolling(n).mean().to_numpy()
+
+
+class SmaFlip(Strategy):
+    """Market orders, fraction-of-equity sizes, always in the market (long or short)."""
+
+    fast = 10
+    slow = 30
+
+    def init(self) -> None:
+        self.a = self.I(_sma, self.data.Close, self.fast)
+        self.b = self.I(_sma, self.data.Close, self.slow)
+
+    def next(self) -> None:
+        if crossover(self.a, self.b):
+            self.position.close()
+            self.buy(size=0.5)
+        elif crossover(self.b, self.a):
+            self.position.close()
+            self.sell()
+
+
+class Brackets(Strategy):
+    """Limit and stop entries in whole units with SL/TP, and partial closes."""
+
+    def init(self) -> None:
+        pass
+
+    def next(self) -> None:
+        close = self.data.Close[-1]
+        i = len(self.data)
+        if i % 17 == 0 and not self.position:
+            self.buy(size=3, limit=close * 0.995, sl=close * 0.97, tp=close * 1.03)
+        elif i % 23 == 0 and not self.position:
+            self.sell(size=2, stop=close * 0.99, sl=close * 1.04, tp=close * 0.95)
+        elif i % 11 == 0 and self.position:
+            self.trades[0].close(0.5)
+        if i % 41 == 0:
+            for order in self.orders:
+                if not order.is_contingent:
+                    order.cancel()
+
+
+PLAIN = dict(finalize_trades=True)
+CASES = [
+    (SmaFlip, {}, 0.0),
+    (SmaFlip, {}, 0.001),
+    (Brackets, {}, 0.0),
+    (Brackets, {}, 0.002),
+    (SmaFlip, {"trade_on_close": True, "exclusive_orders": True}, 0.001),
+    (Brackets, {"hedging": True}, 0.001),
+]
+
+
+def _plain(cls: type, data: pd.DataFrame, extra: dict, commission: float) -> pd.Series:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Backtest(data, cls, cash=10_000, commission=commission, **PLAIN, **extra).run()
+
+
+@pytest.mark.parametrize(("cls", "extra", "commission"), CASES)
+def test_engine_equals_plain_backtesting(cls: type, extra: dict, commission: float) -> None:
+    data = _ohlcv()
+    expected = _plain(cls, data, extra, commission)
+    settings = engine.EngineSettings(cash_usdt=10_000, commission=commission, **extra)
+    got = engine.run(cls, data, settings)
+    assert expected["# Trades"] > 5
+    for key in (k for k in expected.index if not str(k).startswith("_")):
+        left, right = got.stats[key], expected[key]
+        assert (pd.isna(left) and pd.isna(right)) or left == right, key
+    np.testing.assert_array_equal(got.equity.to_numpy(),
+                                  expected["_equity_curve"]["Equity"].to_numpy())
+    want = expected["_trades"]
+    for column in engine.TRADE_COLUMNS:
+        assert list(got.trades[column]) == list(want[column]), column
+    assert set(got.trades["ExitReason"]) <= set(engine.EXIT_REASONS)
+    assert got.trades["Funding"].eq(0).all() and got.trades["Slippage"].eq(0).all()
