@@ -1,20 +1,25 @@
 """Strategy parameters: extraction from source (never executed) and checking of chosen values.
 
-Python: class attributes of the Strategy subclass whose value is a literal int, float, bool or
-str become ParameterDefs; the type is the default's type. A trailing comment declares a
-description and optional bounds, and keeps the file runnable in plain backtesting.py:
+Python convention (documented for users on the Strategies page and in every example):
+class attributes of the Strategy subclass whose value is a literal int, float, bool or str
+become ParameterDefs. The type is the default's type (``20`` -> int, ``0.5`` -> float,
+``True`` -> bool, ``"long"`` -> str). A trailing comment gives a description and, optionally,
+bounds, a step and a list of options, separated by ``;``. It is only a comment, so the file
+stays runnable in plain backtesting.py:
 
     fast = 20  # Fast MA length; range: 5..100
     stop = 0.02  # Stop distance as a fraction; range: 0.005..0.1; step: 0.005
     mode = "long"  # Direction; options: long, short, both
+    use_filter = True  # Only trade with the daily trend
 
-Pine: input.* calls, provided by the Pine translation.
+Names starting with ``_`` are not parameters. Pine: input.* calls, from the Pine translation.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import math
 import re
 from dataclasses import replace
 from typing import Any
@@ -23,55 +28,89 @@ from core.errors import ConfigError, TranslationError
 from core.model import BacktestConfig, Language, ParameterDef
 
 _TYPES = {bool: "bool", int: "int", float: "float", str: "str"}
-_RANGE = re.compile(r"range:\s*(-?[\d.eE+-]+)\s*\.\.\s*(-?[\d.eE+-]+)")
-_STEP = re.compile(r"step:\s*([\d.eE+-]+)")
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_RANGE = re.compile(rf"range:\s*({_NUMBER})\s*\.\.\s*({_NUMBER})")
+_STEP = re.compile(rf"step:\s*({_NUMBER})")
 _OPTIONS = re.compile(r"options:\s*([^;]+)")
+_TYPE_WORDS = {"int": "whole number", "float": "number", "bool": "true/false", "str": "text"}
 
 
-def _comment_parts(line: str) -> tuple[str, dict[str, Any]]:
-    if "#" not in line:
-        return "", {}
-    comment = line.split("#", 1)[1].strip()
+def _options(raw: str, kind: str) -> tuple[Any, ...]:
+    items = [o.strip() for o in raw.split(",") if o.strip()]
+    try:
+        if kind == "int":
+            return tuple(int(float(o)) for o in items)
+        if kind == "float":
+            return tuple(float(o) for o in items)
+    except ValueError:
+        return ()
+    return tuple(items)
+
+
+def comment_parts(comment: str, kind: str) -> tuple[str, dict[str, Any]]:
+    """(description, {min, max, step, options}) from a parameter's trailing comment text."""
     extra: dict[str, Any] = {}
     if m := _RANGE.search(comment):
-        extra["min"], extra["max"] = float(m.group(1)), float(m.group(2))
+        low, high = float(m.group(1)), float(m.group(2))
+        extra["min"], extra["max"] = min(low, high), max(low, high)
     if m := _STEP.search(comment):
         extra["step"] = float(m.group(1))
-    if m := _OPTIONS.search(comment):
-        extra["options"] = tuple(o.strip() for o in m.group(1).split(",") if o.strip())
-    description = re.split(r";\s*(range|step|options):", comment)[0].strip()
+    if (m := _OPTIONS.search(comment)) and (opts := _options(m.group(1), kind)):
+        extra["options"] = opts
+    description = re.split(r";?\s*\b(range|step|options):", comment)[0].strip(" ;")
     return description, extra
+
+
+def _literal(node: ast.expr | None) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant)
+            and type(node.operand.value) in (int, float)):
+        return -node.operand.value
+    return None
+
+
+def _assignment(stmt: ast.stmt) -> tuple[str, Any] | None:
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
+            stmt.targets[0], ast.Name):
+        return stmt.targets[0].id, _literal(stmt.value)
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id, _literal(stmt.value)
+    return None
+
+
+def _strategy_class(tree: ast.Module) -> ast.ClassDef | None:
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(
+                (isinstance(b, ast.Name) and b.id == "Strategy")
+                or (isinstance(b, ast.Attribute) and b.attr == "Strategy") for b in node.bases):
+            return node
+    return None
 
 
 def extract_python(source: str) -> list[ParameterDef]:
     """ParameterDefs of the first Strategy subclass in ``source`` (empty if none or unparsable)."""
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError):
+        cls = _strategy_class(ast.parse(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    if cls is None:
         return []
     lines = source.splitlines()
-    for node in tree.body:
-        if not isinstance(node, ast.ClassDef):
+    out = []
+    for stmt in cls.body:
+        found = _assignment(stmt)
+        kind = _TYPES.get(type(found[1])) if found else None
+        if found is None or kind is None or found[0].startswith("_"):
             continue
-        if not any((isinstance(b, ast.Name) and b.id == "Strategy")
-                   or (isinstance(b, ast.Attribute) and b.attr == "Strategy") for b in node.bases):
-            continue
-        out = []
-        for stmt in node.body:
-            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                    and isinstance(stmt.targets[0], ast.Name)
-                    and isinstance(stmt.value, ast.Constant)):
-                continue
-            value = stmt.value.value
-            kind = _TYPES.get(type(value))
-            name = stmt.targets[0].id
-            if kind is None or name.startswith("_"):
-                continue
-            description, extra = _comment_parts(lines[stmt.lineno - 1])
-            out.append(ParameterDef(name=name, type=kind, default=value, description=description,
-                                    **extra))
-        return out
-    return []
+        line = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else ""
+        comment = line[stmt.end_col_offset:].partition("#")[2].strip() if (
+            stmt.end_lineno == stmt.lineno) else ""
+        description, extra = comment_parts(comment, kind)
+        out.append(ParameterDef(name=found[0], type=kind, default=found[1],
+                                description=description, **extra))
+    return out
 
 
 def extract(source: str, language: Language) -> list[ParameterDef]:
@@ -86,41 +125,68 @@ def extract(source: str, language: Language) -> list[ParameterDef]:
     return extract_python(source)
 
 
+def _convert(param: ParameterDef, raw: Any) -> Any:
+    if param.type == "bool":
+        if isinstance(raw, str):
+            if raw.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return raw.strip().lower() in ("true", "1", "yes")
+        if not isinstance(raw, (bool, int)):
+            raise ValueError(raw)
+        return bool(raw)
+    if param.type == "int":
+        as_float = float(raw)
+        if not math.isfinite(as_float) or as_float != int(as_float):
+            raise ValueError(raw)
+        return int(as_float)
+    if param.type == "float":
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError(raw)
+        return value
+    return str(raw)
+
+
+def _bounds_text(param: ParameterDef) -> str:
+    if param.min is not None and param.max is not None:
+        return f"its range {param.min:g}..{param.max:g}"
+    if param.min is not None:
+        return f"its minimum {param.min:g}"
+    return f"its maximum {param.max:g}"
+
+
 def coerce(param: ParameterDef, raw: Any) -> Any:
     """Convert a value (CLI text or widget value) to the parameter's type and check bounds.
 
-    Raises ConfigError naming the parameter, the bad value and the allowed range.
+    Raises ConfigError naming the parameter, the bad value, the expected type or range.
     """
     try:
-        if param.type == "bool":
-            if isinstance(raw, str):
-                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(raw)
-                value: Any = raw.lower() in ("true", "1", "yes")
-            else:
-                value = bool(raw)
-        elif param.type == "int":
-            as_float = float(raw)
-            if as_float != int(as_float):
-                raise ValueError(raw)
-            value = int(as_float)
-        elif param.type == "float":
-            value = float(raw)
-        else:
-            value = str(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"Parameter {param.name}={raw!r} is not a valid {param.type}; the "
-                          f"default is {param.default!r}.")
-    if param.type in ("int", "float"):
-        low = param.min if param.min is not None else float("-inf")
-        high = param.max if param.max is not None else float("inf")
-        if not low <= value <= high:
-            raise ConfigError(f"Parameter {param.name}={value} is outside its range "
-                              f"{param.min:g}..{param.max:g}; choose a value inside it.")
+        value = _convert(param, raw)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"Parameter {param.name}={raw!r} is not a valid {param.type} "
+                          f"({_TYPE_WORDS.get(param.type, param.type)}); the default is "
+                          f"{param.default!r}.") from None
+    if param.type in ("int", "float") and (
+            (param.min is not None and value < param.min)
+            or (param.max is not None and value > param.max)):
+        raise ConfigError(f"Parameter {param.name}={value} is outside {_bounds_text(param)}; "
+                          "choose a value inside it.")
     if param.options and value not in param.options:
         raise ConfigError(f"Parameter {param.name}={value!r} is not one of "
                           f"{', '.join(map(str, param.options))}.")
     return value
+
+
+def definition_warnings(defs: list[ParameterDef]) -> list[tuple[str, str]]:
+    """(name, message) for declared bounds that contradict their own default."""
+    out = []
+    for p in defs:
+        if p.type in ("int", "float") and (
+                (p.min is not None and p.default < p.min)
+                or (p.max is not None and p.default > p.max)):
+            out.append((p.name, f"The default {p.name} = {p.default} is outside "
+                                f"{_bounds_text(p)}; fix the default or the range comment."))
+    return out
 
 
 def checked_config(config: BacktestConfig, source: str, language: Language) -> BacktestConfig:

@@ -101,6 +101,18 @@ def _check_restricted(source: str, flagged: set[int]) -> list[ValidationIssue]:
     return issues
 
 
+def _param_warnings(tree: ast.Module, source: str) -> list[ValidationIssue]:
+    from core import params
+
+    bad = params.definition_warnings(params.extract_python(source))
+    if not bad:
+        return []
+    lines = {n.targets[0].id: n.lineno for c in tree.body if isinstance(c, ast.ClassDef)
+             for n in c.body if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
+    return [ValidationIssue(severity=Severity.WARNING, line=lines.get(name, 0), col=0,
+                            message=message, rule="parameter") for name, message in bad]
+
+
 def validate_dependencies(dependencies: Iterable[str]) -> list[ValidationIssue]:
     """One error naming every declared dependency the sandbox cannot import (empty if none)."""
     bad = [d.strip() for d in dependencies if d.strip() and not policy.dependency_allowed(d)]
@@ -127,6 +139,7 @@ def validate_python(source: str, *, dependencies: Sequence[str] = ()) -> list[Va
     try:
         issues = rules.check_tree(tree)
         issues += _check_restricted(source, {i.line for i in issues if i.line})
+        issues += _param_warnings(tree, source)
     except (RecursionError, MemoryError):
         issues = [_too_complex()]
     issues += validate_dependencies(dependencies)
