@@ -56,7 +56,12 @@ def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
 
 def check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt: float,
                  commission: float) -> tuple[pd.Series, pd.DataFrame]:
-    """Validate the child's equity and trades against ``data``; return them host-verified."""
+    """Validate the child's equity and trades against ``data``; return them host-verified.
+
+    The returned equity is the host's recomputation (equal to the child's on every bar but the
+    last, where backtesting.py may still hold an order filled after the final close-out).
+    Raises SandboxError(status="result_rejected") on any mismatch.
+    """
     eq_frame = _read(out_dir / "equity.parquet", ["equity"])
     if len(eq_frame) != len(data):
         raise _reject(f"equity has {len(eq_frame)} rows for {len(data)} bars")
@@ -68,16 +73,19 @@ def check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt:
         raise _reject("the trade count does not match the trades file")
     for column in TRADE_SCHEMA:
         _numeric(trades, "trades", column)
-    trades["Tag"] = trades["Tag"].map(lambda t: "" if t is None or t != t else str(t)[:MAX_TAG_CHARS])
+    trades["Tag"] = trades["Tag"].map(
+        lambda t: "" if t is None or t != t else str(t)[:MAX_TAG_CHARS])
     _check_fills(trades, data)
-    _check_equity(equity, trades, data, cash_usdt=cash_usdt)
-    return equity, trades
+    verified = _check_equity(equity, trades, data, cash_usdt=cash_usdt)
+    return pd.Series(verified, index=data.index, name="equity"), trades
 
 
 def _check_fills(trades: pd.DataFrame, data: pd.DataFrame) -> None:
     n = len(data)
     low = data["Low"].to_numpy()
     high = data["High"].to_numpy()
+    if (trades["ExitBar"].to_numpy() < trades["EntryBar"].to_numpy()).any():
+        raise _reject("a trade exits before it enters")
     for side in ("Entry", "Exit"):
         bars = trades[f"{side}Bar"].to_numpy(dtype="int64")
         if len(bars) and (bars.min() < 0 or bars.max() >= n):
@@ -95,22 +103,67 @@ def _check_fills(trades: pd.DataFrame, data: pd.DataFrame) -> None:
 
 
 def _check_equity(equity: pd.Series, trades: pd.DataFrame, data: pd.DataFrame, *,
-                  cash_usdt: float) -> None:
-    """Recompute the final equity from the trades: initial cash + sum of trade P&L, and each
-    trade's P&L from its size, prices and commission."""
+                  cash_usdt: float) -> np.ndarray:
+    """Check each trade's P&L against its fills, then the equity curve bar by bar; return the
+    host's equity per bar.
+
+    Raises SandboxError(result_rejected) naming the first trade or bar that disagrees.
+    """
     size = trades["Size"].to_numpy(dtype="float64")
-    gross = size * (trades["ExitPrice"].to_numpy() - trades["EntryPrice"].to_numpy())
-    expected_pnl = gross - trades["Commission"].to_numpy(dtype="float64")
+    entry = trades["EntryPrice"].to_numpy(dtype="float64")
+    exit_ = trades["ExitPrice"].to_numpy(dtype="float64")
+    commission = trades["Commission"].to_numpy(dtype="float64")
     pnl = trades["PnL"].to_numpy(dtype="float64")
     tol = EQUITY_TOLERANCE * max(cash_usdt, 1.0)
-    bad = np.abs(expected_pnl - pnl) > tol
+    bad = np.abs(size * (exit_ - entry) - commission - pnl) > tol
     if bad.any():
         i = int(np.argmax(bad))
         raise _reject(f"trade {i + 1} P&L {pnl[i]:.6f} does not match its fills "
-                      f"({expected_pnl[i]:.6f})")
-    if abs(float(equity.iloc[0]) - cash_usdt) > tol and not (trades["EntryBar"] == 0).any():
-        raise _reject("the equity curve does not start at the initial cash")
-    final_expected = cash_usdt + float(pnl.sum())
-    if abs(float(equity.iloc[-1]) - final_expected) > tol * 10:
-        raise _reject(f"final equity {equity.iloc[-1]:.2f} does not equal initial cash plus the "
-                      f"trades' P&L ({final_expected:.2f})")
+                      f"({size[i] * (exit_[i] - entry[i]) - commission[i]:.6f})")
+    if (commission < 0).any():
+        raise _reject("a trade has a negative commission")
+    expected = host_equity(trades, data["Close"].to_numpy(dtype="float64"), cash_usdt=cash_usdt)
+    claimed = equity.to_numpy(dtype="float64")
+    ruined = np.flatnonzero(expected <= tol)
+    # After ruin backtesting.py zeroes the curve; the last bar may include a position opened by
+    # an order that filled after the final close-out (not in the trade list), so the host's
+    # value replaces it.
+    stop = int(ruined[0]) if len(ruined) else len(expected) - 1
+    scale = 1 + np.abs(expected[:stop]) / max(cash_usdt, 1.0)
+    diff = np.abs(claimed[:stop] - expected[:stop]) > tol * scale
+    if diff.any():
+        i = int(np.argmax(diff))
+        raise _reject(f"the equity at bar {i} ({data.index[i]}) is {claimed[i]:.2f} but the trades "
+                      f"and stored prices give {expected[i]:.2f}")
+    if len(ruined) and np.abs(claimed[stop + 1:]).max(initial=0.0) > tol:
+        raise _reject("the equity curve continues after the account was wiped out")
+    return np.where(np.arange(len(expected)) > stop, 0.0, expected) if len(ruined) else expected
+
+
+def host_equity(trades: pd.DataFrame, close: np.ndarray, *, cash_usdt: float) -> np.ndarray:
+    """Equity per bar recomputed from trades and close prices (quote currency).
+
+    Bar i holds: initial cash + P&L of trades exited at or before i + for trades open at i
+    (EntryBar <= i < ExitBar) size * (close_i - entry price) minus their entry commission.
+    The entry commission of a proportional fee is Commission * entry / (entry + exit).
+    """
+    n = len(close)
+    size = trades["Size"].to_numpy(dtype="float64")
+    entry = trades["EntryPrice"].to_numpy(dtype="float64")
+    exit_ = trades["ExitPrice"].to_numpy(dtype="float64")
+    entry_bar = trades["EntryBar"].to_numpy(dtype="int64")
+    exit_bar = trades["ExitBar"].to_numpy(dtype="int64")
+    total = entry + exit_
+    open_fee = trades["Commission"].to_numpy(dtype="float64") * np.divide(
+        entry, total, out=np.zeros_like(total), where=total != 0)
+    realized = np.zeros(n + 1)
+    np.add.at(realized, exit_bar, trades["PnL"].to_numpy(dtype="float64"))
+    held = np.zeros(n + 1)  # coins held
+    cost = np.zeros(n + 1)  # size * entry + entry fee of trades held
+    live = exit_bar > entry_bar
+    np.add.at(held, entry_bar[live], size[live])
+    np.add.at(held, exit_bar[live], -size[live])
+    np.add.at(cost, entry_bar[live], size[live] * entry[live] + open_fee[live])
+    np.add.at(cost, exit_bar[live], -(size[live] * entry[live] + open_fee[live]))
+    return (cash_usdt + np.cumsum(realized)[:n] + np.cumsum(held)[:n] * close
+            - np.cumsum(cost)[:n])

@@ -121,7 +121,7 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
 def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
              cancel: threading.Event | None) -> tuple[pd.Series, pd.DataFrame, str]:
-    from core import jobs
+    from core import jobs, sandbox_check
     from sandbox.runner import Limits
 
     last = [0.0]
@@ -134,6 +134,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
             if progress is not None:
                 progress(done / total)
 
+    sandbox_check.require_sandbox(settings)  # fail closed: raises sandbox_unavailable
     worker = jobs.take_worker(settings)
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")

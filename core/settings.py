@@ -43,6 +43,7 @@ class Settings:
     cpu_s: int = 120
     nproc: int = 256
     nofile: int = 256
+    fsize_mb: int = 128
     output_bytes: int = 1_000_000
     result_bytes: int = 64_000_000
     pool_size: int = 2
@@ -77,6 +78,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cpu_s=_int(env, "PINEOPT_CPU_S", 120),
         nproc=_int(env, "PINEOPT_NPROC", 256),
         nofile=_int(env, "PINEOPT_NOFILE", 256),
+        fsize_mb=_int(env, "PINEOPT_FSIZE_MB", 128),
         output_bytes=_int(env, "PINEOPT_OUTPUT_BYTES", 1_000_000),
         result_bytes=_int(env, "PINEOPT_RESULT_BYTES", 64_000_000),
         pool_size=_int(env, "PINEOPT_POOL_SIZE", 2),

@@ -1,20 +1,27 @@
 """Sandbox child entry: import the libraries, wait for one job on stdin, run it, exit.
 
 Runs inside firejail as an unprivileged user. Input: the job JSON on stdin (source, engine
-settings, parameters) and <job_dir>/ohlcv.parquet. Output: JSON lines on the result pipe (progress, then
-exactly one result or error) and <job_dir>/out/{equity,trades}.parquet. Never pickles.
-User prints go to stdout (the parent caps and keeps them as the run log).
+settings, parameters, limits) and <job_dir>/ohlcv.parquet. Output: JSON lines on the result pipe
+(progress, then exactly one result or error) and <job_dir>/out/{equity,trades}.parquet. Never
+pickles. User prints go to stdout through a capped collector (the parent keeps them as the log).
+A job with a "selftest" key runs the sandbox probe (sandbox.probe) instead of a strategy.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 STRATEGY_FILENAME = "<strategy>"
+
+
+class OutputLimitExceeded(Exception):  # noqa: N818 - reads as the status it reports
+    """The strategy printed more than the run's output limit."""
 
 
 class Channel:
@@ -27,6 +34,7 @@ class Channel:
             self._file = sys.stderr
 
     def send(self, **message: object) -> None:
+        """Write one message as a JSON line (NaN/Infinity refused) and flush."""
         self._file.write(json.dumps(message, allow_nan=False, default=str) + "\n")
         self._file.flush()
 
@@ -40,16 +48,55 @@ def _make_printer(cap_bytes: int) -> type:
 
         def _call_print(self, *objects: object, **kwargs: object) -> None:
             text = " ".join(str(o) for o in objects) + str(kwargs.get("end", "\n"))
-            if Printer.written >= cap_bytes:
-                return
-            Printer.written += len(text)
-            sys.stdout.write(text[: max(0, cap_bytes - Printer.written + len(text))])
+            Printer.written += len(text.encode("utf-8", "replace"))
+            if Printer.written > cap_bytes:
+                raise OutputLimitExceeded(f"printed more than {cap_bytes:,} bytes")
+            sys.stdout.write(text)
 
     return Printer
 
 
-def load_strategy_class(source: str, *, print_cap: int = 256 * 1024) -> type:
-    """Compile user source under RestrictedPython + policy and return its Strategy subclass."""
+def _strategy_caller(depth: int) -> bool:
+    """True when the nearest frame outside the import machinery is the user's module."""
+    frame = sys._getframe(depth)  # noqa: SLF001 - the import hook must know who imports
+    while frame is not None and (frame.f_code.co_filename.startswith("<frozen importlib")
+                                 or "/importlib/" in frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_filename == STRATEGY_FILENAME
+
+
+def install_import_guard() -> None:
+    """Refuse, at run time, imports made by strategy code of modules off the allow-list.
+
+    Libraries keep importing their own internals: only imports whose importing frame is the
+    user's module are checked. Covers `builtins.__import__` and new modules found through
+    sys.meta_path (importlib.import_module and friends).
+    """
+    from sandbox import policy
+
+    real_import = builtins.__import__
+
+    def guarded(name: str, globals_: Any = None, locals_: Any = None, fromlist: Any = (),
+                level: int = 0) -> Any:
+        if _strategy_caller(2) and (level or not policy.module_allowed(name)):
+            raise policy.PolicyViolation(f"import of {name!r} is not allowed")
+        return real_import(name, globals_, locals_, fromlist, level)
+
+    class Finder:
+        @staticmethod
+        def find_spec(fullname: str, path: Any = None, target: Any = None) -> None:
+            if _strategy_caller(2) and not policy.module_allowed(fullname):
+                raise policy.PolicyViolation(f"import of {fullname!r} is not allowed")
+
+    builtins.__import__ = guarded
+    sys.meta_path.insert(0, Finder())
+
+
+def load_strategy_class(source: str, *, printer: type | None = None) -> type:
+    """Compile user source under RestrictedPython + policy and return its Strategy subclass.
+
+    ``printer`` is the _print_ collector class (default: one capped at 256 KB).
+    """
     from RestrictedPython import compile_restricted_exec
 
     from sandbox import policy
@@ -58,7 +105,8 @@ def load_strategy_class(source: str, *, print_cap: int = 256 * 1024) -> type:
     if result.errors:
         raise policy.PolicyViolation("; ".join(result.errors))
     module_name = "user_strategy"
-    namespace = policy.restricted_globals(module_name=module_name, printer=_make_printer(print_cap))
+    namespace = policy.restricted_globals(module_name=module_name,
+                                          printer=printer or _make_printer(256 * 1024))
     exec(result.code, namespace)  # noqa: S102 - restricted code, guarded globals, inside firejail
     from backtesting import Strategy
 
@@ -75,22 +123,43 @@ def user_traceback(exc: BaseException) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == STRATEGY_FILENAME]
     lines = [f"  line {f.lineno}, in {f.name}" for f in frames]
     head = "Traceback (your strategy's frames):" if lines else "Error:"
-    return "\n".join([head, *lines, f"{type(exc).__name__}: {exc}"])
+    return "\n".join([head, *lines, f"{type(exc).__name__}: {str(exc)[:2000]}"])
 
 
 def _set_limits(limits: dict[str, int]) -> None:
+    """Lower this process's rlimits to the run's limits and arm the wall-clock backstop."""
     import resource
     import signal
 
     if int(limits.get("wall_s", 0) or 0) > 0:
         signal.alarm(int(limits["wall_s"]))  # default action terminates us if the parent is gone
-
-    for key, res in (("memory_bytes", resource.RLIMIT_AS), ("cpu_s", resource.RLIMIT_CPU)):
+    pairs = (("memory_bytes", resource.RLIMIT_AS), ("cpu_s", resource.RLIMIT_CPU),
+             ("fsize_bytes", resource.RLIMIT_FSIZE), ("nproc", resource.RLIMIT_NPROC),
+             ("nofile", resource.RLIMIT_NOFILE))
+    for key, res in pairs:
         value = int(limits.get(key, 0) or 0)
+        if value > 0 and res == resource.RLIMIT_CPU:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            value += int(usage.ru_utime + usage.ru_stime) + 1  # the imports do not count
         if value > 0:
-            soft, hard = resource.getrlimit(res)
+            _soft, hard = resource.getrlimit(res)
             if hard == resource.RLIM_INFINITY or value < hard:
                 resource.setrlimit(res, (value, value))
+
+
+def _error_for(exc: BaseException) -> tuple[str, str]:
+    """(status, message) for an exception raised while loading or running the strategy."""
+    from sandbox import policy
+
+    if isinstance(exc, MemoryError):
+        return "memory_limit", "The strategy ran out of memory (the sandbox memory limit)."
+    if isinstance(exc, OutputLimitExceeded):
+        return "output_limit", f"Stopped: the strategy {exc} (remove or reduce print calls)."
+    if isinstance(exc, policy.PolicyViolation):
+        return "rejected", f"Refused by the sandbox policy: {exc}"
+    if isinstance(exc, RecursionError):
+        return "crashed", "Recursion too deep.\n" + user_traceback(exc)
+    return "crashed", user_traceback(exc)
 
 
 def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
@@ -98,41 +167,39 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     import pandas as pd
 
     from core import engine
-    from sandbox import policy
 
     data = pd.read_parquet(job_dir / "ohlcv.parquet")
-    try:
-        cls = load_strategy_class(job["source"])
-    except policy.PolicyViolation as exc:
-        channel.send(type="error", kind="rejected", message=f"Refused by the sandbox policy: {exc}")
-        return
-    settings = engine.EngineSettings(**job["settings"])
-    total = len(data)
+    print_cap = int(job.get("limits", {}).get("output_bytes", 0) or 256 * 1024)
 
     def progress(done: int, total_bars: int) -> None:
         channel.send(type="progress", done=done, total=total_bars)
 
+    printer = _make_printer(print_cap)
     try:
+        cls = load_strategy_class(job["source"], printer=printer)
+        settings = engine.EngineSettings(**job["settings"])
         out = engine.run(cls, data, settings, params=job.get("params") or {}, progress=progress)
-    except MemoryError:
-        channel.send(type="error", kind="memory_limit",
-                     message="The strategy ran out of memory (the sandbox memory limit).")
+    except Exception as exc:  # noqa: BLE001 - every user failure is reported, not raised
+        kind, message = _error_for(exc)
+        channel.send(type="error", kind=kind, message=message)
         return
-    except policy.PolicyViolation as exc:
-        channel.send(type="error", kind="rejected", message=f"Refused by the sandbox policy: {exc}")
-        return
-    except Exception as exc:  # noqa: BLE001 - any user error is reported, not raised
-        channel.send(type="error", kind="crashed", message=user_traceback(exc))
+    if printer.written > print_cap:  # the strategy swallowed OutputLimitExceeded
+        channel.send(type="error", kind="output_limit",
+                     message=f"Stopped: the strategy printed more than {print_cap:,} bytes.")
         return
     out_dir = job_dir / "out"
     out.equity.rename("equity").to_frame().to_parquet(out_dir / "equity.parquet")
     out.trades.to_parquet(out_dir / "trades.parquet")
-    channel.send(type="result", bars=total, trades=len(out.trades),
-                 claimed={str(k): (None if pd.isna(v) else str(v)) for k, v in out.stats.items()})
+    channel.send(type="result", bars=len(data), trades=len(out.trades),
+                 claimed={str(k)[:100]: (None if pd.isna(v) else str(v)[:200])
+                          for k, v in out.stats.items()})
 
 
 def main(argv: list[str]) -> int:
-    """Entry: ``child.py JOB_DIR RESULT_FD``. Imports first (a pooled worker is warm), then stdin."""
+    """Entry: ``child.py JOB_DIR RESULT_FD``. Imports first (a pooled worker is warm), then stdin.
+
+    Returns the exit code: 0 after reporting a result or an error, 2 for an unreadable job.
+    """
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     channel = Channel(int(argv[2]))
     import backtesting  # noqa: F401 - warm the heavy imports before the job arrives
@@ -140,6 +207,7 @@ def main(argv: list[str]) -> int:
     import RestrictedPython  # noqa: F401
 
     from core import engine  # noqa: F401
+    from sandbox import policy  # noqa: F401
 
     channel.send(type="ready")
     raw = sys.stdin.read()
@@ -150,6 +218,12 @@ def main(argv: list[str]) -> int:
         channel.send(type="error", kind="failed", message="The job could not be read.")
         return 2
     _set_limits(job.get("limits", {}))
+    if "selftest" in job:
+        from sandbox import probe
+
+        probe.run(job["selftest"], Path(argv[1]), channel)
+        return 0
+    install_import_guard()
     run_job(job, Path(argv[1]), channel)
     return 0
 

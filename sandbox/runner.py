@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import select
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,36 +21,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import SandboxError
-from core.settings import REPO_ROOT, Settings
+from core.settings import Settings
+from sandbox.command import (
+    CLEAN_ENV,
+    Limits,
+    ensure_runtime,
+    firejail_argv,
+    plain_limits,
+    sandbox_ids,
+    sandbox_python,
+)
 
-DEFAULT_SANDBOX_PYTHON = Path("/opt/pineopt/sandbox-venv/bin/python")
-RUNTIME_PACKAGES = ("core", "sandbox")
-CLEAN_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
-             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "ARROW_NUM_THREADS": "1"}
+__all__ = ["Limits", "Outcome", "Worker"]
+
 READY_TIMEOUT_S = 60.0
-KILL_GRACE_S = 0.3
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Limits:
-    """Per-run limits; each can only be lower than the Settings it came from."""
-
-    timeout_s: float
-    memory_mb: int
-    cpu_s: int
-    output_bytes: int
-    result_bytes: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **lower: float) -> Limits:
-        """Limits from settings, optionally lowered (never raised) per run."""
-        base = {"timeout_s": float(settings.timeout_s), "memory_mb": settings.memory_mb,
-                "cpu_s": settings.cpu_s, "output_bytes": settings.output_bytes,
-                "result_bytes": settings.result_bytes}
-        for key, value in lower.items():
-            if value:
-                base[key] = type(base[key])(min(base[key], value))
-        return cls(**base)
+POLL_S = 0.1  # how often the parent checks cancel, the wall clock and the output caps
+MAX_MESSAGES = 16
+# Statuses the child may report for itself; anything else it claims is treated as a crash.
+CHILD_STATUSES = frozenset({"crashed", "rejected", "memory_limit", "output_limit", "cpu_limit"})
+KILL_MESSAGES = {
+    "cancelled": ("cancelled", "Cancelled by the user."),
+    "timed_out": ("timed_out", "Stopped after the {limits.timeout_s:g} s wall-clock limit (make "
+                               "the strategy faster or use a shorter date range)."),
+    "output_limit": ("output_limit", "Stopped: output exceeded {limits.output_bytes:,} bytes "
+                                     "(remove or reduce print calls)."),
+    "result_limit": ("output_limit", "Stopped: the result exceeded {limits.result_bytes:,} "
+                                     "bytes."),
+}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -64,90 +59,7 @@ class Outcome:
     log: str = ""
     result: dict = field(default_factory=dict)
     job_dir: Path | None = None
-
-
-def sandbox_python(settings: Settings) -> str:
-    """The interpreter the child runs with (a venv outside any home directory)."""
-    if settings.sandbox_python:
-        return settings.sandbox_python
-    if settings.sandbox_mode == "firejail" and DEFAULT_SANDBOX_PYTHON.exists():
-        return str(DEFAULT_SANDBOX_PYTHON)
-    return sys.executable
-
-
-def ensure_runtime(settings: Settings) -> Path:
-    """Copy our child-side packages (core/, sandbox/) into the jobs root, once per content."""
-    import hashlib
-
-    files = sorted(p for pkg in RUNTIME_PACKAGES for p in (REPO_ROOT / pkg).rglob("*.py"))
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(str(path.relative_to(REPO_ROOT)).encode())
-        digest.update(path.read_bytes())
-    target = settings.jobs_root / f"runtime-{digest.hexdigest()[:16]}"
-    if target.exists():
-        return target
-    tmp = settings.jobs_root / f".runtime-{uuid.uuid4().hex}"
-    for path in files:
-        dest = tmp / path.relative_to(REPO_ROOT)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest)
-    for path in [tmp, *tmp.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    try:
-        tmp.rename(target)
-    except OSError:  # another process won the race with identical content
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def _sandbox_ids(settings: Settings) -> tuple[int, int] | None:
-    if os.geteuid() != 0:
-        return None
-    try:
-        entry = pwd.getpwnam(settings.sandbox_user)
-    except KeyError:
-        raise SandboxError(
-            f"The sandbox user {settings.sandbox_user!r} does not exist. Run `make setup` as root "
-            "(it creates it) or set PINEOPT_SANDBOX_USER.", status="sandbox_unavailable")
-    return entry.pw_uid, entry.pw_gid
-
-
-def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program: list[str],
-                  result_fd: int) -> list[str]:
-    """The firejail command line (reference/security.md section 3) for one job."""
-    hidden = {str(REPO_ROOT), str(settings.home), "/run/dbus", "/run/postgresql", "/root"}
-    return [
-        "firejail", "--noprofile", "--quiet",
-        "--private", "--private-dev", "--private-tmp", "--private-cwd",
-        "--read-only=/", "--read-only=/tmp", "--read-only=/dev/shm", "--read-only=/var/tmp",
-        "--read-only=~", f"--read-write={job_dir / 'out'}",
-        *[f"--blacklist={p}" for p in sorted(hidden)],
-        "--net=none", "--protocol=inet", "--ipc-namespace", "--hostname=sandbox", "--machine-id",
-        "--caps.drop=all", "--nonewprivs", "--nogroups",
-        "--seccomp=execve,execveat,socket,socketpair", "--seccomp.block-secondary",
-        "--memory-deny-write-execute", "--restrict-namespaces",
-        "--x11=none", "--dbus-user=none", "--dbus-system=none", "--nosound", "--no3d",
-        "--novideo", "--noinput", "--nou2f",
-        f"--rlimit-as={settings.memory_mb}m", f"--rlimit-cpu={settings.cpu_s}",
-        "--rlimit-fsize=128m", f"--rlimit-nproc={settings.nproc}",
-        f"--rlimit-nofile={settings.nofile}",
-        # No --timeout: on firejail 0.9.72 it slows the child ~4x (measured). The parent keeps
-        # the wall clock, and the child arms SIGALRM as a backstop if the parent dies.
-        f"--keep-fd={result_fd}",
-        *program,
-    ]
-
-
-def _plain_limits(settings: Settings) -> Callable[[], None]:
-    def apply() -> None:
-        import resource
-
-        mem = settings.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_CPU, (settings.cpu_s, settings.cpu_s))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (128 * 1024 * 1024, 128 * 1024 * 1024))
-    return apply
+    messages: list[dict] = field(default_factory=list)  # other messages (the self-test probe)
 
 
 class Worker:
@@ -162,28 +74,31 @@ class Worker:
         self._buffers: dict[int, bytearray] = {}
         self._open: set[int] = set()
         self._killed_by: str = ""
+        self._sent_at = time.monotonic()
 
     def start(self) -> Worker:
-        """Create the job folder and start the child; it imports, then waits for a job."""
+        """Create the job folder and start the child; it imports, then waits for a job.
+
+        The folder is 0711 root with a random name (other jobs cannot list or guess it); only
+        out/ is writable, by the sandbox user. Raises SandboxError if the user is missing.
+        """
         runtime = ensure_runtime(self.settings)
-        ids = _sandbox_ids(self.settings) if self.settings.sandbox_mode == "firejail" else None
+        ids = sandbox_ids(self.settings) if self.settings.sandbox_mode == "firejail" else None
         (self.job_dir / "out").mkdir(parents=True)
-        self.job_dir.chmod(0o755)
+        self.job_dir.chmod(0o711)
+        (self.job_dir / "out").chmod(0o700)
         if ids:
             os.chown(self.job_dir / "out", *ids)
         result_r, result_w = os.pipe()
         program = [sandbox_python(self.settings), "-I", "-B", str(runtime / "sandbox" / "child.py"),
                    str(self.job_dir), str(result_w)]
         limits = Limits.from_settings(self.settings)
-        kwargs: dict = {}
+        kwargs: dict = {"preexec_fn": plain_limits(limits), "cwd": str(self.job_dir)}
+        argv = program
         if self.settings.sandbox_mode == "firejail":
             argv = firejail_argv(self.settings, job_dir=self.job_dir, limits=limits,
                                  program=program, result_fd=result_w)
-            if ids:
-                kwargs = {"user": ids[0], "group": ids[1], "extra_groups": []}
-        else:
-            argv = program
-            kwargs = {"preexec_fn": _plain_limits(self.settings), "cwd": str(self.job_dir)}
+            kwargs = {"user": ids[0], "group": ids[1], "extra_groups": []} if ids else {}
         self.proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=dict(CLEAN_ENV), start_new_session=True, pass_fds=(result_w,), **kwargs)
@@ -203,68 +118,94 @@ class Worker:
         if not self._ready:
             log = self._log()
             self.kill("failed")
-            raise SandboxError("The sandbox did not start. " + _first_line(log), status="sandbox_unavailable",
-                               log=log)
+            raise SandboxError("The sandbox did not start. " + _first_line(log),
+                               status="sandbox_unavailable", log=log)
 
-    def run(self, job: dict, *, limits: Limits, progress: Callable[[int, int], None] | None = None,
-            cancel: threading.Event | None = None) -> Outcome:
-        """Send the job, stream progress, enforce limits; return how it ended."""
+    def send(self, job: dict, *, limits: Limits) -> None:
+        """Write the job (with the child's limits) to stdin and close it. Raises SandboxError."""
         assert self.proc is not None and self.proc.stdin is not None
         self.wait_ready()
-        job = {**job, "limits": {"memory_bytes": limits.memory_mb * 1024 * 1024,
-                                 "cpu_s": limits.cpu_s, "wall_s": int(limits.timeout_s) + 5}}
+        job = {**job, "limits": limits.for_child()}
         try:
             self.proc.stdin.write(json.dumps(job, allow_nan=False).encode())
             self.proc.stdin.close()
         except BrokenPipeError:
             pass
-        deadline = time.monotonic() + limits.timeout_s
+        self._sent_at = time.monotonic()
+
+    def run(self, job: dict, *, limits: Limits, progress: Callable[[int, int], None] | None = None,
+            cancel: threading.Event | None = None) -> Outcome:
+        """Send the job, stream progress, enforce limits; return how it ended.
+
+        Cancel and the wall clock are checked every POLL_S; both kill the process group.
+        """
+        assert self.proc is not None
+        self.send(job, limits=limits)
+        deadline = self._sent_at + limits.timeout_s
         final: dict = {}
+        others: list[dict] = []
 
         def on_message(msg: dict) -> None:
-            if msg.get("type") == "progress" and progress is not None:
-                progress(int(msg.get("done", 0)), int(msg.get("total", 0)))
-            elif msg.get("type") in ("result", "error"):
+            kind = msg.get("type")
+            if kind == "progress" and progress is not None:
+                done, total = msg.get("done"), msg.get("total")
+                if isinstance(done, int) and isinstance(total, int):
+                    progress(done, total)
+            elif kind in ("result", "error") and not final:
                 final.update(msg)
+            elif kind != "progress" and len(others) < MAX_MESSAGES:
+                others.append(msg)
 
         while self.proc.poll() is None or self._readable():
-            if cancel is not None and cancel.is_set():
-                self.kill("cancelled")
+            stop = self._limit_hit(limits, deadline, cancel)
+            if stop:
+                self.kill(stop)
                 break
-            if time.monotonic() > deadline:
-                self.kill("timed_out")
+            if not self._pump(POLL_S, on_message=on_message) and self.proc.poll() is not None:
                 break
-            if self._output_size() > limits.output_bytes:
-                self.kill("output_limit")
-                break
-            if len(self._buffers[self._result_r]) > limits.result_bytes:
-                self.kill("output_limit")
-                break
-            if not self._pump(0.1, on_message=on_message) and self.proc.poll() is not None:
-                break
-        return self._outcome(final, limits)
+        outcome = self._outcome(final, limits)
+        outcome.messages = others
+        return outcome
+
+    def _limit_hit(self, limits: Limits, deadline: float, cancel: threading.Event | None) -> str:
+        """The reason to stop now ('' to keep going)."""
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
+        if time.monotonic() > deadline:
+            return "timed_out"
+        if self._output_size() > limits.output_bytes:
+            return "output_limit"
+        if len(self._buffers[self._result_r]) > limits.result_bytes:
+            return "result_limit"
+        return ""
 
     def _outcome(self, final: dict, limits: Limits) -> Outcome:
         assert self.proc is not None
         code = self.proc.wait()
         log = self._log()
-        if self._killed_by == "cancelled":
-            return Outcome(status="cancelled", message="Cancelled by the user.", log=log)
-        if self._killed_by == "timed_out":
-            return Outcome(status="timed_out", log=log,
-                           message=f"Stopped after the {limits.timeout_s:g} s wall-clock limit.")
-        if self._killed_by == "output_limit":
-            return Outcome(status="output_limit", log=log,
-                           message=f"Stopped: output exceeded {limits.output_bytes:,} bytes "
-                                   "(remove or reduce print calls).")
+        if self._killed_by in KILL_MESSAGES:
+            status, text = KILL_MESSAGES[self._killed_by]
+            return Outcome(status=status, log=log, message=text.format(limits=limits))
         if final.get("type") == "result":
             return Outcome(status="completed", result=final, log=log, job_dir=self.job_dir)
         if final.get("type") == "error":
-            return Outcome(status=str(final.get("kind", "crashed")), log=log,
+            kind = str(final.get("kind", "crashed"))
+            return Outcome(status=kind if kind in CHILD_STATUSES else "crashed", log=log,
                            message=str(final.get("message", ""))[:20_000])
-        if code in (-signal.SIGKILL, 137, -signal.SIGXCPU, 152):
+        return self._died(code, limits, log)
+
+    def _died(self, code: int, limits: Limits, log: str) -> Outcome:
+        """The child ended without a result or error message: a limit or a crash."""
+        cpu_used = time.monotonic() - self._sent_at
+        killed = code in (-signal.SIGKILL, 128 + signal.SIGKILL, -signal.SIGXCPU,
+                          128 + signal.SIGXCPU)
+        if killed and cpu_used >= limits.cpu_s * 0.9:
             return Outcome(status="cpu_limit", log=log,
-                           message=f"Stopped at the {limits.cpu_s} s CPU-time limit.")
+                           message=f"Stopped at the {limits.cpu_s} s CPU-time limit (make the "
+                                   "strategy do less work per bar, or use a shorter date range).")
+        if killed or "MemoryError" in log[-2000:]:
+            return Outcome(status="memory_limit", log=log,
+                           message=f"Stopped by the {limits.memory_mb} MB memory limit.")
         return Outcome(status="crashed", log=log,
                        message=f"The sandboxed process exited unexpectedly (code {code}). "
                                + _first_line(log))

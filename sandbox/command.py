@@ -1,0 +1,155 @@
+"""The sandbox command line: limits, the interpreter, the runtime copy and the firejail argv.
+
+reference/security.md section 3 is the source of every flag. Used by sandbox.runner (parent side)
+and core.sandbox_check (the self-test runs the exact same command line).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import SandboxError
+from core.settings import REPO_ROOT, Settings
+
+DEFAULT_SANDBOX_PYTHON = Path("/opt/pineopt/sandbox-venv/bin/python")
+RUNTIME_PACKAGES = ("core", "sandbox")
+STARTUP_CPU_S = 30  # CPU seconds allowed for imports; the child counts the run's own from there
+CLEAN_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
+             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "ARROW_NUM_THREADS": "1"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Per-run limits; each can only be lower than the Settings it came from.
+
+    timeout_s: wall clock kept by the parent; memory_mb: address space; cpu_s: CPU seconds;
+    nproc/nofile: processes (per uid) and open files; fsize_mb: largest file written;
+    output_bytes: stdout+stderr (and prints); result_bytes: the JSON result channel.
+    """
+
+    timeout_s: float
+    memory_mb: int
+    cpu_s: int
+    nproc: int
+    nofile: int
+    fsize_mb: int
+    output_bytes: int
+    result_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **lower: float) -> Limits:
+        """Limits from settings, optionally lowered (never raised) per run.
+
+        Raises ValueError naming an unknown limit.
+        """
+        base = {"timeout_s": float(settings.timeout_s), "memory_mb": settings.memory_mb,
+                "cpu_s": settings.cpu_s, "nproc": settings.nproc, "nofile": settings.nofile,
+                "fsize_mb": settings.fsize_mb, "output_bytes": settings.output_bytes,
+                "result_bytes": settings.result_bytes}
+        for key, value in lower.items():
+            if key not in base:
+                raise ValueError(f"unknown limit {key!r}; known: {', '.join(base)}")
+            if value:
+                base[key] = type(base[key])(min(base[key], value))
+        return cls(**base)
+
+    def for_child(self) -> dict[str, int]:
+        """The rlimits the child applies to itself, plus its SIGALRM wall backstop."""
+        mb = 1024 * 1024
+        return {"memory_bytes": self.memory_mb * mb, "cpu_s": self.cpu_s, "nproc": self.nproc,
+                "nofile": self.nofile, "fsize_bytes": self.fsize_mb * mb,
+                "output_bytes": self.output_bytes, "wall_s": int(self.timeout_s) + 5}
+
+
+def sandbox_python(settings: Settings) -> str:
+    """The interpreter the child runs with (a venv outside any home directory)."""
+    if settings.sandbox_python:
+        return settings.sandbox_python
+    if settings.sandbox_mode == "firejail" and DEFAULT_SANDBOX_PYTHON.exists():
+        return str(DEFAULT_SANDBOX_PYTHON)
+    return sys.executable
+
+
+def ensure_runtime(settings: Settings) -> Path:
+    """Copy our child-side packages (core/, sandbox/) into the jobs root, once per content."""
+    files = sorted(p for pkg in RUNTIME_PACKAGES for p in (REPO_ROOT / pkg).rglob("*.py"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode())
+        digest.update(path.read_bytes())
+    target = settings.jobs_root / f"runtime-{digest.hexdigest()[:16]}"
+    if target.exists():
+        return target
+    tmp = settings.jobs_root / f".runtime-{uuid.uuid4().hex}"
+    for path in files:
+        dest = tmp / path.relative_to(REPO_ROOT)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+    for path in [tmp, *tmp.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process won the race with identical content
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def sandbox_ids(settings: Settings) -> tuple[int, int] | None:
+    """(uid, gid) of the sandbox user when we are root, else None. Raises SandboxError."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam(settings.sandbox_user)
+    except KeyError:
+        raise SandboxError(
+            f"The sandbox user {settings.sandbox_user!r} does not exist. Run `make setup` as root "
+            "(it creates it) or set PINEOPT_SANDBOX_USER.", status="sandbox_unavailable")
+    return entry.pw_uid, entry.pw_gid
+
+
+def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program: list[str],
+                  result_fd: int) -> list[str]:
+    """The firejail command line (reference/security.md section 3) for one job."""
+    hidden = {str(REPO_ROOT), str(settings.home), "/run/dbus", "/run/postgresql", "/root"}
+    return [
+        "firejail", "--noprofile", "--quiet",
+        "--private", "--private-dev", "--private-tmp", "--private-cwd",
+        "--read-only=/", "--read-only=/tmp", "--read-only=/dev/shm", "--read-only=/var/tmp",
+        "--read-only=~", f"--read-write={job_dir / 'out'}",
+        *[f"--blacklist={p}" for p in sorted(hidden)],
+        "--net=none", "--protocol=inet", "--ipc-namespace", "--hostname=sandbox", "--machine-id",
+        "--caps.drop=all", "--nonewprivs", "--nogroups",
+        "--seccomp=execve,execveat,socket,socketpair", "--seccomp.block-secondary",
+        "--memory-deny-write-execute", "--restrict-namespaces",
+        "--x11=none", "--dbus-user=none", "--dbus-system=none", "--nosound", "--no3d",
+        "--novideo", "--noinput", "--nou2f",
+        f"--rlimit-as={limits.memory_mb}m", f"--rlimit-cpu={limits.cpu_s + STARTUP_CPU_S}",
+        f"--rlimit-fsize={limits.fsize_mb}m", f"--rlimit-nproc={limits.nproc}",
+        f"--rlimit-nofile={limits.nofile}",
+        # No --timeout: on firejail 0.9.72 it slows the child ~4x (measured). The parent keeps
+        # the wall clock, and the child arms SIGALRM as a backstop if the parent dies.
+        f"--keep-fd={result_fd}",
+        *program,
+    ]
+
+
+def plain_limits(limits: Limits) -> Callable[[], None]:
+    """rlimits for PINEOPT_SANDBOX=none (development only; no isolation beyond these)."""
+    def apply() -> None:
+        import resource
+
+        mb = 1024 * 1024
+        for res, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
+                           (resource.RLIMIT_CPU, limits.cpu_s),
+                           (resource.RLIMIT_FSIZE, limits.fsize_mb * mb),
+                           (resource.RLIMIT_NOFILE, limits.nofile)):
+            resource.setrlimit(res, (value, value))
+    return apply

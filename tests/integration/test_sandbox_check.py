@@ -1,0 +1,48 @@
+"""The sandbox self-test: passes on this host, fails closed when the sandbox is broken."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core import runs, sandbox_check, strategies
+from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
+from tests.conftest import make_settings
+
+
+def test_self_test_passes_with_the_real_command_line(settings) -> None:
+    status = sandbox_check.self_test(settings)
+    assert status.ok, status.message
+    assert status.mode == "firejail" and not status.unsafe
+    assert sandbox_check.self_test(settings) is status  # cached per process
+    assert not list(settings.home.glob(".sandbox-marker-*"))  # the marker is removed
+
+
+def test_broken_interpreter_fails_closed_with_a_fix(home: Path, sma_source: str) -> None:
+    broken = make_settings(home, pineopt_sandbox_python="/nonexistent/python3")
+    status = sandbox_check.self_test(broken)
+    assert not status.ok
+    assert "did not start" in status.message and "make setup" in status.message
+    sid, _ = strategies.save_by_name(broken.db_path, meta=StrategyMeta(name="sma"),
+                                     source=sma_source, language=Language.PYTHON)
+    run = runs.run_sync(broken, strategy_id=sid,
+                        config=BacktestConfig(start="2024-01-01", end="2024-01-05"))
+    assert run.status is RunStatus.SANDBOX_UNAVAILABLE
+    assert "self-test failed" in run.error and "make setup" in run.error
+
+
+def test_missing_sandbox_user_fails_closed(home: Path) -> None:
+    status = sandbox_check.self_test(make_settings(home, pineopt_sandbox_user="no-such-user-x"))
+    assert not status.ok and "no-such-user-x" in status.message
+
+
+def test_development_mode_is_reported_unsafe(home: Path) -> None:
+    status = sandbox_check.self_test(make_settings(home, pineopt_sandbox="none"))
+    assert status.ok and status.unsafe and "UNSAFE" in status.message
+
+
+def test_judge_flags_nested_sandbox_warning_and_unblocked_exec() -> None:
+    probe = {"type": "probe", "checks": {"seccomp": [False, "Seccomp: 0"]}}
+    failures = sandbox_check._judge([probe], "Warning: an existing sandbox was detected.", "")
+    assert any("existing sandbox" in f for f in failures)
+    assert any("seccomp" in f for f in failures)
+    assert any("not blocked" in f for f in failures)
