@@ -19,14 +19,13 @@ def add_parser(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Print diagnostics with line numbers; exit 1 when any error is found."""
+    """Print diagnostics as FILE:LINE:COL: severity: message; exit 1 when any error is found."""
     upload = files.read_strategy_file(args.file)
     issues = validation.validate_source(upload.source, upload.language)
     errors = validation.errors_only(issues)
     if args.json:
         print_json({"file": str(args.file), "valid": not errors,
-                    "issues": [{"severity": i.severity.value, "line": i.line, "col": i.col,
-                                "message": i.message, "rule": i.rule} for i in issues]})
+                    "issues": validation.issues_to_json(issues)})
     else:
         for issue in issues:
             print(f"{args.file}:{issue.line}:{issue.col}: {issue.severity.value}: {issue.message}")
