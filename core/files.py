@@ -43,7 +43,7 @@ def decode_upload(name: str, data: bytes) -> StrategyFile:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise PineOptError(f"{name} is not UTF-8 text (bad byte at line {line}); save it as UTF-8 "
-                           "in your editor and upload again.")
+                           "in your editor and upload again.") from None
     return StrategyFile(name=name, source=text.replace("\r\n", "\n"), language=EXTENSIONS[suffix])
 
 
