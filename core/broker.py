@@ -244,11 +244,11 @@ class CryptoBroker(RiskMixin, _Broker):
         lot = self._lot
         if getattr(order, "_coins", False):
             units = math.floor(abs(size) / lot + 1e-9) if lot else abs(size)
-            return copysign(units * lot if lot else units, size)
+            return copysign(round(units * lot, 12) if lot else units, size)
         if -1 < size < 1:
             budget = self.margin_available * self._leverage * abs(size)
             units = (budget / lot) // unit_cost if lot else budget // unit_cost
-            return copysign(units * lot if lot else units, size)
+            return copysign(round(units * lot, 12) if lot else units, size)
         return size
 
     def _admissible(self, order: Order, size: float, fill: float) -> str:
@@ -355,7 +355,7 @@ class CryptoBroker(RiskMixin, _Broker):
         if not 0 < portion <= 1:
             raise ValueError(f"portion must be a fraction in (0, 1], got {portion!r}")
         units = math.floor(abs(trade.size) * portion / self._lot + 1e-9)
-        size = abs(trade.size) if portion == 1 else max(units, 1) * self._lot
+        size = abs(trade.size) if portion == 1 else round(max(units, 1) * self._lot, 12)
         self.orders.insert(0, Order(self, copysign(min(size, abs(trade.size)), -trade.size),
                                     parent_trade=trade, tag=trade.tag))
 

@@ -131,7 +131,7 @@ class RiskMixin:
         if abs(size) <= room:
             return size
         lot = self._lot
-        capped = floor(room / lot + 1e-9) * lot if lot else float(int(room))
+        capped = round(floor(room / lot + 1e-9) * lot, 12) if lot else float(int(room))
         self._event(self._i, "max_position_size",
                     f"order of {abs(size):.8g} coins cut to {capped:.8g} (limit {pct:.2%} of equity)")
         return copysign(capped, size) if capped else 0.0
@@ -165,7 +165,8 @@ class RiskMixin:
         day = int(self._day_by_bar[i])
         if day != self._day:
             self._day = day
-            self._day_start = float(self._equity[i - 1]) if i > 0 else float(self._cash)
+            before = float(self._equity[i - 1]) if i > 0 else float("nan")
+            self._day_start = before if before == before else float(self._cash)  # NaN: warm-up
             if self._halted and self._halted_day is not None:
                 self._halted, self._halted_day = False, None
         if not self._halted and equity <= self._day_start * (1 - limit):
