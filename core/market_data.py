@@ -9,11 +9,13 @@ dropped). Markets are "spot" or "perp". All timestamps are naive UTC.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core import sample_data, store
 from core.errors import DataError
@@ -22,7 +24,7 @@ from core.resample import check_timeframe, resample
 
 __all__ = ["MARKETS", "OHLCV_COLUMNS", "Dataset", "SymbolInfo", "data_sha", "ensure_sample_data",
            "get_symbol", "list_datasets", "list_symbols", "load_funding", "load_ohlcv",
-           "resample", "upsert_funding", "upsert_ohlcv", "upsert_symbol"]
+           "resample", "split_symbol", "step_of", "upsert_funding", "upsert_ohlcv", "upsert_symbol"]
 
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 MARKETS = ("spot", "perp")
@@ -71,6 +73,41 @@ def check_market(market: str) -> str:
     return market
 
 
+QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "BTC", "ETH", "BNB", "EUR", "TRY")
+
+
+def split_symbol(text: str) -> tuple[str, str, str, str]:
+    """(symbol, base, quote, market hint) from "BTC/USDT:USDT", "BTC/USDT" or "BTCUSDT".
+
+    The stored symbol is the exchange id without separators ("BTCUSDT"). The market hint is
+    "perp" for a ccxt swap symbol (with ":"), "spot" for "BASE/QUOTE", else "".
+    """
+    raw = text.strip().upper()
+    if not raw or not re.fullmatch(r"[A-Z0-9._/:-]+", raw):
+        raise DataError(f"{text!r} is not a symbol; use e.g. BTCUSDT, BTC/USDT or BTC/USDT:USDT.")
+    if "/" in raw:
+        base, rest = raw.split("/", 1)
+        quote, _, settle = rest.partition(":")
+        return base + quote, base, quote, "perp" if settle else "spot"
+    base, quote = raw, ""
+    for q in QUOTES:
+        if raw.endswith(q) and len(raw) > len(q):
+            base, quote = raw[: -len(q)], q
+            break
+    return raw, base, quote, ""
+
+
+def step_of(values: np.ndarray, max_decimals: int = 10) -> float:
+    """The price or size increment implied by the values' decimals (0.01 for 12.34, 12.3)."""
+    sample = np.asarray(values, dtype="float64")[:5000]
+    sample = sample[np.isfinite(sample)]
+    for decimals in range(max_decimals + 1):
+        scaled = sample * 10.0**decimals
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            return 10.0**-decimals
+    return 10.0**-max_decimals
+
+
 def _sample_missing(db: Path) -> set[tuple[str, str]]:
     with store.connect(db) as con:
         have = {(r[0], r[1]) for r in con.execute(
@@ -109,12 +146,20 @@ def ensure_sample_data(db: Path) -> bool:
 
 def _upsert_ohlcv_con(con, frame: pd.DataFrame, *, exchange: str, market: str, symbol: str,
                       timeframe: str) -> int:
-    rows = frame.loc[:, ["ts", *OHLCV_COLUMNS]]
+    if frame.empty:
+        return 0
+    rows = pa.Table.from_pandas(frame.loc[:, ["ts", *OHLCV_COLUMNS]], preserve_index=False)
+    key = [exchange, market, symbol, timeframe]
+    overlap = con.execute(
+        "SELECT count(*) FROM ohlcv WHERE exchange = ? AND market = ? AND symbol = ? AND "
+        "timeframe = ? AND ts BETWEEN ? AND ?",
+        [*key, frame["ts"].min().to_pydatetime(), frame["ts"].max().to_pydatetime()]).fetchall()
+    # A plain INSERT is much faster than OR REPLACE; use it when no stored bar can collide.
+    verb = "INSERT OR REPLACE" if overlap[0][0] else "INSERT"
     con.register("incoming_ohlcv", rows)
     try:
-        con.execute(
-            "INSERT OR REPLACE INTO ohlcv SELECT ?, ?, ?, ?, ts, open, high, low, close, volume "
-            "FROM incoming_ohlcv", [exchange, market, symbol, timeframe])
+        con.execute(f"{verb} INTO ohlcv SELECT ?, ?, ?, ?, ts, open, high, low, close, volume "
+                    "FROM incoming_ohlcv", key)
     finally:
         con.unregister("incoming_ohlcv")
     return len(rows)
@@ -176,16 +221,16 @@ def _symbol_from_row(r: tuple) -> SymbolInfo:
 def get_symbol(db: Path, exchange: str, market: str, symbol: str) -> SymbolInfo:
     """The catalogue entry of one instrument. Raises DataError naming what exists if absent."""
     with store.connect(db) as con:
-        row = con.execute(f"SELECT {_SYMBOL_COLS} FROM symbols WHERE exchange = ? AND market = ? "
-                          "AND symbol = ?", [exchange, market, symbol]).fetchone()
+        rows = con.execute(f"SELECT {_SYMBOL_COLS} FROM symbols WHERE exchange = ? AND market = ? "
+                           "AND symbol = ?", [exchange, market, symbol]).fetchall()
         known = con.execute("SELECT DISTINCT exchange || '/' || market || '/' || symbol FROM "
                             "symbols WHERE symbol = ? OR exchange = ? ORDER BY 1 LIMIT 8",
                             [symbol, exchange]).fetchall()
-    if row is None:
+    if not rows:
         hint = ", ".join(k[0] for k in known) or "nothing similar"
         raise DataError(f"No symbol {exchange}/{market}/{symbol} in the catalogue (known: {hint}). "
                         "Import or download it on the Data page first.")
-    return _symbol_from_row(row)
+    return _symbol_from_row(rows[0])
 
 
 def list_symbols(db: Path, *, query: str = "", exchange: str = "", market: str = "",

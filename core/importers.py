@@ -1,0 +1,242 @@
+"""Importing market-data files into the store: one transaction per file, all or nothing.
+
+A file is a .csv/.txt, .json, .parquet, or a .zip of such files (one or many). Rows are parsed
+and checked first (core.import_layouts); only a file that passes every check is written, by
+upsert, so importing the same file again adds nothing. Each imported OHLCV dataset gets a
+quality report. ``progress(fraction, message)`` is called as the work advances.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from core import market_data, quality, store
+from core.errors import DataError
+from core.import_layouts import ColumnMapping, Detection, ParsedFile, detect, infer_timeframe
+from core.import_layouts import parse_file, read_raw
+from core.resample import check_timeframe
+
+Progress = Callable[[float, str], None]
+MAX_FILE_BYTES = 1 << 30  # 1 GiB; larger files should be split (or downloaded instead)
+_CHUNK_ROWS = 250_000
+_MEMBER_SUFFIXES = (".csv", ".txt", ".json", ".parquet")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """Where rows go. Empty fields are inferred (file name, data spacing, layout)."""
+
+    exchange: str = ""
+    market: str = ""
+    symbol: str = ""
+    timeframe: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportedSet:
+    """One dataset written by an import: rows read, rows new to the store, coverage, quality."""
+
+    kind: str
+    exchange: str
+    market: str
+    symbol: str
+    timeframe: str
+    rows: int
+    new_rows: int
+    first: str
+    last: str
+    quality: quality.QualityReport | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportReport:
+    """The outcome of importing one file (a zip may feed several datasets)."""
+
+    file: str
+    members: tuple[str, ...]
+    datasets: tuple[ImportedSet, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        """One line per dataset, e.g. "binance/spot/BTCUSDT 1h: 744 rows (744 new)"."""
+        return "\n".join(
+            f"{d.exchange}/{d.market}/{d.symbol} {d.timeframe or 'funding'}: {d.rows} rows "
+            f"({d.new_rows} new), {d.first} to {d.last} UTC"
+            + (f"; quality: {d.quality.summary}" if d.quality else "") for d in self.datasets)
+
+
+def _noop(_fraction: float, _message: str) -> None:
+    return None
+
+
+def read_members(name: str, data: bytes) -> list[tuple[str, bytes]]:
+    """The files inside ``data``: itself, or each data file of a zip. Raises DataError."""
+    if len(data) > MAX_FILE_BYTES:
+        raise DataError(f"{name}: {len(data) / 1e6:.0f} MB is over the {MAX_FILE_BYTES >> 20} MB "
+                        "import limit; split the file or download the data instead.")
+    if not name.lower().endswith(".zip"):
+        return [(name, data)]
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = sorted(n for n in archive.namelist() if n.lower().endswith(_MEMBER_SUFFIXES)
+                           and not n.startswith("__MACOSX"))
+            members = [(f"{name}:{n}", archive.read(n)) for n in names]
+    except zipfile.BadZipFile:
+        raise DataError(f"{name}: not a valid zip archive; download it again.") from None
+    if not members:
+        raise DataError(f"{name}: the zip holds no .csv, .json or .parquet file.")
+    return members
+
+
+def preview(name: str, data: bytes) -> Detection:
+    """Detection of the first data file in ``data`` (for the mapping preview). Raises DataError."""
+    first_name, first = read_members(name, data)[0]
+    return detect(read_raw(first_name, first))
+
+
+def _resolve_target(parsed: ParsedFile, target: Target) -> Target:
+    symbol_text = target.symbol or parsed.symbol_hint
+    if not symbol_text:
+        raise DataError(f"{parsed.name}: which symbol is this? The file name does not say; give "
+                        "it (--symbol BTCUSDT or the Symbol field).")
+    symbol, _base, _quote, hint = market_data.split_symbol(symbol_text)
+    market = target.market or hint or ("perp" if parsed.kind == "funding" else "spot")
+    market_data.check_market(market)
+    binance = parsed.layout.startswith("binance") or parsed.kind == "funding"
+    exchange = (target.exchange or ("binance" if binance else "imported")).strip().lower()
+    timeframe = ""
+    if parsed.kind == "ohlcv":
+        timeframe = target.timeframe or parsed.timeframe_hint or infer_timeframe(
+            parsed.frame["ts"], parsed.name)
+        check_timeframe(timeframe)
+    return Target(exchange=exchange, market=market, symbol=symbol, timeframe=timeframe)
+
+
+def _combine(parts: list[ParsedFile]) -> pd.DataFrame:
+    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    if len(parts) == 1:
+        return frame
+    frame = frame.drop_duplicates().sort_values("ts", kind="stable").reset_index(drop=True)
+    clash = frame["ts"].duplicated()
+    if clash.any():
+        when = frame["ts"][clash].iloc[0]
+        owners = [p.name for p in parts if (p.frame["ts"] == when).any()]
+        raise DataError(f"{' and '.join(owners[:2])} both hold time {when} with different "
+                        "values; import them separately or remove one.")
+    return frame
+
+
+def _check_spacing(frame: pd.DataFrame, target: Target, name: str) -> None:
+    if len(frame) < 2 or not target.timeframe:
+        return
+    smallest = frame["ts"].diff().min()
+    size = pd.Timedelta(minutes=market_data.TIMEFRAME_MINUTES[target.timeframe])
+    if smallest < size:
+        raise DataError(f"{name}: bars are {smallest} apart, shorter than the chosen timeframe "
+                        f"{target.timeframe}; pick the file's own timeframe (it can be resampled "
+                        "later).")
+
+
+def _write(con, frame: pd.DataFrame, target: Target, kind: str, progress: Progress) -> int:
+    """Upsert in chunks; returns how many rows were not stored before."""
+    table, key_sql = ("ohlcv", "exchange = ? AND market = ? AND symbol = ? AND timeframe = ?") \
+        if kind == "ohlcv" else ("funding_rates", "exchange = ? AND symbol = ?")
+    key = ([target.exchange, target.market, target.symbol, target.timeframe] if kind == "ohlcv"
+           else [target.exchange, target.symbol])
+    count_sql = f"SELECT count(*) FROM {table} WHERE {key_sql}"  # noqa: S608 - fixed names
+    before = con.execute(count_sql, key).fetchall()[0][0]
+    for start in range(0, len(frame), _CHUNK_ROWS):
+        chunk = frame.iloc[start:start + _CHUNK_ROWS]
+        if kind == "ohlcv":
+            market_data.upsert_ohlcv(con, chunk, exchange=target.exchange, market=target.market,
+                                     symbol=target.symbol, timeframe=target.timeframe)
+        else:
+            market_data.upsert_funding(con, chunk, exchange=target.exchange,
+                                       symbol=target.symbol)
+        progress(0.6 + 0.35 * min(1.0, (start + len(chunk)) / len(frame)),
+                 f"stored {start + len(chunk):,} of {len(frame):,} rows")
+    return con.execute(count_sql, key).fetchall()[0][0] - before
+
+
+def _catalogue(con, frame: pd.DataFrame, target: Target) -> None:
+    """Add the symbol with steps inferred from the data's decimals, unless already known."""
+    _symbol, base, quote, _hint = market_data.split_symbol(target.symbol)
+    prices = frame[["open", "high", "low", "close"]].to_numpy().ravel()
+    info = market_data.SymbolInfo(
+        exchange=target.exchange, market=target.market, symbol=target.symbol, base=base,
+        quote=quote, tick_size=market_data.step_of(prices),
+        lot_step=market_data.step_of(frame["volume"].to_numpy()), min_notional=0.0,
+        source="import")
+    exists = con.execute("SELECT count(*) FROM symbols WHERE exchange = ? AND market = ? AND "
+                         "symbol = ?", [info.exchange, info.market, info.symbol]).fetchall()[0][0]
+    if not exists:
+        market_data.upsert_symbol(con, info)
+
+
+def _group(parsed: list[ParsedFile], target: Target) -> dict[tuple, list[ParsedFile]]:
+    groups: dict[tuple, list[ParsedFile]] = {}
+    for p in parsed:
+        resolved = _resolve_target(p, target)
+        groups.setdefault((p.kind, resolved), []).append(p)
+    return groups
+
+
+def import_bytes(db: Path, name: str, data: bytes, *, target: Target = Target(),
+                 mapping: ColumnMapping | None = None,
+                 progress: Progress = _noop) -> ImportReport:
+    """Import one file's bytes (name decides the format). All or nothing; raises DataError."""
+    members = read_members(name, data)
+    parsed = []
+    for i, (member, content) in enumerate(members):
+        progress(0.5 * i / len(members), f"reading {member}")
+        parsed.append(parse_file(member, content, mapping))
+    groups = _group(parsed, target)
+    frames = {}
+    for (kind, tgt), parts in groups.items():
+        frames[(kind, tgt)] = _combine(parts)
+        _check_spacing(frames[(kind, tgt)], tgt, parts[0].name)
+    progress(0.6, "writing to the store")
+    written = []
+    with store.transaction(db) as con:
+        for (kind, tgt), frame in frames.items():
+            new = _write(con, frame, tgt, kind, progress)
+            if kind == "ohlcv":
+                _catalogue(con, frame, tgt)
+            written.append((kind, tgt, frame, new))
+    datasets = tuple(_finish(db, kind, tgt, frame, new) for kind, tgt, frame, new in written)
+    progress(1.0, "done")
+    notes = tuple(dict.fromkeys(f"{p.name}: {n}" for p in parsed for n in p.notes))
+    return ImportReport(file=name, members=tuple(m for m, _ in members), datasets=datasets,
+                        notes=notes)
+
+
+def _finish(db: Path, kind: str, tgt: Target, frame: pd.DataFrame, new: int) -> ImportedSet:
+    report = None
+    if kind == "ohlcv":
+        engine = frame.set_index("ts").rename(columns=str.capitalize)
+        key = (tgt.exchange, tgt.market, tgt.symbol, tgt.timeframe)
+        report = quality.assess(engine, tgt.timeframe)
+        quality.save_report(db, key, report)
+    return ImportedSet(kind=kind, exchange=tgt.exchange, market=tgt.market, symbol=tgt.symbol,
+                       timeframe=tgt.timeframe, rows=len(frame), new_rows=int(new),
+                       first=str(frame["ts"].iloc[0]), last=str(frame["ts"].iloc[-1]),
+                       quality=report)
+
+
+def import_file(db: Path, path: Path, *, target: Target = Target(),
+                mapping: ColumnMapping | None = None,
+                progress: Progress = _noop) -> ImportReport:
+    """Import the file at ``path``; see import_bytes. Raises DataError if it cannot be read."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise DataError(f"Cannot read {path}: {exc.strerror}. Check the path.") from None
+    return import_bytes(db, Path(path).name, data, target=target, mapping=mapping,
+                        progress=progress)
