@@ -174,6 +174,11 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             PRIMARY KEY (exchange, market, symbol, timeframe)
         )""",
     )),
+    # 4: job queue ownership (issue #4): which process runs or queued a run, so a restart can
+    # tell orphaned runs (owner gone -> interrupted) from runs another live process owns.
+    (4, (
+        "ALTER TABLE backtests ADD COLUMN IF NOT EXISTS owner_pid INTEGER",
+    )),
 ]
 
 

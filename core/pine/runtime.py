@@ -1,0 +1,214 @@
+"""Runtime of translated Pine strategies, imported by their generated Python in the sandbox.
+
+Owns the bar loop glue between a backtesting.py Strategy and Pine semantics: it runs the script
+once per bar (bar 0 included), emulates TradingView's broker (core.pine.emulator) and mirrors
+every emulated fill as a real backtesting.py order that fills on the same bar at the same price
+(market at the open, a stop above/below the open, or a limit on the other side). Only the stdlib,
+numpy-free lists and core.pine/core.sizing are used; module objects are kept private; nothing
+reads or writes files or the network.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from core.pine.broker import BrokerSettings as _BrokerSettings
+from core.pine.emulator import Emulator as _Emulator
+from core.pine.lib import (div, mod, na, nz, parray, pmath, prange, pstr, to_bool, to_float,
+                           to_int, truth)
+from core.pine.state import NA as _NA
+from core.pine.state import Node as _Node
+from core.pine.strategy_ns import PineStrategyNamespace as _Namespace
+from core.pine.ta_avg import isna
+from core.pine.ta_lib import TA as _TA
+from core.pine.ta_lib import Bar as _Bar
+from core.sizing import coins as _coins
+
+__all__ = ["PineRuntime", "div", "isna", "mod", "na", "nz", "parray", "pmath", "prange", "pstr",
+           "to_bool", "to_float", "to_int", "truth"]
+
+DEFAULT_MINTICK = 0.01
+SOURCES = ("open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4", "hlcc4")
+
+
+class _Barstate:
+    def __init__(self, runtime: PineRuntime) -> None:
+        self._rt = runtime
+        self.isconfirmed = True
+        self.ishistory = True
+        self.isnew = True
+        self.isrealtime = False
+
+    @property
+    def isfirst(self) -> bool:
+        return self._rt.bar.index == 0
+
+    @property
+    def islast(self) -> bool:
+        return self._rt.bar.index == self._rt.size - 1
+
+    islastconfirmedhistory = islast
+
+
+class _Info:
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+def _utc(ms: float) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.UTC)
+
+
+class PineRuntime:
+    """Per-run state: bar arrays (read in init, when backtesting.py shows the full data),
+    the script's root state, the ta/strategy namespaces and the broker emulator."""
+
+    def __init__(self, owner: Any, settings: dict[str, Any]) -> None:
+        data = owner.data
+        self._owner = owner
+        self._o = [float(x) for x in data.Open]
+        self._h = [float(x) for x in data.High]
+        self._l = [float(x) for x in data.Low]
+        self._c = [float(x) for x in data.Close]
+        self._v = [float(x) for x in data.Volume] if "Volume" in data.df.columns \
+            else [0.0] * len(self._c)
+        self._t = [float(x) for x in data.index.as_unit("ms").asi8]
+        self.size = len(self._c)
+        step = self._t[1] - self._t[0] if self.size > 1 else 60_000.0
+        mintick = float(getattr(owner, "syminfo_mintick", settings.get("mintick")) or
+                        DEFAULT_MINTICK)
+        broker = _BrokerSettings(
+            initial_capital=float(settings.get("initial_capital", 1_000_000.0)),
+            default_qty_type=settings.get("default_qty_type", "fixed"),
+            default_qty_value=float(settings.get("default_qty_value", 1.0)),
+            pyramiding=int(settings.get("pyramiding", 0)),
+            commission_type=settings.get("commission_type", "percent"),
+            commission_value=float(settings.get("commission_value", 0.0)),
+            slippage=int(settings.get("slippage", 0)), mintick=mintick)
+        self.emulator = _Emulator(broker)
+        self.bar = _Bar()
+        self.ta = _TA(self.bar)
+        self.root = _Node()
+        self.strategy = _Namespace(self.emulator, broker.initial_capital)
+        self.barstate = _Barstate(self)
+        self.syminfo = _Info(mintick=mintick, pointvalue=1.0, ticker=settings.get("ticker", ""),
+                             tickerid=settings.get("ticker", ""), currency="USDT",
+                             timezone="UTC", mincontract=0.0)
+        self.timeframe = _Info(multiplier=max(1, int(step // 60_000)), period=_period(step),
+                               isintraday=step < 86_400_000, isdaily=step == 86_400_000,
+                               isweekly=step == 604_800_000, ismonthly=False,
+                               isdwm=step >= 86_400_000, isminutes=step < 86_400_000,
+                               isseconds=False)
+        self.step_ms = step
+        self.done = -1
+
+    def run_bars(self, script: Any) -> None:
+        """Run ``script(rt, root)`` for every bar up to backtesting.py's current one; after each
+        bar, decide the next bar's fills and place the backtesting.py orders reproducing them."""
+        current = len(self._owner.data) - 1
+        for order in list(self._owner.orders):
+            order.cancel()  # every mirrored order fills on its bar; nothing may linger
+        while self.done < current:
+            i = self.done + 1
+            self._set_bar(i)
+            script(self, self.root)
+            self.done = i
+            if i + 1 >= self.size:
+                continue
+            if i < current:
+                self.emulator.pending.clear()  # backtesting.py already passed bar i+1
+            j = i + 1
+            fills = self.emulator.process_bar(j, self._t[j], self._o[j], self._h[j], self._l[j],
+                                              self._c[j])
+            if i == current:
+                self._mirror(fills, self._o[j])
+
+    def _set_bar(self, i: int) -> None:
+        bar = self.bar
+        o, h, low, c = self._o[i], self._h[i], self._l[i], self._c[i]
+        bar.open, bar.high, bar.low, bar.close, bar.volume = o, h, low, c, self._v[i]
+        bar.time = self._t[i]
+        bar.time_close = self._t[i] + self.step_ms
+        bar.index = i
+        bar.prev_close = self._c[i - 1] if i else _NA
+        bar.hl2 = (h + low) / 2
+        bar.hlc3 = (h + low + c) / 3
+        bar.ohlc4 = (o + h + low + c) / 4
+        bar.hlcc4 = (h + low + c + c) / 4
+        self.emulator.book.close_price = c
+
+    def _mirror(self, fills: list[Any], open_price: float) -> None:
+        owner = self._owner
+        for fill in fills:
+            kwargs: dict[str, Any] = {"size": _size(fill.qty), "tag": fill.tag}
+            if fill.price != open_price:
+                above = fill.price > open_price
+                kwargs["stop" if above == (fill.side > 0) else "limit"] = fill.price
+            (owner.buy if fill.side > 0 else owner.sell)(**kwargs)
+
+    def past(self, name: str, offset: Any) -> Any:
+        """Built-in series ``name`` (close, high, time, bar_index, ...) ``offset`` bars ago."""
+        if isna(offset):
+            return _NA
+        j = self.bar.index - int(offset)
+        if j < 0 or j > self.bar.index:
+            return _NA
+        if name == "bar_index":
+            return j
+        if name in ("time", "time_close"):
+            return self._t[j] + (self.step_ms if name == "time_close" else 0.0)
+        o, h, low, c = self._o[j], self._h[j], self._l[j], self._c[j]
+        values = {"open": o, "high": h, "low": low, "close": c, "volume": self._v[j],
+                  "hl2": (h + low) / 2, "hlc3": (h + low + c) / 3, "ohlc4": (o + h + low + c) / 4,
+                  "hlcc4": (h + low + 2 * c) / 4}
+        return values[name]
+
+    def input_source(self, name: str) -> float:
+        """Current value of an input.source choice ('close', 'hl2', ...)."""
+        if name not in SOURCES:
+            raise ValueError(f"unknown source {name!r}; choose one of {', '.join(SOURCES)}")
+        return getattr(self.bar, name)
+
+    def calendar(self, field: str, ms: Any = None) -> Any:
+        """year/month/dayofmonth/dayofweek/hour/minute/second/weekofyear in UTC."""
+        ms = self.bar.time if ms is None else ms
+        if isna(ms):
+            return _NA
+        moment = _utc(ms)
+        if field == "dayofweek":
+            return (moment.weekday() + 1) % 7 + 1
+        if field == "weekofyear":
+            return moment.isocalendar()[1]
+        if field == "dayofmonth":
+            return moment.day
+        return getattr(moment, field)
+
+    def timestamp(self, *args: Any) -> float:
+        """timestamp([tz,] year, month, day[, hour, minute, second]) or an ISO date, in UTC ms."""
+        if args and isinstance(args[0], str) and len(args) == 1:
+            moment = _dt.datetime.fromisoformat(args[0].replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=_dt.UTC)
+            return moment.timestamp() * 1000.0
+        if args and isinstance(args[0], str):
+            args = args[1:]
+        parts = [int(a) for a in args] + [0] * (6 - len(args))
+        return _dt.datetime(*parts[:6], tzinfo=_dt.UTC).timestamp() * 1000.0
+
+
+def _period(step_ms: float) -> str:
+    minutes = int(step_ms // 60_000)
+    if minutes >= 10080 and minutes % 10080 == 0:
+        return f"{minutes // 10080}W" if minutes > 10080 else "W"
+    if minutes >= 1440 and minutes % 1440 == 0:
+        return f"{minutes // 1440}D" if minutes > 1440 else "D"
+    return str(max(1, minutes))
+
+
+def _size(qty: float) -> Any:
+    """A backtesting.py size for ``qty`` coins: whole units as int, otherwise core.sizing.Coins."""
+    whole = round(qty)
+    if whole >= 1 and abs(qty - whole) < 1e-9:
+        return int(whole)
+    return _coins(qty)
