@@ -1,13 +1,16 @@
-"""First-start work shared by `make setup`, the app and the CLI: schema and sample data."""
+"""First-start work shared by `make setup`, the app and the CLI: schema, sample data, and
+recovery of runs whose process died (they become interrupted)."""
 
 from __future__ import annotations
 
-from core import market_data, store
+from core import jobs, market_data, store
 from core.settings import Settings
 
 
 def init_store(settings: Settings) -> None:
-    """Migrate the DuckDB file and load the synthetic sample data if absent. Idempotent."""
+    """Migrate the DuckDB file, load the synthetic sample data if absent, and mark runs left
+    running by a dead process as interrupted. Idempotent."""
     settings.home.mkdir(parents=True, exist_ok=True)
     store.migrate(settings.db_path)
     market_data.ensure_sample_data(settings.db_path)
+    jobs.recover_interrupted(settings.db_path)

@@ -1,27 +1,186 @@
-"""Job execution: a bounded pool of threads that run queued backtests, with progress and cancel.
+"""Job execution: the queue's states in the store, up to N runs at once, cancel, restart recovery,
+and a per-process pool of pre-started sandbox workers.
 
-The queue lives in the store (backtests.status = 'queued'); this module only decides when each
-queued run executes in this process. Up to Settings.max_concurrent run at once (FIFO).
+The queue lives in DuckDB (backtests.status: queued -> running -> a finished status, or
+interrupted when the owning process died; backtests.owner_pid says which process owns a run).
+A JobManager runs queued runs FIFO, at most Settings.max_concurrent at once, in this process.
+The WorkerPool keeps Settings.pool_size sandboxed children that have already imported their
+libraries; each takes exactly one job and exits, so no two jobs ever share a process.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
+import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from core import store
+from core.errors import NotFoundError, PineOptError
+from core.model import RunStatus
 from core.settings import Settings
 from sandbox.runner import Worker
+
+ORPHAN_GRACE_S = 60  # a queued run nobody claimed for this long belongs to a dead process
+INTERRUPTED_MESSAGE = ("The server stopped before this run finished; nothing was stored for it. "
+                       "Re-queue it (Backtest page) or run it again.")
+REQUEUEABLE = (RunStatus.INTERRUPTED, RunStatus.CANCELLED, RunStatus.TIMED_OUT,
+               RunStatus.SANDBOX_UNAVAILABLE, RunStatus.FAILED)
+
+
+class WorkerPool:
+    """Pre-started, warmed-up sandbox workers for one Settings; each is handed out once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._idle: deque[Worker] = deque()
+        self._lock = threading.Lock()
+        self._filling = False
+        self._closed = False
+
+    def take(self) -> Worker:
+        """A started worker for exactly one job (the caller must cleanup()); refills behind."""
+        worker = None
+        with self._lock:
+            while self._idle and worker is None:
+                candidate = self._idle.popleft()
+                if candidate.proc is not None and candidate.proc.poll() is None:
+                    worker = candidate
+                else:
+                    candidate.cleanup()
+        self.refill()
+        return worker if worker is not None else Worker(self.settings).start()
+
+    def refill(self) -> None:
+        """Start workers in a background thread until pool_size are idle."""
+        with self._lock:
+            if self._filling or self._closed or len(self._idle) >= self.settings.pool_size:
+                return
+            self._filling = True
+        threading.Thread(target=self._fill, name="pineopt-pool", daemon=True).start()
+
+    def _fill(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if self._closed or len(self._idle) >= self.settings.pool_size:
+                        return
+                worker = Worker(self.settings).start()
+                with self._lock:
+                    if self._closed:
+                        worker.cleanup()
+                        return
+                    self._idle.append(worker)
+        except (PineOptError, OSError):
+            return  # the sandbox cannot start; take() starts workers itself and reports why
+        finally:
+            with self._lock:
+                self._filling = False
+
+    def close(self) -> None:
+        """Stop every idle worker and remove its job folder; later take() still works."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = list(self._idle), deque()
+        for worker in idle:
+            worker.cleanup()
+
+    def idle_pids(self) -> list[int]:
+        """Process ids of the idle workers' firejail (or plain) processes."""
+        with self._lock:
+            return [w.proc.pid for w in self._idle if w.proc is not None]
+
+
+_pools: dict[Settings, WorkerPool] = {}  # one pool per Settings in this process
+_pools_lock = threading.Lock()
+
+
+def pool_for(settings: Settings) -> WorkerPool:
+    """This process's pool for ``settings`` (created on first use; closed at exit)."""
+    with _pools_lock:
+        if not _pools:
+            atexit.register(shutdown_pools)
+        pool = _pools.get(settings)
+        if pool is None or pool._closed:  # noqa: SLF001 - same module
+            pool = _pools[settings] = WorkerPool(settings)
+        return pool
 
 
 def take_worker(settings: Settings) -> Worker:
     """A started sandbox worker for exactly one job (the caller must cleanup())."""
-    return Worker(settings).start()
+    return pool_for(settings).take()
+
+
+def shutdown_pools() -> None:
+    """Close every pool of this process (no sandbox processes are left behind)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted(db: Path) -> list[int]:
+    """Mark runs whose owning process is gone as interrupted; return their ids. Idempotent.
+
+    Running runs with a dead (or unknown) owner, and queued runs nobody claimed for
+    ORPHAN_GRACE_S, were lost with their process. Their stored inputs are untouched.
+    """
+    with store.connect(db) as con:
+        rows = con.execute(
+            "SELECT id, status, owner_pid, epoch(now() AT TIME ZONE 'UTC') - epoch(created_at) "
+            "FROM backtests WHERE status IN ('running', 'queued')").fetchall()
+        lost = [int(rid) for rid, status, pid, age in rows
+                if not _alive(pid) and (status == "running" or pid or age > ORPHAN_GRACE_S)]
+        for rid in lost:
+            con.execute("UPDATE backtests SET status = 'interrupted', error = ?, finished_at = "
+                        "now() AT TIME ZONE 'UTC' WHERE id = ? AND status IN ('running', "
+                        "'queued')", [INTERRUPTED_MESSAGE, rid])
+    return lost
+
+
+def _status(db: Path, run_id: int) -> RunStatus:
+    with store.connect(db) as con:
+        row = con.execute("SELECT status FROM backtests WHERE id = ?", [run_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"Run {run_id} does not exist; `pineopt runs list` shows the ids.")
+    return RunStatus(row[0])
+
+
+def _mark(db: Path, run_id: int, status: RunStatus, *, only_from: tuple[str, ...],
+          error: str = "") -> bool:
+    """Move a run to ``status`` if it is in one of ``only_from``; True if it moved."""
+    marks = ",".join("?" * len(only_from))  # placeholders only: no value enters the SQL text
+    sql = ("UPDATE backtests SET status = ?, error = ?, progress = 0, owner_pid = ?, "
+           "finished_at = CASE WHEN ? THEN now() AT TIME ZONE 'UTC' END, started_at = CASE "
+           f"WHEN ? THEN started_at END WHERE id = ? AND status IN ({marks}) RETURNING id")
+    with store.connect(db) as con:
+        row = con.execute(
+            sql,
+            [status.value, error, os.getpid(), status.finished, status.finished, run_id,
+             *only_from]).fetchone()
+    return row is not None
 
 
 @dataclass
 class JobManager:
-    """Runs queued backtests in background threads. One per server process."""
+    """Runs queued backtests in background threads, FIFO, at most max_concurrent at once."""
 
     settings: Settings
     _pool: ThreadPoolExecutor = field(init=False)
@@ -30,31 +189,77 @@ class JobManager:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=self.settings.max_concurrent,
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.max_concurrent),
                                         thread_name_prefix="pineopt-job")
 
     def submit(self, run_id: int) -> None:
-        """Queue a run (already recorded as queued in the store) for execution."""
-        from core import runs
-
+        """Queue a run (recorded as queued in the store) for execution in this process."""
         with self._lock:
             if run_id in self._futures and not self._futures[run_id].done():
                 return
+            _mark(self.settings.db_path, run_id, RunStatus.QUEUED, only_from=("queued",))
             cancel = threading.Event()
             self._cancels[run_id] = cancel
-            self._futures[run_id] = self._pool.submit(runs.execute, self.settings, run_id,
-                                                      cancel=cancel)
+            self._futures[run_id] = self._pool.submit(self._execute, run_id, cancel)
+        pool_for(self.settings).refill()
+
+    def _execute(self, run_id: int, cancel: threading.Event) -> None:
+        from core import runs
+
+        if cancel.is_set() or _status(self.settings.db_path, run_id) is not RunStatus.QUEUED:
+            return
+        runs.execute(self.settings, run_id, cancel=cancel)
 
     def cancel(self, run_id: int) -> bool:
-        """Ask a queued or running run to stop. Returns False if this process does not own it."""
+        """Stop a queued or running run. A running one ends within about a second.
+
+        Returns False when the run is neither queued nor running here (nothing changed).
+        """
         with self._lock:
             event = self._cancels.get(run_id)
-        if event is None:
-            return False
-        event.set()
-        return True
+        if event is not None:
+            event.set()
+        queued = _mark(self.settings.db_path, run_id, RunStatus.CANCELLED, only_from=("queued",),
+                       error="Cancelled by the user before it started.")
+        return queued or (event is not None and not self._futures[run_id].done())
+
+    def requeue(self, run_id: int) -> None:
+        """Queue an interrupted (or cancelled, timed-out...) run again. Raises PineOptError."""
+        status = _status(self.settings.db_path, run_id)
+        if status not in REQUEUEABLE:
+            raise PineOptError(f"Run {run_id} is {status.value}; only interrupted, cancelled, "
+                               "timed-out or failed runs can be queued again.")
+        with store.connect(self.settings.db_path) as con:
+            con.execute("DELETE FROM equity WHERE backtest_id = ?", [run_id])
+            con.execute("DELETE FROM trades WHERE backtest_id = ?", [run_id])
+            con.execute("DELETE FROM backtest_metrics WHERE backtest_id = ?", [run_id])
+        _mark(self.settings.db_path, run_id, RunStatus.QUEUED,
+              only_from=tuple(s.value for s in REQUEUEABLE))
+        self.submit(run_id)
 
     def active(self) -> list[int]:
         """Run ids submitted here that have not finished."""
         with self._lock:
             return [rid for rid, fut in self._futures.items() if not fut.done()]
+
+    def wait(self, run_ids: list[int], *, timeout_s: float) -> bool:
+        """Block until these runs finished here (True) or ``timeout_s`` passed (False)."""
+        deadline = time.monotonic() + timeout_s
+        for rid in run_ids:
+            with self._lock:
+                future = self._futures.get(rid)
+            if future is None:
+                continue
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                return False
+        return True
+
+    def shutdown(self) -> None:
+        """Cancel everything queued or running here and wait for the threads to end."""
+        with self._lock:
+            events = list(self._cancels.values())
+        for event in events:
+            event.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -9,6 +9,7 @@ transaction; a failure records its status and message and loses nothing saved be
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from core import market_data, metrics, store, strategies, validation
+from core import progress as progress_files
 from core.errors import NotFoundError, PineOptError, SandboxError, TranslationError
 from core.model import BacktestConfig, RunRecord, RunStatus, run_hash
 from core.result_check import check_result
@@ -48,7 +50,8 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     ver = strategies.get_version(settings.db_path, strategy_id, version)
     config = params_mod.checked_config(config, ver.source, record.language)
     data = _load_data(settings, config)
-    digest = run_hash(strategy_sha=ver.sha256, data_sha=market_data.data_sha(data), config=config)
+    data_digest = market_data.data_sha(data)
+    digest = run_hash(strategy_sha=ver.sha256, data_sha=data_digest, config=config)
     if not force:
         existing = find_completed(settings.db_path, digest)
         if existing is not None:
@@ -58,7 +61,7 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
             "INSERT INTO backtests (run_hash, strategy_id, strategy_version, strategy_name, config, "
             "data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [digest, strategy_id, ver.version, record.meta.name, json.dumps(config.to_dict()),
-             market_data.data_sha(data), RunStatus.QUEUED.value]).fetchone()
+             data_digest, RunStatus.QUEUED.value]).fetchone()
     return get_run(settings.db_path, int(row[0]))
 
 
@@ -74,8 +77,9 @@ def _set_status(db: Path, run_id: int, status: RunStatus, *, error: str = "", lo
                 started: datetime | None = None) -> None:
     with store.connect(db) as con:
         if status is RunStatus.RUNNING:
-            con.execute("UPDATE backtests SET status = ?, started_at = ?, progress = 0 WHERE id = ?",
-                        [status.value, started or _now(), run_id])
+            con.execute("UPDATE backtests SET status = ?, started_at = ?, progress = 0, "
+                        "owner_pid = ? WHERE id = ?",
+                        [status.value, started or _now(), os.getpid(), run_id])
             return
         con.execute(
             "UPDATE backtests SET status = ?, error = ?, log = ?, finished_at = ?, duration_s = "
@@ -83,10 +87,9 @@ def _set_status(db: Path, run_id: int, status: RunStatus, *, error: str = "", lo
             [status.value, error[:20_000], log[:1_000_000], _now(), _now(), run_id])
 
 
-def set_progress(db: Path, run_id: int, fraction: float) -> None:
-    """Record progress (0..1) of a running run."""
-    with store.connect(db) as con:
-        con.execute("UPDATE backtests SET progress = ? WHERE id = ?", [round(fraction, 4), run_id])
+def set_progress(settings: Settings, run_id: int, fraction: float) -> None:
+    """Record progress (0..1) of a running run (a small file, see core.progress)."""
+    progress_files.write(settings.home, run_id, fraction)
 
 
 def execute(settings: Settings, run_id: int, *, progress: Progress | None = None,
@@ -115,6 +118,8 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
                     else RunStatus.FAILED, error=str(exc), log=exc.log)
     except PineOptError as exc:
         _set_status(db, run_id, RunStatus.FAILED, error=str(exc))
+    finally:
+        progress_files.clear(settings.home, run_id)
     return get_run(db, run_id)
 
 
@@ -130,7 +135,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
         now = time.monotonic()
         if total and (now - last[0] > 0.25 or done >= total):
             last[0] = now
-            set_progress(settings.db_path, run_id, done / total)
+            set_progress(settings, run_id, done / total)
             if progress is not None:
                 progress(done / total)
 
@@ -190,11 +195,15 @@ _RUN_SELECT = ("SELECT id, run_hash, strategy_id, strategy_name, strategy_versio
                "FROM backtests")
 
 
-def _run_record(row: tuple) -> RunRecord:
+def _run_record(row: tuple, home: Path) -> RunRecord:
+    status = RunStatus(row[5])
+    progress = float(row[9])
+    if status is RunStatus.RUNNING:
+        progress = progress_files.read(home, int(row[0])) or progress
     return RunRecord(id=int(row[0]), run_hash=row[1], strategy_id=row[2], strategy_name=row[3],
-                     strategy_version=row[4], status=RunStatus(row[5]),
+                     strategy_version=row[4], status=status,
                      config=BacktestConfig.from_dict(json.loads(row[6])), data_sha=row[7],
-                     error=row[8], progress=float(row[9]), created_at=row[10], started_at=row[11],
+                     error=row[8], progress=progress, created_at=row[10], started_at=row[11],
                      finished_at=row[12], duration_s=row[13], log=row[14])
 
 
@@ -204,14 +213,14 @@ def get_run(db: Path, run_id: int) -> RunRecord:
         row = con.execute(_RUN_SELECT + " WHERE id = ?", [run_id]).fetchone()
     if row is None:
         raise NotFoundError(f"Run {run_id} does not exist; `pineopt runs list` shows the ids.")
-    return _run_record(row)
+    return _run_record(row, db.parent)
 
 
 def list_runs(db: Path, *, limit: int = 500) -> list[RunRecord]:
     """Runs, newest first."""
     with store.connect(db) as con:
         rows = con.execute(_RUN_SELECT + " ORDER BY id DESC LIMIT ?", [limit]).fetchall()
-    return [_run_record(r) for r in rows]
+    return [_run_record(r, db.parent) for r in rows]
 
 
 def run_metrics(db: Path, run_id: int) -> dict[str, float]:

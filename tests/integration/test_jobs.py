@@ -1,0 +1,129 @@
+"""The job system: 20 runs at once with 5 concurrent, cancel, restart recovery, the worker pool."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from core import bootstrap, jobs, runs, store, strategies
+from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.sandbox
+
+WEEK = BacktestConfig(start="2024-01-01", end="2024-01-07")
+BUSY = ("from backtesting import Strategy\n\n\nclass Busy(Strategy):\n    def init(self):\n"
+        "        pass\n\n    def next(self):\n        total = 0\n        while total >= 0:\n"
+        "            total = total + 1\n")
+
+
+def _save(settings, source: str, name: str) -> int:
+    sid, _ = strategies.save_by_name(settings.db_path, meta=StrategyMeta(name=name),
+                                     source=source, language=Language.PYTHON)
+    return sid
+
+
+def _wait_status(db, run_id: int, wanted: RunStatus, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while runs.get_run(db, run_id).status is not wanted:
+        assert time.monotonic() < deadline, runs.get_run(db, run_id)
+        time.sleep(0.05)
+
+
+def test_twenty_runs_five_at_a_time_all_finish(home, sma_source: str) -> None:
+    settings = make_settings(home, pineopt_max_concurrent="5", pineopt_pool_size="2")
+    sid = _save(settings, sma_source, "sma")
+    manager = jobs.JobManager(settings)
+    ids = [runs.request_run(settings, strategy_id=sid, config=WEEK, force=True).id
+           for _ in range(20)]
+    for rid in ids:
+        manager.submit(rid)
+    peak = 0
+    while manager.active():
+        with store.connect(settings.db_path, read_only=False) as con:
+            running = con.execute("SELECT count(*) FROM backtests WHERE status = 'running'"
+                                  ).fetchone()[0]
+        peak = max(peak, running)
+        time.sleep(0.1)
+    assert manager.wait(ids, timeout_s=5)
+    finished = [runs.get_run(settings.db_path, rid) for rid in ids]
+    assert [r.status for r in finished] == [RunStatus.COMPLETED] * 20, [r.error for r in finished]
+    assert 1 <= peak <= 5
+    assert all(r.progress == 1 and runs.run_equity(settings.db_path, r.id).size for r in finished)
+    manager.shutdown()
+    jobs.shutdown_pools()
+
+
+def test_cancel_running_and_queued(home) -> None:
+    settings = make_settings(home, pineopt_max_concurrent="1", pineopt_pool_size="0")
+    sid = _save(settings, BUSY, "busy")
+    manager = jobs.JobManager(settings)
+    first = runs.request_run(settings, strategy_id=sid, config=WEEK).id
+    second = runs.request_run(settings, strategy_id=sid, config=WEEK, force=True).id
+    manager.submit(first)
+    manager.submit(second)
+    _wait_status(settings.db_path, first, RunStatus.RUNNING)
+    assert manager.cancel(second)  # still queued: cancelled at once, never started
+    queued = runs.get_run(settings.db_path, second)
+    assert queued.status is RunStatus.CANCELLED and queued.started_at is None
+    time.sleep(2.0)  # let the busy strategy get going inside its sandbox
+    asked = time.monotonic()
+    assert manager.cancel(first)
+    _wait_status(settings.db_path, first, RunStatus.CANCELLED, timeout_s=5)
+    assert time.monotonic() - asked < 1.0
+    assert manager.wait([first, second], timeout_s=5)
+    assert runs.get_run(settings.db_path, second).status is RunStatus.CANCELLED
+    manager.shutdown()
+
+
+def test_restart_marks_orphans_interrupted_and_requeue_completes(home, sma_source: str) -> None:
+    settings = make_settings(home, pineopt_pool_size="0")
+    sid = _save(settings, sma_source, "sma")
+    dead = _dead_pid()
+    orphan = runs.request_run(settings, strategy_id=sid, config=WEEK).id
+    with store.connect(settings.db_path) as con:
+        con.execute("UPDATE backtests SET status = 'running', owner_pid = ? WHERE id = ?",
+                    [dead, orphan])
+    mine = runs.request_run(settings, strategy_id=sid, config=WEEK, force=True).id
+    with store.connect(settings.db_path) as con:
+        con.execute("UPDATE backtests SET status = 'running', owner_pid = ? WHERE id = ?",
+                    [os.getpid(), mine])
+    bootstrap.init_store(settings)  # what the app and the CLI do at start-up
+    lost = runs.get_run(settings.db_path, orphan)
+    assert lost.status is RunStatus.INTERRUPTED and "Re-queue" in lost.error
+    assert runs.get_run(settings.db_path, mine).status is RunStatus.RUNNING  # a live owner
+    assert strategies.get_version(settings.db_path, sid).source == sma_source  # nothing damaged
+    manager = jobs.JobManager(settings)
+    manager.requeue(orphan)
+    assert manager.wait([orphan], timeout_s=60)
+    assert runs.get_run(settings.db_path, orphan).status is RunStatus.COMPLETED
+    manager.shutdown()
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])  # noqa: S603, S607 - a pid that is certainly gone
+    proc.wait()
+    return proc.pid
+
+
+def test_pool_hands_out_warm_workers_once_and_shuts_down_cleanly(home) -> None:
+    settings = make_settings(home, pineopt_pool_size="1")
+    pool = jobs.pool_for(settings)
+    pool.refill()
+    deadline = time.monotonic() + 30
+    while not pool.idle_pids():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    worker = jobs.take_worker(settings)
+    worker.wait_ready()
+    assert worker.proc.pid not in pool.idle_pids()  # handed out once, never shared
+    worker.cleanup()
+    time.sleep(0.5)
+    pids = pool.idle_pids()
+    jobs.shutdown_pools()
+    for pid in pids + [worker.proc.pid]:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
