@@ -9,6 +9,9 @@ PAGES = [
             default=True),
     st.Page("pages/backtest.py", title="Backtest", icon=":material/play_arrow:", url_path="backtest"),
     st.Page("pages/results.py", title="Results", icon=":material/monitoring:", url_path="results"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:",
+            url_path="compare"),
+    st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
     st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
 ]
 

@@ -36,12 +36,12 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
     bench_equity = benchmark.reindex(equity.index) / float(benchmark.iloc[0]) * start
     frame = _thin(pd.DataFrame({"time": equity.index, "Strategy": equity.to_numpy(),
                                 "Buy & hold": bench_equity.to_numpy()}))
-    return alt.Chart(frame, title="Equity vs buy & hold").transform_fold(
+    return alt.Chart(frame).transform_fold(
         ["Strategy", "Buy & hold"], as_=["series", "equity_usdt"]).mark_line(
         strokeWidth=1.4).encode(
         x=alt.X("time:T", title=None),
         y=alt.Y("equity_usdt:Q", title="Equity (USDT)", scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top-left"),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
                         sort=["Strategy", "Buy & hold"],
                         scale=alt.Scale(domain=["Strategy", "Buy & hold"],
                                         range=[STRATEGY_COLOR, BENCH_COLOR])),
@@ -50,11 +50,11 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
     ).add_params(_zoom()).properties(height=height)
 
 
-def underwater(equity: pd.Series, *, height: int = 160) -> alt.Chart:
+def underwater(equity: pd.Series, *, height: int = 200) -> alt.Chart:
     """Drawdown from the running equity peak at each bar (an area below zero)."""
     frame = _thin(pd.DataFrame({"time": equity.index,
                                 "drawdown": frames.drawdown(equity).to_numpy()}))
-    return alt.Chart(frame, title="Underwater (drawdown)").mark_area(
+    return alt.Chart(frame).mark_area(
         color=LOSS_COLOR, opacity=0.5, line={"color": LOSS_COLOR, "strokeWidth": 0.8}).encode(
         x=alt.X("time:T", title="Time (UTC)"),
         y=alt.Y("drawdown:Q", title="Drawdown", axis=alt.Axis(format="%")),
@@ -71,9 +71,9 @@ def equity_drawdown(equity: pd.Series, benchmark: pd.Series) -> alt.VConcatChart
 
 def monthly_heatmap(equity: pd.Series) -> alt.LayerChart:
     """Year x month grid of monthly returns, red for losses and green for gains."""
-    data = frames.monthly_returns(equity)
+    data = frames.monthly_returns(equity).assign(year=lambda f: f["year"].astype(str))
     limit = max(float(data["ret"].abs().max()), 1e-9) if len(data) else 1.0
-    base = alt.Chart(data, title="Monthly returns").encode(
+    base = alt.Chart(data).encode(
         x=alt.X("month_name:O", title=None, sort=list(frames.MONTHS)),
         y=alt.Y("year:O", title=None))
     cells = base.mark_rect(stroke="white").encode(
@@ -81,13 +81,13 @@ def monthly_heatmap(equity: pd.Series) -> alt.LayerChart:
                         scale=alt.Scale(scheme="redyellowgreen", domain=[-limit, limit])),
         tooltip=["year:O", "month_name:O", alt.Tooltip("ret:Q", format=".2%", title="return")])
     text = base.mark_text(fontSize=11).encode(text=alt.Text("ret:Q", format=".1%"))
-    return (cells + text).properties(height=max(60, 34 * data["year"].nunique()))
+    return (cells + text).properties(height=alt.Step(30))
 
 
 def yearly_returns(equity: pd.Series, *, height: int = 220) -> alt.Chart:
     """One bar per calendar year (the first and last years may be partial)."""
     data = frames.yearly_returns(equity)
-    return alt.Chart(data, title="Yearly returns").mark_bar().encode(
+    return alt.Chart(data).mark_bar().encode(
         x=alt.X("year:O", title=None),
         y=alt.Y("ret:Q", title="Return", axis=alt.Axis(format="%")),
         color=alt.condition(alt.datum.ret >= 0, alt.value(GAIN_COLOR), alt.value(LOSS_COLOR)),
@@ -95,11 +95,10 @@ def yearly_returns(equity: pd.Series, *, height: int = 220) -> alt.Chart:
     ).properties(height=height)
 
 
-def rolling_sharpe_volatility(equity: pd.Series, *, height: int = 160) -> alt.VConcatChart:
+def rolling_sharpe_volatility(equity: pd.Series, *, height: int = 180) -> alt.VConcatChart:
     """Rolling 30-day Sharpe (annualised, rf 0) above rolling 30-day volatility."""
     data = frames.rolling_stats(equity)
-    title = f"Rolling {frames.ROLLING_DAYS}-day Sharpe and volatility (annualised)"
-    sharpe = alt.Chart(data, title=title).mark_line(color=STRATEGY_COLOR, strokeWidth=1).encode(
+    sharpe = alt.Chart(data).mark_line(color=STRATEGY_COLOR, strokeWidth=1).encode(
         x=alt.X("time:T", title=None), y=alt.Y("sharpe:Q", title="Sharpe"),
         tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d"),
                  alt.Tooltip("sharpe:Q", format=".2f")]).properties(height=height)

@@ -6,6 +6,7 @@ front end (page, PDF, CLI) shows the same thing. No streamlit here.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -32,6 +33,30 @@ def summary_table(by_kind: dict[str, dict[str, float]]) -> pd.DataFrame:
         row["Definition"] = info.definition
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+SUMMARY_CSS = (
+    "<style>.po-sum{border-collapse:collapse;font-size:0.86rem;width:100%}"
+    ".po-sum th,.po-sum td{padding:3px 10px;border-bottom:1px solid rgba(128,128,128,.25)}"
+    ".po-sum td.v{text-align:right;font-variant-numeric:tabular-nums}"
+    ".po-sum th{text-align:right}.po-sum th:first-child{text-align:left}"
+    ".po-sum abbr{text-decoration:underline dotted rgba(128,128,128,.7);cursor:help}</style>")
+
+
+def summary_html(by_kind: dict[str, dict[str, float]]) -> str:
+    """The performance summary as an HTML table whose labels show their definition on hover
+    (title attributes). Every string is escaped; no script."""
+    frame = summary_table(by_kind)
+    head = "".join(f"<th>{c}</th>" for c in ("Metric", *SIDE_COLUMNS.values()))
+    body = []
+    for row in frame.itertuples(index=False):
+        label = (f'<abbr title="{html.escape(row.Definition, quote=True)}">'
+                 f"{html.escape(row.Metric)}</abbr>")
+        cells = "".join(f'<td class="v">{html.escape(getattr(row, c))}</td>'
+                        for c in SIDE_COLUMNS.values())
+        body.append(f"<tr><td>{label}</td>{cells}</tr>")
+    return (f'{SUMMARY_CSS}<table class="po-sum"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
 
 
 def ratio_table(values: dict[str, float]) -> pd.DataFrame:
@@ -99,3 +124,18 @@ def config_rows(bundle: RunBundle) -> list[tuple[str, str]]:
 def config_table(bundle: RunBundle) -> pd.DataFrame:
     """config_rows as a two-column frame (Field, Value)."""
     return pd.DataFrame(config_rows(bundle), columns=["Field", "Value"])
+
+
+UNIT_NAMES = {"pct": "%", "ratio": "ratio", "count": "count", "days": "days", "usdt": "USDT",
+              "bars": "bars", "coins": "coins"}
+
+
+def glossary_table(query: str = "") -> pd.DataFrame:
+    """Metric, Name (id), Unit, Definition for every metric; rows whose text contains every word
+    of ``query`` (case insensitive)."""
+    rows = [{"Metric": i.label, "Name": i.name, "Unit": UNIT_NAMES.get(i.unit, i.unit),
+             "Definition": i.definition} for i in trade_stats.glossary()]
+    words = query.lower().split()
+    return pd.DataFrame([r for r in rows if all(w in " ".join(r.values()).lower()
+                                                 for w in words)],
+                        columns=["Metric", "Name", "Unit", "Definition"])

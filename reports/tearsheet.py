@@ -46,6 +46,14 @@ def build_html(equity: pd.Series, benchmark: pd.Series, *, title: str) -> bytes:
         return out.read_bytes()
 
 
+def is_cached(settings: Settings, run_id: int) -> bool:
+    """True when the run's tearsheet is already stored."""
+    with store.connect(settings.db_path) as con:
+        row = con.execute("SELECT 1 FROM artifacts WHERE backtest_id = ? AND kind = ?",
+                          [run_id, ARTIFACT_KIND]).fetchone()
+    return row is not None
+
+
 def tearsheet_html(settings: Settings, run_id: int) -> bytes:
     """The run's tearsheet, from the cache or built and cached now."""
     db = settings.db_path

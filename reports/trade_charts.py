@@ -20,7 +20,7 @@ def pnl_histogram(trades: pd.DataFrame, *, height: int = 220) -> alt.Chart:
     """Distribution of closed-trade P&L in USDT, wins green and losses red."""
     data = pd.DataFrame({"pnl": trades["pnl"].astype(float),
                          "outcome": ["win" if p > 0 else "loss" for p in trades["pnl"]]})
-    return alt.Chart(data, title="Trade P&L distribution").mark_bar(opacity=0.85).encode(
+    return alt.Chart(data).mark_bar(opacity=0.85).encode(
         x=alt.X("pnl:Q", bin=alt.Bin(maxbins=40), title="P&L per trade (USDT)"),
         y=alt.Y("count():Q", title="Trades", stack=True),
         color=alt.Color("outcome:N", title=None, scale=alt.Scale(
@@ -32,7 +32,7 @@ def pnl_histogram(trades: pd.DataFrame, *, height: int = 220) -> alt.Chart:
 def duration_vs_return(trades: pd.DataFrame, *, height: int = 220) -> alt.Chart:
     """Each trade as a point: bars held against its return (fraction), coloured by side."""
     data = trades.loc[:, ["n", "side", "bars", "return_pct", "pnl"]].copy()
-    return alt.Chart(data, title="Trade duration vs return").mark_circle(
+    return alt.Chart(data).mark_circle(
         size=36, opacity=0.7).encode(
         x=alt.X("bars:Q", title="Bars held"),
         y=alt.Y("return_pct:Q", title="Return", axis=alt.Axis(format="%")),
@@ -89,7 +89,6 @@ def price_with_trades(ohlcv: pd.DataFrame, trades: pd.DataFrame, *,
         tooltip=[alt.Tooltip("n:Q", title="trade #"), "event:N",
                  alt.Tooltip("time:T", format=TIME_FORMAT),
                  alt.Tooltip("price:Q", format=",.2f")])
-    chart = alt.layer(_price_layer(ohlcv), points, title="Price with trades").resolve_scale(
-        color="independent")
+    chart = alt.layer(_price_layer(ohlcv), points)
     return chart.add_params(alt.selection_interval(bind="scales", encodings=["x"])).properties(
         height=height)

@@ -1,0 +1,53 @@
+"""Compare page: 2-10 stored runs side by side — metrics with the best per row, normalised equity
+and drawdown overlays, correlation of daily returns, and config differences."""
+
+import streamlit as st
+
+from core import runs
+from core.errors import PineOptError
+from core.model import RunStatus
+from reports import compare
+from ui import results_view, services
+
+settings = services.settings()
+st.title("Compare runs")
+
+done = [r for r in runs.list_runs(settings.db_path) if r.status is RunStatus.COMPLETED]
+if len(done) < compare.MIN_RUNS:
+    st.info("Compare needs at least two completed runs: start them on the Backtest page.")
+    st.stop()
+labels = results_view.run_options(done)
+wanted = [r for r in st.session_state.get(results_view.COMPARE_RUNS) or [] if r in labels]
+picked = st.multiselect("Runs (2 to 10)", list(labels), default=wanted or list(labels)[:2],
+                        format_func=labels.get, max_selections=compare.MAX_RUNS,
+                        key="compare_pick")
+st.session_state[results_view.COMPARE_RUNS] = picked
+if len(picked) < compare.MIN_RUNS:
+    st.info("Pick at least two runs.")
+    st.stop()
+
+try:
+    bundles = [results_view.bundle(settings, run_id) for run_id in picked]
+except PineOptError as exc:
+    services.show_error(exc)
+    st.stop()
+
+st.subheader("Metrics")
+st.caption("Best value per row highlighted (lower is better for risk and cost rows; counts, "
+           "beta, exposure and buy & hold are not ranked). Definitions: the Glossary page.")
+st.dataframe(compare.styled_metrics(bundles), hide_index=True, width="stretch", height=560)
+left, right = st.columns(2)
+left.markdown("**Normalised equity (growth of 1)**")
+left.altair_chart(compare.equity_overlay(bundles), width="stretch")
+right.markdown("**Drawdown**")
+right.altair_chart(compare.drawdown_overlay(bundles), width="stretch")
+left, right = st.columns([2, 3])
+left.markdown("**Correlation of daily returns**")
+left.altair_chart(compare.correlation_chart(bundles), width="stretch")
+with right:
+    st.markdown("**Parameter and config differences**")
+    diff = compare.config_differences(bundles)
+    if diff.empty:
+        st.caption("The runs share every setting (they differ only in data or strategy code).")
+    else:
+        st.dataframe(diff, hide_index=True, width="stretch")

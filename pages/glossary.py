@@ -1,0 +1,15 @@
+"""Glossary page: every metric's one definition (its docstring in core.metrics / core.trade_stats),
+with its unit. The same text is shown on hover on the Results page."""
+
+import streamlit as st
+
+from reports import tables
+
+st.title("Metric glossary")
+st.caption("One definition per metric. Daily returns are the last equity of each UTC day; "
+           "annualisation uses 365 days; the risk-free rate is 0 unless a run sets "
+           "risk_free_rate. Where a definition differs from quantstats, backtesting.py or "
+           "TradingView, it says so.")
+query = st.text_input("Search", placeholder="e.g. sharpe, drawdown, profit", key="glossary_q")
+st.dataframe(tables.glossary_table(query), hide_index=True, width="stretch", height=720,
+             column_config={"Definition": st.column_config.TextColumn(width="large")})

@@ -1,0 +1,179 @@
+"""Streamlit sections of the Results page (one stored run). Frames and charts come from
+reports/; this module only lays them out and reads the trade filters.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import streamlit as st
+
+from core import analytics, metrics
+from core.analytics import RunBundle
+from core.errors import PineOptError
+from core.model import RunRecord
+from core.settings import Settings
+from reports import charts, export, frames, pdf, tables, tearsheet, trade_charts
+from ui import services
+
+COMPARE_RUNS = "compare_run_ids"
+HEADLINE = ("total_return", "cagr", "sharpe_ratio", "sortino_ratio", "max_drawdown", "win_rate",
+            "profit_factor", "total_trades")
+CARDS_PER_ROW = 4
+TRADE_FORMATS = {
+    "P&L (USDT)": st.column_config.NumberColumn(format="%.2f"),
+    "P&L %": st.column_config.NumberColumn(format="%.2f%%"),
+    "Cum. P&L (USDT)": st.column_config.NumberColumn(format="%.2f"),
+    "Run-up (USDT)": st.column_config.NumberColumn(format="%.2f", help="MFE: best open P&L"),
+    "Drawdown (USDT)": st.column_config.NumberColumn(format="%.2f", help="MAE: worst open P&L"),
+    "Entry price": st.column_config.NumberColumn(format="%.2f"),
+    "Exit price": st.column_config.NumberColumn(format="%.2f"),
+    "Size (coins)": st.column_config.NumberColumn(format="%.6g"),
+    "Entry time": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "Exit time": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+}
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading the run…")
+def _bundle(home: str, run_id: int) -> RunBundle:
+    return analytics.load(services.settings(), run_id)
+
+
+def bundle(settings: Settings, run_id: int) -> RunBundle:
+    """The run's bundle, cached per store and run id (runs never change once completed)."""
+    return _bundle(str(settings.home), run_id)
+
+
+def failed_run(run: RunRecord) -> None:
+    """Status, message and log of a run that did not complete."""
+    st.error(f"Run {run.id} ended as **{run.status.value}**; it has no results.")
+    st.code(run.error or "(no message)", language=None)
+    if run.log:
+        st.expander("Run log").code(run.log, language=None)
+
+
+def header(b: RunBundle) -> None:
+    """One-line context, headline metric cards and the Compare shortcut."""
+    cfg = b.run.config
+    deleted = " · strategy deleted since" if b.strategy_deleted else ""
+    st.caption(f"{cfg.exchange}/{cfg.market} {cfg.symbol} {cfg.timeframe} · "
+               f"{b.equity.index[0]:%Y-%m-%d} → {b.equity.index[-1]:%Y-%m-%d} UTC · cash "
+               f"{cfg.cash_usdt:,.0f} USDT · commission {cfg.commission * 100:.3f}%{deleted}")
+    values = b.metrics.get("all", {})
+    cols = [c for _ in range(0, len(HEADLINE), CARDS_PER_ROW) for c in st.columns(CARDS_PER_ROW)]
+    for col, name in zip(cols, HEADLINE, strict=True):
+        info = metrics.describe(name)
+        col.metric(info.label, metrics.format_value(name, values.get(name)),
+                   help=info.definition)
+
+
+def _chart(title: str, chart: object, where: object = st) -> None:
+    where.markdown(f"**{title}**")
+    where.altair_chart(chart, width="stretch")
+
+
+def chart_section(b: RunBundle) -> None:
+    """Equity, drawdown, period returns, rolling ratios and trade charts."""
+    _chart("Equity vs buy & hold (same starting capital)",
+           charts.equity_vs_benchmark(b.equity, b.benchmark))
+    _chart("Underwater (drawdown from the running peak)", charts.underwater(b.equity))
+    _chart("Monthly returns", charts.monthly_heatmap(b.equity))
+    cols = st.columns(3 if len(b.trades) else 1)
+    _chart("Yearly returns", charts.yearly_returns(b.equity), cols[0])
+    if len(b.trades):
+        _chart("Trade P&L distribution", trade_charts.pnl_histogram(b.trades), cols[1])
+        _chart("Trade duration vs return", trade_charts.duration_vs_return(b.trades), cols[2])
+    _chart(f"Rolling {frames.ROLLING_DAYS}-day Sharpe and volatility (annualised, rf 0)",
+           charts.rolling_sharpe_volatility(b.equity))
+    _chart("Price with trades", trade_charts.price_with_trades(b.ohlcv, b.trades))
+    st.caption("Drag or scroll on a time chart to zoom; double-click to reset. Candles up to "
+               f"{trade_charts.CANDLE_LIMIT:,} bars, a close line beyond.")
+
+
+def metric_section(b: RunBundle) -> None:
+    """The All / Long / Short performance summary and the ratio table, with definitions."""
+    st.markdown("**Performance summary** — hover a metric's name for its definition; the "
+                "Glossary page lists them all.")
+    st.html(tables.summary_html(b.metrics))
+    st.markdown("**Ratios and risk**")
+    st.dataframe(tables.ratio_table(b.metrics.get("all", {})), hide_index=True, width="stretch",
+                 column_config={"Definition": st.column_config.TextColumn(width="large")})
+
+
+def trade_section(b: RunBundle) -> None:
+    """Filters and the sortable trade list."""
+    if not len(b.trades):
+        st.info("This run made no trades.")
+        return
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
+    sides = c1.multiselect("Side", ["long", "short"], key="trade_sides")
+    reasons = c2.multiselect("Exit reason", sorted(b.trades["exit_reason"].unique()),
+                             key="trade_reasons")
+    outcome = c3.selectbox("Outcome", ["all", "win", "loss"], key="trade_outcome")
+    signal = c4.text_input("Signal contains", key="trade_signal")
+    shown = tables.filter_trades(b.trades, sides=sides, exit_reasons=reasons, signal=signal,
+                                 outcome=outcome)
+    st.caption(f"{len(shown):,} of {len(b.trades):,} trades · click a column header to sort · "
+               "run-up / drawdown are the best / worst open P&L from stored prices (MFE / MAE)")
+    st.dataframe(tables.trade_list(shown), hide_index=True, width="stretch", height=420,
+                 column_config=TRADE_FORMATS)
+
+
+def config_section(b: RunBundle) -> None:
+    """The run's full configuration, timings and log."""
+    st.dataframe(tables.config_table(b), hide_index=True, width="stretch")
+    if b.run.log:
+        st.markdown("**Run log**")
+        st.code(b.run.log, language=None)
+    else:
+        st.caption("The run wrote no log.")
+
+
+def _download(label: str, data: bytes, run_id: int, kind: str, *, primary: bool = False) -> None:
+    st.download_button(label, data=data, file_name=export.file_name(run_id, kind),
+                       mime=export.mime(kind), on_click="ignore", key=f"dl_{kind}",
+                       type="primary" if primary else "secondary")
+
+
+def download_section(settings: Settings, b: RunBundle) -> None:
+    """PDF, CSV, Parquet and JSON downloads, and the quantstats tearsheet inline."""
+    run_id = b.run.id
+    cols = st.columns(5)
+    with cols[0]:
+        _download("PDF report", pdf.report_pdf(settings, run_id), run_id, "pdf", primary=True)
+    with cols[1]:
+        _download("Trades (CSV)", export.trades_csv(b), run_id, "csv")
+    with cols[2]:
+        _download("Equity (CSV)", export.equity_csv(b), run_id, "equity_csv")
+    with cols[3]:
+        _download("Equity (Parquet)", export.equity_parquet(b), run_id, "parquet")
+    with cols[4]:
+        _download("Run (JSON)", export.run_json(b), run_id, "json")
+    st.subheader("quantstats tearsheet")
+    if not tearsheet.is_cached(settings, run_id) and not st.button(
+            "Build the tearsheet", help="quantstats HTML, 365-day year, benchmark = buy & hold. "
+            "Built once (a few seconds), then kept with the run.", key="build_tearsheet"):
+        return
+    try:
+        content = tearsheet.tearsheet_html(settings, run_id)
+    except PineOptError as exc:
+        services.show_error(exc)
+        return
+    _download("Tearsheet (HTML)", content, run_id, "html", primary=True)
+    # A data: URL has an opaque origin: the report cannot reach the app (sandboxed iframe).
+    st.iframe("data:text/html;base64," + base64.b64encode(content).decode(), height=900)
+
+
+def compare_button(run_id: int) -> None:
+    """Start a comparison that includes this run."""
+    if st.button("Compare with other runs", icon=":material/compare_arrows:"):
+        chosen = list(st.session_state.get(COMPARE_RUNS) or [])
+        st.session_state[COMPARE_RUNS] = [run_id, *[r for r in chosen if r != run_id]][:10]
+        st.switch_page("pages/compare.py")
+
+
+def run_options(records: list[RunRecord]) -> dict[int, str]:
+    """Run id -> selector label."""
+    return {r.id: f"Run {r.id} · {r.strategy_name} v{r.strategy_version} · {r.config.symbol} "
+                  f"{r.config.timeframe} · {r.status.value}" for r in records}
+
