@@ -23,11 +23,12 @@ ZERO_VOLUME_RUN_BARS = 3  # this many zero-volume bars in a row are reported as 
 OUTLIER_MIN_JUMP = 0.15  # a close-to-close move under 15% is never called an outlier
 OUTLIER_SIGMAS = 12.0  # ... and it must exceed 12 robust standard deviations of the series
 EXAMPLES = 5
+# Applied in this order: delete bad bars first, then mend the rest, then fill the holes.
 REPAIRS = {
-    "ohlc": "set High to max(Open, High, Low, Close) and Low to min(...) on inconsistent bars",
     "non_positive": "delete bars with a price <= 0 or a negative volume",
-    "gaps": "fill missing bars flat at the previous close with zero volume",
     "outliers": "delete bars whose close jumps beyond the outlier threshold",
+    "ohlc": "set High to max(Open, High, Low, Close) and Low to min(...) on inconsistent bars",
+    "gaps": "fill missing bars flat at the previous close with zero volume",
 }
 
 
