@@ -109,22 +109,34 @@ class Worker:
             self._open.add(fd)
         return self
 
-    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
-        """Block until the child has imported its libraries. Raises SandboxError if it dies."""
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S,
+                   cancel: threading.Event | None = None) -> bool:
+        """Block until the child has imported its libraries; False if cancelled meanwhile.
+
+        Raises SandboxError(sandbox_unavailable) if the child dies or is not ready in time.
+        """
         deadline = time.monotonic() + timeout_s
         while not self._ready:
-            if not self._pump(deadline - time.monotonic(), on_message=None):
+            if cancel is not None and cancel.is_set():
+                self.kill("cancelled")
+                return False
+            left = deadline - time.monotonic()
+            if not self._open or left <= 0:
                 break
+            self._pump(min(POLL_S, left), on_message=None)
         if not self._ready:
             log = self._log()
             self.kill("failed")
             raise SandboxError("The sandbox did not start. " + _first_line(log),
                                status="sandbox_unavailable", log=log)
+        return True
 
-    def send(self, job: dict, *, limits: Limits) -> None:
-        """Write the job (with the child's limits) to stdin and close it. Raises SandboxError."""
+    def send(self, job: dict, *, limits: Limits, cancel: threading.Event | None = None) -> bool:
+        """Write the job (with the child's limits) to stdin and close it; False if cancelled
+        before the child was ready. Raises SandboxError if the child cannot start."""
         assert self.proc is not None and self.proc.stdin is not None
-        self.wait_ready()
+        if not self.wait_ready(cancel=cancel):
+            return False
         job = {**job, "limits": limits.for_child()}
         try:
             self.proc.stdin.write(json.dumps(job, allow_nan=False).encode())
@@ -132,6 +144,7 @@ class Worker:
         except BrokenPipeError:
             pass
         self._sent_at = time.monotonic()
+        return True
 
     def run(self, job: dict, *, limits: Limits, progress: Callable[[int, int], None] | None = None,
             cancel: threading.Event | None = None) -> Outcome:
@@ -140,7 +153,8 @@ class Worker:
         Cancel and the wall clock are checked every POLL_S; both kill the process group.
         """
         assert self.proc is not None
-        self.send(job, limits=limits)
+        if not self.send(job, limits=limits, cancel=cancel):
+            return self._outcome({}, limits)
         deadline = self._sent_at + limits.timeout_s
         final: dict = {}
         others: list[dict] = []
