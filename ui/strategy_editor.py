@@ -1,0 +1,202 @@
+"""The Strategies page's editor view: pick or upload a strategy, edit with live validation
+(Ace gutter annotations + a list), metadata form, save as a new version, history with diff and
+restore, and the run/clone/export/delete actions. Logic lives in core; this module only renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import pandas as pd
+import streamlit as st
+from streamlit_ace import st_ace
+
+from core import examples, files, params, strategies, validation
+from core.errors import PineOptError
+from core.model import TIMEFRAMES, Language, Severity, StrategyMeta, ValidationIssue
+from core.settings import Settings
+from ui import services
+
+VIEW = "strategies_view"  # "Editor" | "Library" | "Examples"
+PICK = "strategies_pick"  # the Strategy selectbox on this page (None = new strategy)
+NONCE = "strategies_nonce"  # bumped to remount the editor and the uploader with new content
+FLASH = "strategies_flash"  # one message shown after the next rerun
+CONFIRM = "strategies_confirm_delete"
+ACE_THEME = "tomorrow"  # light, high-contrast, readable
+VALID_TEXT = "Valid: one Strategy subclass, allowed imports only."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Doc:
+    """What the editor shows: a saved strategy's latest version, or a new draft."""
+
+    sid: int | None
+    version: int
+    meta: StrategyMeta
+    language: Language
+    source: str
+
+    @property
+    def key(self) -> str:
+        """Widget-key suffix: changes whenever different content is loaded."""
+        return f"{self.sid or 'new'}_{self.version}_{st.session_state.get(NONCE, 0)}"
+
+
+def select(sid: int | None, *, view: str = "Editor", flash: str = "") -> None:
+    """Open ``sid`` in the editor on the next run (shared with the library and examples)."""
+    st.session_state[services.SELECTED_STRATEGY] = sid
+    st.session_state["strategies_pending"] = sid
+    st.session_state["strategies_pending_view"] = view
+    st.session_state[NONCE] = st.session_state.get(NONCE, 0) + 1
+    if flash:
+        st.session_state[FLASH] = flash
+
+
+def apply_pending_view() -> None:
+    """Move a view chosen by an action into the view selector (call before it renders)."""
+    if (view := st.session_state.pop("strategies_pending_view", None)) is not None:
+        st.session_state[VIEW] = view
+
+
+def _picker(settings: Settings) -> int | None:
+    if "strategies_pending" in st.session_state:
+        st.session_state[PICK] = st.session_state.pop("strategies_pending")
+    elif PICK not in st.session_state:  # widget state is dropped on other pages: restore it
+        st.session_state[PICK] = st.session_state.get(services.SELECTED_STRATEGY)
+    records = strategies.list_strategies(settings.db_path)
+    choices: dict[int | None, str] = {None: "➕ New strategy"}
+    choices |= {r.id: f"{r.meta.name} (v{r.latest_version})" for r in records}
+    if st.session_state[PICK] not in choices:
+        st.session_state[PICK] = None
+    sid = st.selectbox("Strategy", list(choices), format_func=choices.get, key=PICK)
+    st.session_state[services.SELECTED_STRATEGY] = sid
+    return sid
+
+
+def _doc(settings: Settings, sid: int | None) -> Doc:
+    if sid is None:
+        draft = st.session_state.get("strategies_draft") or {}
+        return Doc(sid=None, version=0, meta=StrategyMeta(name=draft.get("name", "SMA cross")),
+                   language=Language(draft.get("language", "python")),
+                   source=draft.get("source") or examples.default_python_source())
+    record = strategies.get(settings.db_path, sid)
+    latest = strategies.get_version(settings.db_path, sid)
+    return Doc(sid=sid, version=latest.version, meta=record.meta, language=record.language,
+               source=latest.source)
+
+
+def _upload(settings: Settings) -> None:
+    got = st.file_uploader("Upload a strategy file (.py or .pine, up to 10 MB)",
+                           type=["py", "pine"], key=f"upload_{st.session_state.get(NONCE, 0)}")
+    if got is None:
+        return
+    try:
+        parsed = files.decode_upload(got.name, got.getvalue())
+        stem = got.name.rsplit(".", 1)[0] or "uploaded"
+        sid, _v = strategies.save(settings.db_path, meta=StrategyMeta(name=stem),
+                                  source=parsed.source, language=parsed.language,
+                                  message=f"uploaded {got.name}")
+    except PineOptError as exc:
+        services.show_error(exc)
+        return
+    select(sid, flash=f"Uploaded {got.name} as strategy {sid}, version 1.")
+    st.rerun()
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _meta_form(doc: Doc) -> StrategyMeta:
+    k, m = doc.key, doc.meta
+    name = st.text_input("Name", value=m.name, key=f"name_{k}")
+    with st.expander("Metadata: description, author, tags, timeframes, assets, dependencies"):
+        description = st.text_area("Description", value=m.description, key=f"desc_{k}")
+        c1, c2 = st.columns(2)
+        author = c1.text_input("Author", value=m.author, key=f"author_{k}")
+        label = c2.text_input("Version label", value=m.version, key=f"label_{k}")
+        tags = c1.text_input("Tags (comma separated)", value=", ".join(m.tags), key=f"tags_{k}")
+        assets = c2.text_input("Assets (comma separated, e.g. BTCUSDT)",
+                               value=", ".join(m.assets), key=f"assets_{k}")
+        frames = c1.multiselect("Timeframes", list(TIMEFRAMES), key=f"tf_{k}",
+                                default=[t for t in m.timeframes if t in TIMEFRAMES])
+        deps = c2.text_input("Dependencies (comma separated, e.g. pandas, ta)",
+                             value=", ".join(m.dependencies), key=f"deps_{k}")
+    return StrategyMeta(name=name, description=description, author=author, version=label,
+                        tags=_split(tags), timeframes=tuple(frames), assets=_split(assets),
+                        dependencies=_split(deps))
+
+
+def _ace(doc: Doc, issues: list[ValidationIssue]) -> str:
+    source = st_ace(value=doc.source, language="python" if doc.language is Language.PYTHON
+                    else "text", theme=ACE_THEME, key=f"ace_{doc.key}", height=460,
+                    show_gutter=True, wrap=False, font_size=14, auto_update=True,
+                    annotations=validation.ace_annotations(issues))
+    return doc.source if source is None else source
+
+
+def _issue_list(issues: list[ValidationIssue]) -> None:
+    if not issues:
+        st.success(VALID_TEXT, icon=":material/check_circle:")
+        return
+    for issue in issues:
+        where = f"Line {issue.line}, col {issue.col}" if issue.line else "Whole file"
+        text = f"**{where}** · {issue.message}"
+        if issue.severity is Severity.ERROR:
+            st.error(text, icon=":material/error:")
+        else:
+            st.warning(text, icon=":material/warning:")
+
+
+def _params_table(source: str, language: Language) -> None:
+    defs = params.extract(source, language)
+    if not defs:
+        st.caption("No parameters: add class attributes such as "
+                   "`fast = 20  # Fast MA length; range: 5..100`.")
+        return
+    st.dataframe(pd.DataFrame([{
+        "Parameter": p.name, "Type": p.type, "Default": str(p.default),
+        "Min": p.min, "Max": p.max, "Description": p.description} for p in defs]),
+        hide_index=True, width="stretch")
+    st.caption("Parameters are class attributes; a trailing comment gives a description and "
+               "bounds: `fast = 20  # Fast MA length; range: 5..100` (also `step:` and "
+               "`options: a, b`). The Backtest page shows them as a bounded form.")
+
+
+def _save(settings: Settings, doc: Doc, meta: StrategyMeta, source: str) -> None:
+    note = st.text_input("Version note (optional)", key=f"note_{doc.key}",
+                         placeholder="what changed")
+    if not st.button("Save", type="primary", key=f"save_{doc.key}"):
+        return
+    try:
+        sid, version = strategies.save(settings.db_path, meta=meta, source=source,
+                                       language=doc.language, strategy_id=doc.sid, message=note)
+    except PineOptError as exc:
+        services.show_error(exc)
+        return
+    unchanged = doc.sid == sid and version == doc.version
+    select(sid, flash=f"Saved {meta.name}: version {version}"
+           + (" (source unchanged; metadata updated)." if unchanged else "."))
+    st.session_state["last_saved"] = (sid, version)
+    st.rerun()
+
+
+def render(settings: Settings) -> Doc:
+    """The editor view; returns the document shown (for the history and actions below it)."""
+    sid = _picker(settings)
+    if sid is None:
+        _upload(settings)
+    doc = _doc(settings, sid)
+    meta = _meta_form(doc)
+    current = st.session_state.get(f"ace_{doc.key}") or doc.source
+    issues = validation.validate_source(current, doc.language, dependencies=meta.dependencies)
+    source = _ace(doc, issues)
+    _issue_list(issues)
+    _params_table(source, doc.language)
+    _save(settings, doc, meta, source)
+    return doc
+
+
+def flash() -> None:
+    """Show (once) the message an action left for the next run."""
+    if message := st.session_state.pop(FLASH, None):
+        st.success(message, icon=":material/check:")
