@@ -11,13 +11,11 @@ backtesting.py 0.6.6: stop triggers, limit fills, SL before TP, FIFO netting, ma
   orders the margin cannot carry are rejected and counted, never resized;
 - each trade knows its fees, slippage cost, funding and exit reason.
 
-Liquidation, funding and risk rules live in core.risk (mixed in). Runs inside the sandbox child:
-imports only numpy, pandas and backtesting.
+Liquidation, funding and risk rules live in core.risk (mixed in). Runs in the sandbox child.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,6 +24,7 @@ from math import copysign
 import numpy as np
 from backtesting.backtesting import Order, Trade, _Broker
 
+from core.lots import LotMixin
 from core.risk import RiskMixin
 from core.sizing import Coins
 
@@ -93,10 +92,11 @@ def _init_trade(trade: Trade, *, fee_rate: float, slip: float) -> Trade:
     trade._funding = 0.0  # received (+) or paid (-) while open, quote currency
     trade._reason = ""
     trade._sl_kind = "stop_loss"
+    trade._dated_in = trade._dated_out = False  # fill dated to the previous bar's close
     return trade
 
 
-class CryptoBroker(RiskMixin, _Broker):
+class CryptoBroker(LotMixin, RiskMixin, _Broker):
     """backtesting.py's broker for crypto. Built by core.engine through functools.partial."""
 
     def __init__(self, *, settings: EngineSettings, funding_by_bar: np.ndarray | None,
@@ -136,7 +136,6 @@ class CryptoBroker(RiskMixin, _Broker):
     def _reject(self, order: Order, reason: str) -> None:
         self.rejected[reason] += 1
         self.orders.remove(order)
-
     # -- the bar --------------------------------------------------------------------------------
     def next(self) -> None:
         """One bar: funding, orders, liquidation, risk rules, equity (backtesting.py's contract)."""
@@ -144,7 +143,7 @@ class CryptoBroker(RiskMixin, _Broker):
         i = self._i = len(self._data) - 1
         self._finalizing = i == self._last_i
         self._last_i = i
-        if self._funding_by_bar is not None and self.trades:
+        if self._funding_by_bar is not None and self.trades and not self._finalizing:
             self._apply_funding(i)
         self._process_orders()
         if self._liquidating and self.trades:
@@ -238,34 +237,6 @@ class CryptoBroker(RiskMixin, _Broker):
         if order not in (trade._sl_order, trade._tp_order) and order in self.orders:
             self.orders.remove(order)
 
-    def _order_size(self, order: Order, unit_cost: float) -> float:
-        """Signed coins for a stand-alone order; 0 when nothing can be bought."""
-        size = order.size
-        lot = self._lot
-        if getattr(order, "_coins", False):
-            units = math.floor(abs(size) / lot + 1e-9) if lot else abs(size)
-            return copysign(round(units * lot, 12) if lot else units, size)
-        if -1 < size < 1:
-            budget = self.margin_available * self._leverage * abs(size)
-            units = (budget / lot) // unit_cost if lot else budget // unit_cost
-            return copysign(round(units * lot, 12) if lot else units, size)
-        return size
-
-    def _admissible(self, order: Order, size: float, fill: float) -> str:
-        """Why a stand-alone order of ``size`` coins at ``fill`` is refused ('' if it is not)."""
-        s = self._settings
-        if self._halted:
-            return "risk_halt"
-        if size == 0:
-            return "insufficient_margin" if not getattr(order, "_coins", False) else "below_lot_step"
-        if self._lot and abs(size) < self._lot * (1 - 1e-9):
-            return "below_lot_step"
-        if s.min_notional_usdt and abs(size) * fill < s.min_notional_usdt:
-            return "below_min_notional"
-        if not s.allow_short and size < 0 and self._position_size + size < -1e-12:
-            return "short_not_allowed"
-        return ""
-
     def _fill_entry(self, order: Order, price: float, ti: int, *, is_market: bool,
                     stop_price: float | None, bar: tuple[float, float, float]) -> bool:
         """Fill a stand-alone order; True when its new SL/TP must be checked in this bar."""
@@ -338,6 +309,8 @@ class CryptoBroker(RiskMixin, _Broker):
         self.trades.append(trade)
         self._trades_cache_clear()
         self._cash -= abs(size) * price * fee_rate
+        trade._dated_in = time_index < self._i
+        self._funding_catch_up(trade, time_index, opening=True)
         s = self._settings
         added = False
         if tp is None and s.take_profit_pct:
@@ -349,15 +322,6 @@ class CryptoBroker(RiskMixin, _Broker):
         if sl:
             trade.sl = sl
         return added
-
-    def _close_portion(self, trade: Trade, portion: float) -> None:
-        """Trade.close for fractional sizes: ``portion`` of the trade, rounded to the lot step."""
-        if not 0 < portion <= 1:
-            raise ValueError(f"portion must be a fraction in (0, 1], got {portion!r}")
-        units = math.floor(abs(trade.size) * portion / self._lot + 1e-9)
-        size = abs(trade.size) if portion == 1 else round(max(units, 1) * self._lot, 12)
-        self.orders.insert(0, Order(self, copysign(min(size, abs(trade.size)), -trade.size),
-                                    parent_trade=trade, tag=trade.tag))
 
     def _reduce_trade(self, trade: Trade, price: float, size: float, time_index: int, *,
                       fee_rate: float = 0.0, reason: str = "signal",
@@ -391,6 +355,8 @@ class CryptoBroker(RiskMixin, _Broker):
                 self.orders.remove(contingent)
         trade._replace(exit_price=price, exit_bar=time_index)
         self.closed_trades.append(trade)
+        trade._dated_out = time_index < self._i
+        self._funding_catch_up(trade, time_index, opening=False)
         rate = self._taker if fee_rate is None else fee_rate
         fee_out = abs(trade.size) * price * rate
         self._cash += trade.size * (price - trade.entry_price) - fee_out

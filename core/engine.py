@@ -31,7 +31,10 @@ PROGRESS_EVERY_BARS = 2_000
 TRADE_COLUMNS = ("Size", "EntryBar", "ExitBar", "EntryPrice", "ExitPrice", "PnL", "Commission",
                  "ReturnPct", "EntryTime", "ExitTime", "Tag")
 # PnL = PricePnL - Slippage - Commission + Funding; Commission = EntryFee + exit fee.
-SPLIT_COLUMNS = ("EntryFee", "Funding", "Slippage", "PricePnL", "ExitReason")
+# EntryDated/ExitDated: filled at the previous bar's close while processing the next bar (fill
+# timing "this close"), so the equity curve shows the fill one bar after its bar.
+SPLIT_COLUMNS = ("EntryFee", "Funding", "Slippage", "PricePnL", "ExitReason", "EntryDated",
+                 "ExitDated")
 EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "liquidation",
                 "risk_halt", "end_of_data")
 EVENT_COLUMNS = ("time", "rule", "detail")
@@ -166,6 +169,8 @@ def _trades_frame(table: pd.DataFrame, closed: list) -> pd.DataFrame:
     trades["ReturnPct"] = trades["ReturnPct"].to_numpy(dtype="float64") + np.divide(
         funding, notional, out=np.zeros_like(funding), where=notional != 0)
     trades["ExitReason"] = [t._reason or "signal" for t in closed]
+    trades["EntryDated"] = np.array([t._dated_in for t in closed], dtype=bool)
+    trades["ExitDated"] = np.array([t._dated_out for t in closed], dtype=bool)
     return trades
 
 

@@ -114,13 +114,84 @@ def sha256_text(text: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+FILL_TIMINGS = ("next_open", "this_close")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CostModel:
+    """Fees and fills. Rates are fractions of notional per fill (0.0005 = 0.05 %).
+
+    maker_fee_rate: limit orders and take-profits; taker_fee_rate: market and stop orders,
+    stop-losses and forced closes. None means "use BacktestConfig.commission" (older configs).
+    Slippage moves taker fills against the trader by slippage_bps of the price plus
+    slippage_range_frac of the bar's high-low range, never beyond the bar.
+    fill_timing: "next_open" (default) or "this_close" (backtesting.py's trade_on_close).
+    """
+
+    maker_fee_rate: float | None = None
+    taker_fee_rate: float | None = None
+    slippage_bps: float = 0.0
+    slippage_range_frac: float = 0.0
+    fill_timing: str = "next_open"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarginModel:
+    """Leverage and perpetual-futures settings (isolated margin).
+
+    leverage: 1..125 (perps; spot margin shorts use 1). maintenance_margin_rate and
+    liquidation_fee_rate: fractions of notional; None means the exchange preset (tier 1, see
+    core.costs). funding_rate_8h: the constant rate per 8 h used when no funding history is stored.
+    spot_margin: allow shorting on spot; True keeps backtesting.py's behaviour for older configs,
+    the Backtest page and the CLI default to False.
+    """
+
+    leverage: float = 1.0
+    maintenance_margin_rate: float | None = None
+    liquidation_fee_rate: float | None = None
+    funding_rate_8h: float = 0.0001
+    spot_margin: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskRules:
+    """Risk rules; each is a fraction and 0 switches it off.
+
+    stop_loss_pct / take_profit_pct: applied to trades opened without their own SL / TP;
+    trailing_stop_pct: SL trails the close by this fraction; max_position_pct: position notional
+    cap as a fraction of equity; max_drawdown_halt: flatten and stop trading once equity falls
+    this far below its peak; max_daily_loss: flatten and pause until the next UTC day once equity
+    falls this far below the day's start.
+    """
+
+    stop_loss_pct: float = 0.0
+    take_profit_pct: float = 0.0
+    trailing_stop_pct: float = 0.0
+    max_position_pct: float = 0.0
+    max_drawdown_halt: float = 0.0
+    max_daily_loss: float = 0.0
+
+
+def _as_float(value: Any) -> Any:
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+_BLOCKS = {"costs": CostModel, "margin": MarginModel, "risk": RiskRules}
+# Fields added after the seed: left out of the canonical JSON while they hold their default, so
+# configs stored before they existed keep their run hash and mean what they meant.
+_OPTIONAL_FIELDS = ("costs", "margin", "risk", "fractional")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BacktestConfig:
     """Everything that decides a backtest's outcome besides the source and the data bytes.
 
-    Money is in quote currency (USDT). ``commission`` is a fraction of traded notional per fill
-    (0.001 = 0.1 %), exactly backtesting.py's ``commission``. ``start``/``end`` are ISO dates or
-    datetimes in UTC; empty means the whole dataset.
+    Money is in quote currency (USDT). ``commission`` is the single fee rate of older configs
+    (fraction of notional per fill, backtesting.py's ``commission``), used for maker and taker
+    fills when ``costs`` leaves them None. ``start``/``end`` are ISO dates or datetimes in UTC;
+    empty means the whole dataset. ``fractional``: trade coin fractions on the symbol's lot step
+    and minimum notional; False keeps backtesting.py's whole units. The defaults of every block
+    reproduce plain backtesting.py; the Backtest page and the CLI fill in exchange presets.
     """
 
     exchange: str = "sample"
@@ -132,11 +203,32 @@ class BacktestConfig:
     cash_usdt: float = 100_000.0
     commission: float = 0.0
     params: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)  # broker/risk settings added by later work
+    extra: dict[str, Any] = field(default_factory=dict)
+    costs: CostModel = field(default_factory=CostModel)
+    margin: MarginModel = field(default_factory=MarginModel)
+    risk: RiskRules = field(default_factory=RiskRules)
+    fractional: bool = False
+
+    def __post_init__(self) -> None:
+        """Accept plain dicts for the blocks (JSON, TOML, to_dict output); ints become floats
+        so 10 and 10.0 give one canonical JSON."""
+        for name in ("cash_usdt", "commission"):
+            object.__setattr__(self, name, _as_float(getattr(self, name)))
+        for name, block in _BLOCKS.items():
+            value = getattr(self, name)
+            items = value.items() if isinstance(value, dict) else asdict(value).items()
+            known = {f.name for f in fields(block)}
+            object.__setattr__(self, name, block(**{k: _as_float(v) for k, v in items
+                                                    if k in known}))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-ready) of every field."""
-        return asdict(self)
+        """Plain dict (JSON-ready); post-seed fields are included only when not default."""
+        data = asdict(self)
+        blank = asdict(BacktestConfig())
+        for name in _OPTIONAL_FIELDS:
+            if data[name] == blank[name]:
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BacktestConfig:
@@ -148,6 +240,14 @@ class BacktestConfig:
     def config_id(self) -> str:
         """sha256 of the canonical JSON: identical configs always share one id."""
         return sha256_text(canonical_json(self.to_dict()))
+
+    @property
+    def fee_rates(self) -> tuple[float, float]:
+        """(maker, taker) fee rates in force: the costs block, else ``commission``."""
+        c = self.costs
+        maker = self.commission if c.maker_fee_rate is None else c.maker_fee_rate
+        taker = self.commission if c.taker_fee_rate is None else c.taker_fee_rate
+        return float(maker), float(taker)
 
 
 def run_hash(*, strategy_sha: str, data_sha: str, config: BacktestConfig) -> str:

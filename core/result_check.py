@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from core import broker_check
 from core.errors import SandboxError
 
 MAX_FILE_BYTES = 128 * 1024 * 1024
@@ -55,8 +56,12 @@ def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
 
 
 def check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt: float,
-                 commission: float) -> tuple[pd.Series, pd.DataFrame]:
+                 commission: float, broker: dict | None = None,
+                 funding: pd.Series | None = None) -> tuple[pd.Series, pd.DataFrame]:
     """Validate the child's equity and trades against ``data``; return them host-verified.
+
+    ``broker``: the job's engine settings; with it the P&L split (fees, funding, slippage, exit
+    reasons) is verified by core.broker_check, using ``funding`` (the rates sent to the child).
 
     The returned equity is the host's recomputation (equal to the child's on every bar but the
     last, where backtesting.py may still hold an order filled after the final close-out).
@@ -66,7 +71,10 @@ def check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt:
     if len(eq_frame) != len(data):
         raise _reject(f"equity has {len(eq_frame)} rows for {len(data)} bars")
     equity = pd.Series(_numeric(eq_frame, "equity", "equity"), index=data.index, name="equity")
-    trades = _read(out_dir / "trades.parquet", [*TRADE_SCHEMA, "EntryTime", "ExitTime", "Tag"])
+    split = ([*broker_check.SPLIT_SCHEMA, "ExitReason", "EntryDated", "ExitDated"]
+             if broker is not None else [])
+    trades = _read(out_dir / "trades.parquet",
+                   [*TRADE_SCHEMA, "EntryTime", "ExitTime", "Tag", *split])
     if len(trades) > MAX_TRADES:
         raise _reject(f"{len(trades):,} trades exceeds the {MAX_TRADES:,} limit")
     if int(claimed.get("trades", -1)) != len(trades):
@@ -76,7 +84,11 @@ def check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt:
     trades["Tag"] = trades["Tag"].map(
         lambda t: "" if t is None or t != t else str(t)[:MAX_TAG_CHARS])
     _check_fills(trades, data)
-    verified = _check_equity(equity, trades, data, cash_usdt=cash_usdt)
+    curve = None
+    if broker is not None:
+        curve = broker_check.funding_curve(data, funding, perp=bool(broker.get("perp")))
+        broker_check.check_split(trades, data, broker=broker, curve=curve)
+    verified = _check_equity(equity, trades, data, cash_usdt=cash_usdt, curve=curve)
     return pd.Series(verified, index=data.index, name="equity"), trades
 
 
@@ -103,7 +115,7 @@ def _check_fills(trades: pd.DataFrame, data: pd.DataFrame) -> None:
 
 
 def _check_equity(equity: pd.Series, trades: pd.DataFrame, data: pd.DataFrame, *,
-                  cash_usdt: float) -> np.ndarray:
+                  cash_usdt: float, curve: np.ndarray | None = None) -> np.ndarray:
     """Check each trade's P&L against its fills, then the equity curve bar by bar; return the
     host's equity per bar.
 
@@ -115,14 +127,16 @@ def _check_equity(equity: pd.Series, trades: pd.DataFrame, data: pd.DataFrame, *
     commission = trades["Commission"].to_numpy(dtype="float64")
     pnl = trades["PnL"].to_numpy(dtype="float64")
     tol = EQUITY_TOLERANCE * max(cash_usdt, 1.0)
-    bad = np.abs(size * (exit_ - entry) - commission - pnl) > tol
+    funding = trades["Funding"].to_numpy(dtype="float64") if "Funding" in trades else 0.0
+    bad = np.abs(size * (exit_ - entry) - commission + funding - pnl) > tol
     if bad.any():
         i = int(np.argmax(bad))
         raise _reject(f"trade {i + 1} P&L {pnl[i]:.6f} does not match its fills "
                       f"({size[i] * (exit_[i] - entry[i]) - commission[i]:.6f})")
     if (commission < 0).any():
         raise _reject("a trade has a negative commission")
-    expected = host_equity(trades, data["Close"].to_numpy(dtype="float64"), cash_usdt=cash_usdt)
+    expected = host_equity(trades, data["Close"].to_numpy(dtype="float64"), cash_usdt=cash_usdt,
+                           curve=curve)
     claimed = equity.to_numpy(dtype="float64")
     ruined = np.flatnonzero(expected <= tol)
     # After ruin backtesting.py zeroes the curve; the last bar may include a position opened by
@@ -140,12 +154,15 @@ def _check_equity(equity: pd.Series, trades: pd.DataFrame, data: pd.DataFrame, *
     return np.where(np.arange(len(expected)) > stop, 0.0, expected) if len(ruined) else expected
 
 
-def host_equity(trades: pd.DataFrame, close: np.ndarray, *, cash_usdt: float) -> np.ndarray:
+def host_equity(trades: pd.DataFrame, close: np.ndarray, *, cash_usdt: float,
+                curve: np.ndarray | None = None) -> np.ndarray:
     """Equity per bar recomputed from trades and close prices (quote currency).
 
     Bar i holds: initial cash + P&L of trades exited at or before i + for trades open at i
     (EntryBar <= i < ExitBar) size * (close_i - entry price) minus their entry commission.
-    The entry commission of a proportional fee is Commission * entry / (entry + exit).
+    The entry commission of a proportional fee is Commission * entry / (entry + exit), or
+    EntryFee when the trades carry it. With ``curve`` (core.broker_check.funding_curve) open
+    trades also hold the funding paid so far: -size * (curve_i - curve_entry).
     """
     n = len(close)
     size = trades["Size"].to_numpy(dtype="float64")
@@ -156,6 +173,13 @@ def host_equity(trades: pd.DataFrame, close: np.ndarray, *, cash_usdt: float) ->
     total = entry + exit_
     open_fee = trades["Commission"].to_numpy(dtype="float64") * np.divide(
         entry, total, out=np.zeros_like(total), where=total != 0)
+    if "EntryFee" in trades:
+        open_fee = trades["EntryFee"].to_numpy(dtype="float64")
+    if curve is not None and curve.any():
+        open_fee = open_fee - size * curve[entry_bar]  # so cost - held * curve = funding paid
+    if "EntryDated" in trades:  # fills dated to a bar's close show in the next bar's equity
+        entry_bar = entry_bar + trades["EntryDated"].to_numpy(dtype="int64")
+        exit_bar = exit_bar + trades["ExitDated"].to_numpy(dtype="int64")
     realized = np.zeros(n + 1)
     np.add.at(realized, exit_bar, trades["PnL"].to_numpy(dtype="float64"))
     held = np.zeros(n + 1)  # coins held
@@ -165,5 +189,6 @@ def host_equity(trades: pd.DataFrame, close: np.ndarray, *, cash_usdt: float) ->
     np.add.at(held, exit_bar[live], -size[live])
     np.add.at(cost, entry_bar[live], size[live] * entry[live] + open_fee[live])
     np.add.at(cost, exit_bar[live], -(size[live] * entry[live] + open_fee[live]))
-    return (cash_usdt + np.cumsum(realized)[:n] + np.cumsum(held)[:n] * close
+    mark = close if curve is None or not curve.any() else close - curve
+    return (cash_usdt + np.cumsum(realized)[:n] + np.cumsum(held)[:n] * mark
             - np.cumsum(cost)[:n])

@@ -11,7 +11,8 @@ max-drawdown halt and the max-daily-loss halt, plus the risk-event log. Formulas
   signed size q receives -q P r (longs pay positive rates, shorts receive them). It is applied
   before the bar's orders fill, so a position must be held into the funding time to pay it.
 
-Pure (numpy only); runs inside the sandbox child.
+Pure (numpy only; backtesting lazily); runs inside the sandbox child and, for the formulas,
+in the parent.
 """
 
 from __future__ import annotations
@@ -78,6 +79,18 @@ class RiskMixin:
             trade._funding += pay
             total += pay
         self._cash += total
+
+    def _funding_catch_up(self, trade: object, time_index: int, *, opening: bool) -> None:
+        """Keep funding on the (entry, exit] bar rule for fills dated to the previous bar
+        (fill timing "this close"): charge a trade opened then, refund one closed then."""
+        if self._funding_by_bar is None or time_index >= self._i:
+            return
+        rate = self._funding_by_bar[self._i]
+        if rate:
+            pay = -trade.size * self._data._current_value("Open") * rate
+            pay = pay if opening else -pay
+            trade._funding += pay
+            self._cash += pay
 
     # -- liquidation ------------------------------------------------------------------------
     def _liquidation_price(self) -> float:

@@ -118,10 +118,24 @@ def load_strategy_class(source: str, *, printer: type | None = None) -> type:
     return found[0]
 
 
-def user_traceback(exc: BaseException) -> str:
-    """The traceback trimmed to the user's own frames, with their line numbers."""
+def user_traceback(exc: BaseException, *, max_frames: int = 20) -> str:
+    """The traceback trimmed to the user's own frames and line numbers (repeats collapsed)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == STRATEGY_FILENAME]
-    lines = [f"  line {f.lineno}, in {f.name}" for f in frames]
+    lines: list[str] = []
+    repeats = 0
+    for frame in frames:
+        line = f"  line {frame.lineno}, in {frame.name}"
+        if lines and lines[-1] == line:
+            repeats += 1
+            continue
+        if repeats:
+            lines.append(f"  [the line above repeated {repeats} more times]")
+            repeats = 0
+        lines.append(line)
+    if repeats:
+        lines.append(f"  [the line above repeated {repeats} more times]")
+    if len(lines) > max_frames:
+        lines = [*lines[: max_frames // 2], "  ...", *lines[-max_frames // 2:]]
     head = "Traceback (your strategy's frames):" if lines else "Error:"
     return "\n".join([head, *lines, f"{type(exc).__name__}: {str(exc)[:2000]}"])
 
@@ -178,7 +192,10 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     try:
         cls = load_strategy_class(job["source"], printer=printer)
         settings = engine.EngineSettings(**job["settings"])
-        out = engine.run(cls, data, settings, params=job.get("params") or {}, progress=progress)
+        funding_file = job_dir / "funding.parquet"  # perps: rates per funding time (optional)
+        funding = pd.read_parquet(funding_file)["rate"] if funding_file.is_file() else None
+        out = engine.run(cls, data, settings, params=job.get("params") or {}, progress=progress,
+                         funding=funding)
     except Exception as exc:  # noqa: BLE001 - every user failure is reported, not raised
         kind, message = _error_for(exc)
         channel.send(type="error", kind=kind, message=message)
@@ -190,7 +207,8 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     out_dir = job_dir / "out"
     out.equity.rename("equity").to_frame().to_parquet(out_dir / "equity.parquet")
     out.trades.to_parquet(out_dir / "trades.parquet")
-    channel.send(type="result", bars=len(data), trades=len(out.trades),
+    out.events.to_parquet(out_dir / "events.parquet")
+    channel.send(type="result", bars=len(data), trades=len(out.trades), rejected=out.rejected,
                  claimed={str(k)[:100]: (None if pd.isna(v) else str(v)[:200])
                           for k, v in out.stats.items()})
 
