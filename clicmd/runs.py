@@ -1,4 +1,4 @@
-"""`pineopt runs list` and `pineopt report RUN_ID`."""
+"""`pineopt runs list`, `pineopt report RUN_ID` and `pineopt compare RUN_ID RUN_ID ...`."""
 
 from __future__ import annotations
 
@@ -7,22 +7,33 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json, settings, table
-from core import metrics, runs
-from reports import tearsheet
+from core import metrics, runs, trade_stats
+from reports import compare, export
+
+REPORT_HELP = ("html: quantstats tearsheet (365-day year, benchmark = buy & hold); pdf: report "
+               "with config, metrics, charts and top/worst trades; csv: the trade list (one row "
+               "per trade, with run-up/drawdown); json: the whole run (config, metrics, "
+               "metrics_by_side, equity, trades); parquet: the equity curve (time, equity_usdt)")
 
 
 def add_parser(sub: Any) -> None:
-    """Register `pineopt runs` and `pineopt report`."""
+    """Register `pineopt runs`, `pineopt report` and `pineopt compare`."""
     p = sub.add_parser("runs", help="stored backtest runs")
     rs = p.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     lp = rs.add_parser("list", help="list runs, newest first")
     lp.add_argument("--json", action="store_true")
     lp.set_defaults(handler=_list)
-    rp = sub.add_parser("report", help="write a run's report file")
+    rp = sub.add_parser("report", help="write a run's report file",
+                        description="Write a completed run's report. " + REPORT_HELP)
     rp.add_argument("run_id", type=int)
-    rp.add_argument("--format", choices=["html"], default="html")
+    rp.add_argument("--format", choices=export.REPORT_FORMATS, default="html", help=REPORT_HELP)
     rp.add_argument("-o", "--output", type=Path, required=True, help="file to write")
     rp.set_defaults(handler=_report)
+    cp = sub.add_parser("compare", help="metrics of 2-10 runs side by side")
+    cp.add_argument("run_ids", type=int, nargs="+", metavar="RUN_ID")
+    cp.add_argument("--json", action="store_true",
+                    help="print {runs, metrics, best, correlation, config_differences}")
+    cp.set_defaults(handler=_compare)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -49,9 +60,32 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    s = settings()
-    html = tearsheet.tearsheet_html(s, args.run_id)
+    content = export.report_bytes(settings(), args.run_id, args.format)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(html)
-    print(f"wrote {args.output} ({len(html):,} bytes)")
+    args.output.write_bytes(content)
+    print(f"wrote {args.output} ({len(content):,} bytes, {args.format})")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    bundles = compare.load_runs(settings(), args.run_ids)
+    values = compare.values_table(bundles)
+    best = compare.best_columns(values)
+    if args.json:
+        corr = compare.correlation(bundles)
+        diff = compare.config_differences(bundles)
+        print_json({"runs": [b.run.id for b in bundles],
+                    "metrics": {col: {n: values.at[n, col] for n in values.index}
+                                for col in values.columns},
+                    "best": best, "correlation": corr.round(12).to_dict(),
+                    "config_differences": diff.to_dict(orient="records")})
+        return 0
+    cols = list(values.columns)
+    rows = []
+    for name in values.index:
+        cells = [trade_stats.format_value(name, values.at[name, c]) +
+                 (" *" if c in best.get(name, []) else "") for c in cols]
+        rows.append([trade_stats.describe(name).label, *cells])
+    print(table(rows, ["METRIC", *[c.upper() for c in cols]]))
+    print("* best of the runs for that metric")
     return 0

@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from core import metrics, trade_stats
+from core import analytics, metrics, trade_stats
 from core.analytics import RunBundle
+from core.settings import Settings
 
 FORMATS = {"html": ("tearsheet.html", "text/html"), "pdf": ("report.pdf", "application/pdf"),
            "csv": ("trades.csv", "text/csv"), "equity_csv": ("equity.csv", "text/csv"),
@@ -103,3 +104,24 @@ def run_document(bundle: RunBundle) -> dict[str, Any]:
 def run_json(bundle: RunBundle) -> bytes:
     """run_document as UTF-8 JSON (strict: no NaN or Infinity literals)."""
     return json.dumps(run_document(bundle), allow_nan=False, default=str).encode()
+
+
+REPORT_FORMATS = ("html", "pdf", "csv", "json", "parquet")
+
+
+def report_bytes(settings: Settings, run_id: int, fmt: str) -> bytes:
+    """A completed run's report in one of REPORT_FORMATS: html (quantstats tearsheet), pdf,
+    csv (the trades), json (the whole run), parquet (the equity curve). Raises NotFoundError."""
+    if fmt == "html":
+        from reports import tearsheet
+
+        return tearsheet.tearsheet_html(settings, run_id)
+    if fmt == "pdf":
+        from reports import pdf
+
+        return pdf.report_pdf(settings, run_id)
+    bundle = analytics.load(settings, run_id)
+    makers = {"csv": trades_csv, "json": run_json, "parquet": equity_parquet}
+    if fmt not in makers:
+        raise ValueError(f"unknown report format {fmt!r}; use one of {REPORT_FORMATS}")
+    return makers[fmt](bundle)

@@ -6,7 +6,9 @@ name) are HTML-escaped before they reach the document.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import logging
 import os
 import tempfile
 import warnings
@@ -28,6 +30,18 @@ def _daily(series: pd.Series) -> pd.Series:
     return returns.copy()
 
 
+@contextlib.contextmanager
+def _quiet_fonts():
+    """quantstats asks matplotlib for Arial, absent here: keep its per-glyph log lines out."""
+    log = logging.getLogger("matplotlib.font_manager")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def build_html(equity: pd.Series, benchmark: pd.Series, *, title: str) -> bytes:
     """Render the tearsheet for an equity curve and benchmark close prices."""
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -38,7 +52,7 @@ def build_html(equity: pd.Series, benchmark: pd.Series, *, title: str) -> bytes:
 
     strat = _daily(equity).rename("Strategy")
     bench = _daily(benchmark).rename("Buy & hold")
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), _quiet_fonts():
         warnings.simplefilter("ignore")  # quantstats/pandas deprecation chatter is not ours
         out = Path(tmp) / "tearsheet.html"
         qs.reports.html(strat, benchmark=bench, periods_per_year=PERIODS_PER_YEAR,
