@@ -126,3 +126,24 @@ def test_unknown_symbol_suggests_near_names(settings, server) -> None:
 def test_unknown_exchange(settings) -> None:
     with pytest.raises(DataError, match="does not know the exchange 'binanse'.*binance"):
         download.make_exchange("binanse", "spot")
+
+
+def test_cli_download_perp(home, server, capsys, monkeypatch) -> None:
+    import json
+
+    import cli
+
+    monkeypatch.setenv("PINEOPT_CCXT_BASE_URL", server.url)
+    assert cli.main(["data", "download", "--exchange", "binance", "--symbol", "BTC/USDT:USDT",
+                     "--timeframe", "4h", "--since", START, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["market"], out["symbol"], out["new_bars"], out["new_funding"]) == (
+        "perp", "BTCUSDT", 300, 151)
+
+
+def test_cli_download_offline_exit_1(home, capsys, monkeypatch) -> None:
+    import cli
+
+    monkeypatch.setenv("PINEOPT_CCXT_BASE_URL", f"http://127.0.0.1:{_closed_port()}")
+    assert cli.main(["data", "download", "--symbol", "BTC/USDT", "--since", START]) == 1
+    assert capsys.readouterr().err.startswith("pineopt: Exchange unreachable")

@@ -1,0 +1,63 @@
+"""Finding a stored dataset from a short description, and exporting bars to CSV or Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from core import market_data
+from core.errors import DataError
+from core.resample import check_timeframe
+
+EXPORT_SUFFIXES = (".csv", ".parquet")
+
+
+def find_dataset(db: Path, *, symbol: str, timeframe: str = "", exchange: str = "",
+                 market: str = "") -> market_data.Dataset:
+    """The one stored dataset matching the given fields (symbol as BTCUSDT or BTC/USDT:USDT).
+
+    With no timeframe, or one that is not stored, the finest stored timeframe is returned.
+    Raises DataError when nothing matches or several do (naming them and the option to add).
+    """
+    wanted, _base, _quote, hint = market_data.split_symbol(symbol)
+    market = market or hint
+    sets = [d for d in market_data.list_datasets(db) if d.symbol == wanted
+            and (not exchange or d.exchange == exchange) and (not market or d.market == market)]
+    if not sets:
+        raise DataError(f"No stored data for {symbol}"
+                        + (f" on {exchange}" if exchange else "") + (f" ({market})" if market
+                                                                     else "")
+                        + "; see `pineopt data list`.")
+    series = sorted({(d.exchange, d.market) for d in sets})
+    if len(series) > 1:
+        names = ", ".join(f"{e}/{m}" for e, m in series)
+        raise DataError(f"{wanted} is stored for several sources ({names}); add --exchange and "
+                        "--market to choose one.")
+    exact = [d for d in sets if d.timeframe == timeframe]
+    if exact:
+        return exact[0]
+    return min(sets, key=lambda d: market_data.TIMEFRAME_MINUTES[d.timeframe])
+
+
+def export_ohlcv(db: Path, path: Path, *, exchange: str, market: str, symbol: str,
+                 timeframe: str, start: str = "", end: str = "") -> int:
+    """Write bars (resampled if needed) to ``path`` (.csv or .parquet); returns rows written.
+
+    Columns: time (UTC, ISO text in CSV), open, high, low, close, volume.
+    Raises DataError for an unknown suffix or no data in the range.
+    """
+    check_timeframe(timeframe)
+    suffix = Path(path).suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise DataError(f"Cannot export to {path}: use a .csv or .parquet file name.")
+    frame = market_data.load_ohlcv(db, exchange=exchange, market=market, symbol=symbol,
+                                   timeframe=timeframe, start=start, end=end)
+    out = frame.rename(columns=str.lower).rename_axis("time").reset_index()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        out.assign(time=pd.DatetimeIndex(out["time"]).strftime("%Y-%m-%dT%H:%M:%SZ")).to_csv(
+            path, index=False)
+    else:
+        out.to_parquet(path, index=False)
+    return len(out)
