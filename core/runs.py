@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import market_data, metrics, store, strategies, validation
+from core import broker_store, costs, market_data, metrics, store, strategies, validation
 from core import progress as progress_files
 from core.errors import NotFoundError, PineOptError, SandboxError, TranslationError
 from core.model import BacktestConfig, RunRecord, RunStatus, run_hash
@@ -49,6 +49,7 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     record = strategies.get(settings.db_path, strategy_id)
     ver = strategies.get_version(settings.db_path, strategy_id, version)
     config = params_mod.checked_config(config, ver.source, record.language)
+    costs.check_config(config)
     data = _load_data(settings, config)
     data_digest = market_data.data_sha(data)
     digest = run_hash(strategy_sha=ver.sha256, data_sha=data_digest, config=config)
@@ -108,9 +109,11 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
                         error="\n".join(str(p) for p in problems))
             return get_run(db, run_id)
         data = _load_data(settings, run.config)
-        outcome_equity, outcome_trades, log = _sandbox(settings, run_id, source, data, run.config,
+        outcome_equity, outcome_trades, log, extras = _sandbox(settings, run_id, source, data,
+                                                               run.config,
                                                        progress=progress, cancel=cancel)
-        _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log)
+        _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
+                      extras=extras)
     except TranslationError as exc:
         _set_status(db, run_id, RunStatus.REJECTED, error=str(exc))
     except SandboxError as exc:
@@ -125,7 +128,8 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
 
 def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
-             cancel: threading.Event | None) -> tuple[pd.Series, pd.DataFrame, str]:
+             cancel: threading.Event | None
+             ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras]:
     from core import jobs, sandbox_check
     from sandbox.runner import Limits
 
@@ -143,22 +147,26 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
     worker = jobs.take_worker(settings)
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
-        job = {"source": source, "params": config.params,
-               "settings": {"cash_usdt": config.cash_usdt, "commission": config.commission}}
+        broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)
+        job = {"source": source, "params": config.params, "settings": broker.settings}
         outcome = worker.run(job, limits=Limits.from_settings(settings), progress=on_progress,
                              cancel=cancel)
         if outcome.status != RunStatus.COMPLETED.value:
             raise SandboxError(outcome.message or outcome.status, status=outcome.status,
                                log=outcome.log)
         equity, trades = check_result(worker.job_dir / "out", data, outcome.result,
-                                      cash_usdt=config.cash_usdt, commission=config.commission)
-        return equity, trades, outcome.log
+                                      cash_usdt=config.cash_usdt, commission=config.commission,
+                                      broker=broker.settings, funding=broker.funding)
+        extras = broker_store.read_extras(worker.job_dir / "out", data, outcome.result,
+                                          settings=broker.settings)
+        return equity, trades, broker.note + outcome.log, extras
     finally:
         worker.cleanup()
 
 
 def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data: pd.DataFrame,
-                  equity: pd.Series, trades: pd.DataFrame, log: str) -> None:
+                  equity: pd.Series, trades: pd.DataFrame, log: str, *,
+                  extras: broker_store.BrokerExtras | None = None) -> None:
     from core import trade_stats
 
     metric_rows = trade_stats.metric_rows(metrics.Inputs(
@@ -179,9 +187,13 @@ def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data:
         con.register("eq_rows", eq_rows)
         con.execute("INSERT INTO equity SELECT backtest_id, ts, equity FROM eq_rows")
         con.register("tr_rows", tr_rows)
-        con.execute("INSERT INTO trades SELECT backtest_id, n, size, entry_time, exit_time, "
+        con.execute("INSERT INTO trades (backtest_id, n, size, entry_time, exit_time, entry_price, "
+                    "exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
+                    "exit_reason) SELECT backtest_id, n, size, entry_time, exit_time, "
                     "entry_price, exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
                     "exit_reason FROM tr_rows")
+        if extras is not None:
+            broker_store.store_extras(con, run_id, data, trades, extras)
         con.executemany("INSERT INTO backtest_metrics (backtest_id, name, value, kind) VALUES "
                         "(?, ?, ?, ?)", [[run_id, k, v, kind] for k, v, kind in metric_rows])
         con.execute(
@@ -244,6 +256,21 @@ def run_trades(db: Path, run_id: int) -> pd.DataFrame:
     with store.connect(db) as con:
         return con.execute("SELECT * EXCLUDE (backtest_id) FROM trades WHERE backtest_id = ? "
                            "ORDER BY n", [run_id]).df()
+
+
+def run_margin_series(db: Path, run_id: int) -> pd.DataFrame:
+    """Perp runs: per-bar position_coins, margin_used_usdt, liq_distance (fraction), by ts."""
+    return broker_store.margin_series(db, run_id)
+
+
+def run_risk_events(db: Path, run_id: int) -> pd.DataFrame:
+    """Risk rules that fired (n, ts, rule, detail), liquidations included, in order."""
+    return broker_store.risk_events(db, run_id)
+
+
+def run_cost_split(db: Path, run_id: int) -> dict[str, float]:
+    """fees_paid, funding_pnl, slippage_cost, price_pnl (USDT), liquidations, orders_rejected*."""
+    return broker_store.cost_split(db, run_id)
 
 
 def run_benchmark(settings: Settings, run: RunRecord) -> pd.Series:

@@ -182,6 +182,30 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
     (4, (
         "ALTER TABLE backtests ADD COLUMN IF NOT EXISTS owner_pid INTEGER",
     )),
+    # 6: crypto broker (issue #7): the P&L split of each trade, the margin series of perp runs
+    # (margin used, distance to liquidation) and every risk rule that fired.
+    (6, (
+        "ALTER TABLE trades ADD COLUMN IF NOT EXISTS price_pnl DOUBLE DEFAULT 0",
+        "ALTER TABLE trades ADD COLUMN IF NOT EXISTS fees DOUBLE DEFAULT 0",
+        "ALTER TABLE trades ADD COLUMN IF NOT EXISTS funding DOUBLE DEFAULT 0",
+        "ALTER TABLE trades ADD COLUMN IF NOT EXISTS slippage_cost DOUBLE DEFAULT 0",
+        """CREATE TABLE IF NOT EXISTS margin_series (
+            backtest_id BIGINT NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            position_coins DOUBLE NOT NULL,
+            margin_used_usdt DOUBLE NOT NULL,
+            liq_distance DOUBLE,
+            PRIMARY KEY (backtest_id, ts)
+        )""",
+        """CREATE TABLE IF NOT EXISTS risk_events (
+            backtest_id BIGINT NOT NULL,
+            n INTEGER NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            rule VARCHAR NOT NULL,
+            detail VARCHAR NOT NULL DEFAULT '',
+            PRIMARY KEY (backtest_id, n)
+        )""",
+    )),
 ]
 
 
