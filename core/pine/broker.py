@@ -98,6 +98,7 @@ class BrokerSettings:
     commission_value: float = 0.0
     slippage: int = 0
     mintick: float = 0.01
+    qty_step: float = 1e-8
 
 
 class Book:
@@ -181,7 +182,13 @@ class Book:
             self.open.remove(trade)
 
     def default_qty(self, price: float) -> float:
-        """Quantity for an order without qty, sized at ``price`` with current equity (R11)."""
+        """Quantity for an order without qty, sized at ``price`` with current equity (R11),
+        floored to the quantity step."""
+        qty = self._raw_default_qty(price)
+        step = self.settings.qty_step
+        return _math.floor(qty / step + 1e-9) * step if step > 0 and _math.isfinite(qty) else qty
+
+    def _raw_default_qty(self, price: float) -> float:
         kind, value = self.settings.default_qty_type, self.settings.default_qty_value
         if kind == "cash":
             return value / price

@@ -139,7 +139,8 @@ class ExprCompiler:
             return "na", False, True
         if name in cat.BAR_SERIES:
             self.alias("bar")
-            return ("bar.index" if name == "bar_index" else f"bar.{name}"), False, True
+            attr = {"bar_index": "index", "open": "open_price"}.get(name, name)
+            return f"bar.{attr}", False, True
         if name == "last_bar_index":
             return "(rt.size - 1)", False, True
         if name in cat.CALENDAR:

@@ -15,7 +15,7 @@ def _prelude(scope: Scope, node: str) -> list[str]:
     for name, slot in scope.slots.items():
         py = scope.names[name]
         if name in scope.var_names:
-            lines.append(f"{py} = {node}.load({slot})")
+            lines.append(f"{py} = {node}.recall({slot})")
         elif name in scope.nested and name not in scope.params:
             lines.append(f"{py} = na")
     return lines

@@ -85,7 +85,11 @@ class PineRuntime:
             pyramiding=int(settings.get("pyramiding", 0)),
             commission_type=settings.get("commission_type", "percent"),
             commission_value=float(settings.get("commission_value", 0.0)),
-            slippage=int(settings.get("slippage", 0)), mintick=mintick)
+            slippage=int(settings.get("slippage", 0)), mintick=mintick,
+            qty_step=float(settings.get("qty_step", 1e-8)))
+        lot = getattr(getattr(owner, "_broker", None), "_lot", 0.0)
+        if isinstance(lot, float) and lot > 0:
+            broker.qty_step = lot  # size on the engine's lot grid so mirrored fills are exact
         self.emulator = _Emulator(broker)
         self.bar = _Bar()
         self.ta = _TA(self.bar)
@@ -127,7 +131,7 @@ class PineRuntime:
     def _set_bar(self, i: int) -> None:
         bar = self.bar
         o, h, low, c = self._o[i], self._h[i], self._l[i], self._c[i]
-        bar.open, bar.high, bar.low, bar.close, bar.volume = o, h, low, c, self._v[i]
+        bar.open_price, bar.high, bar.low, bar.close, bar.volume = o, h, low, c, self._v[i]
         bar.time = self._t[i]
         bar.time_close = self._t[i] + self.step_ms
         bar.index = i
@@ -168,7 +172,7 @@ class PineRuntime:
         """Current value of an input.source choice ('close', 'hl2', ...)."""
         if name not in SOURCES:
             raise ValueError(f"unknown source {name!r}; choose one of {', '.join(SOURCES)}")
-        return getattr(self.bar, name)
+        return getattr(self.bar, "open_price" if name == "open" else name)
 
     def calendar(self, field: str, ms: Any = None) -> Any:
         """year/month/dayofmonth/dayofweek/hour/minute/second/weekofyear in UTC."""
@@ -211,4 +215,4 @@ def _size(qty: float) -> Any:
     whole = round(qty)
     if whole >= 1 and abs(qty - whole) < 1e-9:
         return int(whole)
-    return _coins(qty)
+    return _coins(qty * (1 + 1e-12))  # the engine floors to its lot step: keep grid values whole

@@ -40,7 +40,7 @@ class Node:
         self.started.add(slot)
         return True
 
-    def load(self, slot: int) -> Any:
+    def recall(self, slot: int) -> Any:
         """The value committed for ``slot`` by the previous execution of this scope (na if none)."""
         values = self.series.get(slot)
         return values[-1] if values else NA

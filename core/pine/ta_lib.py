@@ -19,7 +19,7 @@ from core.pine.ta_avg import isna
 class Bar:
     """The bar being executed: prices, volume, time (UTC ms) and index; prev_close is na on 0."""
 
-    __slots__ = ("open", "high", "low", "close", "volume", "time", "time_close", "index",
+    __slots__ = ("open_price", "high", "low", "close", "volume", "time", "time_close", "index",
                  "prev_close", "hl2", "hlc3", "ohlc4", "hlcc4")
 
     def __init__(self) -> None:
