@@ -76,11 +76,13 @@ class Worker:
         self._killed_by: str = ""
         self._sent_at = time.monotonic()
 
-    def start(self) -> Worker:
+    def start(self, *, entry: list[str] | None = None) -> Worker:
         """Create the job folder and start the child; it imports, then waits for a job.
 
         The folder is 0711 root with a random name (other jobs cannot list or guess it); only
-        out/ is writable, by the sandbox user. Raises SandboxError if the user is missing.
+        out/ is writable, by the sandbox user. ``entry`` replaces the interpreter arguments
+        [child.py] (the security tests run raw code under the identical command line); JOB_DIR
+        and RESULT_FD always follow. Raises SandboxError if the sandbox user is missing.
         """
         runtime = ensure_runtime(self.settings)
         ids = sandbox_ids(self.settings) if self.settings.sandbox_mode == "firejail" else None
@@ -90,8 +92,9 @@ class Worker:
         if ids:
             os.chown(self.job_dir / "out", *ids)
         result_r, result_w = os.pipe()
-        program = [sandbox_python(self.settings), "-I", "-B", str(runtime / "sandbox" / "child.py"),
-                   str(self.job_dir), str(result_w)]
+        entry = entry or [str(runtime / "sandbox" / "child.py")]
+        program = [sandbox_python(self.settings), "-I", "-B", *entry, str(self.job_dir),
+                   str(result_w)]
         limits = Limits.from_settings(self.settings)
         kwargs: dict = {"preexec_fn": plain_limits(limits), "cwd": str(self.job_dir)}
         argv = program
