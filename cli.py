@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from clicmd import backtest, common, data, runs, serve, strategies, validate
+from clicmd import backtest, common, data, runs, serve, strategies, translate, validate
 
-COMMAND_MODULES = (common, serve, validate, strategies, backtest, runs, data)
+COMMAND_MODULES = (common, serve, validate, strategies, backtest, runs, data, translate)
 
 
 def build_parser() -> argparse.ArgumentParser:
