@@ -82,6 +82,23 @@ def _check_shape(tree: ast.Module) -> list[ValidationIssue]:
     return []
 
 
+_RESTRICTED_HINTS = {
+    "AnnAssign": "Type annotations on assignments are not allowed; write `name = value`.",
+    "Augmented assignment of attributes": "Write `self.count = self.count + 1` instead of "
+                                          "`self.count += 1` (augmented assignment to attributes "
+                                          "is not allowed).",
+    "Augmented assignment of object items": "Write `values[i] = values[i] + 1` instead of "
+                                            "`values[i] += 1`.",
+}
+
+
+def _restricted_message(text: str) -> str:
+    for needle, hint in _RESTRICTED_HINTS.items():
+        if needle in text:
+            return hint
+    return f"{text} Rewrite this line without it (sandbox compiler rule)."
+
+
 def _check_restricted(source: str, flagged: set[int]) -> list[ValidationIssue]:
     from RestrictedPython import compile_restricted_exec
 
@@ -97,7 +114,7 @@ def _check_restricted(source: str, flagged: set[int]) -> list[ValidationIssue]:
             continue  # our own rule already explained this line better
         issues.append(ValidationIssue(
             severity=Severity.ERROR, line=line, col=0, rule="restricted",
-            message=f"{text or err} Rewrite this line without it (sandbox compiler rule)."))
+            message=_restricted_message(text or err)))
     return issues
 
 

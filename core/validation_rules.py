@@ -300,9 +300,10 @@ def check_strategy_class(tree: ast.Module) -> list[ValidationIssue]:
                 for c in classes[1:]]
     cls = classes[0]
     methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+    when = {"init": "called once before the first bar", "next": "called on every bar"}
     issues = [_issue(cls, f"Strategy '{cls.name}' has no {m}() method; add `def {m}(self):` "
-                     f"({'called once before the first bar' if m == 'init' else 'called on every bar'}"
-                     ").", "strategy-methods") for m in ("init", "next") if m not in methods]
+                     f"({when[m]}).", "strategy-methods")
+              for m in ("init", "next") if m not in methods]
     for name in ("init", "next"):
         if name in methods:
             issues += _signature_warning(cls, methods[name])

@@ -20,7 +20,8 @@ def atr(high, low, close, n):
     """Average true range over n bars (price units)."""
     high, low, close = pd.Series(high), pd.Series(low), pd.Series(close)
     prev = close.shift(1)
-    true_range = pd.concat([high - low, (high - prev).abs(), (low - prev).abs()], axis=1).max(axis=1)
+    ranges = [high - low, (high - prev).abs(), (low - prev).abs()]
+    true_range = pd.concat(ranges, axis=1).max(axis=1)
     return true_range.rolling(n).mean()
 
 

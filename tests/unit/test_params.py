@@ -53,7 +53,8 @@ def _def(**kw: object) -> ParameterDef:
 
 
 @pytest.mark.parametrize(("param", "raw", "value"), [
-    (_def(), "30", 30), (_def(), 30.0, 30), (_def(type="float", default=0.5, min=0.0, max=1.0), "0.25", 0.25),
+    (_def(), "30", 30), (_def(), 30.0, 30),
+    (_def(type="float", default=0.5, min=0.0, max=1.0), "0.25", 0.25),
     (_def(type="bool", default=True, min=None, max=None), "no", False),
     (_def(type="str", default="a", min=None, max=None, options=("a", "b")), "b", "b"),
 ])

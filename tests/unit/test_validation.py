@@ -1,4 +1,5 @@
-"""Each validation rule refuses a hostile source and accepts a legitimate one (security.md A1-A7)."""
+"""Each validation rule refuses a hostile source and accepts a legitimate one (security.md A1-A7).
+"""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ CASES = [
     ("import", "from math import *\n" + GOOD_HELPER, "from math import floor\n" + GOOD_HELPER),
     ("import", "from backtesting import Backtest\n" + GOOD_HELPER,
      "from backtesting.lib import crossover\n" + GOOD_HELPER),
-    ("import", "from numpy import f2py\n" + GOOD_HELPER, "from numpy import linalg\n" + GOOD_HELPER),
+    ("import", "from numpy import f2py\n" + GOOD_HELPER,
+     "from numpy import linalg\n" + GOOD_HELPER),
     ("import", "from backtesting.lib import currentframe\n" + GOOD_HELPER,
      "from backtesting.lib import resample_apply\n" + GOOD_HELPER),
     ("import", "import importlib\n" + GOOD_HELPER, "import re\n" + GOOD_HELPER),
@@ -65,7 +67,8 @@ CASES = [
     ("name", "x = getattr(np, 'mean')\n" + GOOD_HELPER, "x = np.mean\n" + GOOD_HELPER),
     ("name", "x = globals()\n" + GOOD_HELPER, "x = dict()\n" + GOOD_HELPER),
     ("name", "def _hidden():\n    pass\n" + GOOD_HELPER, "def shown():\n    pass\n" + GOOD_HELPER),
-    ("name", "def helper(x, n, type=1):\n    return x\n", "def helper(x, n, kind=1):\n    return x\n"),
+    ("name", "def helper(x, n, type=1):\n    return x\n",
+     "def helper(x, n, kind=1):\n    return x\n"),
     ("name", "import math as vars\n" + GOOD_HELPER, "import math as m\n" + GOOD_HELPER),
     ("decorator", "@eval\ndef helper(x, n):\n    return x\n", GOOD_HELPER),
     ("decorator", "def wrap(f):\n    return f\n@wrap\ndef helper(x, n):\n    return x\n",
