@@ -8,29 +8,101 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json, settings
-from core import files, metrics, runs, strategies
+from core import config_file, files, metrics, runs, strategies
 from core.errors import ConfigError, PineOptError
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 
 
+# (flag, BacktestConfig path, type, help): every broker flag, its place in the config
+BROKER_FLAGS: tuple[tuple[str, tuple[str, ...], type, str], ...] = (
+    ("--maker-fee", ("costs", "maker_fee_rate"), float,
+     "maker fee, fraction of notional (limit orders, take-profits); default: exchange preset"),
+    ("--taker-fee", ("costs", "taker_fee_rate"), float,
+     "taker fee (market/stop orders, stop-losses); default: exchange preset"),
+    ("--slippage-bps", ("costs", "slippage_bps"), float, "taker slippage, basis points of price"),
+    ("--slippage-range", ("costs", "slippage_range_frac"), float,
+     "taker slippage as a fraction of the bar's high-low range"),
+    ("--leverage", ("margin", "leverage"), float, "perp leverage, 1 to 125"),
+    ("--maintenance-margin", ("margin", "maintenance_margin_rate"), float,
+     "maintenance margin rate; default: exchange tier 1 (0.004 for BTCUSDT)"),
+    ("--liquidation-fee", ("margin", "liquidation_fee_rate"), float,
+     "fee on liquidated notional; default: exchange preset"),
+    ("--funding-rate", ("margin", "funding_rate_8h"), float,
+     "constant funding rate per 8 h used when no rates are stored (default 0.0001)"),
+    ("--stop-loss", ("risk", "stop_loss_pct"), float, "default stop-loss, fraction (0.05 = 5%%)"),
+    ("--take-profit", ("risk", "take_profit_pct"), float, "default take-profit, fraction"),
+    ("--trailing-stop", ("risk", "trailing_stop_pct"), float, "trailing stop, fraction"),
+    ("--max-position", ("risk", "max_position_pct"), float,
+     "max position notional, fraction of equity"),
+    ("--max-drawdown-halt", ("risk", "max_drawdown_halt"), float,
+     "flatten and stop trading past this drawdown (0.3 = 30%%)"),
+    ("--max-daily-loss", ("risk", "max_daily_loss"), float,
+     "flatten and pause until the next UTC day past this daily loss"),
+)
+FLAG_NAMES = {path[-1]: flag for flag, path, _, _ in BROKER_FLAGS} | {
+    "cash_usdt": "--cash", "fill_timing": "--fill", "market": "--market"}
+
+
 def add_parser(sub: Any) -> None:
     """Register `pineopt backtest`."""
-    p = sub.add_parser("backtest", help="run a strategy file (.py or .pine) in the sandbox")
+    p = sub.add_parser("backtest", help="run a strategy file (.py or .pine) in the sandbox",
+                       description="Flags override --config FILE.toml, which overrides defaults.")
     p.add_argument("file", type=Path, help="strategy source, .py or .pine")
-    p.add_argument("--symbol", required=True, help="e.g. BTCUSDT")
-    p.add_argument("--timeframe", required=True, help="1m 5m 15m 30m 1h 4h 1d 1w")
-    p.add_argument("--exchange", default="sample", help="data source (default: sample)")
-    p.add_argument("--market", default="spot", choices=["spot", "perp"])
-    p.add_argument("--start", default="", help="first day, YYYY-MM-DD (UTC)")
-    p.add_argument("--end", default="", help="last day, YYYY-MM-DD (UTC), inclusive")
-    p.add_argument("--cash", type=float, default=100_000.0, help="initial capital in USDT")
-    p.add_argument("--commission", type=float, default=0.001,
-                   help="fee per fill as a fraction of notional (0.001 = 0.1%%)")
+    p.add_argument("--config", type=Path, metavar="FILE.toml",
+                   help="settings file: top-level data keys, [costs], [margin], [risk], [params]")
+    p.add_argument("--symbol", help="e.g. BTCUSDT")
+    p.add_argument("--timeframe", help="1m 5m 15m 30m 1h 4h 1d 1w")
+    p.add_argument("--exchange", help="data source (default: sample)")
+    p.add_argument("--market", choices=["spot", "perp"], help="spot (default) or perp")
+    p.add_argument("--start", help="first day, YYYY-MM-DD (UTC)")
+    p.add_argument("--end", help="last day, YYYY-MM-DD (UTC), inclusive")
+    p.add_argument("--cash", type=float, help="initial capital in USDT (default 100000)")
+    p.add_argument("--commission", type=float,
+                   help="one fee for maker and taker fills, fraction (0.001 = 0.1%%)")
+    for flag, _path, kind, text in BROKER_FLAGS:
+        p.add_argument(flag, type=kind, help=text)
+    p.add_argument("--fill", choices=["next_open", "this_close"], help="fill timing")
+    p.add_argument("--spot-margin", action="store_true", default=None,
+                   help="allow shorting on spot")
+    p.add_argument("--whole-units", action="store_true",
+                   help="trade whole coins like plain backtesting.py (no lot step)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="strategy parameter (repeatable)")
     p.add_argument("--force", action="store_true", help="run again even if an identical run exists")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=handle)
+
+
+def flag_layer(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given explicitly on the command line, shaped like a config file."""
+    layer: dict[str, Any] = {
+        "exchange": args.exchange, "market": args.market, "symbol": args.symbol,
+        "timeframe": args.timeframe, "start": args.start, "end": args.end,
+        "cash_usdt": args.cash, "commission": args.commission,
+        "costs": {"fill_timing": args.fill}, "margin": {"spot_margin": args.spot_margin},
+        "risk": {}, "params": parse_params(args.param)}
+    if args.commission is not None:  # one rate for both sides unless given separately
+        layer["costs"].update(maker_fee_rate=args.commission, taker_fee_rate=args.commission)
+    for flag, (block, key), _kind, _text in BROKER_FLAGS:
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            layer[block][key] = value
+    if args.whole_units:
+        layer["fractional"] = False
+    return layer
+
+
+def build_config(args: argparse.Namespace) -> BacktestConfig:
+    """Defaults < --config file < flags -> a checked BacktestConfig (ConfigError names the flag)."""
+    defaults = {"exchange": "sample", "market": "spot", "cash_usdt": 100_000.0,
+                "fractional": True, "margin": {"spot_margin": False}}
+    file_layer = config_file.read_toml(args.config) if args.config else {}
+    mapping = config_file.merge(defaults, file_layer, flag_layer(args))
+    for key, flag in (("symbol", "--symbol"), ("timeframe", "--timeframe")):
+        if not mapping.get(key):
+            raise ConfigError(f"{flag} is missing: give it on the command line or as {key} = "
+                              "\"...\" in the --config file.")
+    return config_file.build_config(mapping, names=FLAG_NAMES)
 
 
 def parse_params(items: list[str]) -> dict[str, str]:
@@ -54,34 +126,31 @@ def _progress_printer(enabled: bool):  # noqa: ANN202 - small local callback fac
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run the backtest; print the run id and metrics (or JSON)."""
-    if args.cash <= 0:
-        raise ConfigError(f"--cash {args.cash:g} must be positive (USDT), e.g. --cash 10000")
-    if not 0 <= args.commission < 0.1:
-        raise ConfigError(f"--commission {args.commission:g} must be a fraction between 0 and 0.1 "
-                          "(0.001 = 0.1%)")
+    """Run the backtest; print the run id, metrics and the cost split (or JSON)."""
+    config = build_config(args)
     s = settings()
     upload = files.read_strategy_file(args.file)
     sid, _version = strategies.save_by_name(
         s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
         language=upload.language)
-    config = BacktestConfig(exchange=args.exchange, market=args.market, symbol=args.symbol,
-                            timeframe=args.timeframe, start=args.start, end=args.end,
-                            cash_usdt=args.cash, commission=args.commission,
-                            params=parse_params(args.param))
     interactive = sys.stderr.isatty() and not args.json
     run = runs.run_sync(s, strategy_id=sid, config=config, force=args.force,
                         progress=_progress_printer(interactive))
     if interactive:
         sys.stderr.write("\n")
-    values = runs.run_metrics(s.db_path, run.id) if run.status is RunStatus.COMPLETED else {}
+    done = run.status is RunStatus.COMPLETED
+    values = runs.run_metrics(s.db_path, run.id) if done else {}
+    split = runs.run_cost_split(s.db_path, run.id) if done else {}
     if args.json:
         print_json({"run_id": run.id, "status": run.status.value, "metrics": values,
-                    "trades": int(values.get("total_trades", 0)), "error": run.error})
+                    "costs": split, "trades": int(values.get("total_trades", 0)),
+                    "error": run.error})
     else:
         print(f"run {run.id}: {run.status.value}")
         for name, value in values.items():
             print(f"  {metrics.describe(name).label:<22} {metrics.format_value(name, value)}")
+        for name, value in split.items():
+            print(f"  {name.replace('_', ' '):<22} {value:,.4f}")
     if run.status is not RunStatus.COMPLETED:
         if not args.json:
             raise PineOptError(f"run {run.id} {run.status.value}: {run.error}")

@@ -48,7 +48,7 @@ DEFAULT_MAINTENANCE_RATE = 0.01
 # field -> (low, high, low_inclusive): the allowed range of every numeric setting
 RANGES: dict[str, tuple[float, float, bool]] = {
     "cash_usdt": (0.0, 1e12, False),
-    "maker_fee_rate": (-0.01, 0.1, True),
+    "maker_fee_rate": (0.0, 0.1, True),
     "taker_fee_rate": (0.0, 0.1, True),
     "slippage_bps": (0.0, 1_000.0, True),
     "slippage_range_frac": (0.0, 1.0, True),
