@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from core import params as params_mod
 from core import store
@@ -66,6 +67,27 @@ def _params_json(source: str, language: Language) -> str:
     return json.dumps([asdict(p) for p in params_mod.extract(source, language)], default=str)
 
 
+def _upsert(con: Any, meta: StrategyMeta, language: Language,
+            strategy_id: int | None) -> tuple[int, tuple | None]:
+    """Insert or update the strategies row; returns (id, (latest version, sha) or None)."""
+    if strategy_id is None:
+        row = con.execute(
+            "INSERT INTO strategies (name, description, author, version_label, tags, "
+            "timeframes, assets, dependencies, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id", [*_meta_values(meta), language.value]).fetchone()
+        return int(row[0]), None
+    if not con.execute("SELECT 1 FROM strategies WHERE id = ? AND deleted_at IS NULL",
+                       [strategy_id]).fetchone():
+        raise NotFoundError(f"Strategy {strategy_id} does not exist (or was deleted).")
+    con.execute(
+        "UPDATE strategies SET name = ?, description = ?, author = ?, version_label = ?, "
+        "tags = ?, timeframes = ?, assets = ?, dependencies = ?, "
+        "updated_at = now() AT TIME ZONE 'UTC' WHERE id = ?", [*_meta_values(meta), strategy_id])
+    latest = con.execute("SELECT version, sha256 FROM strategy_versions WHERE strategy_id = ? "
+                         "ORDER BY version DESC LIMIT 1", [strategy_id]).fetchone()
+    return strategy_id, latest
+
+
 def save(db: Path, *, meta: StrategyMeta, source: str, language: Language = Language.PYTHON,
          strategy_id: int | None = None, message: str = "") -> tuple[int, int]:
     """Create a strategy, or add a version when the source changed. Returns (id, version).
@@ -82,24 +104,7 @@ def save(db: Path, *, meta: StrategyMeta, source: str, language: Language = Lang
     valid = not validation.errors_only(issues)
     sha = sha256_text(source)
     with store.transaction(db) as con:
-        if strategy_id is None:
-            row = con.execute(
-                "INSERT INTO strategies (name, description, author, version_label, tags, "
-                "timeframes, assets, dependencies, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "RETURNING id", [*_meta_values(meta), language.value]).fetchone()
-            strategy_id, latest = int(row[0]), None
-        else:
-            if not con.execute("SELECT 1 FROM strategies WHERE id = ? AND deleted_at IS NULL",
-                               [strategy_id]).fetchone():
-                raise NotFoundError(f"Strategy {strategy_id} does not exist (or was deleted).")
-            con.execute(
-                "UPDATE strategies SET name = ?, description = ?, author = ?, version_label = ?, "
-                "tags = ?, timeframes = ?, assets = ?, dependencies = ?, "
-                "updated_at = now() AT TIME ZONE 'UTC' WHERE id = ?",
-                [*_meta_values(meta), strategy_id])
-            latest = con.execute(
-                "SELECT version, sha256 FROM strategy_versions WHERE strategy_id = ? "
-                "ORDER BY version DESC LIMIT 1", [strategy_id]).fetchone()
+        strategy_id, latest = _upsert(con, meta, language, strategy_id)
         if latest is not None and latest[1] == sha:
             return strategy_id, int(latest[0])
         version = 1 if latest is None else int(latest[0]) + 1

@@ -6,6 +6,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core import validation
 from core.model import Severity
@@ -183,3 +185,10 @@ def example_sources() -> dict[str, str]:
     from core import examples
 
     return {e.key: e.source for e in examples.list_examples()}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from("()[]{}-+*:=.\n 'x_#\\\"\r\t\x00é1"), max_size=400))
+def test_validation_never_raises_on_arbitrary_text(text: str) -> None:
+    issues = validation.validate_python(text)
+    assert all(isinstance(i.line, int) and i.message for i in issues)
