@@ -7,7 +7,6 @@ server) replaces the exchange's API host when set.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -143,7 +142,7 @@ def _download(args: argparse.Namespace) -> int:
                                        symbol=args.symbol, timeframe=args.timeframe,
                                        since=args.since, until=args.until)
     result = download.download(s.db_path, request,
-                               base_url=os.environ.get("PINEOPT_CCXT_BASE_URL", ""),
+                               base_url=download.base_url_from_env(),
                                progress=_progress_for(args))
     if args.json:
         print_json({"exchange": result.exchange, "market": result.market,
@@ -200,7 +199,7 @@ def _symbols(args: argparse.Namespace) -> int:
     s = settings()
     if args.refresh:
         count = download.refresh_markets(s.db_path, args.exchange or "binance",
-                                         base_url=os.environ.get("PINEOPT_CCXT_BASE_URL", ""))
+                                         base_url=download.base_url_from_env())
         print(f"cached {count} markets", file=sys.stderr)
     found = market_data.list_symbols(s.db_path, query=args.query, exchange=args.exchange,
                                      market=args.market)

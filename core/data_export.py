@@ -61,3 +61,22 @@ def export_ohlcv(db: Path, path: Path, *, exchange: str, market: str, symbol: st
     else:
         out.to_parquet(path, index=False)
     return len(out)
+
+
+def funding_series(db: Path) -> list[tuple[str, str, int, str, str]]:
+    """Stored funding histories: (exchange, symbol, rows, first, last), sorted."""
+    from core import store
+
+    with store.connect(db) as con:
+        rows = con.execute("SELECT exchange, symbol, count(*), min(ts), max(ts) FROM "
+                           "funding_rates GROUP BY ALL ORDER BY 1, 2").fetchall()
+    return [(r[0], r[1], int(r[2]), str(r[3]), str(r[4])) for r in rows]
+
+
+def funding_stats(rates: pd.Series) -> dict[str, float]:
+    """Mean rate (% per funding), annualised (% per year at 3 fundings a day), share negative."""
+    if rates.empty:
+        return {"mean_pct": 0.0, "annualised_pct": 0.0, "negative_share": 0.0}
+    mean = float(rates.mean())
+    return {"mean_pct": mean * 100, "annualised_pct": mean * 3 * 365 * 100,
+            "negative_share": float((rates < 0).mean())}

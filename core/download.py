@@ -10,6 +10,7 @@ bars are stored. An unreachable exchange changes nothing and says so.
 from __future__ import annotations
 
 import difflib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,11 @@ class DownloadResult:
 
 def _noop(_fraction: float, _message: str) -> None:
     return None
+
+
+def base_url_from_env() -> str:
+    """PINEOPT_CCXT_BASE_URL: a mirror or local test server replacing the exchange's API host."""
+    return os.environ.get("PINEOPT_CCXT_BASE_URL", "").strip()
 
 
 def make_exchange(exchange_id: str, market: str, *, base_url: str = "",

@@ -1,17 +1,20 @@
-"""Data page: the stored market data catalogue with coverage."""
+"""Data page: catalogue with coverage and quality, import, download, funding, preview."""
 
-import pandas as pd
 import streamlit as st
 
-from core import market_data
-from ui import services
+from ui import data_panels, services
 
 settings = services.settings()
 st.title("Market data")
-sets = market_data.list_datasets(settings.db_path)
-st.dataframe(pd.DataFrame([{
-    "Exchange": d.exchange, "Market": d.market, "Symbol": d.symbol, "Timeframe": d.timeframe,
-    "First bar (UTC)": d.first, "Last bar (UTC)": d.last, "Bars": d.bars,
-    "Source": "synthetic sample data" if d.synthetic else "imported"} for d in sets]),
-    hide_index=True, width="stretch")
-st.caption("Higher timeframes (4h, 1d, 1w) are resampled from the stored bars on demand.")
+data_panels.flash()
+sets = data_panels.catalogue(settings.db_path)
+tab_preview, tab_import, tab_download, tab_funding = st.tabs(
+    ["Preview & quality", "Import a file", "Download", "Funding rates"])
+with tab_preview:
+    data_panels.preview_panel(settings.db_path, sets)
+with tab_import:
+    data_panels.import_panel(settings.db_path)
+with tab_download:
+    data_panels.download_panel(settings.db_path)
+with tab_funding:
+    data_panels.funding_panel(settings.db_path)

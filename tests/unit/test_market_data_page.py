@@ -1,0 +1,106 @@
+"""AppTest of the Data page: catalogue, upload import with mapping, funding, quality, download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import market_data
+from core.settings import Settings
+from tests.fakes.binance_server import FakeBinance
+
+REPO = Path(__file__).resolve().parents[2]
+VALID = REPO / "tests" / "fixtures" / "data" / "valid"
+MALFORMED = REPO / "tests" / "fixtures" / "data" / "malformed"
+
+
+@pytest.fixture
+def at(settings: Settings) -> AppTest:
+    """The Data page on its own (app.py's smoke test covers routing) against a fresh store."""
+    app = AppTest.from_file(str(REPO / "pages" / "data.py"), default_timeout=60)
+    app.run()
+    _ok(app)
+    return app
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def _click(at: AppTest, key: str) -> None:
+    at.button(key=key).click().run()
+    _ok(at)
+
+
+def _catalogue(at: AppTest):
+    return at.dataframe[0].value
+
+
+def test_catalogue_labels_sample_data_and_shows_a_chart(at: AppTest) -> None:
+    table = _catalogue(at)
+    assert len(table) == 4 and set(table["Source"]) == {"synthetic sample data"}
+    assert set(table["Market"]) == {"spot", "perp"} and set(table["Quality"]) == {"unchecked"}
+    assert len(at.get("vega_lite_chart")) == 2, "candlestick and funding charts"
+    assert at.title[0].value == "Market data"
+
+
+def test_upload_import_updates_catalogue(at: AppTest, settings: Settings) -> None:
+    name = "BTCUSDT-1h-2024-01-01.csv"
+    at.file_uploader(key="data_upload").set_value((name, (VALID / name).read_bytes(),
+                                                   "text/csv")).run()
+    _ok(at)
+    assert any("binance-kline" in c.value for c in at.caption)
+    _click(at, "do_import")
+    assert "binance/spot/BTCUSDT 1h: 24 rows (24 new)" in at.success[0].value
+    table = _catalogue(at)
+    assert ("binance", "BTCUSDT", "ok") in set(zip(table["Exchange"], table["Symbol"],
+                                                   table["Quality"], strict=True))
+
+
+def test_unsure_columns_get_a_mapping_form(at: AppTest, settings: Settings) -> None:
+    content = b"when,a,b,c,d,e\n2024-01-01 00:00,1,2,0.5,1.5,7\n2024-01-01 01:00,1.5,2.5,1,2,8\n"
+    at.file_uploader(key="data_upload").set_value(("odd.csv", content, "text/csv")).run()
+    assert "Which column is which?" in at.warning[0].value
+    for field, column in zip(("time", "open", "high", "low", "close", "volume"),
+                             ("when", "a", "b", "c", "d", "e"), strict=True):
+        at.selectbox(key=f"map_{field}").set_value(column)
+    at.text_input[1].input("LINKUSDT")  # Symbol (Exchange is the first text input)
+    at.run()
+    _click(at, "do_import")
+    assert "imported/spot/LINKUSDT 1h: 2 rows (2 new)" in at.success[0].value
+
+
+def test_malformed_upload_shows_the_error_and_stores_nothing(at: AppTest,
+                                                             settings: Settings) -> None:
+    before = market_data.list_datasets(settings.db_path)
+    name = "text_in_numeric.csv"
+    at.file_uploader(key="data_upload").set_value((name, (MALFORMED / name).read_bytes(),
+                                                   "text/csv")).run()
+    at.text_input[1].input("XUSDT").run()
+    _click(at, "do_import")
+    assert "line 3, column 'close': 'abc' is not a number" in at.error[0].value
+    assert market_data.list_datasets(settings.db_path) == before
+
+
+def test_funding_tab_and_quality_check(at: AppTest) -> None:
+    assert at.selectbox(key="fund_pick").value == "sample/BTCUSDT"
+    assert {m.label for m in at.metric} >= {"Mean rate per funding", "Negative fundings"}
+    _click(at, "q_check")
+    assert at.success[0].value.startswith("Quality: clean")
+
+
+def test_download_tab_against_loopback_exchange(at: AppTest, monkeypatch) -> None:
+    with FakeBinance() as server:
+        monkeypatch.setenv("PINEOPT_CCXT_BASE_URL", server.url)
+        at.radio(key="dl_market").set_value("perp").run()
+        _click(at, "dl_refresh")
+        assert "Cached 6 binance markets" in at.success[0].value
+        at.text_input(key="dl_query").input("eth").run()
+        assert at.selectbox(key="dl_symbol").options == ["ETH/USDT:USDT"]
+        at.selectbox(key="dl_symbol").set_value("ETH/USDT:USDT")
+        at.selectbox(key="dl_tf").set_value("4h")
+        at.date_input(key="dl_since").set_value("2024-01-01").run()
+        _click(at, "dl_go")
+    assert "binance/perp/ETHUSDT 4h: 750 new bars" in at.success[0].value
