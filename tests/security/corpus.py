@@ -115,7 +115,8 @@ NETWORK = [
            source=_n("import socket\nsocket.create_connection(('127.0.0.1', CANARY_PORT))"),
            rule="import", status="rejected", says="'socket' is not allowed"),
     Attack(name="urllib_to_canary",
-           source=_n("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:CANARY_PORT')"),
+           source=_n("import urllib.request\n"
+                     "urllib.request.urlopen('http://127.0.0.1:CANARY_PORT')"),
            rule="import", status="rejected", says="'urllib.request' is not allowed"),
     Attack(name="pandas_url_read", source=_n("d = pd.read_json('http://127.0.0.1:CANARY_PORT/x')"),
            rule="attribute", status="rejected", says="'read_json' is not allowed"),

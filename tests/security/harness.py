@@ -49,15 +49,20 @@ class Verdict:
     message: str
     log: str
     seconds: float = 0.0
+    messages: tuple[dict, ...] = ()  # other messages the child sent (raw programs' reports)
 
 
 def run_source(settings: Settings, source: str, *, data: pd.DataFrame | None = None,
-               cancel: threading.Event | None = None, **lower: float) -> Verdict:
-    """Run ``source`` in a fresh Worker and apply core.result_check to what it returns."""
+               cancel: threading.Event | None = None, entry: list[str] | None = None,
+               **lower: float) -> Verdict:
+    """Run ``source`` in a fresh Worker and apply core.result_check to what it returns.
+
+    ``entry`` replaces the child program (raw code under the identical firejail command line).
+    """
     import time
 
     data = ohlcv() if data is None else data
-    worker = Worker(settings).start()
+    worker = Worker(settings).start(entry=entry)
     started = time.monotonic()
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
@@ -66,7 +71,7 @@ def run_source(settings: Settings, source: str, *, data: pd.DataFrame | None = N
         seconds = time.monotonic() - started
         if outcome.status != "completed":
             return Verdict(status=outcome.status, message=outcome.message, log=outcome.log,
-                           seconds=seconds)
+                           seconds=seconds, messages=tuple(outcome.messages))
         try:
             check_result(worker.job_dir / "out", data, outcome.result, cash_usdt=CASH_USDT,
                          commission=0.0)
@@ -75,3 +80,31 @@ def run_source(settings: Settings, source: str, *, data: pd.DataFrame | None = N
         return Verdict(status="completed", message="", log=outcome.log, seconds=seconds)
     finally:
         worker.cleanup()
+
+
+RAW_WRAPPER = """
+import json, os, sys
+fd = int(sys.argv[-1])
+job_dir = sys.argv[-2]
+os.write(fd, b'{{"type": "ready"}}\\n')
+sys.stdin.read()
+try:
+{body}
+    report = {{"escaped": True, "detail": repr(result)[:300]}}
+except BaseException as exc:
+    report = {{"escaped": False, "detail": (type(exc).__name__ + ": " + str(exc))[:300]}}
+os.write(fd, (json.dumps({{"type": "raw", **report}}) + "\\n").encode())
+"""
+
+
+def raw_program(body: str) -> list[str]:
+    """Interpreter arguments running ``body`` as plain Python (no RestrictedPython, no import
+    guard) inside the sandbox. ``body`` sets ``result`` if the attack worked, raises if not;
+    ``job_dir`` is its own job folder."""
+    indented = "\n".join("    " + ln for ln in body.strip("\n").splitlines())
+    return ["-c", RAW_WRAPPER.format(body=indented)]
+
+
+def run_raw(settings: Settings, body: str, **lower: float) -> Verdict:
+    """Run raw hostile code in the sandbox; the Verdict's messages hold its "raw" report."""
+    return run_source(settings, "", entry=raw_program(body), **lower)
