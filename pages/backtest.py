@@ -4,10 +4,10 @@ import datetime as dt
 
 import streamlit as st
 
-from core import market_data, params, runs, strategies
+from core import config_file, market_data, params, runs, strategies
 from core.errors import PineOptError
-from core.model import TIMEFRAMES, BacktestConfig
-from ui import services, widgets
+from core.model import TIMEFRAMES
+from ui import broker_form, services, widgets
 
 settings = services.settings()
 st.title("Backtest")
@@ -30,21 +30,37 @@ dates = c3.date_input("Date range (UTC)", value=(dt.date(2024, 1, 1) if first <=
                                                else first, last), min_value=first, max_value=last)
 st.caption(f"Stored coverage: {first} to {last} (UTC)"
            + (" · synthetic sample data" if any(d.synthetic for d in cover) else ""))
+start, end = (dates if isinstance(dates, tuple) and len(dates) == 2 else (first, last))
 c4, c5 = st.columns(2)
 cash = c4.number_input("Initial capital (USDT)", min_value=10.0, value=100_000.0, step=1_000.0)
-commission_pct = c5.number_input("Commission per fill (%)", min_value=0.0, max_value=10.0,
-                                 value=0.1, step=0.01, format="%.3f")
+try:
+    info = market_data.get_symbol(settings.db_path, exchange, market, symbol)
+    rules = f"lot {info.lot_step:g}, min notional {info.min_notional:g} USDT"
+except PineOptError:
+    rules = "lot step unknown: 1 satoshi"
+fractional = c5.checkbox(f"Fractional coins ({rules})", value=True,
+                         help="Off: whole coins, as plain backtesting.py.")
+key = f"b_{exchange}_{market}_"
+with st.expander("Costs: fees, slippage, fills", expanded=True):
+    cost_layer = broker_form.cost_inputs(exchange=exchange, market=market, key=key)
+with st.expander("Perpetual: leverage, margin, funding" if market == "perp" else "Margin",
+                 expanded=market == "perp"):
+    stored = len(market_data.load_funding(settings.db_path, exchange, symbol, str(start), str(end)))
+    margin_layer = broker_form.margin_inputs(exchange=exchange, market=market, symbol=symbol,
+                                             stored_funding=stored, key=f"{key}{symbol}_")
+with st.expander("Risk rules (0 = off)"):
+    risk_layer = broker_form.risk_inputs(key=key)
 version = strategies.get_version(settings.db_path, sid)
 record = strategies.get(settings.db_path, sid)
 values = widgets.parameter_form(params.extract(version.source, record.language), key=f"p{sid}")
 
 if st.button("Run backtest", type="primary"):
-    start, end = (dates if isinstance(dates, tuple) and len(dates) == 2 else (first, last))
-    config = BacktestConfig(exchange=exchange, market=market, symbol=symbol, timeframe=timeframe,
-                            start=str(start), end=str(end), cash_usdt=float(cash),
-                            commission=commission_pct / 100, params=values)
+    mapping = {"exchange": exchange, "market": market, "symbol": symbol, "timeframe": timeframe,
+               "start": str(start), "end": str(end), "cash_usdt": float(cash),
+               "fractional": fractional, "costs": cost_layer, "margin": margin_layer,
+               "risk": risk_layer, "params": values}
     try:
-        run = runs.request_run(settings, strategy_id=sid, config=config)
+        run = runs.request_run(settings, strategy_id=sid, config=config_file.build_config(mapping))
     except PineOptError as exc:
         services.show_error(exc)
     else:
