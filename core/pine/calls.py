@@ -162,8 +162,8 @@ class CallCompiler:
             if param not in bound or param in cat.DROPPED_ARGS or param == "when":
                 continue
             code = self.expr(bound[param])[0]
-            parts.append(code if i == 0 and param in ("id", "value", "count") else
-                         f"{param}={code}")
+            positional = name.startswith("risk.") or (i == 0 and param == "id")
+            parts.append(code if positional else f"{param}={code}")
         call = f"strategy.{name}({', '.join(parts)})"
         if "when" in bound:
             self.pending_when = self.cond(bound["when"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any
 
@@ -33,7 +34,8 @@ def valid_param_name(name: str, taken: set[str]) -> str:
     """``name`` if it is safe as a Strategy class attribute, else an ``in_``-prefixed variant."""
     clean = name.lstrip("_") or "input"
     if clean != name or clean in cat.PY_RESERVED or clean in cat.STRATEGY_ATTRIBUTES or \
-            not policy.attribute_allowed(clean) or clean == MINTICK_PARAM:
+            not policy.attribute_allowed(clean) or clean == MINTICK_PARAM or \
+            clean in policy.FORBIDDEN_NAMES or hasattr(builtins, clean) or "__" in clean:
         clean = f"in_{clean}"
     base, k = clean, 2
     while clean in taken:

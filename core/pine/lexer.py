@@ -77,7 +77,8 @@ def _indent_width(line: str, lineno: int) -> int:
     return width
 
 
-def _line_tokens(text: str, lineno: int, start_col: int, depth: list[int]) -> list[Token]:
+def _line_tokens(text: str, lineno: int, start_col: int,
+                 depth: list[tuple[int, int]]) -> list[Token]:
     tokens, pos = [], start_col
     while pos < len(text):
         match = _TOKEN.match(text, pos)
@@ -94,7 +95,7 @@ def _line_tokens(text: str, lineno: int, start_col: int, depth: list[int]) -> li
         elif kind == "string":
             value = _unescape(value)
         elif kind == "op" and value in "([":
-            depth.append(lineno)
+            depth.append((lineno, col))
         elif kind == "op" and value in ")]":
             if not depth:
                 raise TranslationError(f"unmatched {value!r}", line=lineno, col=col)
@@ -113,7 +114,7 @@ def tokenize(source: str) -> list[Token]:
         raise TranslationError("the script is longer than 1,000,000 characters", line=1, col=1)
     tokens: list[Token] = []
     levels = [0]
-    depth: list[int] = []
+    depth: list[tuple[int, int]] = []
     lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for lineno, raw in enumerate(lines, start=1):
         stripped = raw.strip()
@@ -130,7 +131,8 @@ def tokenize(source: str) -> list[Token]:
         if not depth:
             tokens.append(Token("NEWLINE", "", lineno, len(raw) + 1))
     if depth:
-        raise TranslationError("a bracket opened here is never closed", line=depth[-1], col=1)
+        raise TranslationError("a bracket opened here is never closed", line=depth[-1][0],
+                               col=depth[-1][1])
     end = len(lines) + 1
     if tokens and tokens[-1].kind != "NEWLINE":
         tokens.append(Token("NEWLINE", "", end, 1))
