@@ -258,9 +258,15 @@ def list_datasets(db: Path) -> list[Dataset]:
                     synthetic=bool(r[7]), missing_bars=max(0, int(r[8]))) for r in rows]
 
 
+def _stored_timeframes(db: Path, exchange: str, market: str, symbol: str) -> set[str]:
+    with store.connect(db) as con:
+        rows = con.execute("SELECT DISTINCT timeframe FROM ohlcv WHERE exchange = ? AND "
+                           "market = ? AND symbol = ?", [exchange, market, symbol]).fetchall()
+    return {r[0] for r in rows}
+
+
 def _base_timeframe(db: Path, exchange: str, market: str, symbol: str, timeframe: str) -> str:
-    stored = {d.timeframe for d in list_datasets(db)
-              if (d.exchange, d.market, d.symbol) == (exchange, market, symbol)}
+    stored = _stored_timeframes(db, exchange, market, symbol)
     if not stored:
         raise DataError(
             f"No data for {exchange}/{market}/{symbol}. Import or download it on the Data page "
@@ -292,10 +298,10 @@ def _range_sql(start_ts: pd.Timestamp | None, end_ts: pd.Timestamp | None) -> tu
 def _read_bars(db: Path, key: list[str], start_ts, end_ts) -> pd.DataFrame:
     where, args = _range_sql(start_ts, end_ts)
     with store.connect(db) as con:
-        frame = con.execute(
+        frame = con.sql(
             "SELECT ts, open AS Open, high AS High, low AS Low, close AS Close, volume AS Volume "
             "FROM ohlcv WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?"
-            + where + " ORDER BY ts", key + args).df()
+            + where + " ORDER BY ts", params=key + args).df()
     frame.index = pd.DatetimeIndex(frame.pop("ts"), name=None)
     return frame
 
