@@ -74,10 +74,8 @@ def _picker(settings: Settings) -> int | None:
 
 def _doc(settings: Settings, sid: int | None) -> Doc:
     if sid is None:
-        draft = st.session_state.get("strategies_draft") or {}
-        return Doc(sid=None, version=0, meta=StrategyMeta(name=draft.get("name", "SMA cross")),
-                   language=Language(draft.get("language", "python")),
-                   source=draft.get("source") or examples.default_python_source())
+        return Doc(sid=None, version=0, meta=StrategyMeta(name="SMA cross"),
+                   language=Language.PYTHON, source=examples.default_python_source())
     record = strategies.get(settings.db_path, sid)
     latest = strategies.get_version(settings.db_path, sid)
     return Doc(sid=sid, version=latest.version, meta=record.meta, language=record.language,

@@ -59,7 +59,7 @@ def library(settings: Settings) -> None:
     names = {r.id: f"{r.name} (v{r.version})" for r in rows}
     default = ids[picked[0]] if picked else ids[0]
     sid = st.selectbox("Act on", ids, index=ids.index(default), format_func=names.get,
-                       key="lib_target")
+                       key=f"lib_target_{default}")  # a new table pick resets the box
     actions(settings, sid, open_button=True)
 
 
