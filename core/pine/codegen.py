@@ -133,7 +133,8 @@ class ExprCompiler:
         name = node.id
         py = self.scope.lookup(name)
         if py is not None:
-            return py, name in self.scope.bools_all(), True
+            # v5 bools may hold na, so only v6 bool variables skip truth()
+            return py, self.version >= 6 and name in self.scope.bools_all(), True
         if name == "na":
             self.use("na")
             return "na", False, True

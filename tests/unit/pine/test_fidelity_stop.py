@@ -1,0 +1,126 @@
+"""Stop-order TradingView built-ins vs an independent minimal broker (stopsim) on the same
+signals computed by hand with pandas/numpy: same entries and exits, bar for bar, same prices."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.unit.pine import reference as ref
+from tests.unit.pine.harness import load_bars, run_example, with_gaps
+from tests.unit.pine.stopsim import compare, simulate
+
+TICK = 0.01
+
+
+@pytest.fixture
+def bars(settings):
+    return with_gaps(load_bars(settings))
+
+
+def arrays(bars: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    return tuple(bars[k].to_numpy(dtype=float) for k in ("Open", "High", "Low", "Close"))
+
+
+def channel_breakout(bars):
+    _, h, low, _ = arrays(bars)
+    up = pd.Series(h).rolling(5).max().to_numpy()
+    dn = pd.Series(low).rolling(5).min().to_numpy()
+
+    def actions(i, position):
+        acts = [("entry", "ChBrkLE", 1, up[i] + TICK)] if i >= 5 else []
+        return acts + [("entry", "ChBrkSE", -1, dn[i] - TICK)]
+    return actions
+
+
+def price_channel(bars):
+    _, h, low, _ = arrays(bars)
+    hh = pd.Series(h).rolling(20).max().to_numpy()
+    ll = pd.Series(low).rolling(20).min().to_numpy()
+
+    def actions(i, position):
+        if i < 20:
+            return []
+        return [("entry", "PChLE", 1, hh[i]), ("entry", "PChSE", -1, ll[i])]
+    return actions
+
+
+def momentum(bars):
+    _, h, low, c = arrays(bars)
+    mom0 = c - np.concatenate([np.full(12, np.nan), c[:-12]])
+    mom1 = mom0 - np.concatenate([[np.nan], mom0[:-1]])
+
+    def actions(i, position):
+        acts = []
+        acts.append(("entry", "MomLE", 1, h[i] + TICK) if mom0[i] > 0 and mom1[i] > 0
+                    else ("cancel", "MomLE"))
+        acts.append(("entry", "MomSE", -1, low[i] - TICK) if mom0[i] < 0 and mom1[i] < 0
+                    else ("cancel", "MomSE"))
+        return acts
+    return actions
+
+
+def volty_expan_close(bars):
+    _, h, low, c = arrays(bars)
+    atrs = ref.sma(ref.true_range(h, low, c, False), 5) * 0.75
+
+    def actions(i, position):
+        if i < 5:
+            return []
+        return [("entry", "VltClsLE", 1, c[i] + atrs[i]),
+                ("entry", "VltClsSE", -1, c[i] - atrs[i])]
+    return actions
+
+
+def bollinger_bands(bars):
+    _, _, _, c = arrays(bars)
+    basis = ref.sma(c, 20)
+    dev = 2.0 * pd.Series(c).rolling(20).std(ddof=0).to_numpy()
+    upper, lower = basis + dev, basis - dev
+    buy, sell = ref.crossover(c, lower), ref.crossunder(c, upper)
+
+    def actions(i, position):
+        return [("entry", "BBandLE", 1, lower[i], "BB") if buy[i] else ("cancel", "BBandLE"),
+                ("entry", "BBandSE", -1, upper[i], "BB") if sell[i] else ("cancel", "BBandSE")]
+    return actions
+
+
+def pivot_reversal(bars):
+    _, h, low, _ = arrays(bars)
+    swh, swl = ref.pivots(h, 4, 2, high=True), ref.pivots(low, 4, 2, high=False)
+    state = {"hprice": math.nan, "le": math.nan, "lprice": math.nan, "se": math.nan}
+    memo: dict[int, list] = {}
+
+    def step(i):
+        s = state
+        s["hprice"] = swh[i] if not math.isnan(swh[i]) else s["hprice"]
+        s["le"] = True if not math.isnan(swh[i]) else (
+            False if (s["le"] is True and h[i] > s["hprice"]) else s["le"])
+        s["lprice"] = swl[i] if not math.isnan(swl[i]) else s["lprice"]
+        s["se"] = True if not math.isnan(swl[i]) else (
+            False if (s["se"] is True and low[i] < s["lprice"]) else s["se"])
+        acts = []
+        if s["le"] is True:
+            acts.append(("entry", "PivRevLE", 1, s["hprice"] + TICK))
+        if s["se"] is True:
+            acts.append(("entry", "PivRevSE", -1, s["lprice"] - TICK))
+        return acts
+
+    def actions(i, position):
+        for k in range(len(memo), i + 1):
+            memo[k] = step(k)
+        return memo[i]
+    return actions
+
+
+CASES = {"channel_breakout": channel_breakout, "price_channel": price_channel,
+         "momentum": momentum, "volty_expan_close": volty_expan_close,
+         "bollinger_bands": bollinger_bands, "pivot_reversal": pivot_reversal}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_stop_order_builtin_matches_the_reference_broker(bars, name):
+    compare(run_example(name, bars), simulate(bars, CASES[name](bars)))
