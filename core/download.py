@@ -74,8 +74,9 @@ class DownloadResult:
     def summary(self) -> str:
         """One line for the UI and the CLI."""
         funding = f", {self.new_funding} funding rates" if self.market == "perp" else ""
-        return (f"{self.exchange}/{self.market}/{self.symbol} {self.timeframe}: {self.new_bars} new "
-                f"bars in {self.pages} pages{funding}; stored {self.first} to {self.last} UTC"
+        return (f"{self.exchange}/{self.market}/{self.symbol} {self.timeframe}: "
+                f"{self.new_bars} new bars in {self.pages} pages{funding}; "
+                f"stored {self.first} to {self.last} UTC"
                 + (" (resumed)" if self.resumed else ""))
 
 
@@ -212,8 +213,8 @@ def _stored_span(db: Path, key: list[str]) -> tuple[int | None, int | None]:
 
 def _resume_point(db: Path, key: list[str]) -> int | None:
     with store.connect(db) as con:
-        rows = con.execute("SELECT next_since FROM download_state WHERE exchange = ? AND market = ? "
-                           "AND symbol = ? AND timeframe = ? AND status = 'interrupted'",
+        rows = con.execute("SELECT next_since FROM download_state WHERE exchange = ? AND "
+                           "market = ? AND symbol = ? AND timeframe = ? AND status = 'interrupted'",
                            key).fetchall()
     return _ms(rows[0][0]) if rows and rows[0][0] is not None else None
 
@@ -272,6 +273,7 @@ def _ohlcv_pages(client: ccxt.Exchange, db: Path, key: list[str], ccxt_symbol: s
     cursor, new, pages = win.start_ms, 0, 0
     while cursor <= win.end_ms:
         def fetch(since: int = cursor) -> list:
+            """One page of bars from ``since`` (ms)."""
             return client.fetch_ohlcv(ccxt_symbol, key[3], since=since, limit=page_limit,
                                       params={"until": win.end_ms})
         try:
@@ -307,13 +309,15 @@ def _funding_pages(client: ccxt.Exchange, db: Path, key: list[str], ccxt_symbol:
     new = 0
     while cursor <= win.end_ms:
         def fetch(since: int = cursor) -> list:
+            """One page of funding rates from ``since`` (ms)."""
             return client.fetch_funding_rate_history(ccxt_symbol, since=since, limit=1000,
                                                      params={"until": win.end_ms})
         try:
             rows = _retry(fetch, policy, f"{client.id} funding rates")
         except _Interrupted as exc:
             raise DataError(f"Funding download interrupted at {_from_ms(cursor)} UTC: {exc}. "
-                            f"{new} new rates are kept; run the download again to resume.") from None
+                            f"{new} new rates are kept; run the download again to resume."
+                            ) from None
         rows = [r for r in rows if cursor <= r["timestamp"] <= win.end_ms]
         if not rows:
             break

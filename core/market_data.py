@@ -194,8 +194,8 @@ def upsert_funding(con, frame: pd.DataFrame, *, exchange: str, symbol: str) -> i
 
 def _upsert_symbol_con(con, info: SymbolInfo) -> None:
     con.execute(
-        "INSERT OR REPLACE INTO symbols (exchange, market, symbol, base, quote, tick_size, lot_step, "
-        "min_notional, synthetic, source, ccxt_symbol, active, updated_at) VALUES "
+        "INSERT OR REPLACE INTO symbols (exchange, market, symbol, base, quote, tick_size, "
+        "lot_step, min_notional, synthetic, source, ccxt_symbol, active, updated_at) VALUES "
         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, now() AT TIME ZONE 'UTC')",
         [info.exchange, info.market, info.symbol, info.base, info.quote, info.tick_size,
          info.lot_step, info.min_notional, info.synthetic, info.source, info.ccxt_symbol])

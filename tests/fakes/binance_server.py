@@ -30,7 +30,8 @@ PERP = [("BTCUSDT", "BTC", "USDT", "0.10", "0.001", "100"),
 
 
 def _filters(tick: str, step: str, notional: str, *, futures: bool) -> list[dict]:
-    return [{"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000", "tickSize": tick},
+    return [{"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000",
+             "tickSize": tick},
             {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "9000", "stepSize": step},
             {"filterType": "MIN_NOTIONAL", "notional": notional} if futures else
             {"filterType": "NOTIONAL", "minNotional": notional, "maxNotional": "9000000"}]

@@ -119,7 +119,8 @@ def test_market_list_is_cached_and_searchable(settings, server) -> None:
 
 
 def test_unknown_symbol_suggests_near_names(settings, server) -> None:
-    with pytest.raises(DataError, match="No perp market 'BTC/USDC:USDC'.*did you mean BTC/USDT:USDT"):
+    with pytest.raises(DataError,
+                       match="No perp market 'BTC/USDC:USDC'.*did you mean BTC/USDT:USDT"):
         _get(settings, server, symbol="BTC/USDC:USDC", market="perp")
 
 
