@@ -169,13 +169,14 @@ class Emulator:
             entry + side * ex.profit * tick if not _isna(ex.profit) else NA)
         stop = ex.stop if not _isna(ex.stop) else (
             entry - side * ex.loss * tick if not _isna(ex.loss) else NA)
+        # a long's target is a sell limit (reached while rising), its stops are sell stops
         if not _isna(target):
-            levels.append((side < 0, target))
+            levels.append((side > 0, target))
         if not _isna(stop):
-            levels.append((side > 0, stop))
+            levels.append((side < 0, stop))
         trail = self._trail_level(ex, trade)
         if not _isna(trail):
-            levels.append((side > 0, trail))
+            levels.append((side < 0, trail))
         return levels
 
     def _trail_level(self, ex: ExitOrder, trade: Any) -> float:

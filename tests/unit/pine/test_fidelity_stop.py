@@ -116,7 +116,36 @@ def pivot_reversal(bars):
     return actions
 
 
-CASES = {"channel_breakout": channel_breakout, "price_channel": price_channel,
+def keltner_channels(bars):
+    _, h, low, c = arrays(bars)
+    ma = ref.ema(c, 20)
+    rng = ref.atr(h, low, c, 10)
+    upper, lower = ma + 2.0 * rng, ma - 2.0 * rng
+    cross_up, cross_dn = ref.crossover(c, upper), ref.crossunder(c, lower)
+    n = len(c)
+    bprice, sprice = np.zeros(n), np.zeros(n)
+    bcond, scond = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    for i in range(n):
+        bprice[i] = h[i] + TICK if cross_up[i] else (bprice[i - 1] if i else 0.0)
+        sprice[i] = low[i] - TICK if cross_dn[i] else (sprice[i - 1] if i else 0.0)
+        bcond[i] = True if cross_up[i] else (bcond[i - 1] if i else False)
+        scond[i] = True if cross_dn[i] else (scond[i - 1] if i else False)
+
+    def actions(i, position):
+        acts = []
+        if bcond[i] and (c[i] < ma[i] or h[i] >= bprice[i]):
+            acts.append(("cancel", "KltChLE"))
+        if cross_up[i]:
+            acts.append(("entry", "KltChLE", 1, bprice[i]))
+        if scond[i] and (c[i] > ma[i] or low[i] <= sprice[i]):
+            acts.append(("cancel", "KltChSE"))
+        if cross_dn[i]:
+            acts.append(("entry", "KltChSE", -1, sprice[i]))
+        return acts
+    return actions
+
+
+CASES = {"keltner_channels": keltner_channels, "channel_breakout": channel_breakout, "price_channel": price_channel,
          "momentum": momentum, "volty_expan_close": volty_expan_close,
          "bollinger_bands": bollinger_bands, "pivot_reversal": pivot_reversal}
 

@@ -1,0 +1,164 @@
+"""Pine broker rules on small candle tables (pine.md §3), and the same rules end to end through
+backtesting.py: every emulated fill must become a real fill at the same price."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.pine.broker import BrokerSettings, ExitOrder, Order
+from core.pine.emulator import Emulator
+from tests.unit.pine.harness import run_source
+
+NAN = math.nan
+T0 = 1_672_531_200_000.0  # 2023-01-01 00:00 UTC in ms
+HOUR = 3_600_000.0
+
+
+def emulator(**kw) -> Emulator:
+    em = Emulator(BrokerSettings(mintick=1.0, **kw))
+    em.book.close_price = 100.0
+    return em
+
+
+def bar(em: Emulator, k: int, o: float, h: float, low: float, c: float) -> list:
+    return [(f.side, f.qty, f.price, f.tag) for f in em.process_bar(k, T0 + k * HOUR, o, h, low, c)]
+
+
+def test_market_entry_fills_at_next_open_and_reverses_with_one_order():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN))
+    assert bar(em, 1, 101, 105, 99, 104) == [(1, 1.0, 101, "L")]
+    em.place(Order("S", "entry", -1, NAN))
+    assert bar(em, 2, 103, 106, 100, 101) == [(-1, 2.0, 103, "S")]  # |pos| + qty
+    assert em.book.position == -1.0
+    assert [(t.entry_price, t.exit_price) for t in em.book.closed] == [(101, 103)]
+
+
+def test_pyramiding_refuses_a_second_entry_in_the_same_direction():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 101, 99, 100)
+    em.place(Order("L2", "entry", 1, NAN))
+    assert em.pending == {}
+    em2 = emulator(pyramiding=2)
+    em2.place(Order("L", "entry", 1, NAN))
+    bar(em2, 1, 100, 101, 99, 100)
+    em2.place(Order("L2", "entry", 1, NAN))
+    assert bar(em2, 2, 100, 101, 99, 100) == [(1, 1.0, 100, "L2")]
+
+
+def test_stop_gapped_through_fills_at_the_open():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN, stop=102))
+    assert bar(em, 1, 105, 107, 104, 106) == [(1, 1.0, 105, "L")]
+
+
+def test_path_rule_decides_which_of_two_stops_fills_first():
+    # high nearer the open: open -> high -> low -> close, so the buy stop fills first
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN, stop=103))
+    em.place(Order("S", "entry", -1, NAN, stop=96))
+    assert bar(em, 1, 100, 104, 95, 97) == [(1, 1.0, 103, "L"), (-1, 2.0, 96, "S")]
+    # low nearer the open: open -> low -> high
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN, stop=103))
+    em.place(Order("S", "entry", -1, NAN, stop=99))
+    assert bar(em, 1, 100, 110, 98, 105) == [(-1, 1.0, 99, "S"), (1, 2.0, 103, "L")]
+
+
+def test_exit_profit_and_loss_are_ticks_from_the_entry_fill():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN))
+    em.place_exit(ExitOrder("X", "L", profit=10, loss=5))
+    assert bar(em, 1, 100, 104, 98, 103) == [(1, 1.0, 100, "L")]  # levels 110 / 95: no exit
+    assert bar(em, 2, 103, 111, 102, 108) == [(-1, 1.0, 110, "X")]
+    assert em.exits == {}  # flat: the bracket is gone
+
+
+def test_exit_placed_with_the_entry_can_fill_on_the_entry_bar_after_the_fill():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN))
+    em.place_exit(ExitOrder("X", "L", loss=3))
+    assert bar(em, 1, 100, 101, 96, 99) == [(1, 1.0, 100, "L"), (-1, 1.0, 97, "X")]
+
+
+def test_trailing_stop_arms_and_fires_on_the_same_bar():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 100.5, 99.5, 100)
+    em.place_exit(ExitOrder("T", "L", trail_points=5, trail_offset=2))
+    # path open -> high (106: arms at 105, best 106, stop 104) -> low (103): stop fills at 104
+    assert bar(em, 2, 101, 106, 103, 104) == [(-1, 1.0, 104, "T")]
+
+
+def test_oca_cancel_and_reduce_groups():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN, stop=103, oca_name="g", oca_type="cancel"))
+    em.place(Order("S", "entry", -1, NAN, stop=90, oca_name="g", oca_type="cancel"))
+    bar(em, 1, 100, 104, 99, 103)
+    assert em.pending == {}
+    em = emulator()
+    em.book.execute(1, 2.0, 100, "L", 0)
+    em.place(Order("TP", "order", -1, 1.0, limit=105, oca_name="b", oca_type="reduce"))
+    em.place(Order("SL", "order", -1, 2.0, stop=95, oca_name="b", oca_type="reduce"))
+    assert bar(em, 1, 101, 106, 100, 104) == [(-1, 1.0, 105, "TP")]
+    assert em.pending["SL"].qty == 1.0
+
+
+def test_percent_of_equity_sizing_is_frozen_at_the_signal_close_and_commission_is_charged():
+    em = emulator(default_qty_type="percent_of_equity", default_qty_value=50,
+                  commission_value=0.1)
+    em.place(Order("L", "entry", 1, NAN))  # sized at close 100 with equity 1e6
+    qty = em.pending["L"].qty
+    assert qty == pytest.approx(1e6 * 0.5 / (100 * 1.001), abs=1e-8)
+    bar(em, 1, 120, 121, 119, 120)
+    assert em.book.netprofit == pytest.approx(-qty * 120 * 0.001)
+
+
+def test_intraday_filled_orders_limit_closes_and_halts_until_the_next_day():
+    em = emulator()
+    em.max_fills_day = 2
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 101, 99, 100)
+    em.place(Order("S", "entry", -1, NAN))
+    bar(em, 2, 100, 101, 99, 100)
+    assert em.halted and list(em.pending) == ["risk close"]
+    em.place(Order("L", "entry", 1, NAN))
+    assert "L" not in em.pending
+    bar(em, 30, 100, 101, 99, 100)  # next UTC day: the halt is lifted
+    assert not em.halted and em.book.position == 0
+
+
+def _bars() -> pd.DataFrame:
+    rows = [(100, 101, 99, 100), (100, 102, 99, 101), (101, 112, 100, 111),
+            (111, 112, 104, 105), (105, 106, 90, 95), (95, 96, 94, 95), (95, 97, 93, 96),
+            (96, 120, 95, 119), (119, 120, 118, 119), (119, 121, 118, 120)]
+    index = pd.date_range("2023-01-01", periods=len(rows), freq="h")
+    frame = pd.DataFrame(rows, columns=["Open", "High", "Low", "Close"], index=index, dtype=float)
+    frame["Volume"] = 1.0
+    return frame
+
+
+EXIT_SCRIPT = '''strategy("exits")
+if bar_index == 1 or bar_index == 5
+    strategy.entry("L", strategy.long)
+strategy.exit("X", "L", profit=1000, loss=800)
+'''
+
+
+def test_exits_become_real_backtesting_fills_at_the_emulated_prices():
+    trades = run_source(EXIT_SCRIPT, _bars(), params={"syminfo_mintick": 0.01})
+    # bar 2: entry at the open 101, take profit at 101 + 10 = 111 on the same bar
+    # bar 6: entry at 95, stop 87 never reached, target 105 reached on bar 7
+    assert trades[["EntryBar", "ExitBar"]].to_numpy().tolist() == [[2, 2], [6, 7]]
+    np.testing.assert_allclose(trades["EntryPrice"], [101, 95])
+    np.testing.assert_allclose(trades["ExitPrice"], [111, 105])
+    bars = _bars()
+    for _, t in trades.iterrows():
+        for when, price in (("EntryBar", "EntryPrice"), ("ExitBar", "ExitPrice")):
+            row = bars.iloc[int(t[when])]
+            assert row.Low <= t[price] <= row.High
