@@ -18,7 +18,9 @@ if len(done) < compare.MIN_RUNS:
     st.stop()
 labels = results_view.run_options(done)
 wanted = [r for r in st.session_state.get(results_view.COMPARE_RUNS) or [] if r in labels]
-picked = st.multiselect("Runs (2 to 10)", list(labels), default=wanted or list(labels)[:2],
+if len(wanted) < compare.MIN_RUNS:  # coming from one run: add the newest other runs
+    wanted = (wanted + [r for r in labels if r not in wanted])[:compare.MIN_RUNS]
+picked = st.multiselect("Runs (2 to 10)", list(labels), default=wanted,
                         format_func=labels.get, max_selections=compare.MAX_RUNS,
                         key="compare_pick")
 st.session_state[results_view.COMPARE_RUNS] = picked

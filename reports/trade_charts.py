@@ -13,6 +13,7 @@ import pandas as pd
 from reports.charts import GAIN_COLOR, LOSS_COLOR, TIME_FORMAT
 
 CANDLE_LIMIT = 5_000
+PLOT_WIDTH_PX = 900  # typical plot width, for candle body width
 LINE_LIMIT = 5_000  # altair refuses more rows by default; thinned beyond
 
 
@@ -67,7 +68,8 @@ def _price_layer(ohlcv: pd.DataFrame) -> alt.LayerChart | alt.Chart:
                             alt.value(LOSS_COLOR)))
     wick = base.mark_rule(strokeWidth=0.7).encode(
         y=alt.Y("Low:Q", title="Price (USDT)", scale=alt.Scale(zero=False)), y2="High:Q")
-    body = base.mark_bar(width={"band": 0.7}).encode(
+    body_px = max(1.0, min(8.0, 0.7 * PLOT_WIDTH_PX / max(len(bars), 1)))  # zoom widens gaps
+    body = base.mark_bar(size=body_px).encode(
         y="Open:Q", y2="Close:Q",
         tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT), alt.Tooltip("Open:Q", format=",.2f"),
                  alt.Tooltip("High:Q", format=",.2f"), alt.Tooltip("Low:Q", format=",.2f"),

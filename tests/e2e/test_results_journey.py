@@ -1,0 +1,85 @@
+"""The results journey: open a run, see every chart render, read the metrics, download the PDF
+and the HTML tearsheet, then compare two runs. Screenshots at 1280x900 go to the test's tmp dir."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from core import runs, strategies
+from core.model import BacktestConfig, RunStatus, StrategyMeta
+from tests.conftest import make_settings
+
+REPO = Path(__file__).resolve().parents[2]
+CHARTS_ON_RESULTS = 8  # equity, underwater, monthly, yearly, P&L, duration, rolling, price
+
+
+@pytest.fixture(scope="module")
+def app_home(template_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served app's store, holding two completed runs of the SMA example."""
+    home = tmp_path_factory.mktemp("results_app") / "home"
+    shutil.copytree(template_home, home)
+    settings = make_settings(home)
+    source = (REPO / "examples" / "sma_cross.py").read_text()
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="Journey SMA"),
+                             source=source)
+    for params in ({}, {"fast": 10, "slow": 40}):
+        run = runs.run_sync(settings, strategy_id=sid, config=BacktestConfig(
+            symbol="ETHUSDT", timeframe="4h", start="2023-01-01", end="2023-12-31",
+            commission=0.001, params=params))
+        assert run.status is RunStatus.COMPLETED, run.error
+    return home
+
+
+def _charts_render(page: Page, count: int) -> None:
+    charts = page.get_by_test_id("stVegaLiteChart")
+    expect(charts).to_have_count(count, timeout=30_000)
+    for i in range(count):  # charts below the fold render once scrolled to
+        charts.nth(i).scroll_into_view_if_needed()
+        # Streamlit draws SVG, switching to canvas for charts with thousands of marks (candles)
+        expect(charts.nth(i).locator("svg.marks, canvas.marks")).to_be_attached(timeout=30_000)
+
+
+def _download(page: Page, name: str, folder: Path) -> Path:
+    with page.expect_download() as info:
+        page.get_by_role("button", name=name).click()
+    saved = folder / info.value.suggested_filename
+    info.value.save_as(saved)
+    return saved
+
+
+def test_open_run_download_reports_and_compare(page: Page, app_url: str, tmp_path: Path) -> None:
+    page.goto(app_url)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Results").click()
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Sharpe ratio")).to_be_visible(
+        timeout=30_000)
+    _charts_render(page, CHARTS_ON_RESULTS)
+    assert page.get_by_test_id("stVegaLiteChart").locator("svg.marks").count() >= 7
+    page.screenshot(path=str(tmp_path / "results.png"))
+
+    page.get_by_role("tab", name="Metrics").click()
+    hover = page.locator("abbr[title]").filter(has_text="Profit factor")
+    expect(hover).to_have_attribute("title", re.compile("Gross profit / gross loss"))
+    page.get_by_role("tab", name="Trades").click()
+    expect(page.get_by_text(re.compile(r"\d+ of \d+ trades"))).to_be_visible()
+
+    page.get_by_role("tab", name="Downloads & tearsheet").click()
+    pdf = _download(page, "PDF report", tmp_path)
+    assert re.fullmatch(r"run-\d+-report\.pdf", pdf.name)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    page.get_by_role("button", name="Build the tearsheet").click()
+    expect(page.get_by_role("button", name="Tearsheet (HTML)")).to_be_visible(timeout=90_000)
+    html = _download(page, "Tearsheet (HTML)", tmp_path)
+    assert re.fullmatch(r"run-\d+-tearsheet\.html", html.name)
+    assert "Journey SMA" in html.read_text()
+
+    page.get_by_role("button", name="Compare with other runs").click()
+    expect(page.get_by_role("heading", name="Compare runs")).to_be_visible(timeout=30_000)
+    _charts_render(page, 3)
+    expect(page.get_by_text("Parameter and config differences")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "compare.png"))
