@@ -1,4 +1,5 @@
-"""Finding a stored dataset from a short description, and exporting bars to CSV or Parquet."""
+"""Catalogue helpers for the CLI and the Data page: finding a stored dataset from a short
+description, editing a symbol's trading rules, funding summaries, exporting bars to CSV/Parquet."""
 
 from __future__ import annotations
 
@@ -80,3 +81,26 @@ def funding_stats(rates: pd.Series) -> dict[str, float]:
     mean = float(rates.mean())
     return {"mean_pct": mean * 100, "annualised_pct": mean * 3 * 365 * 100,
             "negative_share": float((rates < 0).mean())}
+
+
+def edit_symbol_rules(db: Path, *, exchange: str, market: str, symbol: str, tick_size: float,
+                      lot_step: float, min_notional: float) -> market_data.SymbolInfo:
+    """Set a catalogued symbol's tick size, lot step (base coins) and min notional (quote).
+
+    Zero means "no constraint". Raises DataError for a negative value or an unknown symbol.
+    """
+    values = {"tick size": tick_size, "lot step": lot_step, "min notional": min_notional}
+    bad = [f"{k} {v}" for k, v in values.items() if not v >= 0]
+    if bad:
+        raise DataError(f"{', '.join(bad)} must be zero or positive.")
+    from core import store
+
+    current = market_data.get_symbol(db, exchange, market, symbol)
+    with store.connect(db) as con:
+        con.execute("UPDATE symbols SET tick_size = ?, lot_step = ?, min_notional = ?, "
+                    "source = CASE WHEN source LIKE '%edited' THEN source ELSE source || "
+                    "'+edited' END, updated_at = now() AT TIME ZONE 'UTC' WHERE exchange = ? "
+                    "AND market = ? AND symbol = ?", [tick_size, lot_step, min_notional,
+                                                      current.exchange, current.market,
+                                                      current.symbol])
+    return market_data.get_symbol(db, exchange, market, symbol)

@@ -40,7 +40,8 @@ class Target:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ImportedSet:
-    """One dataset written by an import: rows read, rows new to the store, coverage, quality."""
+    """One dataset written by an import: rows read, rows new to the store, coverage, and the
+    quality of the imported rows (the whole stored dataset is checked on demand)."""
 
     kind: str
     exchange: str
@@ -197,6 +198,8 @@ def import_bytes(db: Path, name: str, data: bytes, *, target: Target = Target(),
     for i, (member, content) in enumerate(members):
         progress(0.5 * i / len(members), f"reading {member}")
         parsed.append(parse_file(member, content, mapping))
+        progress(0.5 * (i + 1) / len(members),
+                 f"checked {member}: {len(parsed[-1].frame):,} rows")
     groups = _group(parsed, target)
     frames = {}
     for (kind, tgt), parts in groups.items():

@@ -151,6 +151,31 @@ def funding_panel(db: Path) -> None:
         st.caption(f"{SAMPLE_LABEL}: funding every 8 hours at 00:00, 08:00 and 16:00 UTC.")
 
 
+def symbol_rules_form(db: Path, d: market_data.Dataset) -> None:
+    """Show and edit the dataset symbol's tick size, lot step and min notional."""
+    try:
+        info = market_data.get_symbol(db, d.exchange, d.market, d.symbol)
+    except PineOptError:
+        return
+    with st.expander(f"Trading rules of {d.symbol} ({info.source or 'unknown source'})"):
+        with st.form(key="rules_form"):
+            c1, c2, c3 = st.columns(3)
+            tick = c1.number_input("Tick size (quote)", value=info.tick_size, min_value=0.0,
+                                   format="%g")
+            lot = c2.number_input("Lot step (base)", value=info.lot_step, min_value=0.0,
+                                  format="%g")
+            notional = c3.number_input("Min notional (quote)", value=info.min_notional,
+                                       min_value=0.0, format="%g")
+            if st.form_submit_button("Save rules"):
+                try:
+                    data_export.edit_symbol_rules(db, exchange=d.exchange, market=d.market,
+                                                  symbol=d.symbol, tick_size=tick, lot_step=lot,
+                                                  min_notional=notional)
+                    st.success("Saved.")
+                except PineOptError as exc:
+                    services.show_error(exc)
+
+
 def _range(d: market_data.Dataset) -> tuple[dt.date, dt.date]:
     first, last = d.first.date(), d.last.date()
     picked = st.date_input("Range (UTC)", value=(max(first, last - dt.timedelta(days=30)), last),
@@ -178,6 +203,7 @@ def preview_panel(db: Path, sets: list[market_data.Dataset]) -> None:
                         width="stretch")
         if len(frame) > market_charts.MAX_CANDLES:
             st.caption(f"Showing the last {market_charts.MAX_CANDLES} of {len(frame)} bars.")
+    symbol_rules_form(db, d)
     quality_panel(db, d)
 
 

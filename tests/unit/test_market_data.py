@@ -101,3 +101,17 @@ def test_load_ohlcv_resamples_from_stored_base(settings) -> None:
     assert first["Open"] == hourly["Open"].iloc[0] and first["Close"] == hourly["Close"].iloc[-1]
     assert first["High"] == hourly["High"].max() and first["Volume"] == pytest.approx(
         hourly["Volume"].sum())
+
+
+def test_symbol_rules_are_editable(settings) -> None:
+    from core import data_export
+
+    info = data_export.edit_symbol_rules(settings.db_path, exchange="sample", market="perp",
+                                         symbol="BTCUSDT", tick_size=0.5, lot_step=0.001,
+                                         min_notional=100.0)
+    assert (info.tick_size, info.lot_step, info.min_notional) == (0.5, 0.001, 100.0)
+    assert info.source == "sample+edited"
+    with pytest.raises(DataError, match="lot step -1.0 must be zero or positive"):
+        data_export.edit_symbol_rules(settings.db_path, exchange="sample", market="perp",
+                                      symbol="BTCUSDT", tick_size=0.5, lot_step=-1.0,
+                                      min_notional=0.0)

@@ -104,3 +104,11 @@ def test_download_tab_against_loopback_exchange(at: AppTest, monkeypatch) -> Non
         at.date_input(key="dl_since").set_value("2024-01-01").run()
         _click(at, "dl_go")
     assert "binance/perp/ETHUSDT 4h: 750 new bars" in at.success[0].value
+
+
+def test_symbol_rules_form_saves(at: AppTest, settings: Settings) -> None:
+    at.number_input[0].set_value(0.5)
+    at.button[[b.label for b in at.button].index("Save rules")].click().run()
+    _ok(at)
+    info = market_data.get_symbol(settings.db_path, "sample", "perp", "BTCUSDT")
+    assert info.tick_size == 0.5
