@@ -28,7 +28,9 @@ cover = [d for d in datasets if (d.exchange, d.market, d.symbol) == (exchange, m
 first, last = min(d.first for d in cover).date(), max(d.last for d in cover).date()
 dates = c3.date_input("Date range (UTC)", value=(dt.date(2024, 1, 1) if first <= dt.date(2024, 1, 1) <= last
                                                else first, last), min_value=first, max_value=last)
-st.caption(f"Stored coverage: {first} to {last} (UTC)"
+st.caption("Stored coverage (UTC): " + "; ".join(
+    f"{d.timeframe} {d.first:%Y-%m-%d %H:%M} to {d.last:%Y-%m-%d %H:%M}, {d.bars:,} bars"
+    + (f" ({d.missing_bars:,} missing)" if d.missing_bars else "") for d in cover)
            + (" · synthetic sample data" if any(d.synthetic for d in cover) else ""))
 start, end = (dates if isinstance(dates, tuple) and len(dates) == 2 else (first, last))
 c4, c5 = st.columns(2)

@@ -112,3 +112,17 @@ def test_symbol_rules_form_saves(at: AppTest, settings: Settings) -> None:
     _ok(at)
     info = market_data.get_symbol(settings.db_path, "sample", "perp", "BTCUSDT")
     assert info.tick_size == 0.5
+
+
+def test_backtest_page_shows_coverage_of_the_chosen_dataset(settings: Settings) -> None:
+    from core import strategies
+    from core.model import StrategyMeta
+
+    strategies.save(settings.db_path, meta=StrategyMeta(name="S"),
+                    source=(REPO / "examples" / "sma_cross.py").read_text())
+    at = AppTest.from_file(str(REPO / "pages" / "backtest.py"), default_timeout=60)
+    at.run()
+    _ok(at)
+    captions = [c.value for c in at.caption if c.value.startswith("Stored coverage")]
+    assert captions == ["Stored coverage (UTC): 1h 2022-01-01 00:00 to 2024-12-31 23:00, "
+                        "26,304 bars · synthetic sample data"]
