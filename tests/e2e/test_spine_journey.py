@@ -42,11 +42,14 @@ def test_edit_save_run_results_download(page: Page, app_url: str, tmp_path: Path
     expect(page.get_by_text(re.compile(r"Journey SMA v1 .* completed, return"))).to_be_visible()
     open_button.click()
 
-    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=30_000)
-    expect(page.get_by_test_id("stMetric").filter(has_text="Total return")).to_be_visible()
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Total return")).to_be_visible(
+        timeout=120_000)
     expect(page.get_by_test_id("stVegaLiteChart").first.locator("svg.marks")).to_be_visible(
         timeout=30_000)
-    download_button = page.get_by_role("button", name="Download tearsheet (HTML)")
+    page.get_by_role("tab", name="Downloads & tearsheet").click()
+    page.get_by_role("button", name="Build the tearsheet").click()
+    download_button = page.get_by_role("button", name="Tearsheet (HTML)")
     expect(download_button).to_be_visible(timeout=60_000)
     with page.expect_download() as info:
         download_button.click()
