@@ -13,6 +13,7 @@ import builtins
 import json
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,14 @@ class Channel:
             self._file = sys.stderr
 
     def send(self, **message: object) -> None:
-        """Write one message as a JSON line (NaN/Infinity refused) and flush."""
+        """Write one message as a JSON line (NaN/Infinity refused) and flush.
+
+        Before a final message (result or error) stdout and stderr are flushed, so the parent
+        has the whole log when it sees it.
+        """
+        if message.get("type") in ("result", "error"):
+            sys.stdout.flush()
+            sys.stderr.flush()
         self._file.write(json.dumps(message, allow_nan=False, default=str) + "\n")
         self._file.flush()
 
@@ -182,6 +190,7 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
 
     from core import engine
 
+    started = time.perf_counter()
     data = pd.read_parquet(job_dir / "ohlcv.parquet")
     print_cap = int(job.get("limits", {}).get("output_bytes", 0) or 256 * 1024)
 
@@ -208,9 +217,51 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     out.equity.rename("equity").to_frame().to_parquet(out_dir / "equity.parquet")
     out.trades.to_parquet(out_dir / "trades.parquet")
     out.events.to_parquet(out_dir / "events.parquet")
+    import resource
+
     channel.send(type="result", bars=len(data), trades=len(out.trades), rejected=out.rejected,
+                 rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                 job_s=round(time.perf_counter() - started, 4),
                  claimed={str(k)[:100]: (None if pd.isna(v) else str(v)[:200])
                           for k, v in out.stats.items()})
+
+
+WARM_UP_SOURCE = """from backtesting import Strategy
+
+
+class WarmUp(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        if len(self.data) % 7 == 0:
+            self.buy()
+        elif len(self.data) % 7 == 3:
+            self.position.close()
+"""
+
+
+def _warm_up() -> None:
+    """Do, before the job arrives, every lazy import and first-call cost a job would pay:
+    compile under the policy, a tiny backtest, a Parquet round trip (a pooled worker is warm)."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from core import engine
+
+    bars = 60
+    close = 100 + np.cumsum(np.sin(np.arange(bars)))
+    data = pd.DataFrame({"Open": close, "High": close + 1, "Low": close - 1, "Close": close,
+                         "Volume": 1.0}, index=pd.date_range("2024-01-01", periods=bars, freq="h"))
+    buffer = io.BytesIO()
+    data.to_parquet(buffer)
+    data = pd.read_parquet(io.BytesIO(buffer.getvalue()))
+    cls = load_strategy_class(WARM_UP_SOURCE, printer=_make_printer(1024))
+    out = engine.run(cls, data, engine.EngineSettings(cash_usdt=10_000.0), progress=None)
+    out.trades.to_parquet(io.BytesIO())
+    out.equity.rename("equity").to_frame().to_parquet(io.BytesIO())
 
 
 def main(argv: list[str]) -> int:
@@ -220,13 +271,7 @@ def main(argv: list[str]) -> int:
     """
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     channel = Channel(int(argv[2]))
-    import backtesting  # noqa: F401 - warm the heavy imports before the job arrives
-    import pandas  # noqa: F401
-    import RestrictedPython  # noqa: F401
-
-    from core import engine  # noqa: F401
-    from sandbox import policy  # noqa: F401
-
+    _warm_up()
     channel.send(type="ready")
     raw = sys.stdin.read()
     sys.stdin.close()
@@ -243,7 +288,9 @@ def main(argv: list[str]) -> int:
         return 0
     install_import_guard()
     run_job(job, Path(argv[1]), channel)
-    return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # skip interpreter teardown: the parent has everything it needs
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ __all__ = ["Limits", "Outcome", "Worker"]
 READY_TIMEOUT_S = 60.0
 POLL_S = 0.1  # how often the parent checks cancel, the wall clock and the output caps
 MAX_MESSAGES = 16
+DRAIN_S = 0.01
 # Statuses the child may report for itself; anything else it claims is treated as a crash.
 CHILD_STATUSES = frozenset({"crashed", "rejected", "memory_limit", "output_limit", "cpu_limit"})
 KILL_MESSAGES = {
@@ -180,6 +181,10 @@ class Worker:
                 break
             if not self._pump(POLL_S, on_message=on_message) and self.proc.poll() is not None:
                 break
+            if final:  # the child flushed its output and files before the final message
+                self._drain(on_message)
+                self.kill("finished")
+                break
         outcome = self._outcome(final, limits)
         outcome.messages = others
         return outcome
@@ -226,6 +231,13 @@ class Worker:
         return Outcome(status="crashed", log=log,
                        message=f"The sandboxed process exited unexpectedly (code {code}). "
                                + _first_line(log))
+
+    def _drain(self, on_message: Callable[[dict], None]) -> None:
+        """Read whatever is already buffered in the pipes (no waiting for more)."""
+        for _ in range(64):
+            if not self._readable():
+                return
+            self._pump(DRAIN_S, on_message=on_message)
 
     def _readable(self) -> bool:
         if not self._open:

@@ -22,7 +22,7 @@ SMA_NEXT = ("if self.data.Close[-1] > self.data.Open[-1]:\n    self.buy()\n"
 @pytest.fixture
 def fast(home):
     """Settings with low limits so limit tests finish quickly."""
-    return make_settings(home, pineopt_cpu_s="3", pineopt_timeout_s="6", pineopt_memory_mb="700",
+    return make_settings(home, pineopt_cpu_s="3", pineopt_timeout_s="40", pineopt_memory_mb="700",
                          pineopt_output_bytes="50000")
 
 
