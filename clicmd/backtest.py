@@ -147,8 +147,10 @@ def handle(args: argparse.Namespace) -> int:
                     "error": run.error})
     else:
         print(f"run {run.id}: {run.status.value}")
-        for name, value in values.items():
-            print(f"  {metrics.describe(name).label:<22} {metrics.format_value(name, value)}")
+        for name in metrics.METRICS:  # the documented headline set; `pineopt report` has all
+            if name in values:
+                print(f"  {metrics.describe(name).label:<22} "
+                      f"{metrics.format_value(name, values[name])}")
         for name, value in split.items():
             print(f"  {name.replace('_', ' '):<22} {value:,.4f}")
     if run.status is not RunStatus.COMPLETED:
