@@ -108,7 +108,8 @@ def _resolve_target(parsed: ParsedFile, target: Target) -> Target:
         raise DataError(f"{parsed.name}: which symbol is this? The file name does not say; give "
                         "it (--symbol BTCUSDT or the Symbol field).")
     symbol, _base, _quote, hint = market_data.split_symbol(symbol_text)
-    market = target.market or hint or ("perp" if parsed.kind == "funding" else "spot")
+    perp_file = parsed.kind == "funding" or parsed.layout == "binance-um-kline"
+    market = target.market or hint or ("perp" if perp_file else "spot")
     market_data.check_market(market)
     binance = parsed.layout.startswith("binance") or parsed.kind == "funding"
     exchange = (target.exchange or ("binance" if binance else "imported")).strip().lower()

@@ -26,8 +26,10 @@ def _one(report: importers.ImportReport) -> importers.ImportedSet:
     # Binance spot since 2025: microsecond times.
     ("ETHUSDT-1h-2025-01-01.csv", {}, ("binance", "spot", "ETHUSDT", "1h", 24,
                                        "2025-01-01 00:00:00")),
-    # USDⓈ-M futures file with its header row.
-    ("BTCUSDT-1h-2024-01-02.csv", {"market": "perp"}, ("binance", "perp", "BTCUSDT", "1h", 24,
+    # USDⓈ-M futures file with its header row: perp unless told otherwise.
+    ("BTCUSDT-1h-2024-01-02.csv", {}, ("binance", "perp", "BTCUSDT", "1h", 24,
+                                       "2024-01-02 00:00:00")),
+    ("BTCUSDT-1h-2024-01-02.csv", {"market": "spot"}, ("binance", "spot", "BTCUSDT", "1h", 24,
                                                        "2024-01-02 00:00:00")),
     # A zip of three daily files.
     ("SOLUSDT-1h-2024-01.zip", {}, ("binance", "spot", "SOLUSDT", "1h", 72,
