@@ -98,7 +98,8 @@ def _overlay(data: pd.DataFrame, field: str, fmt: str) -> alt.Chart:
     return alt.Chart(data).mark_line(strokeWidth=1.3).encode(
         x=alt.X("time:T", title="Time (UTC)"), y=alt.Y(f"{field}:Q", title=None,
                                                       axis=alt.Axis(format=fmt)),
-        color=alt.Color("run:N", title=None, legend=alt.Legend(orient="top-left")),
+        color=alt.Color("run:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(scheme="tableau10")),
         tooltip=["run:N", alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"),
                  alt.Tooltip(f"{field}:Q", format=fmt)],
     ).add_params(alt.selection_interval(bind="scales", encodings=["x"])).properties(height=260)
@@ -162,12 +163,14 @@ def _flat_config(b: RunBundle) -> dict[str, str]:
 
 def config_differences(bundles: list[RunBundle]) -> pd.DataFrame:
     """Setting, then one column per run, for every setting that is not the same in all runs
-    (a setting missing from a run shows as '—')."""
+    (a parameter a run left at the strategy's default shows as '(default)', any other missing
+    setting as '—')."""
     flats = [_flat_config(b) for b in bundles]
     keys = list(dict.fromkeys(k for flat in flats for k in flat))
     rows = []
     for key in keys:
-        values = [flat.get(key, "—") for flat in flats]
+        missing = "(default)" if key.startswith("params.") else "—"
+        values = [flat.get(key, missing) for flat in flats]
         if len(set(values)) > 1:
             rows.append({"Setting": key, **{label(b): v for b, v in zip(bundles, values,
                                                                           strict=True)}})

@@ -51,7 +51,7 @@ def _p(text: Any, style: ParagraphStyle) -> Paragraph:
 
 def _table(rows: list[list[Any]], widths: list[float], style: ParagraphStyle) -> Table:
     cells = [[_p(c, style) for c in row] for row in rows]
-    table = Table(cells, colWidths=widths, repeatRows=1)
+    table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(GRID)
     return table
 
