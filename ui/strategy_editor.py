@@ -25,6 +25,19 @@ ACE_THEME = "tomorrow"  # light, high-contrast, readable
 VALID_TEXT = "Valid: one Strategy subclass, allowed imports only."
 
 
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$"})
+
+
+def md_escape(text: str) -> str:
+    """Text shown literally inside Streamlit markdown (names and code from users, E5)."""
+    return text.translate(_MARKDOWN)
+
+
+def show_error(exc: Exception) -> None:
+    """An error box whose text (it may quote file or strategy names) is shown literally."""
+    st.error(md_escape(str(exc)), icon=":material/error:")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Doc:
     """What the editor shows: a saved strategy's latest version, or a new draft."""
@@ -94,7 +107,7 @@ def _upload(settings: Settings) -> None:
                                   source=parsed.source, language=parsed.language,
                                   message=f"uploaded {got.name}")
     except PineOptError as exc:
-        services.show_error(exc)
+        show_error(exc)
         return
     select(sid, flash=f"Uploaded {got.name} as strategy {sid}, version 1.")
     st.rerun()
@@ -138,7 +151,7 @@ def _issue_list(issues: list[ValidationIssue]) -> None:
         return
     for issue in issues:
         where = f"Line {issue.line}, col {issue.col}" if issue.line else "Whole file"
-        text = f"**{where}** · {issue.message}"
+        text = f"**{where}** · {md_escape(issue.message)}"
         if issue.severity is Severity.ERROR:
             st.error(text, icon=":material/error:")
         else:
@@ -169,7 +182,7 @@ def _save(settings: Settings, doc: Doc, meta: StrategyMeta, source: str) -> None
         sid, version = strategies.save(settings.db_path, meta=meta, source=source,
                                        language=doc.language, strategy_id=doc.sid, message=note)
     except PineOptError as exc:
-        services.show_error(exc)
+        show_error(exc)
         return
     unchanged = doc.sid == sid and version == doc.version
     select(sid, flash=f"Saved {meta.name}: version {version}"
@@ -197,4 +210,4 @@ def render(settings: Settings) -> Doc:
 def flash() -> None:
     """Show (once) the message an action left for the next run."""
     if message := st.session_state.pop(FLASH, None):
-        st.success(message, icon=":material/check:")
+        st.success(md_escape(message), icon=":material/check:")

@@ -15,7 +15,7 @@ from core.errors import PineOptError
 from core.model import Language, StrategyMeta
 from core.settings import Settings
 from ui import services
-from ui.strategy_editor import CONFIRM, Doc, select
+from ui.strategy_editor import CONFIRM, Doc, md_escape, select, show_error
 
 ANY = "any"
 
@@ -89,7 +89,7 @@ def actions(settings: Settings, sid: int, *, open_button: bool = False) -> None:
 
 def _confirm_delete(settings: Settings, sid: int) -> None:
     name = strategies.get(settings.db_path, sid).meta.name
-    st.warning(f"Delete strategy {sid} ({name})? It leaves the library; its past runs stay "
+    st.warning(f"Delete strategy {sid} ({md_escape(name)})? It leaves the library; its past runs stay "
                "readable and show it as deleted.", icon=":material/warning:")
     yes, no = st.columns(2)
     if yes.button("Yes, delete", type="primary", key=f"confirm_delete_{sid}"):
@@ -158,7 +158,7 @@ def _use(settings: Settings, ex: examples.Example) -> None:
             tags=("example",)), source=ex.source, language=ex.language,
             message=f"from example {ex.key}")
     except PineOptError as exc:
-        services.show_error(exc)
+        show_error(exc)
         return
     select(sid, flash=f"Created strategy {sid} from the {ex.title} example.")
     st.rerun()
