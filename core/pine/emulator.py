@@ -88,6 +88,11 @@ class Emulator:
         self.range = (low, h)
         self.book.fills = []
         self._roll_day(time_ms)
+        if not self.pending and not self.exits:
+            self.book.close_price = c
+            if self.max_fills_day or self.max_loss_day is not None:
+                self._check_risk(c)
+            return self.book.fills
         self._market_orders(o, h, low)
         path = (o, h, low, c) if h - o < o - low else (o, low, h, c)
         self._touch_trails(o)
@@ -246,6 +251,8 @@ class Emulator:
 
     # ----- risk rules (R14, simplified: checked at each bar's close) -----
     def _roll_day(self, time_ms: float) -> None:
+        if not (self.max_fills_day or self.max_loss_day is not None):
+            return
         day = int(time_ms // MS_PER_DAY) if not _isna(time_ms) else -1
         if day != self.day:
             self.day = day

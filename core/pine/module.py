@@ -62,16 +62,14 @@ def build(script: n.Script) -> tuple[str, tuple[ParameterDef, ...], dict, tuple[
     if any(line.endswith(" = na") for line in pre):
         tr.use("na")
     post = [pad + line for line in _pushes(root, "st")]
-    aliases = sorted(tr.aliases)
-    head = [pad + f"{', '.join(aliases)} = {', '.join('rt.' + a for a in aliases)}"] \
-        if aliases else []
-    if any("root.past(" in line for line in functions):
-        head.append(pad + "root = st")
+    head = [pad + "root = st"] if any("root.past(" in line for line in functions) else []
     params = (*tr.params, ParameterDef(name=MINTICK_PARAM, type="float", default=DEFAULT_MINTICK,
                                        min=1e-12, title="syminfo.mintick (price tick size)",
                                        description="Tick size used by ticks-based Pine "
                                                    "arguments (exits, slippage)."))
     script_lines = [*head, *functions, *pre, *body, *post]
+    if functions:
+        script_lines.insert(len(head) + len(functions), "")
     source = _module(settings, params, sorted(tr.helpers), script_lines, script.version)
     return source, params, settings, tuple(tr.plots)
 
@@ -100,12 +98,12 @@ def _module(settings: dict, params: tuple[ParameterDef, ...], helpers: list[str]
         *[INDENT + param_line(p) for p in params],
         "",
         "    def init(self):",
-        "        self.pine = PineRuntime(self, SETTINGS)",
+        "        self.pine = PineRuntime(self, SETTINGS, self.script)",
         "",
         "    def next(self):",
-        "        self.pine.run_bars(self.script)",
+        "        self.pine.step()",
         "",
-        "    def script(self, rt, st):",
+        "    def script(self, rt, st, bar, ta, strategy):",
         *(script_lines or [INDENT * 2 + "pass"]),
     ]
     return "\n".join(lines).rstrip() + "\n"

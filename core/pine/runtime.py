@@ -64,8 +64,9 @@ class PineRuntime:
     """Per-run state: bar arrays (read in init, when backtesting.py shows the full data),
     the script's root state, the ta/strategy namespaces and the broker emulator."""
 
-    def __init__(self, owner: Any, settings: dict[str, Any]) -> None:
+    def __init__(self, owner: Any, settings: dict[str, Any], script: Any = None) -> None:
         data = owner.data
+        self._script = script
         self._owner = owner
         self._o = [float(x) for x in data.Open]
         self._h = [float(x) for x in data.High]
@@ -107,16 +108,20 @@ class PineRuntime:
         self.step_ms = step
         self.done = -1
 
-    def run_bars(self, script: Any) -> None:
-        """Run ``script(rt, root)`` for every bar up to backtesting.py's current one; after each
-        bar, decide the next bar's fills and place the backtesting.py orders reproducing them."""
+    def step(self) -> None:
+        """Run the script for every bar up to backtesting.py's current one (bar 0 included);
+        after each bar, decide the next bar's fills and place the backtesting.py orders that
+        reproduce them."""
         current = len(self._owner.data) - 1
-        for order in list(self._owner.orders):
-            order.cancel()  # every mirrored order fills on its bar; nothing may linger
+        broker = self._owner._broker
+        if broker.orders:
+            for order in list(broker.orders):
+                order.cancel()  # every mirrored order fills on its bar; nothing may linger
+        script, bar, ta, strategy = self._script, self.bar, self.ta, self.strategy
         while self.done < current:
             i = self.done + 1
             self._set_bar(i)
-            script(self, self.root)
+            script(self, self.root, bar, ta, strategy)
             self.done = i
             if i + 1 >= self.size:
                 continue

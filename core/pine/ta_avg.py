@@ -13,6 +13,9 @@ from typing import Any
 from core.pine.state import NA, Node
 
 
+_INF = (float("inf"), float("-inf"))
+
+
 def isna(value: Any) -> bool:
     """Pine na(): None, NaN and infinities count as na."""
     if value is None:
@@ -48,9 +51,11 @@ def _window(node: Node, length: Any) -> _Window:
 
 def sma(node: Node, src: Any, length: Any) -> Any:
     """Mean of the last ``length`` values; first value on bar length-1."""
-    if isna(src):
+    if src != src or src is None or src in _INF:
         return NA
-    window = _window(node, length)
+    window = node.data
+    if window is None:
+        window = node.data = _Window(length)
     if not window.add(src):
         return NA
     if window.length <= 64:  # exact sum; long windows use the running total
@@ -77,7 +82,7 @@ class _Smooth:
 
 
 def _smooth(node: Node, src: Any, length: Any, alpha: float | None) -> Any:
-    if isna(src):
+    if src != src or src is None or src in _INF:
         return NA
     state = node.data
     if state is None:

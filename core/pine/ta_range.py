@@ -85,21 +85,21 @@ def roc(node: Node, src: Any, length: Any) -> Any:
 
 def _cross_state(node: Node, a: Any, b: Any) -> tuple[Any, Any]:
     prev = node.data or (NA, NA)
-    if not (isna(a) or isna(b)):
+    if a == a and b == b and a is not None and b is not None:  # NaN != NaN
         node.data = (a, b)
     return prev
 
 
 def crossover(node: Node, a: Any, b: Any) -> bool:
-    """a > b now and a <= b on the last bar where both were defined."""
+    """a > b now and a <= b on the last bar where both were defined (na compares false)."""
     pa, pb = _cross_state(node, a, b)
-    return not (isna(a) or isna(b) or isna(pa)) and a > b and pa <= pb
+    return a is not None and b is not None and a > b and pa <= pb
 
 
 def crossunder(node: Node, a: Any, b: Any) -> bool:
-    """a < b now and a >= b on the last bar where both were defined."""
+    """a < b now and a >= b on the last bar where both were defined (na compares false)."""
     pa, pb = _cross_state(node, a, b)
-    return not (isna(a) or isna(b) or isna(pa)) and a < b and pa >= pb
+    return a is not None and b is not None and a < b and pa >= pb
 
 
 def cross(node: Node, a: Any, b: Any) -> bool:
