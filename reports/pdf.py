@@ -143,6 +143,7 @@ def report_pdf(settings: Settings, run_id: int) -> bytes:
         return bytes(row[0])
     content = build_pdf(analytics.load(settings, run_id))
     with store.connect(db) as con:
-        con.execute("INSERT OR REPLACE INTO artifacts (backtest_id, kind, content) VALUES (?, ?, ?)",
+        con.execute("INSERT OR REPLACE INTO artifacts (backtest_id, kind, content) "
+                    "VALUES (?, ?, ?)",
                     [run_id, ARTIFACT_KIND, content])
     return content

@@ -84,6 +84,7 @@ def tearsheet_html(settings: Settings, run_id: int) -> bytes:
             f"{run.config.timeframe}"
     content = build_html(equity, bench, title=title)
     with store.connect(db) as con:
-        con.execute("INSERT OR REPLACE INTO artifacts (backtest_id, kind, content) VALUES (?, ?, ?)",
+        con.execute("INSERT OR REPLACE INTO artifacts (backtest_id, kind, content) "
+                    "VALUES (?, ?, ?)",
                     [run_id, ARTIFACT_KIND, content])
     return content
