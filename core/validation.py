@@ -20,7 +20,7 @@ from core.errors import TranslationError
 from core.model import Language, Severity, ValidationIssue
 from sandbox import policy
 
-MAX_DEPTH = 80  # AST nesting; RestrictedPython's recursive transformer dies near 300 levels
+MAX_DEPTH = 120  # AST nesting; RestrictedPython's recursive transformer dies near 230 levels
 MAX_NODES = 150_000  # a 100-line strategy has about 1,500 nodes
 
 
