@@ -52,8 +52,10 @@ def _number(value: float | None) -> float | str | None:
 
 
 def trades_csv(bundle: RunBundle) -> bytes:
-    """Every trade, one row each, with run-up (mfe_usdt) and drawdown (mae_usdt)."""
-    frame = bundle.trades.loc[:, list(CSV_TRADE_FIELDS)]
+    """Every trade, one row each, with run-up (mfe_usdt) and drawdown (mae_usdt), plus the
+    broker's fees / funding / slippage_cost split (USDT) when the run stored it."""
+    split = [c for c in ("fees", "funding", "slippage_cost") if c in bundle.trades]
+    frame = bundle.trades.loc[:, [*CSV_TRADE_FIELDS, *split]]
     return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S").encode()
 
 

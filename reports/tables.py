@@ -20,6 +20,9 @@ TRADE_COLUMNS = {"n": "#", "side": "Side", "tag": "Signal", "exit_reason": "Exit
                  "entry_price": "Entry price", "exit_price": "Exit price", "size": "Size (coins)",
                  "pnl": "P&L (USDT)", "return_pct": "P&L %", "cum_pnl": "Cum. P&L (USDT)",
                  "mfe_usdt": "Run-up (USDT)", "mae_usdt": "Drawdown (USDT)", "bars": "Bars"}
+# The broker's P&L split, shown when the store has it (runs made before it lack the columns).
+SPLIT_COLUMNS = {"fees": "Fees (USDT)", "funding": "Funding (USDT)",
+                 "slippage_cost": "Slippage (USDT)"}
 
 
 def summary_table(by_kind: dict[str, dict[str, float]]) -> pd.DataFrame:
@@ -69,7 +72,8 @@ def ratio_table(values: dict[str, float]) -> pd.DataFrame:
 
 def trade_list(trades: pd.DataFrame) -> pd.DataFrame:
     """Enriched trades with TradingView's columns (numbers stay numbers, for sorting)."""
-    frame = trades.loc[:, list(TRADE_COLUMNS)].rename(columns=TRADE_COLUMNS)
+    names = {**TRADE_COLUMNS, **{k: v for k, v in SPLIT_COLUMNS.items() if k in trades}}
+    frame = trades.loc[:, list(names)].rename(columns=names)
     frame["Size (coins)"] = frame["Size (coins)"].abs()
     frame["P&L %"] = frame["P&L %"] * 100.0
     return frame.reset_index(drop=True)
