@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from ui import services, widgets
+
 st.set_page_config(page_title="PineOpt", page_icon=":material/forest:", layout="wide")
 
 PAGES = [
@@ -18,4 +20,5 @@ PAGES = [
 navigation = st.navigation(PAGES)
 with st.sidebar:
     st.caption("PineOpt · crypto strategy lab · times in UTC · sample data is synthetic")
+widgets.sandbox_banner(services.settings())  # red banner when strategies cannot run safely
 navigation.run()

@@ -1,4 +1,5 @@
-"""Reusable Streamlit widgets: parameter forms, the job monitor, metric cards."""
+"""Reusable Streamlit widgets: parameter forms, the job monitor, the sandbox banner, metric
+cards."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from core import metrics, runs
-from core.model import ParameterDef, RunStatus
+from core.model import ParameterDef, RunRecord, RunStatus
 from core.settings import Settings
 from ui import services
 
@@ -49,32 +50,83 @@ def parameter_form(defs: list[ParameterDef], *, key: str) -> dict[str, Any]:
     return values
 
 
+STATUS_TEXT = {
+    RunStatus.REJECTED: "rejected by validation or the sandbox policy",
+    RunStatus.TIMED_OUT: "timed out", RunStatus.MEMORY_LIMIT: "memory limit exceeded",
+    RunStatus.CPU_LIMIT: "CPU-time limit reached", RunStatus.OUTPUT_LIMIT: "output limit reached",
+    RunStatus.CANCELLED: "cancelled", RunStatus.CRASHED: "crashed",
+    RunStatus.RESULT_REJECTED: "result rejected", RunStatus.INTERRUPTED: "interrupted",
+    RunStatus.SANDBOX_UNAVAILABLE: "sandbox unavailable", RunStatus.FAILED: "failed",
+}
+JOB_HISTORY = 30
+
+
+def _run_label(run: RunRecord) -> str:
+    return (f"Run {run.id} · {run.strategy_name} v{run.strategy_version} · {run.config.symbol} "
+            f"{run.config.timeframe}")
+
+
+def _active_job(run: RunRecord, position: int) -> None:
+    cols = st.columns([5, 1])
+    if run.status is RunStatus.RUNNING:
+        cols[0].progress(min(max(run.progress, 0.0), 1.0),
+                         text=f"{_run_label(run)} — running, {run.progress * 100:.0f}% of bars")
+    else:
+        cols[0].info(f"{_run_label(run)} — queued (#{position} in line)")
+    if cols[1].button("Cancel", key=f"cancel_{run.id}"):
+        services.jobs().cancel(run.id)
+
+
+def _finished_job(settings: Settings, run: RunRecord) -> None:
+    cols = st.columns([5, 1])
+    if run.status is RunStatus.COMPLETED:
+        ret = runs.run_metrics(settings.db_path, run.id).get("total_return")
+        cols[0].success(f"{_run_label(run)} — completed, return "
+                        f"{metrics.format_value('total_return', ret)}")
+        if cols[1].button("Open", key=f"open_{run.id}"):
+            st.session_state[services.SELECTED_RUN] = run.id
+            st.switch_page("pages/results.py")
+        return
+    text = f"{_run_label(run)} — {STATUS_TEXT.get(run.status, run.status.value)}"
+    box = cols[0].warning if run.status in (RunStatus.CANCELLED, RunStatus.INTERRUPTED) \
+        else cols[0].error
+    box(text)
+    if run.error:
+        cols[0].text(run.error[:2000])  # plain text: the message can quote the user's code
+    if run.status is RunStatus.INTERRUPTED and cols[1].button("Re-queue", key=f"rq_{run.id}"):
+        services.jobs().requeue(run.id)
+
+
 @st.fragment(run_every=1.0)
 def job_monitor(settings: Settings) -> None:
-    """Queued and running runs with progress bars; recent finished runs with their status."""
-    recent = runs.list_runs(settings.db_path, limit=8)
+    """Running runs with a progress bar and Cancel, the queue in order, then recent finished
+    runs: completed ones open in Results, interrupted ones can be re-queued."""
+    recent = runs.list_runs(settings.db_path, limit=JOB_HISTORY)
     if not recent:
         return
+    active = sorted((r for r in recent if not r.status.finished), key=lambda r: r.id)
     st.subheader("Jobs")
-    for run in recent:
-        label = f"Run {run.id} · {run.strategy_name} v{run.strategy_version} · {run.config.symbol} " \
-                f"{run.config.timeframe}"
-        if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
-            cols = st.columns([5, 1])
-            cols[0].progress(run.progress, text=f"{label} — {run.status.value} "
-                                                f"{run.progress * 100:.0f}%")
-            if cols[1].button("Cancel", key=f"cancel_{run.id}"):
-                services.jobs().cancel(run.id)
-        elif run.status is RunStatus.COMPLETED:
-            cols = st.columns([5, 1])
-            ret = runs.run_metrics(settings.db_path, run.id).get("total_return")
-            cols[0].success(f"{label} — completed, return "
-                            f"{metrics.format_value('total_return', ret)}")
-            if cols[1].button("Open", key=f"open_{run.id}"):
-                st.session_state[services.SELECTED_RUN] = run.id
-                st.switch_page("pages/results.py")
-        else:
-            st.error(f"{label} — {run.status.value}: {run.error}")
+    queued = 0
+    for run in sorted(active, key=lambda r: r.status is not RunStatus.RUNNING):
+        queued += run.status is RunStatus.QUEUED
+        _active_job(run, queued)
+    for run in [r for r in recent if r.status.finished][:8]:
+        _finished_job(settings, run)
+
+
+def sandbox_banner(settings: Settings) -> None:
+    """The sandbox self-test's verdict: a sidebar line when it passed, a red banner at the top
+    of every page when strategies cannot run or run unsandboxed (PINEOPT_SANDBOX=none)."""
+    from core import sandbox_check
+
+    with st.spinner("Checking the sandbox…"):
+        status = sandbox_check.self_test(settings)
+    if status.ok and not status.unsafe:
+        st.sidebar.caption(":material/shield: Sandbox: firejail self-test passed")
+        return
+    st.sidebar.caption(":material/gpp_bad: Sandbox: " + ("UNSAFE development mode"
+                                                         if status.unsafe else "unavailable"))
+    st.error(status.message, icon=":material/gpp_bad:")
 
 
 def metric_cards(values: dict[str, float], names: list[str]) -> None:
