@@ -89,8 +89,21 @@ def _strategy_class(tree: ast.Module) -> ast.ClassDef | None:
     return None
 
 
-def extract_python(source: str) -> list[ParameterDef]:
-    """ParameterDefs of the first Strategy subclass in ``source`` (empty if none or unparsable)."""
+def _widened(p: ParameterDef) -> ParameterDef:
+    """Bounds stretched to include the default, so a form can always show it."""
+    if p.type not in ("int", "float"):
+        return p
+    low = p.default if p.min is not None and p.default < p.min else p.min
+    high = p.default if p.max is not None and p.default > p.max else p.max
+    return replace(p, min=low, max=high)
+
+
+def extract_python(source: str, *, as_declared: bool = False) -> list[ParameterDef]:
+    """ParameterDefs of the first Strategy subclass in ``source`` (empty if none or unparsable).
+
+    Bounds that exclude their own default are widened to include it (validation warns about
+    them) unless ``as_declared``.
+    """
     try:
         cls = _strategy_class(ast.parse(source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -110,7 +123,7 @@ def extract_python(source: str) -> list[ParameterDef]:
         description, extra = comment_parts(comment, kind)
         out.append(ParameterDef(name=found[0], type=kind, default=found[1],
                                 description=description, **extra))
-    return out
+    return out if as_declared else [_widened(p) for p in out]
 
 
 def extract(source: str, language: Language) -> list[ParameterDef]:

@@ -121,7 +121,7 @@ def _check_restricted(source: str, flagged: set[int]) -> list[ValidationIssue]:
 def _param_warnings(tree: ast.Module, source: str) -> list[ValidationIssue]:
     from core import params
 
-    bad = params.definition_warnings(params.extract_python(source))
+    bad = params.definition_warnings(params.extract_python(source, as_declared=True))
     if not bad:
         return []
     lines = {n.targets[0].id: n.lineno for c in tree.body if isinstance(c, ast.ClassDef)

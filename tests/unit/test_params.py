@@ -89,3 +89,5 @@ def test_default_outside_its_declared_range_is_a_warning() -> None:
                        if "window" not in line and "_private" not in line)
     issues = validation.validate_python(source.replace("fast = 20  #", "fast = 200  #"))
     assert [(i.rule, i.severity.value, i.line) for i in issues] == [("parameter", "warning", 6)]
+    fast = params.extract_python(source.replace("fast = 20  #", "fast = 200  #"))[0]
+    assert (fast.min, fast.max) == (5, 200)  # widened so the Backtest form can show the default
