@@ -86,3 +86,10 @@ def test_cancel_stops_the_process_group_within_one_second(settings) -> None:
     timer.cancel()
     assert verdict.status == "cancelled" and verdict.message == "Cancelled by the user."
     assert stopped - asked[0] < 1.0, stopped - asked[0]  # includes the worker's cleanup
+
+
+def test_development_mode_runs_in_a_plain_subprocess_with_limits(home) -> None:
+    unsafe = make_settings(home, pineopt_sandbox="none", pineopt_cpu_s="3",
+                           pineopt_timeout_s="40")
+    assert run_source(unsafe, strategy(next_=SMA_NEXT)).status == "completed"
+    assert run_source(unsafe, strategy(next_="while True:\n    pass")).status == "cpu_limit"
