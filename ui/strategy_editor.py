@@ -22,6 +22,7 @@ NONCE = "strategies_nonce"  # bumped to remount the editor and the uploader with
 FLASH = "strategies_flash"  # one message shown after the next rerun
 CONFIRM = "strategies_confirm_delete"
 ACE_THEME = "tomorrow"  # light, high-contrast, readable
+ACE_FONT_PX = 15  # at 14 and 16 px Debian Chromium clips underscores off identifiers
 VALID_TEXT = "Valid: one Strategy subclass, allowed imports only."
 
 
@@ -140,7 +141,7 @@ def _meta_form(doc: Doc) -> StrategyMeta:
 def _ace(doc: Doc, issues: list[ValidationIssue]) -> str:
     source = st_ace(value=doc.source, language="python" if doc.language is Language.PYTHON
                     else "text", theme=ACE_THEME, key=f"ace_{doc.key}", height=460,
-                    show_gutter=True, wrap=False, font_size=14, auto_update=True,
+                    show_gutter=True, wrap=False, font_size=ACE_FONT_PX, auto_update=True,
                     annotations=validation.ace_annotations(issues))
     return doc.source if source is None else source
 
