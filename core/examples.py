@@ -1,6 +1,7 @@
 """Example strategies shipped in examples/ (the gallery on the Strategies page).
 
-Each example file's module docstring is its description; its Strategy class name is its title.
+Each example file's module docstring is its description; the text before its first colon is its
+title ("SMA cross: go long when ..." -> "SMA cross").
 Parameters follow the core.params comment convention (``fast = 20  # Fast MA; range: 5..100``).
 """
 
@@ -28,11 +29,9 @@ class Example:
     source: str
 
 
-def _title(tree: ast.Module, key: str) -> str:
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            return node.name
-    return key.replace("_", " ").title()
+def _title(doc: str, key: str) -> str:
+    head = doc.split("\n", 1)[0]
+    return head.split(":", 1)[0].strip() if ":" in head else key.replace("_", " ").capitalize()
 
 
 def _load(path_key: str) -> Example:
@@ -40,7 +39,7 @@ def _load(path_key: str) -> Example:
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source)
     doc = (ast.get_docstring(tree) or "").strip()
-    return Example(key=path_key, title=_title(tree, path_key), description=doc.split("\n\n")[0],
+    return Example(key=path_key, title=_title(doc, path_key), description=doc.split("\n\n")[0],
                    language=Language.PYTHON, source=source)
 
 

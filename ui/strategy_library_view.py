@@ -24,8 +24,9 @@ def _rows_frame(rows: list[strategy_library.LibraryRow]) -> pd.DataFrame:
     return pd.DataFrame([{
         "ID": r.id, "Name": r.name, "Language": r.language.value, "Author": r.author,
         "Version": r.version, "Tags": ", ".join(r.tags), "Timeframes": ", ".join(r.timeframes),
-        "Assets": ", ".join(r.assets), "Status": r.status, "Last updated (UTC)": r.updated_at,
+        "Assets": ", ".join(r.assets), "Status": r.status,
         "Last return (%)": None if r.last_return is None else round(r.last_return * 100, 2),
+        "Last updated (UTC)": r.updated_at,
     } for r in rows])
 
 

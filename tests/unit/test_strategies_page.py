@@ -118,11 +118,11 @@ def test_library_filters_and_examples(at: AppTest, settings: Settings) -> None:
     assert len([b for b in at.button if b.label == "Use this example"]) >= 8
     at.button(key="use_rsi_mean_reversion").click().run()
     sid = at.session_state[services.SELECTED_STRATEGY]
-    assert strategies.get(settings.db_path, sid).meta.name == "RsiMeanReversion"
+    assert strategies.get(settings.db_path, sid).meta.name == "RSI mean reversion"
     assert at.radio(key="strategies_view").value == "Editor"
     at.radio(key="strategies_view").set_value("Library").run()
     frame = at.dataframe[0].value
-    assert "RsiMeanReversion" in set(frame["Name"]) and "Last return (%)" in frame.columns
+    assert "RSI mean reversion" in set(frame["Name"]) and "Last return (%)" in frame.columns
     at.text_input(key="lib_search").input("no such strategy").run()
     assert any("No strategies match" in i.value for i in at.info)
     at.text_input(key="lib_search").input("rsi").run()
