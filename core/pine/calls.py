@@ -9,6 +9,7 @@ from __future__ import annotations
 from core.pine import catalog as cat
 from core.pine import nodes as n
 from core.pine.codegen import dotted, literal
+from core.pine.ta_funcs import BAR_FUNCTIONS
 
 _CASTS = {"int": "to_int", "float": "to_float", "bool": "to_bool"}
 _NA_FUNCS = {"na": "isna", "nz": "nz"}
@@ -71,8 +72,8 @@ class CallCompiler:
             args = [self.expr(a.value)[0] for a in node.args]
             return f"{_NA_FUNCS[path]}({', '.join(args)})", path == "na", True
         if path == "fixnan":
-            self.alias("ta")
-            return f"ta.fixnan({self.site()}, {self.expr(node.args[0].value)[0]})", False, True
+            self.use("ta_fixnan")
+            return f"ta_fixnan({self.site()}, {self.expr(node.args[0].value)[0]})", False, True
         if path in _CASTS:
             self.use(_CASTS[path])
             return f"{_CASTS[path]}({self.expr(node.args[0].value)[0]})", path == "bool", True
@@ -96,19 +97,20 @@ class CallCompiler:
         signature = cat.TA_SIGNATURES.get(name)
         if signature is None:
             raise self.fail(f"ta.{name}() is not supported", node)
-        self.alias("ta")
+        self.use(f"ta_{name}")
         args = self.positional(node, signature, f"ta.{name}")
         if name in ("highest", "lowest", "highestbars", "lowestbars") and len(node.args) == 1:
             args = [args[0]]
         if name in ("pivothigh", "pivotlow") and len(node.args) == 2:
             args = [self.expr(a.value)[0] for a in node.args]
-        return f"ta.{name}({', '.join([self.site(), *args])})", name in cat.BOOL_TA, True
+        lead = [self.site(), "bar"] if name in BAR_FUNCTIONS else [self.site()]
+        return f"ta_{name}({', '.join([*lead, *args])})", name in cat.BOOL_TA, True
 
     def math_call(self, node: n.Call, name: str) -> tuple[str, bool, bool]:
         if name == "sum":
-            self.alias("ta")
+            self.use("ta_msum")
             args = self.positional(node, ("source", "length"), "math.sum")
-            return f"ta.msum({', '.join([self.site(), *args])})", False, True
+            return f"ta_msum({', '.join([self.site(), *args])})", False, True
         self.use("pmath")
         args = [self.expr(a.value)[0] for a in node.args]
         if name == "round_to_mintick":

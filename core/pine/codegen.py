@@ -66,6 +66,14 @@ class ExprCompiler:
         self.use("truth")
         return f"truth({code})"
 
+    def cond_operand(self, node: n.Node) -> str:
+        """``cond(node)`` parenthesised when it is a compound expression."""
+        code, is_bool, atomic = self.expr(node)
+        if not is_bool:
+            self.use("truth")
+            return f"truth({code})"
+        return code if atomic else f"({code})"
+
     def operand(self, node: n.Node) -> str:
         code, _, atomic = self.expr(node)
         return code if atomic else f"({code})"
@@ -104,9 +112,9 @@ class ExprCompiler:
     def e_BinOp(self, node: n.BinOp) -> tuple[str, bool, bool]:
         op = node.op
         if op in ("and", "or"):
-            left, right = self.cond(node.left), self.cond(node.right)
+            left, right = self.cond_operand(node.left), self.cond_operand(node.right)
             if self.version < 6 and has_state(node.right):
-                return f"({left}) {'&' if op == 'and' else '|'} ({right})", True, False
+                return f"{left} {'&' if op == 'and' else '|'} {right}", True, False
             return f"{left} {op} {right}", True, False
         left, right = self.operand(node.left), self.operand(node.right)
         if op in ("==", "!=", "<", ">", "<=", ">="):
@@ -164,8 +172,8 @@ class ExprCompiler:
         if path in cat.SETTING_CONSTANTS:
             return literal(cat.SETTING_CONSTANTS[path]), False, True
         if head == "ta" and rest in cat.TA_VARIABLES:
-            self.alias("ta")
-            return f"ta.{rest}({self.site()})", False, True
+            self.use(f"ta_{rest}")
+            return f"ta_{rest}({self.site()}, bar)", False, True
         if head in ("barstate", "syminfo", "timeframe"):
             return f"rt.{path}", head == "barstate", True
         if head == "math" and rest in ("pi", "e", "phi"):

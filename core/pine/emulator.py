@@ -33,6 +33,11 @@ class Emulator:
         self.halted = False
         self.range = (NA, NA)
 
+    @property
+    def has_risk_rules(self) -> bool:
+        """True when a daily risk rule needs every bar to be processed."""
+        return bool(self.max_fills_day) or self.max_loss_day is not None
+
     # ----- placement -----
     def _next_seq(self) -> int:
         self.seq += 1

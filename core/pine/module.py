@@ -68,8 +68,6 @@ def build(script: n.Script) -> tuple[str, tuple[ParameterDef, ...], dict, tuple[
                                        description="Tick size used by ticks-based Pine "
                                                    "arguments (exits, slippage)."))
     script_lines = [*head, *functions, *pre, *body, *post]
-    if functions:
-        script_lines.insert(len(head) + len(functions), "")
     source = _module(settings, params, sorted(tr.helpers), script_lines, script.version)
     return source, params, settings, tuple(tr.plots)
 
@@ -103,7 +101,7 @@ def _module(settings: dict, params: tuple[ParameterDef, ...], helpers: list[str]
         "    def next(self):",
         "        self.pine.step()",
         "",
-        "    def script(self, rt, st, bar, ta, strategy):",
+        "    def script(self, rt, st, bar, strategy):",
         *(script_lines or [INDENT * 2 + "pass"]),
     ]
     return "\n".join(lines).rstrip() + "\n"

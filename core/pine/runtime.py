@@ -21,12 +21,14 @@ from core.pine.state import NA as _NA
 from core.pine.state import Node as _Node
 from core.pine.strategy_ns import PineStrategyNamespace as _Namespace
 from core.pine.ta_avg import isna
+from core.pine.ta_funcs import *  # noqa: F403 - the ta_* functions generated code imports
+from core.pine.ta_funcs import __all__ as _ta_names
 from core.pine.ta_lib import TA as _TA
 from core.pine.ta_lib import Bar as _Bar
 from core.sizing import coins as _coins
 
 __all__ = ["PineRuntime", "div", "isna", "mod", "na", "nz", "parray", "pmath", "prange", "pstr",
-           "to_bool", "to_float", "to_int", "truth"]
+           "to_bool", "to_float", "to_int", "truth", *_ta_names]
 
 DEFAULT_MINTICK = 0.01
 SOURCES = ("open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4", "hlcc4")
@@ -94,6 +96,7 @@ class PineRuntime:
         self.emulator = _Emulator(broker)
         self.bar = _Bar()
         self.ta = _TA(self.bar)
+        self.bar.ta = self.ta
         self.root = _Node()
         self.strategy = _Namespace(self.emulator, broker.initial_capital)
         self.barstate = _Barstate(self)
@@ -117,19 +120,21 @@ class PineRuntime:
         if broker.orders:
             for order in list(broker.orders):
                 order.cancel()  # every mirrored order fills on its bar; nothing may linger
-        script, bar, ta, strategy = self._script, self.bar, self.ta, self.strategy
+        script, bar, strategy, emulator = self._script, self.bar, self.strategy, self.emulator
         while self.done < current:
             i = self.done + 1
             self._set_bar(i)
-            script(self, self.root, bar, ta, strategy)
+            script(self, self.root, bar, strategy)
             self.done = i
-            if i + 1 >= self.size:
+            j = i + 1
+            if j >= self.size:
                 continue
             if i < current:
-                self.emulator.pending.clear()  # backtesting.py already passed bar i+1
-            j = i + 1
-            fills = self.emulator.process_bar(j, self._t[j], self._o[j], self._h[j], self._l[j],
-                                              self._c[j])
+                emulator.pending.clear()  # backtesting.py already passed bar i+1
+            if not (emulator.pending or emulator.exits or emulator.has_risk_rules):
+                continue  # nothing can fill on bar j: skip the walk
+            fills = emulator.process_bar(j, self._t[j], self._o[j], self._h[j], self._l[j],
+                                         self._c[j])
             if i == current:
                 self._mirror(fills, self._o[j])
 

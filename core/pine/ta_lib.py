@@ -20,7 +20,7 @@ class Bar:
     """The bar being executed: prices, volume, time (UTC ms) and index; prev_close is na on 0."""
 
     __slots__ = ("open_price", "high", "low", "close", "volume", "time", "time_close", "index",
-                 "prev_close", "hl2", "hlc3", "ohlc4", "hlcc4")
+                 "prev_close", "hl2", "hlc3", "ohlc4", "hlcc4", "ta")
 
     def __init__(self) -> None:
         for name in self.__slots__:
