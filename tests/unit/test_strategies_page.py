@@ -136,3 +136,12 @@ def test_run_action_preselects_on_the_backtest_page(at: AppTest) -> None:
     click(at, "Run backtest")
     assert at.title[0].value == "Backtest"
     assert at.session_state[services.SELECTED_STRATEGY] == sid
+
+
+def test_pine_upload_opens_in_text_mode(at: AppTest, settings: Settings) -> None:
+    pine = (REPO / "examples" / "pine" / "bollinger_bands.pine").read_bytes()
+    at.file_uploader[0].set_value(("bands.pine", pine, "text/plain")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    sid = at.session_state[services.SELECTED_STRATEGY]
+    assert strategies.get(settings.db_path, sid).language.value == "pine"
+    assert ace(at)["mode"] == "text"
