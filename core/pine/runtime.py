@@ -79,20 +79,8 @@ class PineRuntime:
         self._t = [float(x) for x in data.index.as_unit("ms").asi8]
         self.size = len(self._c)
         step = self._t[1] - self._t[0] if self.size > 1 else 60_000.0
-        mintick = float(getattr(owner, "syminfo_mintick", settings.get("mintick")) or
-                        DEFAULT_MINTICK)
-        broker = _BrokerSettings(
-            initial_capital=float(settings.get("initial_capital", 1_000_000.0)),
-            default_qty_type=settings.get("default_qty_type", "fixed"),
-            default_qty_value=float(settings.get("default_qty_value", 1.0)),
-            pyramiding=int(settings.get("pyramiding", 0)),
-            commission_type=settings.get("commission_type", "percent"),
-            commission_value=float(settings.get("commission_value", 0.0)),
-            slippage=int(settings.get("slippage", 0)), mintick=mintick,
-            qty_step=float(settings.get("qty_step", 1e-8)))
-        lot = getattr(getattr(owner, "_broker", None), "_lot", 0.0)
-        if isinstance(lot, float) and lot > 0:
-            broker.qty_step = lot  # size on the engine's lot grid so mirrored fills are exact
+        broker = _broker_settings(owner, settings)
+        mintick = broker.mintick
         self.emulator = _Emulator(broker)
         self.bar = _Bar()
         self.ta = _TA(self.bar)
@@ -209,6 +197,25 @@ class PineRuntime:
             args = args[1:]
         parts = [int(a) for a in args] + [0] * (6 - len(args))
         return _dt.datetime(*parts[:6], tzinfo=_dt.UTC).timestamp() * 1000.0
+
+
+def _broker_settings(owner: Any, settings: dict[str, Any]) -> _BrokerSettings:
+    """Emulator settings from SETTINGS, the syminfo_mintick parameter and the engine's lot step."""
+    mintick = float(getattr(owner, "syminfo_mintick", settings.get("mintick")) or
+                    DEFAULT_MINTICK)
+    broker = _BrokerSettings(
+        initial_capital=float(settings.get("initial_capital", 1_000_000.0)),
+        default_qty_type=settings.get("default_qty_type", "fixed"),
+        default_qty_value=float(settings.get("default_qty_value", 1.0)),
+        pyramiding=int(settings.get("pyramiding", 0)),
+        commission_type=settings.get("commission_type", "percent"),
+        commission_value=float(settings.get("commission_value", 0.0)),
+        slippage=int(settings.get("slippage", 0)), mintick=mintick,
+        qty_step=float(settings.get("qty_step", 1e-8)))
+    lot = getattr(getattr(owner, "_broker", None), "_lot", 0.0)
+    if isinstance(lot, float) and lot > 0:
+        broker.qty_step = lot  # size on the engine's lot grid so mirrored fills are exact
+    return broker
 
 
 def _period(step_ms: float) -> str:

@@ -65,7 +65,7 @@ class Node:
         return values[-k] if values and k <= len(values) else NA
 
     def track(self, value: Any, offset: Any) -> Any:
-        """``(expression)[offset]``: record this execution's value, return the one ``offset`` ago."""
+        """``(expression)[offset]``: record this execution's value; return ``offset`` ago."""
         values = self.series.get(0)
         if values is None:
             values = self.series[0] = []

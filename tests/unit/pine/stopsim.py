@@ -6,7 +6,8 @@ at the open; otherwise fills follow the intrabar path (open->high->low->close wh
 nearer the open, else open->low->high->close); an opposite entry reverses (|position| + 1);
 a same-direction entry is refused when placed while already in that direction; OCA 'cancel'
 groups drop their siblings on a fill. Open trades are closed at the last bar's open (what
-backtesting.py's finalize_trades does). Orders of bar 0 are skipped (backtesting.py starts calling next() on bar 1).
+backtesting.py's finalize_trades does). Orders of bar 0 are skipped (backtesting.py starts
+calling next() on bar 1).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 
 
 def simulate(bars: pd.DataFrame, actions: Callable[[int, int], list[tuple]]) -> pd.DataFrame:
-    """Trades for per-bar ``actions(i, position)``: ('entry', id, side, stop, oca) / ('cancel', id)."""
+    """Trades for ``actions(i, position)``: ('entry', id, side, stop[, oca]) / ('cancel', id)."""
     o, h, low, c = (bars[k].to_numpy(dtype=float) for k in ("Open", "High", "Low", "Close"))
     pending: dict[str, tuple[int, float, str]] = {}
     position, trades, open_trades = 0, [], []

@@ -145,7 +145,8 @@ def keltner_channels(bars):
     return actions
 
 
-CASES = {"keltner_channels": keltner_channels, "channel_breakout": channel_breakout, "price_channel": price_channel,
+CASES = {"keltner_channels": keltner_channels, "channel_breakout": channel_breakout,
+         "price_channel": price_channel,
          "momentum": momentum, "volty_expan_close": volty_expan_close,
          "bollinger_bands": bollinger_bands, "pivot_reversal": pivot_reversal}
 
