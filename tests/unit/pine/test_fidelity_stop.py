@@ -145,7 +145,49 @@ def keltner_channels(bars):
     return actions
 
 
-CASES = {"keltner_channels": keltner_channels, "channel_breakout": channel_breakout,
+def _sar_states(h, low, c, start=0.02, inc=0.02, maximum=0.2):
+    """Per bar (uptrend, next bar's SAR) of the built-in Parabolic SAR strategy's own loop."""
+    out = [(None, math.nan)]
+    up, ep, sar, af, next_sar = None, math.nan, math.nan, start, math.nan
+    for i in range(1, len(c)):
+        first = False
+        sar = next_sar
+        if i == 1:
+            up = c[1] > c[0]
+            ep = h[1] if up else low[1]
+            prev_sar, prev_ep = (low[0], h[1]) if up else (h[0], low[1])
+            first = True
+            sar = prev_sar + start * (prev_ep - prev_sar)
+        if up and sar > low[i]:
+            first, up, sar, ep, af = True, False, max(ep, h[i]), low[i], start
+        elif not up and sar < h[i]:
+            first, up, sar, ep, af = True, True, min(ep, low[i]), h[i], start
+        if not first and up and h[i] > ep:
+            ep, af = h[i], min(af + inc, maximum)
+        elif not first and not up and low[i] < ep:
+            ep, af = low[i], min(af + inc, maximum)
+        if up:
+            sar = min(sar, low[i - 1], low[i - 2]) if i > 1 else min(sar, low[i - 1])
+        else:
+            sar = max(sar, h[i - 1], h[i - 2]) if i > 1 else max(sar, h[i - 1])
+        next_sar = sar + af * (ep - sar)
+        out.append((up, next_sar))
+    return out
+
+
+def parabolic_sar(bars):
+    _, h, low, c = arrays(bars)
+    states = _sar_states(h, low, c)
+
+    def actions(i, position):
+        up, level = states[i]
+        if up:
+            return [("entry", "ParSE", -1, level), ("cancel", "ParLE")]
+        return [("entry", "ParLE", 1, level), ("cancel", "ParSE")]
+    return actions
+
+
+CASES = {"keltner_channels": keltner_channels, "parabolic_sar": parabolic_sar, "channel_breakout": channel_breakout,
          "price_channel": price_channel,
          "momentum": momentum, "volty_expan_close": volty_expan_close,
          "bollinger_bands": bollinger_bands, "pivot_reversal": pivot_reversal}

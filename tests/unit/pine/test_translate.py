@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +13,7 @@ from core.model import Language
 from core.pine import translate
 from core.validation import validate_python, validate_source
 from sandbox.child import load_strategy_class
-from tests.unit.pine.harness import EXAMPLES, load_bars, run_example
+from tests.unit.pine.harness import EXAMPLES, load_bars, run_example, with_gaps
 
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.pine"))
 
@@ -106,3 +107,18 @@ def test_translation_is_deterministic(fast, slow, kind):
     source = (f'strategy("d")\nf = ta.{kind}(close, {fast})\ns = ta.{kind}(close, {slow})\n'
               'if ta.crossover(f, s)\n    strategy.entry("L", strategy.long)\n')
     assert translate(source).python_source == translate(source).python_source
+
+
+def test_every_fill_is_a_real_fill_inside_its_bar_with_consistent_pnl(settings):
+    bars = with_gaps(load_bars(settings, end="2023-02-01"))
+    high, low = bars["High"].to_numpy(), bars["Low"].to_numpy()
+    for name in NAMES:
+        trades = run_example(name, bars)
+        assert len(trades) > 0, name
+        for column, price in (("EntryBar", "EntryPrice"), ("ExitBar", "ExitPrice")):
+            at = trades[column].to_numpy()
+            prices = trades[price].to_numpy(dtype=float)
+            assert (prices >= low[at] - 1e-9).all() and (prices <= high[at] + 1e-9).all(), name
+        gross = trades["Size"] * (trades["ExitPrice"] - trades["EntryPrice"])
+        np.testing.assert_allclose(trades["PnL"], gross - trades["Commission"], rtol=1e-9,
+                                   atol=1e-6, err_msg=name)
