@@ -1,0 +1,60 @@
+"""Language semantics end to end: each script computes a value with one feature and enters a
+long on bar 5 only if the value is what Pine gives; the trade proves the value.
+
+Every case also runs with the expectation changed, which must produce no trade.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.unit.pine.harness import run_source
+
+CASES = {
+    "var": ("var int n = 0\nn += 1\nv = n", "6"),
+    "history of an expression": ("v = ta.highest(high, 3)[1] == math.max(high[1], high[2], "
+                                 "high[3]) ? 1 : 0", "1"),
+    "per call site state": ("d(x) =>\n    x - x[1]\na = d(close)\nb = d(close * 2)\n"
+                            "v = math.round(b / a)", "2"),
+    "tuples": ("g(x) =>\n    [x, x + 1]\n[p, q] = g(1)\nv = p + q", "3"),
+    "if expression": ("v = if close > 0\n    10\nelse\n    20", "10"),
+    "switch with subject": ('s = switch 2\n    1 => "a"\n    2 => "b"\n    => "c"\n'
+                            'v = s == "b" ? 1 : 0', "1"),
+    "for loops count both ways": ("t = 0\nfor i = 1 to 4\n    t += i\nfor j = 3 to 1\n"
+                                  "    t += j\nv = t", "16"),
+    "while and break": ("k = 0\nwhile true\n    k += 1\n    if k >= 7\n        break\nv = k", "7"),
+    "arrays": ("var a = array.new_float()\narray.push(a, 1.5)\na.push(0.5)\n"
+               "v = array.size(a) * 100 + array.sum(a)", "1212"),
+    "na handling": ("x = na(close[10]) ? nz(close[10], 5) : 0\nv = x", "5"),
+    "str and math": ('v = str.tostring(12.5) == "12.5" and math.round(2.5) == 3 and '
+                     'math.sign(-3) == -1 ? 1 : 0', "1"),
+    "barstate.isfirst": ("var f = 0\nif barstate.isfirst\n    f := 100 + bar_index\nv = f", "100"),
+    "calendar in UTC": ("v = dayofweek * 100 + hour", "105"),
+    "timestamp": ("v = time == timestamp(2023, 1, 1, 5, 0) ? 1 : 0", "1"),
+    "v5 const int division truncates": ("v = 5 / 2", "2"),
+    "series int division keeps the fraction": ("n = bar_index + 2\nv = n / 2 * 2", "7"),
+}
+
+
+def _bars() -> pd.DataFrame:
+    close = 100 + np.arange(12, dtype=float)
+    frame = pd.DataFrame({"Open": close - 0.5, "High": close + 1, "Low": close - 1,
+                          "Close": close, "Volume": 1.0},
+                         index=pd.date_range("2023-01-01", periods=12, freq="h"))
+    return frame
+
+
+def _script(body: str, expected: str) -> str:
+    return (f'//@version=5\nstrategy("case")\n{body}\n'
+            f"if bar_index == 5 and v == {expected}\n    strategy.entry(\"L\", strategy.long)\n")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_feature_computes_the_pine_value(case):
+    body, expected = CASES[case]
+    trades = run_source(_script(body, expected), _bars())
+    assert trades["EntryBar"].tolist() == [6]
+    wrong = run_source(_script(body, expected + "1"), _bars())
+    assert wrong.empty
