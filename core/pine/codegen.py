@@ -6,6 +6,7 @@ literals go through repr(), strings never contain '__' as one literal.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from core.errors import TranslationError
@@ -21,6 +22,10 @@ _NAMESPACE_CONSTANTS = ("shape.", "location.", "size.", "plot.", "display.", "ex
 
 def literal(value: Any) -> str:
     """Python source of a literal; a string holding '__' is split so no constant contains it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return "float('nan')"
+        return "float('inf')" if value > 0 else "(-float('inf'))"
     if isinstance(value, str) and "__" in value:
         parts = value.split("_")
         pieces = [p + "_" for p in parts[:-1]] + [parts[-1]]

@@ -13,7 +13,7 @@ from core.model import Language
 from core.pine import translate
 from core.validation import validate_python, validate_source
 from sandbox.child import load_strategy_class
-from tests.unit.pine.harness import EXAMPLES, load_bars, run_example, with_gaps
+from tests.unit.pine.harness import EXAMPLES, load_bars, run_example, run_source, with_gaps
 
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.pine"))
 
@@ -122,3 +122,38 @@ def test_every_fill_is_a_real_fill_inside_its_bar_with_consistent_pnl(settings):
         gross = trades["Size"] * (trades["ExitPrice"] - trades["EntryPrice"])
         np.testing.assert_allclose(trades["PnL"], gross - trades["Commission"], rtol=1e-9,
                                    atol=1e-6, err_msg=name)
+
+
+def _expressions() -> st.SearchStrategy[str]:
+    leaves = st.sampled_from(["close", "open", "high", "low", "volume", "bar_index", "1", "2.5",
+                              "na", "x", "ta.sma(close, 5)", "ta.rsi(close, 14)"])
+
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        binary = st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "%", ">", "<", "==",
+                                                   "and", "or"]), inner)
+        return st.one_of(
+            binary.map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} ? {t[1]} : {t[2]})"),
+            inner.map(lambda e: f"nz({e})"), inner.map(lambda e: f"(not {e})"),
+            inner.map(lambda e: f"ta.ema({e}, 3)"), inner.map(lambda e: f"({e})[1]"))
+    return st.recursive(leaves, extend, max_leaves=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_expressions(), _expressions())
+def test_valid_pine_always_gives_valid_sandbox_python(first, second):
+    source = (f'strategy("fuzz")\nx = 0.0\nx := {first}\ny = {second}\n'
+              'if y > 0\n    strategy.entry("L", strategy.long)\nelse\n'
+              '    strategy.close("L")\n')
+    translation = translate(source)
+    assert validate_python(translation.python_source) == []
+
+
+@settings(max_examples=8, deadline=None)
+@given(_expressions(), _expressions())
+def test_valid_pine_runs_without_python_errors(first, second):
+    from tests.unit.pine.test_semantics import _bars
+
+    source = (f'strategy("fuzz")\nx = 0.0\nx := {first}\ny = {second}\n'
+              'if y > 0\n    strategy.entry("L", strategy.long)\n')
+    run_source(source, _bars())
