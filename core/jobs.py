@@ -189,8 +189,15 @@ class JobManager:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        """Start the thread pool; run the sandbox self-test and warm the worker pool in the
+        background so the first run neither waits for them nor blocks a cancel."""
+        from core import sandbox_check
+
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.max_concurrent),
                                         thread_name_prefix="pineopt-job")
+        threading.Thread(target=sandbox_check.self_test, args=(self.settings,),
+                         name="pineopt-selftest", daemon=True).start()
+        pool_for(self.settings).refill()
 
     def submit(self, run_id: int) -> None:
         """Queue a run (recorded as queued in the store) for execution in this process."""

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core import bootstrap, jobs, runs, store, strategies
+from core import bootstrap, jobs, runs, sandbox_check, store, strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from tests.conftest import make_settings
 
@@ -60,6 +60,7 @@ def test_twenty_runs_five_at_a_time_all_finish(home, sma_source: str) -> None:
 def test_cancel_running_and_queued(home) -> None:
     settings = make_settings(home, pineopt_max_concurrent="1", pineopt_pool_size="0")
     sid = _save(settings, BUSY, "busy")
+    sandbox_check.require_sandbox(settings)  # what the app does at start-up
     manager = jobs.JobManager(settings)
     first = runs.request_run(settings, strategy_id=sid, config=WEEK).id
     second = runs.request_run(settings, strategy_id=sid, config=WEEK, force=True).id
