@@ -58,3 +58,25 @@ def test_feature_computes_the_pine_value(case):
     assert trades["EntryBar"].tolist() == [6]
     wrong = run_source(_script(body, expected + "1"), _bars())
     assert wrong.empty
+
+
+def test_v5_when_argument_gates_the_order():
+    source = ('strategy("w")\nstrategy.entry("L", strategy.long, when = bar_index == 5)\n'
+              'strategy.close("L", when = bar_index == 7)\n')
+    trades = run_source(source, _bars())
+    assert trades[["EntryBar", "ExitBar"]].to_numpy().tolist() == [[6, 8]]
+
+
+def test_source_input_can_be_overridden_by_parameter():
+    source = ('strategy("s")\nsrc = input.source(close, "Source")\n'
+              "if bar_index == 5 and src == high\n    strategy.entry(\"L\", strategy.long)\n")
+    assert run_source(source, _bars()).empty
+    assert run_source(source, _bars(), params={"src": "high"})["EntryBar"].tolist() == [6]
+
+
+def test_v6_and_is_lazy_and_v5_and_is_eager():
+    # ta.cum(1) counts its own executions: eagerly 6 by bar 5, lazily 3 (bars 3, 4, 5)
+    template = ('{v}strategy("lazy")\nx = bar_index >= 3 and ta.cum(1) == 3\n'
+                'if bar_index == 5 and x\n    strategy.entry("L", strategy.long)\n')
+    assert run_source(template.format(v="//@version=5\n"), _bars()).empty
+    assert run_source(template.format(v="//@version=6\n"), _bars())["EntryBar"].tolist() == [6]
