@@ -5,6 +5,7 @@ reports/; this module only lays them out and reads the trade filters.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -129,37 +130,39 @@ def config_section(b: RunBundle) -> None:
         st.caption("The run wrote no log.")
 
 
-def _download(label: str, data: bytes, run_id: int, kind: str, *, primary: bool = False) -> None:
+def _download(label: str, data: Callable[[], bytes], run_id: int, kind: str, *,
+              primary: bool = False) -> None:
+    # a callable is run only when the button is clicked (no PDF/tearsheet work on page load)
     st.download_button(label, data=data, file_name=export.file_name(run_id, kind),
                        mime=export.mime(kind), on_click="ignore", key=f"dl_{kind}",
-                       type="primary" if primary else "secondary")
+                       type="primary" if primary else "secondary", width="stretch")
 
 
 def download_section(settings: Settings, b: RunBundle) -> None:
-    """PDF, CSV, Parquet and JSON downloads, and the quantstats tearsheet inline."""
+    """PDF, HTML, CSV, Parquet and JSON downloads (built on click), and the quantstats tearsheet
+    inline (built once on request, then kept with the run)."""
     run_id = b.run.id
-    cols = st.columns(5)
-    with cols[0]:
-        _download("PDF report", pdf.report_pdf(settings, run_id), run_id, "pdf", primary=True)
-    with cols[1]:
-        _download("Trades (CSV)", export.trades_csv(b), run_id, "csv")
-    with cols[2]:
-        _download("Equity (CSV)", export.equity_csv(b), run_id, "equity_csv")
-    with cols[3]:
-        _download("Equity (Parquet)", export.equity_parquet(b), run_id, "parquet")
-    with cols[4]:
-        _download("Run (JSON)", export.run_json(b), run_id, "json")
+    buttons = [("PDF report", lambda: pdf.report_pdf(settings, run_id), "pdf"),
+               ("Tearsheet (HTML)", lambda: tearsheet.tearsheet_html(settings, run_id), "html"),
+               ("Trades (CSV)", lambda: export.trades_csv(b), "csv"),
+               ("Equity (CSV)", lambda: export.equity_csv(b), "equity_csv"),
+               ("Equity (Parquet)", lambda: export.equity_parquet(b), "parquet"),
+               ("Run (JSON)", lambda: export.run_json(b), "json")]
+    for col, (label, make, kind) in zip(st.columns(len(buttons)), buttons, strict=True):
+        with col:
+            _download(label, make, run_id, kind, primary=kind in ("pdf", "html"))
+    st.caption("Files are named from the run id. The PDF and the tearsheet are built on first "
+               "use (a few seconds) and then kept with the run.")
     st.subheader("quantstats tearsheet")
     if not tearsheet.is_cached(settings, run_id) and not st.button(
-            "Build the tearsheet", help="quantstats HTML, 365-day year, benchmark = buy & hold. "
-            "Built once (a few seconds), then kept with the run.", key="build_tearsheet"):
+            "Build the tearsheet", help="quantstats HTML, 365-day year, benchmark = buy & hold.",
+            key="build_tearsheet"):
         return
     try:
         content = tearsheet.tearsheet_html(settings, run_id)
     except PineOptError as exc:
         services.show_error(exc)
         return
-    _download("Tearsheet (HTML)", content, run_id, "html", primary=True)
     # A data: URL has an opaque origin: the report cannot reach the app (sandboxed iframe).
     st.iframe("data:text/html;base64," + base64.b64encode(content).decode(), height=900)
 
