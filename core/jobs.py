@@ -100,14 +100,23 @@ _pools_lock = threading.Lock()
 
 
 def pool_for(settings: Settings) -> WorkerPool:
-    """This process's pool for ``settings`` (created on first use; closed at exit)."""
+    """This process's pool for ``settings`` (created on first use; closed at exit).
+
+    A process keeps one pool: a pool for other settings (another PINEOPT_HOME, e.g. in tests)
+    is closed when a new one is made, so idle workers never pile up.
+    """
     with _pools_lock:
         if not _pools:
             atexit.register(shutdown_pools)
         pool = _pools.get(settings)
+        stale = []
         if pool is None or pool._closed:  # noqa: SLF001 - same module
+            stale = [p for key, p in _pools.items() if key != settings]
+            _pools.clear()
             pool = _pools[settings] = WorkerPool(settings)
-        return pool
+    for old in stale:
+        old.close()
+    return pool
 
 
 def take_worker(settings: Settings) -> Worker:

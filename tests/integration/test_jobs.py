@@ -128,3 +128,20 @@ def test_pool_hands_out_warm_workers_once_and_shuts_down_cleanly(home) -> None:
     for pid in pids + [worker.proc.pid]:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_process_keeps_one_pool_so_idle_workers_never_pile_up(home, tmp_path) -> None:
+    first = jobs.pool_for(make_settings(home, pineopt_pool_size="1"))
+    first.refill()
+    deadline = time.monotonic() + 30
+    while not first.idle_pids():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    pids = first.idle_pids()
+    other = make_settings(tmp_path / "other-home", pineopt_pool_size="1")
+    assert jobs.pool_for(other) is not first
+    assert first.idle_pids() == []
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    jobs.shutdown_pools()
