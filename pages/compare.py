@@ -34,15 +34,15 @@ except PineOptError as exc:
     services.show_error(exc)
     st.stop()
 
-st.subheader("Metrics")
-st.caption("Best value per row highlighted (lower is better for risk and cost rows; counts, "
-           "beta, exposure and buy & hold are not ranked). Definitions: the Glossary page.")
-st.dataframe(compare.styled_metrics(bundles), hide_index=True, width="stretch", height=560)
 left, right = st.columns(2)
 left.markdown("**Normalised equity (growth of 1)**")
 left.altair_chart(compare.equity_overlay(bundles), width="stretch")
 right.markdown("**Drawdown**")
 right.altair_chart(compare.drawdown_overlay(bundles), width="stretch")
+st.subheader("Metrics")
+st.caption("Best value per row highlighted (lower is better for risk and cost rows; counts, "
+           "beta, exposure and buy & hold are not ranked). Definitions: the Glossary page.")
+st.dataframe(compare.styled_metrics(bundles), hide_index=True, width="stretch", height=560)
 left, right = st.columns([2, 3])
 left.markdown("**Correlation of daily returns**")
 left.altair_chart(compare.correlation_chart(bundles), width="stretch")
