@@ -9,7 +9,6 @@ from __future__ import annotations
 from core.pine import catalog as cat
 from core.pine import nodes as n
 from core.pine.codegen import dotted, literal
-from core.pine.ta_funcs import BAR_FUNCTIONS
 
 _CASTS = {"int": "to_int", "float": "to_float", "bool": "to_bool"}
 _NA_FUNCS = {"na": "isna", "nz": "nz"}
@@ -103,7 +102,7 @@ class CallCompiler:
             args = [args[0]]
         if name in ("pivothigh", "pivotlow") and len(node.args) == 2:
             args = [self.expr(a.value)[0] for a in node.args]
-        lead = [self.site(), "bar"] if name in BAR_FUNCTIONS else [self.site()]
+        lead = [self.site(), "bar"] if name in cat.BAR_FUNCTIONS else [self.site()]
         return f"ta_{name}({', '.join([*lead, *args])})", name in cat.BOOL_TA, True
 
     def math_call(self, node: n.Call, name: str) -> tuple[str, bool, bool]:

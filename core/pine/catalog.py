@@ -30,6 +30,11 @@ TA_SIGNATURES: dict[str, tuple[str, ...]] = {
     "percentrank": ("source", "length"), "vwap": ("source",),
     "rising": ("source", "length"), "falling": ("source", "length"),
 }
+# ta.* that read the current bar: generated code passes it second, ta_atr(st[1], bar, 14)
+BAR_FUNCTIONS = frozenset({
+    'atr', 'dmi', 'highest', 'highestbars', 'kc', 'lowest', 'lowestbars', 'mfi', 'obv',
+    'pivothigh', 'pivotlow', 'sar', 'supertrend', 'tr', 'vwap', 'vwma',
+})
 TA_VARIABLES = frozenset({"tr", "obv", "vwap"})  # ta.tr etc. used without parentheses
 BOOL_TA = frozenset({"crossover", "crossunder", "cross", "rising", "falling"})
 

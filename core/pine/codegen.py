@@ -52,8 +52,7 @@ def has_state(node: Any) -> bool:
     if isinstance(node, tuple):
         return any(has_state(x) for x in node)
     if isinstance(node, n.Node):
-        return any(has_state(getattr(node, f)) for f in node.__dataclass_fields__
-                   if f not in ("line", "col"))
+        return any(has_state(getattr(node, f)) for f in node._fields)
     return False
 
 

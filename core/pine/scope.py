@@ -29,7 +29,7 @@ def _visit(node: object, depth: int, out: dict[str, set[str]]) -> None:
         return
     if not isinstance(node, n.Node) or isinstance(node, n.FunctionDef):
         return
-    for name in node.__dataclass_fields__:
+    for name in node._fields:
         value = getattr(node, name)
         if name in ("body", "orelse") and isinstance(value, tuple) and value and \
                 isinstance(node, (n.If, n.ForTo, n.ForIn, n.While, n.Case)):

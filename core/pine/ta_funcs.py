@@ -11,14 +11,11 @@ from typing import Any
 
 from core.pine import ta_avg as _avg
 from core.pine import ta_range as _rng
+from core.pine.catalog import BAR_FUNCTIONS  # noqa: F401 - re-exported
 from core.pine.state import Node
 from core.pine.ta_lib import TA as _TA
 from core.pine.ta_lib import Bar as _Bar
 
-BAR_FUNCTIONS = frozenset({
-    'atr', 'dmi', 'highest', 'highestbars', 'kc', 'lowest', 'lowestbars', 'mfi', 'obv',
-    'pivothigh', 'pivotlow', 'sar', 'supertrend', 'tr', 'vwap', 'vwma',
-})
 
 __all__ = [
     'ta_atr', 'ta_barssince', 'ta_bb', 'ta_bbw', 'ta_cci', 'ta_change', 'ta_cross',
