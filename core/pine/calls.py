@@ -10,7 +10,7 @@ from core.pine import catalog as cat
 from core.pine import nodes as n
 from core.pine.codegen import dotted, literal
 
-_CASTS = {"int": "to_int", "float": "to_float", "bool": "to_bool"}
+_CASTS = {"int": "as_int", "float": "as_float", "bool": "as_bool"}
 _NA_FUNCS = {"na": "isna", "nz": "nz"}
 
 

@@ -59,17 +59,17 @@ def prange(start: Any, end: Any, step: Any = None) -> range | list[float]:
     return [start + sign * i * size for i in range(count)]
 
 
-def to_int(value: Any) -> Any:
+def as_int(value: Any) -> Any:
     """int(x) of Pine: truncation, na stays na."""
     return NA if isna(value) else int(value)
 
 
-def to_float(value: Any) -> Any:
+def as_float(value: Any) -> Any:
     """float(x) of Pine."""
     return NA if value is None else float(value)
 
 
-def to_bool(value: Any) -> bool:
+def as_bool(value: Any) -> bool:
     """bool(x) of Pine."""
     return truth(value)
 

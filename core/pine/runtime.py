@@ -15,8 +15,8 @@ from typing import Any
 
 from core.pine.broker import BrokerSettings as _BrokerSettings
 from core.pine.emulator import Emulator as _Emulator
-from core.pine.lib import (div, mod, na, nz, parray, pmath, prange, pstr, to_bool, to_float,
-                           to_int, truth)
+from core.pine.lib import (as_bool, as_float, as_int, div, mod, na, nz, parray, pmath, prange,
+                           pstr, truth)
 from core.pine.state import NA as _NA
 from core.pine.state import Node as _Node
 from core.pine.strategy_ns import PineStrategyNamespace as _Namespace
@@ -28,7 +28,7 @@ from core.pine.ta_lib import Bar as _Bar
 from core.sizing import coins as _coins
 
 __all__ = ["PineRuntime", "div", "isna", "mod", "na", "nz", "parray", "pmath", "prange", "pstr",
-           "to_bool", "to_float", "to_int", "truth", *_ta_names]
+           "as_bool", "as_float", "as_int", "truth", *_ta_names]
 
 DEFAULT_MINTICK = 0.01
 SOURCES = ("open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4", "hlcc4")

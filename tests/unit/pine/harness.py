@@ -12,6 +12,7 @@ from backtesting import Strategy
 from core import engine, market_data
 from core.pine import translate
 from core.sizing import coins
+from core.validation import validate_python
 from sandbox.child import load_strategy_class
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "pine"
@@ -43,6 +44,7 @@ def engine_settings(commission: float = 0.0) -> engine.EngineSettings:
 def run_source(source: str, bars: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
     """Translate, load under the sandbox guards, run through core.engine; the trades."""
     translation = translate(source)
+    assert validate_python(translation.python_source) == []
     cls = load_strategy_class(translation.python_source)
     commission = translation.strategy_settings["commission"]
     return engine.run(cls, bars, engine_settings(commission), params=params or {}).trades

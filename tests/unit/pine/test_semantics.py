@@ -34,6 +34,7 @@ CASES = {
     "calendar in UTC": ("v = dayofweek * 100 + hour", "105"),
     "timestamp": ("v = time == timestamp(2023, 1, 1, 5, 0) ? 1 : 0", "1"),
     "v5 const int division truncates": ("v = 5 / 2", "2"),
+    "casts": ("v = int(7.9) + int(float(2)) + (bool(1) ? 1 : 0)", "10"),
     "series int division keeps the fraction": ("n = bar_index + 2\nv = n / 2 * 2", "7"),
 }
 
