@@ -47,6 +47,7 @@ def run() -> list[dict[str, object]]:
         bundle = analytics.load(settings, record.id)
         load_s = best_of(lambda: analytics.load(settings, record.id), repeat=3)
         title = f"bench run {record.id}"
+        tearsheet.build_html(bundle.equity, bundle.benchmark, title=title)  # warm font caches
         p6 = best_of(lambda: tearsheet.build_html(bundle.equity, bundle.benchmark, title=title),
                      repeat=2)
         p7 = best_of(lambda: pdf.build_pdf(analytics.load(settings, record.id)), repeat=3)
