@@ -148,7 +148,7 @@ def plain_limits(limits: Limits) -> Callable[[], None]:
 
         mb = 1024 * 1024
         for res, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
-                           (resource.RLIMIT_CPU, limits.cpu_s),
+                           (resource.RLIMIT_CPU, limits.cpu_s + STARTUP_CPU_S),
                            (resource.RLIMIT_FSIZE, limits.fsize_mb * mb),
                            (resource.RLIMIT_NOFILE, limits.nofile)):
             resource.setrlimit(res, (value, value))
