@@ -11,5 +11,4 @@ st.caption("One definition per metric. Daily returns are the last equity of each
            "risk_free_rate. Where a definition differs from quantstats, backtesting.py or "
            "TradingView, it says so.")
 query = st.text_input("Search", placeholder="e.g. sharpe, drawdown, profit", key="glossary_q")
-st.dataframe(tables.glossary_table(query), hide_index=True, width="stretch", height=720,
-             column_config={"Definition": st.column_config.TextColumn(width="large")})
+st.html(tables.glossary_html(query))

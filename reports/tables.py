@@ -40,26 +40,51 @@ def summary_table(by_kind: dict[str, dict[str, float]]) -> pd.DataFrame:
 
 SUMMARY_CSS = (
     "<style>.po-sum{border-collapse:collapse;font-size:0.86rem;width:100%}"
-    ".po-sum th,.po-sum td{padding:3px 10px;border-bottom:1px solid rgba(128,128,128,.25)}"
-    ".po-sum td.v{text-align:right;font-variant-numeric:tabular-nums}"
-    ".po-sum th{text-align:right}.po-sum th:first-child{text-align:left}"
+    ".po-sum th,.po-sum td{padding:3px 10px;border-bottom:1px solid rgba(128,128,128,.25);"
+    "vertical-align:top}"
+    ".po-sum td.v{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    ".po-sum th{text-align:right}.po-sum th:first-child,.po-sum th.l{text-align:left}"
+    ".po-sum td.d{color:rgba(90,90,90,1);font-size:0.82rem}"
     ".po-sum abbr{text-decoration:underline dotted rgba(128,128,128,.7);cursor:help}</style>")
+
+
+def _label(text: str, definition: str) -> str:
+    return (f'<abbr title="{html.escape(definition, quote=True)}">{html.escape(text)}</abbr>')
+
+
+def _html_table(head: list[str], rows: list[str]) -> str:
+    cells = "".join(f'<th class="{"l" if h in ("Metric", "Name", "Unit", "Definition") else ""}">'
+                    f"{html.escape(h)}</th>" for h in head)
+    return (f'{SUMMARY_CSS}<table class="po-sum"><thead><tr>{cells}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def summary_html(by_kind: dict[str, dict[str, float]]) -> str:
     """The performance summary as an HTML table whose labels show their definition on hover
     (title attributes). Every string is escaped; no script."""
-    frame = summary_table(by_kind)
-    head = "".join(f"<th>{c}</th>" for c in ("Metric", *SIDE_COLUMNS.values()))
-    body = []
-    for row in frame.itertuples(index=False):
-        label = (f'<abbr title="{html.escape(row.Definition, quote=True)}">'
-                 f"{html.escape(row.Metric)}</abbr>")
-        cells = "".join(f'<td class="v">{html.escape(getattr(row, c))}</td>'
-                        for c in SIDE_COLUMNS.values())
-        body.append(f"<tr><td>{label}</td>{cells}</tr>")
-    return (f'{SUMMARY_CSS}<table class="po-sum"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+    rows = []
+    for row in summary_table(by_kind).itertuples(index=False):
+        values = "".join(f'<td class="v">{html.escape(getattr(row, c))}</td>'
+                         for c in SIDE_COLUMNS.values())
+        rows.append(f"<tr><td>{_label(row.Metric, row.Definition)}</td>{values}</tr>")
+    return _html_table(["Metric", *SIDE_COLUMNS.values()], rows)
+
+
+def ratio_html(values: dict[str, float]) -> str:
+    """The seed metrics (ratios and risk) as an HTML table: label with its definition on hover,
+    and the value."""
+    rows = [f"<tr><td>{_label(r.Metric, r.Definition)}</td><td class=\"v\">"
+            f"{html.escape(r.Value)}</td></tr>"
+            for r in ratio_table(values).itertuples(index=False)]
+    return _html_table(["Metric", "Value"], rows)
+
+
+def glossary_html(query: str = "") -> str:
+    """glossary_table(query) as a wrapped, readable HTML table."""
+    rows = [f"<tr><td>{html.escape(r.Metric)}</td><td><code>{html.escape(r.Name)}</code></td>"
+            f"<td>{html.escape(r.Unit)}</td><td class=\"d\">{html.escape(r.Definition)}</td></tr>"
+            for r in glossary_table(query).itertuples(index=False)]
+    return _html_table(["Metric", "Name", "Unit", "Definition"], rows)
 
 
 def ratio_table(values: dict[str, float]) -> pd.DataFrame:

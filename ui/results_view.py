@@ -93,12 +93,14 @@ def chart_section(b: RunBundle) -> None:
 
 def metric_section(b: RunBundle) -> None:
     """The All / Long / Short performance summary and the ratio table, with definitions."""
-    st.markdown("**Performance summary** — hover a metric's name for its definition; the "
-                "Glossary page lists them all.")
-    st.html(tables.summary_html(b.metrics))
-    st.markdown("**Ratios and risk**")
-    st.dataframe(tables.ratio_table(b.metrics.get("all", {})), hide_index=True, width="stretch",
-                 column_config={"Definition": st.column_config.TextColumn(width="large")})
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**Performance summary** — hover a metric's name for its definition; the "
+                    "Glossary page lists them all.")
+        st.html(tables.summary_html(b.metrics))
+    with right:
+        st.markdown("**Ratios and risk**")
+        st.html(tables.ratio_html(b.metrics.get("all", {})))
 
 
 def trade_section(b: RunBundle) -> None:

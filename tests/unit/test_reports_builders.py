@@ -100,6 +100,10 @@ def test_summary_html_escapes_and_shows_definitions_on_hover(
     html = tables.summary_html(bundle.metrics)
     assert html.count("<abbr title=") == len(trade_stats.SUMMARY_ROWS)
     assert "<script" not in html
+    ratios = tables.ratio_html(bundle.metrics["all"])
+    assert ratios.count("<abbr title=") == len(metrics.METRICS)
+    assert "Mean of daily excess returns" in ratios
+    assert tables.glossary_html("omega").count("<tr>") == 2  # header + omega_ratio
     frame = tables.summary_table(bundle.metrics)
     assert list(frame.columns) == ["Metric", "All", "Long", "Short", "Definition"]
     assert frame.set_index("Metric").at["Sharpe ratio", "Long"] == "—"
