@@ -153,6 +153,11 @@ class CallCompiler:
         return f"f_{name}({', '.join(args)})", name in self.bool_functions, True
 
     def strategy_call(self, node: n.Call, name: str) -> tuple[str, bool, bool]:
+        book, _, field = name.partition(".")
+        if book in ("closedtrades", "opentrades") and field in cat.TRADE_FIELDS:
+            self.alias("strategy")
+            index = self.expr(node.args[0].value)[0] if node.args else "0"
+            return f"strategy.trade_field({book!r}, {field!r}, {index})", False, True
         signature = cat.STRATEGY_SIGNATURES.get(name)
         if signature is None:
             raise self.fail(f"strategy.{name}() is not supported", node)

@@ -57,6 +57,8 @@ STRATEGY_SIGNATURES: dict[str, tuple[str, ...]] = {
     "risk.max_position_size": ("contracts",), "risk.max_cons_loss_days": ("count",
                                                                           "alert_message"),
 }
+TRADE_FIELDS = frozenset({"entry_price", "exit_price", "entry_bar_index", "exit_bar_index",
+                          "size", "profit", "commission", "entry_id", "exit_id"})
 DROPPED_ARGS = frozenset({"comment", "alert_message", "disable_alert", "comment_profit",
                           "comment_loss", "comment_trailing", "alert_profit", "alert_loss",
                           "alert_trailing"})

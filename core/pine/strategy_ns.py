@@ -127,6 +127,23 @@ class PineStrategyNamespace:
         """Remove every unfilled order."""
         self.emulator.cancel_all()
 
+    def trade_field(self, book: str, field: str, index: Any) -> Any:
+        """strategy.closedtrades.<field>(index) / strategy.opentrades.<field>(index)."""
+        trades = self.emulator.book.closed if book == "closedtrades" else self.emulator.book.open
+        k = int(index)
+        if not 0 <= k < len(trades):
+            return NA
+        trade = trades[k]
+        values = {"entry_price": trade.entry_price, "exit_price": trade.exit_price,
+                  "entry_bar_index": trade.entry_bar, "exit_bar_index": trade.exit_bar,
+                  "size": trade.side * trade.qty, "entry_id": trade.entry_id,
+                  "exit_id": trade.exit_id, "commission": trade.entry_commission}
+        if field == "profit":
+            price = self.emulator.book.close_price
+            return trade.profit if book == "closedtrades" else \
+                trade.side * trade.qty * (price - trade.entry_price)
+        return values[field]
+
     @property
     def position_size(self) -> float:
         """Signed open quantity."""

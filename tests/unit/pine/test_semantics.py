@@ -61,6 +61,18 @@ def test_feature_computes_the_pine_value(case):
     assert wrong.empty
 
 
+def test_closed_and_open_trade_fields():
+    source = ('strategy("t")\nif bar_index == 1 or bar_index == 3 or bar_index == 5\n'
+              '    strategy.entry(bar_index == 3 ? "S" : "L", bar_index == 3 ? strategy.short : '
+              'strategy.long)\n'
+              'ok = strategy.closedtrades == 2 and strategy.closedtrades.entry_bar_index(0) == 2 '
+              'and strategy.closedtrades.exit_price(1) == open[1] and '
+              'strategy.opentrades.size(0) == 1 and strategy.opentrades.entry_id(0) == "L"\n'
+              'if bar_index == 7 and ok\n    strategy.close("L")\n')
+    trades = run_source(source, _bars())
+    assert trades[["EntryBar", "ExitBar"]].to_numpy().tolist() == [[2, 4], [4, 6], [6, 8]]
+
+
 def test_v5_when_argument_gates_the_order():
     source = ('strategy("w")\nstrategy.entry("L", strategy.long, when = bar_index == 5)\n'
               'strategy.close("L", when = bar_index == 7)\n')
