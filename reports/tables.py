@@ -126,6 +126,17 @@ def _fmt_time(value: Any) -> str:
         "%Y-%m-%d %H:%M:%S")
 
 
+BLOCKS = (("costs", "Fees and slippage"), ("margin", "Margin and funding"),
+          ("risk", "Risk rules"), ("fractional", "Fractional coins"))
+
+
+def _settings_text(block: Any) -> str:
+    if isinstance(block, dict):
+        return ", ".join(f"{k}={v}" for k, v in sorted(block.items())
+                         if v not in (None, {}, 0, 0.0, ""))  # unset or off
+    return "" if block in (None, False) else str(block)
+
+
 def config_rows(bundle: RunBundle) -> list[tuple[str, str]]:
     """(field, value) pairs of everything that defined and timed the run."""
     run, cfg = bundle.run, bundle.run.config
@@ -135,7 +146,10 @@ def config_rows(bundle: RunBundle) -> list[tuple[str, str]]:
     data = f"{cfg.exchange}/{cfg.market} {cfg.symbol} {cfg.timeframe}, {len(bundle.equity):,} bars"
     span = f"{_fmt_time(bundle.equity.index[0])} → {_fmt_time(bundle.equity.index[-1])} UTC"
     costs = f"commission {cfg.commission * 100:.4f}% of notional per fill"
-    extra = ", ".join(f"{k}={v}" for k, v in sorted(cfg.extra.items())) or "none"
+    blocks = cfg.to_dict()
+    block_rows = [(title, _settings_text(blocks.get(key))) for key, title in BLOCKS
+                  if _settings_text(blocks.get(key))]
+    extra = _settings_text(cfg.extra) or "none"
     duration = "—" if run.duration_s is None else f"{run.duration_s:.2f} s"
     sha_note = " (the stored data has changed since)" if bundle.data_changed else ""
     return [("Run", f"{run.id} · status {run.status.value}"), ("Strategy", strategy),
@@ -144,8 +158,8 @@ def config_rows(bundle: RunBundle) -> list[tuple[str, str]]:
             ("Data sha256", run.data_sha + sha_note), ("Run hash", run.run_hash),
             ("Parameters", ", ".join(f"{k}={v}" for k, v in sorted(cfg.params.items()))
              or "strategy defaults"),
-            ("Initial capital", f"{cfg.cash_usdt:,.2f} USDT"), ("Costs", costs),
-            ("Other settings", extra), ("Created", _fmt_time(run.created_at) + " UTC"),
+            ("Initial capital", f"{cfg.cash_usdt:,.2f} USDT"), ("Costs", costs), *block_rows,
+            ("Other settings (extra)", extra), ("Created", _fmt_time(run.created_at) + " UTC"),
             ("Started", _fmt_time(run.started_at) + " UTC"),
             ("Finished", _fmt_time(run.finished_at) + " UTC"), ("Duration", duration)]
 
