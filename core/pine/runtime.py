@@ -34,6 +34,10 @@ DEFAULT_MINTICK = 0.01
 SOURCES = ("open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4", "hlcc4")
 
 
+class MirrorError(RuntimeError):
+    """backtesting.py's position differs from the emulated Pine position (an order was refused)."""
+
+
 class _Barstate:
     def __init__(self, runtime: PineRuntime) -> None:
         self._rt = runtime
@@ -98,6 +102,7 @@ class PineRuntime:
                                isseconds=False)
         self.step_ms = step
         self.done = -1
+        self._expected: float | None = None
 
     def step(self) -> None:
         """Run the script for every bar up to backtesting.py's current one (bar 0 included);
@@ -105,6 +110,8 @@ class PineRuntime:
         reproduce them."""
         current = len(self._owner.data) - 1
         broker = self._owner._broker
+        if self._expected is not None:
+            self._check_mirror(broker, current)
         if broker.orders:
             for order in list(broker.orders):
                 order.cancel()  # every mirrored order fills on its bar; nothing may linger
@@ -123,8 +130,19 @@ class PineRuntime:
                 continue  # nothing can fill on bar j: skip the walk
             fills = emulator.process_bar(j, self._t[j], self._o[j], self._h[j], self._l[j],
                                          self._c[j])
-            if i == current:
+            if i == current and fills:
                 self._mirror(fills, self._o[j])
+                self._expected = emulator.book.position
+
+    def _check_mirror(self, broker: Any, index: int) -> None:
+        expected, self._expected = self._expected, None
+        actual = sum(t.size for t in broker.trades)
+        if abs(actual - expected) > 1e-6 * max(1.0, abs(expected)):
+            raise MirrorError(
+                f"bar {index}: the backtest engine did not fill an order TradingView's broker "
+                f"fills (position {actual:g} instead of {expected:g}). The engine refused it: "
+                "allow short selling, give enough cash or margin, use a lot step that fits the "
+                "quantity, and switch off the engine's own stop-loss/risk rules for Pine runs.")
 
     def _set_bar(self, i: int) -> None:
         bar = self.bar

@@ -162,3 +162,16 @@ def test_exits_become_real_backtesting_fills_at_the_emulated_prices():
         for when, price in (("EntryBar", "EntryPrice"), ("ExitBar", "ExitPrice")):
             row = bars.iloc[int(t[when])]
             assert row.Low <= t[price] <= row.High
+
+
+def test_an_order_the_engine_refuses_stops_the_run_with_a_clear_error():
+    from core import engine
+    from core.pine import translate
+    from core.pine.runtime import MirrorError
+    from sandbox.child import load_strategy_class
+
+    source = 'strategy("s")\nif bar_index == 2\n    strategy.entry("S", strategy.short)\n'
+    cls = load_strategy_class(translate(source).python_source)
+    settings = engine.EngineSettings(cash_usdt=1e6, allow_short=False)
+    with pytest.raises(MirrorError, match="allow short selling"):
+        engine.run(cls, _bars(), settings)
