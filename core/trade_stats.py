@@ -241,7 +241,7 @@ TRADE_STATS: dict[str, tuple[Callable[[SideTrades], float], str, str]] = {
     "net_profit_pct": (net_profit_pct, "Net profit %", "pct"),
     "gross_profit": (gross_profit, "Gross profit", "usdt"),
     "gross_loss": (gross_loss, "Gross loss", "usdt"),
-    "closed_profit_factor": (closed_profit_factor, "Profit factor", "ratio"),
+    "closed_profit_factor": (closed_profit_factor, "Profit factor (closed trades)", "ratio"),
     "max_contracts_held": (max_contracts_held, "Max contracts held", "coins"),
     "open_pnl": (open_pnl, "Open P&L", "usdt"),
     "commission_paid": (commission_paid, "Commission paid", "usdt"),

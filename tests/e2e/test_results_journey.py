@@ -63,8 +63,8 @@ def test_open_run_download_reports_and_compare(page: Page, app_url: str, tmp_pat
     page.screenshot(path=str(tmp_path / "results.png"))
 
     page.get_by_role("tab", name="Metrics").click()
-    hover = page.locator("abbr[title]").filter(has_text="Profit factor")
-    expect(hover).to_have_attribute("title", re.compile("Gross profit / gross loss"))
+    hover = page.locator("abbr[title]").filter(has_text="Profit factor (closed trades)")
+    expect(hover).to_have_attribute("title", re.compile("Gross profit / gross loss of closed"))
     page.get_by_role("tab", name="Trades").click()
     expect(page.get_by_text(re.compile(r"\d+ of \d+ trades"))).to_be_visible()
 
