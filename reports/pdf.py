@@ -129,7 +129,17 @@ def build_pdf(bundle: RunBundle) -> bytes:
                             title=f"PineOpt run {run.id}", author="PineOpt")
     story = [*_cover(bundle, st), *_metric_pages(bundle, st), *_chart_page(bundle, st),
              *_trade_page(bundle, st)]
-    doc.build(story)
+    footer = f"PineOpt · run {run.id} · {run.config.symbol} {run.config.timeframe}"
+
+    def on_page(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7)
+        canvas.setFillColor(colors.HexColor("#777777"))
+        canvas.drawString(17 * mm, 8 * mm, footer)
+        canvas.drawRightString(A4[0] - 17 * mm, 8 * mm, f"page {document.page}")
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return buffer.getvalue()
 
 
