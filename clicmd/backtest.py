@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json, settings
-from core import config_file, files, metrics, runs, strategies
+from core import config_file, files, metrics, pine_run, runs, strategies
 from core.errors import ConfigError, PineOptError
-from core.model import BacktestConfig, RunStatus, StrategyMeta
+from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 
 
 # (flag, BacktestConfig path, type, help): every broker flag, its place in the config
@@ -92,10 +92,18 @@ def flag_layer(args: argparse.Namespace) -> dict[str, Any]:
     return layer
 
 
-def build_config(args: argparse.Namespace) -> BacktestConfig:
-    """Defaults < --config file < flags -> a checked BacktestConfig (ConfigError names the flag)."""
-    defaults = {"exchange": "sample", "market": "spot", "cash_usdt": 100_000.0,
-                "fractional": True, "margin": {"spot_margin": False}}
+def build_config(args: argparse.Namespace,
+                 strategy_defaults: dict[str, float] | None = None) -> BacktestConfig:
+    """Defaults < the strategy's own (Pine strategy()) < --config file < flags -> a checked
+    BacktestConfig (ConfigError names the flag)."""
+    defaults: dict[str, Any] = {"exchange": "sample", "market": "spot", "cash_usdt": 100_000.0,
+                                "fractional": True, "margin": {"spot_margin": False}}
+    own = strategy_defaults or {}
+    if "cash_usdt" in own:
+        defaults["cash_usdt"] = own["cash_usdt"]
+    if "commission" in own:
+        defaults["costs"] = {"maker_fee_rate": own["commission"],
+                             "taker_fee_rate": own["commission"]}
     file_layer = config_file.read_toml(args.config) if args.config else {}
     mapping = config_file.merge(defaults, file_layer, flag_layer(args))
     for key, flag in (("symbol", "--symbol"), ("timeframe", "--timeframe")):
@@ -127,9 +135,10 @@ def _progress_printer(enabled: bool):  # noqa: ANN202 - small local callback fac
 
 def handle(args: argparse.Namespace) -> int:
     """Run the backtest; print the run id, metrics and the cost split (or JSON)."""
-    config = build_config(args)
-    s = settings()
     upload = files.read_strategy_file(args.file)
+    own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
+    config = build_config(args, own)
+    s = settings()
     sid, _version = strategies.save_by_name(
         s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
         language=upload.language)

@@ -8,6 +8,7 @@ transaction; a failure records its status and message and loses nothing saved be
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -18,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import broker_store, costs, market_data, metrics, store, strategies, validation
+from core import broker_store, costs, market_data, metrics, pine_run, store, strategies, validation
 from core import progress as progress_files
 from core.errors import NotFoundError, PineOptError, SandboxError, TranslationError
-from core.model import BacktestConfig, RunRecord, RunStatus, run_hash
+from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
 from core.result_check import check_result
 from core.settings import Settings
 
@@ -49,6 +50,8 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     record = strategies.get(settings.db_path, strategy_id)
     ver = strategies.get_version(settings.db_path, strategy_id, version)
     config = params_mod.checked_config(config, ver.source, record.language)
+    if record.language is Language.PINE:
+        config = pine_run.prepare_config(settings.db_path, config)
     costs.check_config(config)
     data = _load_data(settings, config)
     data_digest = market_data.data_sha(data)
@@ -109,9 +112,9 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
                         error="\n".join(str(p) for p in problems))
             return get_run(db, run_id)
         data = _load_data(settings, run.config)
-        outcome_equity, outcome_trades, log, extras = _sandbox(settings, run_id, source, data,
-                                                               run.config,
-                                                       progress=progress, cancel=cancel)
+        outcome_equity, outcome_trades, log, extras = _sandbox(
+            settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
+            pine=language is Language.PINE)
         _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
                       extras=extras)
     except TranslationError as exc:
@@ -128,7 +131,7 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
 
 def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
-             cancel: threading.Event | None
+             cancel: threading.Event | None, pine: bool = False
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras]:
     from core import jobs, sandbox_check
     from sandbox.runner import Limits
@@ -148,6 +151,9 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)
+        if pine:  # the Pine runtime mirrors TradingView's broker: the engine must not interfere
+            broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
+                settings.db_path, config, broker.settings))
         job = {"source": source, "params": config.params, "settings": broker.settings}
         outcome = worker.run(job, limits=Limits.from_settings(settings), progress=on_progress,
                              cancel=cancel)

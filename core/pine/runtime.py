@@ -230,9 +230,17 @@ def _broker_settings(owner: Any, settings: dict[str, Any]) -> _BrokerSettings:
         commission_value=float(settings.get("commission_value", 0.0)),
         slippage=int(settings.get("slippage", 0)), mintick=mintick,
         qty_step=float(settings.get("qty_step", 1e-8)))
-    lot = getattr(getattr(owner, "_broker", None), "_lot", 0.0)
+    engine = getattr(owner, "_broker", None)
+    lot = getattr(engine, "_lot", 0.0)
     if isinstance(lot, float) and lot > 0:
         broker.qty_step = lot  # size on the engine's lot grid so mirrored fills are exact
+    run = getattr(engine, "_settings", None)  # the run config wins over strategy() (TV Properties)
+    cash = getattr(run, "cash_usdt", None)
+    if isinstance(cash, float) and cash > 0:
+        broker.initial_capital = cash
+    taker = getattr(run, "taker", None)
+    if isinstance(taker, float) and broker.commission_type == "percent":
+        broker.commission_value = taker * 100.0
     return broker
 
 

@@ -1,0 +1,68 @@
+"""How a Pine strategy's run differs from a Python one: defaults, tick size and broker mirroring.
+
+The Pine runtime emulates TradingView's broker and mirrors each fill as a backtesting.py order
+(core/pine/DIFFERENCES.md). The engine must therefore not add, resize or refuse orders of its
+own: shorting allowed, fractional coins on the symbol's lot grid, no engine slippage (Pine's tick
+slippage is applied by the runtime), no engine risk rules and no engine liquidation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from core import market_data
+from core.errors import DataError, TranslationError
+from core.model import BacktestConfig
+
+MINTICK_PARAM = "syminfo_mintick"
+DEFAULT_LOT_STEP = 1e-8  # when the catalogue knows no lot step: satoshi-sized quantities
+_ENGINE_RULES_OFF = ("stop_loss_pct", "take_profit_pct", "trailing_stop_pct", "max_position_pct",
+                     "max_drawdown_halt", "max_daily_loss", "slippage_bps", "slippage_range_frac",
+                     "maintenance_margin_rate", "liquidation_fee_rate", "min_notional_usdt")
+
+
+def strategy_defaults(source: str) -> dict[str, float]:
+    """The strategy() properties a run starts from: {"cash_usdt", "commission"} (may be empty)."""
+    from core import pine
+
+    try:
+        props = pine.translate(source).strategy_settings
+    except TranslationError:
+        return {}
+    out = {}
+    if props.get("initial_capital"):
+        out["cash_usdt"] = float(props["initial_capital"])
+    if "commission" in props:
+        out["commission"] = float(props["commission"])
+    return out
+
+
+def _symbol_rules(db: Path, config: BacktestConfig) -> tuple[float, float]:
+    try:
+        info = market_data.get_symbol(db, config.exchange, config.market, config.symbol)
+    except DataError:
+        return 0.0, 0.0
+    return float(info.tick_size or 0.0), float(info.lot_step or 0.0)
+
+
+def prepare_config(db: Path, config: BacktestConfig) -> BacktestConfig:
+    """Give the run the symbol's tick size as syminfo.mintick unless the user set one."""
+    if MINTICK_PARAM in config.params:
+        return config
+    tick, _lot = _symbol_rules(db, config)
+    if tick <= 0:
+        return config
+    return replace(config, params={**config.params, MINTICK_PARAM: tick})
+
+
+def engine_settings(db: Path, config: BacktestConfig, base: dict[str, Any]) -> dict[str, Any]:
+    """The sandbox engine settings for a Pine run: ``base`` with the mirroring requirements."""
+    _tick, lot = _symbol_rules(db, config)
+    out = {**base, "allow_short": True, "lot_step_coins": lot or DEFAULT_LOT_STEP,
+           "trade_on_close": False, "exclusive_orders": False, "hedging": False}
+    for name in _ENGINE_RULES_OFF:
+        if name in out:
+            out[name] = 0.0
+    return out
