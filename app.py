@@ -1,10 +1,14 @@
 """PineOpt app router: page config, navigation and the shared sidebar. Nothing else."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import services, widgets
 
-st.set_page_config(page_title="PineOpt", page_icon=":material/forest:", layout="wide")
+ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"  # local file: no font fetch offline
+
+st.set_page_config(page_title="PineOpt", page_icon=str(ICON), layout="wide")
 
 PAGES = [
     st.Page("pages/strategies.py", title="Strategies", icon=":material/code:", url_path="strategies",

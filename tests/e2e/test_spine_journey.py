@@ -21,6 +21,9 @@ def _replace_editor_text(page: Page, text: str) -> None:
 
 def test_edit_save_run_results_download(page: Page, app_url: str, tmp_path: Path) -> None:
     source = (REPO / "examples" / "sma_cross.py").read_text().replace("fast = 20", "fast = 12")
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+        (app_url, "data:", "blob:", "about:")) else None)
     page.goto(app_url)
     expect(page.get_by_role("heading", name="Strategies")).to_be_visible(timeout=30_000)
     expect(page.frame_locator(ACE_FRAME).locator(EDITOR)).to_be_visible(timeout=30_000)
@@ -59,3 +62,4 @@ def test_edit_save_run_results_download(page: Page, app_url: str, tmp_path: Path
     html = saved.read_text()
     assert "Journey SMA v1" in html
     assert "<svg" in html  # quantstats charts are embedded
+    assert outside == []  # works offline: no request leaves the machine
