@@ -3,7 +3,8 @@
 `run()` returns rows {"name", "seconds", "baseline_seconds", "ratio", "target"} for the lead's
 bench table. Both sides run the same SMA-cross strategy on the same 525,600 synthetic 1-minute
 bars; times are the best of ``REPEATS`` alternating runs (the machine is shared). The target is
-a ratio of at most 1.15 (engine / plain backtesting.py). Run directly: `python bench/engine_bench.py`.
+a ratio of at most 1.15 (engine / plain backtesting.py).
+Run directly: `python bench/engine_bench.py`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The crypto broker: backtesting.py's order book with coin quantities, maker/taker fees and slippage.
+"""The crypto broker: backtesting.py's order book with coin sizes, maker/taker fees, slippage.
 
 Owns: EngineSettings (every broker knob, JSON-able, plain backtesting.py behaviour by default) and
 CryptoBroker, a backtesting.py ``_Broker`` whose order processing is rewritten (same rules as

@@ -131,7 +131,7 @@ def run(strategy_cls: type, data: pd.DataFrame, settings: EngineSettings, *,
 
     rates, days = _bar_arrays(data, settings, funding)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # backtesting.py's advisory warnings reach the run log instead
+        warnings.simplefilter("ignore")  # backtesting.py's advisory warnings are not errors here
         bt = Backtest(data, with_sizing(strategy_cls), cash=settings.cash_usdt, commission=0.0,
                       spread=settings.spread, margin=settings.margin,
                       trade_on_close=settings.trade_on_close, hedging=settings.hedging,
@@ -176,8 +176,9 @@ def _trades_frame(table: pd.DataFrame, closed: list) -> pd.DataFrame:
 
 def _events_frame(events: list[tuple[int, str, str]], index: pd.Index) -> pd.DataFrame:
     if not events:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                             zip(EVENT_COLUMNS, ("datetime64[ns]", "object", "object"), strict=True)})
+        kinds = ("datetime64[ns]", "object", "object")
+        return pd.DataFrame({c: pd.Series(dtype=t)
+                             for c, t in zip(EVENT_COLUMNS, kinds, strict=True)})
     bars = [e[0] for e in events]
     return pd.DataFrame({"time": index[bars], "rule": [e[1] for e in events],
                          "detail": [e[2] for e in events]})

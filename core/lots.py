@@ -36,7 +36,8 @@ class LotMixin:
         if self._halted:
             return "risk_halt"
         if size == 0:
-            return "insufficient_margin" if not getattr(order, "_coins", False) else "below_lot_step"
+            coins = getattr(order, "_coins", False)
+            return "below_lot_step" if coins else "insufficient_margin"
         if self._lot and abs(size) < self._lot * (1 - 1e-9):
             return "below_lot_step"
         if s.min_notional_usdt and abs(size) * fill < s.min_notional_usdt:

@@ -146,7 +146,8 @@ class RiskMixin:
         lot = self._lot
         capped = round(floor(room / lot + 1e-9) * lot, 12) if lot else float(int(room))
         self._event(self._i, "max_position_size",
-                    f"order of {abs(size):.8g} coins cut to {capped:.8g} (limit {pct:.2%} of equity)")
+                    f"order of {abs(size):.8g} coins cut to {capped:.8g} "
+                    f"(limit {pct:.2%} of equity)")
         return copysign(capped, size) if capped else 0.0
 
     def _apply_risk_rules(self, i: int, equity: float) -> float:

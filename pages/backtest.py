@@ -18,16 +18,19 @@ if not records:
     st.stop()
 names = {r.id: f"{r.meta.name} (v{r.latest_version})" for r in records}
 sid = st.selectbox("Strategy", list(names), format_func=names.get,
-                   index=widgets.index_of(list(names), st.session_state.get(services.SELECTED_STRATEGY)))
+                   index=widgets.index_of(list(names),
+                                          st.session_state.get(services.SELECTED_STRATEGY)))
 datasets = market_data.list_datasets(settings.db_path)
 symbols = sorted({(d.exchange, d.market, d.symbol) for d in datasets})
 c1, c2, c3 = st.columns(3)
-exchange, market, symbol = c1.selectbox("Data", symbols, format_func=lambda t: f"{t[2]} · {t[0]} {t[1]}")
+exchange, market, symbol = c1.selectbox("Data", symbols,
+                                        format_func=lambda t: f"{t[2]} · {t[0]} {t[1]}")
 timeframe = c2.selectbox("Timeframe", TIMEFRAMES, index=TIMEFRAMES.index("1h"))
 cover = [d for d in datasets if (d.exchange, d.market, d.symbol) == (exchange, market, symbol)]
 first, last = min(d.first for d in cover).date(), max(d.last for d in cover).date()
-dates = c3.date_input("Date range (UTC)", value=(dt.date(2024, 1, 1) if first <= dt.date(2024, 1, 1) <= last
-                                               else first, last), min_value=first, max_value=last)
+default_start = dt.date(2024, 1, 1) if first <= dt.date(2024, 1, 1) <= last else first
+dates = c3.date_input("Date range (UTC)", value=(default_start, last), min_value=first,
+                      max_value=last)
 st.caption("Stored coverage (UTC): " + "; ".join(
     f"{d.timeframe} {d.first:%Y-%m-%d %H:%M} to {d.last:%Y-%m-%d %H:%M}, {d.bars:,} bars"
     + (f" ({d.missing_bars:,} missing)" if d.missing_bars else "") for d in cover)

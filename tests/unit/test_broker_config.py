@@ -43,7 +43,8 @@ def test_cli_flags_build_a_perp_config() -> None:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--market", "perp", "--leverage", "200"], "--leverage 200.0 is out of range: allowed from 1 to 125"),
+    (["--market", "perp", "--leverage", "200"],
+     "--leverage 200.0 is out of range: allowed from 1 to 125"),
     (["--taker-fee", "0.5"], "--taker-fee 0.5 is out of range: allowed from 0 to 0.1"),
     (["--max-drawdown-halt", "1.5"], "--max-drawdown-halt 1.5 is out of range"),
     (["--leverage", "5"], "needs market perp"),

@@ -43,8 +43,8 @@ def scripted(actions: dict[int, list[tuple[str, dict]]]) -> type:
     return Script
 
 
-def run(rows: list, actions: dict, *, funding: pd.Series | None = None, start: str = "2024-01-01 06:00",
-        **settings: object) -> engine.EngineOutput:
+def run(rows: list, actions: dict, *, funding: pd.Series | None = None,
+        start: str = "2024-01-01 06:00", **settings: object) -> engine.EngineOutput:
     """Run ``actions`` on ``rows`` with EngineSettings(cash_usdt=10_000, **settings)."""
     data = candles(rows, start=start)
     config = engine.EngineSettings(**{"cash_usdt": 10_000.0, **settings})
@@ -172,7 +172,8 @@ def test_funding_sign_for_long_and_short(side: str, rate: float, expected: float
         (101, 102, 100, 101),  # 3 09:00 funding time: mark = open 101, position held; close placed
         (101, 102, 100, 101),  # 4 10:00 exit at 101
     ]
-    funding = pd.Series([rate, rate], index=pd.to_datetime(["2024-01-01 09:00", "2024-01-01 17:00"]))
+    funding = pd.Series([rate, rate],
+                        index=pd.to_datetime(["2024-01-01 09:00", "2024-01-01 17:00"]))
     out = run(rows, {1: [(side, {"size": coins(2)})], 3: [("close", {})]}, funding=funding,
               perp=True)
     t = trade(out)
