@@ -104,8 +104,8 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         super().__init__(**base)
         s = self._settings = settings
         df = self._data._Data__df
-        self._high = df["High"].to_numpy(dtype="float64")
-        self._low = df["Low"].to_numpy(dtype="float64")
+        self._high = df["High"].to_numpy(dtype="float64").tolist()  # lists: fast per-bar reads
+        self._low = df["Low"].to_numpy(dtype="float64").tolist()
         self._lot = float(s.lot_step_coins)
         self._maker, self._taker = float(s.maker), float(s.taker)
         self._slipping = s.slippage_bps > 0 or s.slippage_range_frac > 0
@@ -133,6 +133,10 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
             order._coins = True
         return order
 
+    def _trades_cache_clear(self) -> None:
+        super()._trades_cache_clear()
+        self._liq = None  # the position changed: its liquidation price too
+
     def _reject(self, order: Order, reason: str) -> None:
         self.rejected[reason] += 1
         self.orders.remove(order)
@@ -143,7 +147,7 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         i = self._i = len(self._data) - 1
         self._finalizing = i == self._last_i
         self._last_i = i
-        if self._funding_by_bar is not None and self.trades and not self._finalizing:
+        if i in self._funding_at and self.trades and not self._finalizing:
             self._apply_funding(i)
         self._process_orders()
         if self._liquidating and self.trades:

@@ -54,14 +54,17 @@ class RiskMixin:
     def _init_risk(self, *, funding_by_bar: np.ndarray | None,
                    day_by_bar: np.ndarray | None) -> None:
         s = self._settings
-        self._funding_by_bar = funding_by_bar if s.perp else None
+        rates = funding_by_bar if s.perp and funding_by_bar is not None else np.zeros(0)
+        self._funding_at = {int(i): float(rates[i]) for i in np.flatnonzero(rates)}
+        self._liq: tuple[float, bool] | None = None
         self._liquidating = bool(s.perp)
         self._risk_on = bool(s.trailing_stop_pct or s.max_drawdown_halt or s.max_daily_loss)
-        self._day_by_bar = day_by_bar
+        self._day_starts = (set(np.flatnonzero(np.diff(day_by_bar, prepend=-1)).tolist())
+                            if day_by_bar is not None else set())
         self._halted = False
         self._halted_day: int | None = None
         self._peak = float(self._cash)
-        self._day = None
+        self._day: int | None = None  # first bar of the current UTC day
         self._day_start = float(self._cash)
 
     def _event(self, i: int, rule: str, detail: str) -> None:
@@ -69,9 +72,7 @@ class RiskMixin:
 
     # -- funding ----------------------------------------------------------------------------
     def _apply_funding(self, i: int) -> None:
-        rate = self._funding_by_bar[i]
-        if not rate:
-            return
+        rate = self._funding_at[i]
         mark = self._data._current_value("Open")
         total = 0.0
         for trade in self.trades:
@@ -83,9 +84,9 @@ class RiskMixin:
     def _funding_catch_up(self, trade: object, time_index: int, *, opening: bool) -> None:
         """Keep funding on the (entry, exit] bar rule for fills dated to the previous bar
         (fill timing "this close"): charge a trade opened then, refund one closed then."""
-        if self._funding_by_bar is None or time_index >= self._i:
+        if time_index >= self._i or not self._funding_at:
             return
-        rate = self._funding_by_bar[self._i]
+        rate = self._funding_at.get(self._i, 0.0)
         if rate:
             pay = -trade.size * self._data._current_value("Open") * rate
             pay = pay if opening else -pay
@@ -115,10 +116,11 @@ class RiskMixin:
         return fill > liq > 0
 
     def _check_liquidation(self, i: int) -> None:
-        liq = self._liquidation_price()
+        if self._liq is None:  # cached until the trades change (see _trades_cache_clear)
+            self._liq = (self._liquidation_price(), self._position_size > 0)
+        liq, long = self._liq
         if liq <= 0:
             return
-        long = self._position_size > 0
         if (long and self._low[i] <= liq) or (not long and self._high[i] >= liq):
             self._liquidate(i, at_price=self._liquidation_fill(liq, long))
 
@@ -176,16 +178,15 @@ class RiskMixin:
                 trade._sl_kind = "trailing_stop"
 
     def _daily_loss(self, i: int, equity: float, limit: float) -> float:
-        day = int(self._day_by_bar[i])
-        if day != self._day:
-            self._day = day
+        if self._day is None or i in self._day_starts:
+            self._day = i
             before = float(self._equity[i - 1]) if i > 0 else float("nan")
             self._day_start = before if before == before else float(self._cash)  # NaN: warm-up
             if self._halted and self._halted_day is not None:
                 self._halted, self._halted_day = False, None
         if not self._halted and equity <= self._day_start * (1 - limit):
             self._flatten(i, "risk_halt")
-            self._halted, self._halted_day = True, day
+            self._halted, self._halted_day = True, self._day
             self._event(i, "max_daily_loss", f"loss since the day's start passed {limit:.2%}: "
                         "flattened, no new trades until the next UTC day")
             equity = self.equity
