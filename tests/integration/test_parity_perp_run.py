@@ -1,6 +1,13 @@
-"""A leveraged perpetual run through the whole pipeline: sandbox, host checks, store, readers."""
+"""Leveraged perpetual runs through the whole pipeline (sandbox, host checks, store, readers),
+from the service API and from the CLI flags of issue #7."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +55,27 @@ def test_perp_run_stores_liquidations_funding_and_margin_series(settings: Settin
     events = runs.run_risk_events(settings.db_path, run.id)
     assert (events["rule"] == "liquidation").sum() == split["liquidations"]
     assert "funding:" in run.log
+
+
+def test_cli_perp_flags_run_and_report_the_cost_split(home: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(repo / "cli.py"), "backtest", str(repo / "examples" / "sma_cross.py"),
+         "--symbol", "BTCUSDT", "--timeframe", "4h", "--start", "2024-01-01", "--end",
+         "2024-06-30", "--market", "perp", "--leverage", "10", "--maker-fee", "0.0002",
+         "--taker-fee", "0.0005", "--slippage-bps", "2", "--funding-rate", "0.0001",
+         "--max-drawdown-halt", "0.3", "--json"],
+        capture_output=True, text=True, cwd=repo, timeout=300, check=False,
+        env={**os.environ, "PINEOPT_HOME": str(home)})
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["status"] == "completed" and out["trades"] > 0
+    costs_ = out["costs"]
+    assert costs_["fees_paid"] > 0 and costs_["slippage_cost"] > 0 and costs_["funding_pnl"] != 0
+    bad = subprocess.run(
+        [sys.executable, str(repo / "cli.py"), "backtest", str(repo / "examples" / "sma_cross.py"),
+         "--symbol", "BTCUSDT", "--timeframe", "4h", "--market", "perp", "--leverage", "500"],
+        capture_output=True, text=True, cwd=repo, timeout=120, check=False,
+        env={**os.environ, "PINEOPT_HOME": str(home)})
+    assert bad.returncode == 1
+    assert "--leverage 500.0 is out of range: allowed from 1 to 125" in bad.stderr
