@@ -22,8 +22,8 @@ class LotMixin:
         size = order.size
         lot = self._lot
         if getattr(order, "_coins", False):
-            units = math.floor(abs(size) / lot + 1e-9) if lot else abs(size)
-            return copysign(round(units * lot, 12) if lot else units, size)
+            units = math.floor(abs(size) / (lot or 1.0) + 1e-9)  # whole coins without a lot
+            return copysign(round(units * lot, 12) if lot else float(units), size)
         if -1 < size < 1:
             budget = self.margin_available * self._leverage * abs(size)
             units = (budget / lot) // unit_cost if lot else budget // unit_cost

@@ -110,3 +110,10 @@ def test_engine_matches_plain_backtesting_on_random_inputs(seed: int, fast: int,
     np.testing.assert_array_equal(got.equity.to_numpy(), want["_equity_curve"]["Equity"].to_numpy())
     for column in engine.TRADE_COLUMNS:
         assert list(got.trades[column]) == list(want["_trades"][column]), column
+
+
+def test_coins_below_one_whole_coin_are_refused_without_fractional_trading() -> None:
+    rows = [(100, 100, 100, 100), (100, 101, 99, 100), (100, 101, 99, 100)]
+    out = run(rows, {1: [("buy", {"size": coins(0.5)}), ("buy", {"size": coins(2.7)})]})
+    assert out.rejected == {"below_lot_step": 1}
+    assert out.trades["Size"].tolist() == [2]  # floored to whole coins (lot step 1)
