@@ -93,6 +93,7 @@ def _init_trade(trade: Trade, *, fee_rate: float, slip: float) -> Trade:
     trade._reason = ""
     trade._sl_kind = "stop_loss"
     trade._dated_in = trade._dated_out = False  # fill dated to the previous bar's close
+    trade._rule_sl = trade._rule_tp = False  # SL / TP set by a risk rule, not the strategy
     return trade
 
 
@@ -236,6 +237,7 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
             else:
                 self._reduce_trade(trade, fill, size, ti, fee_rate=rate, reason=reason,
                                    ref_price=price)
+                self._rule_fired(trade, ti, is_sl=is_sl, is_tp=is_tp, price=fill)
             if is_sl and trade._sl_order is not None:
                 trade._sl_order._replace(stop_price=stop_price)  # keep SL for the trades table
         if order not in (trade._sl_order, trade._tp_order) and order in self.orders:
@@ -318,9 +320,9 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         s = self._settings
         added = False
         if tp is None and s.take_profit_pct:
-            tp, added = price * (1 + copysign(s.take_profit_pct, size)), True
+            tp, added, trade._rule_tp = price * (1 + copysign(s.take_profit_pct, size)), True, True
         if sl is None and s.stop_loss_pct:
-            sl, added = price * (1 - copysign(s.stop_loss_pct, size)), True
+            sl, added, trade._rule_sl = price * (1 - copysign(s.stop_loss_pct, size)), True, True
         if tp:
             trade.tp = tp
         if sl:

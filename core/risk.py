@@ -133,6 +133,16 @@ class RiskMixin:
             self._close_trade(trade, price, i, fee_rate=rate, reason="liquidation")
         self._event(i, "liquidation", f"position liquidated at {price:.8g}")
 
+    def _rule_fired(self, trade: object, i: int, *, is_sl: bool, is_tp: bool,
+                    price: float) -> None:
+        """Record an exit through a stop or target that a risk rule set."""
+        if is_sl and trade._sl_kind == "trailing_stop":
+            self._event(i, "trailing_stop", f"trailing stop filled at {price:.8g}")
+        elif is_sl and trade._rule_sl:
+            self._event(i, "default_stop_loss", f"default stop-loss filled at {price:.8g}")
+        elif is_tp and trade._rule_tp:
+            self._event(i, "default_take_profit", f"default take-profit filled at {price:.8g}")
+
     # -- risk rules -------------------------------------------------------------------------
     def _capped(self, size: float, fill: float) -> float:
         """``size`` limited so the position's notional stays within max_position_pct of equity."""

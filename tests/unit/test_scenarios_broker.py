@@ -299,12 +299,15 @@ def test_default_stop_loss_and_trailing_stop() -> None:
               trailing_stop_pct=0.05)
     t = trade(out)
     assert (t.ExitPrice, t.ExitReason) == (pytest.approx(104.5), "trailing_stop")
+    assert list(out.events["rule"]) == ["trailing_stop"]
+    assert out.events["time"].iloc[0] == out.equity.index[4]
 
 
 def test_default_take_profit_applies_when_the_strategy_sets_none() -> None:
     rows = [(100, 100, 100, 100), (100, 101, 99, 100), (100, 101, 99, 100), (101, 109, 100, 108)]
     out = run(rows, {1: [("buy", {"size": coins(1)})]}, take_profit_pct=0.05)
     assert (trade(out).ExitPrice, trade(out).ExitReason) == (105, "take_profit")
+    assert list(out.events["rule"]) == ["default_take_profit"]
 
 
 def test_max_position_size_cuts_the_order_and_records_it() -> None:
