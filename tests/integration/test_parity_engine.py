@@ -1,9 +1,9 @@
 """With every realism setting off, core.engine equals plain backtesting.py exactly.
 
-Three strategies cover market orders with fractional-equity sizes, limit/stop entries with
+Engine level: three strategies cover market orders with fractional-equity sizes, limit/stop entries with
 SL/TP brackets and partial closes, and trade-on-close with exclusive orders; each runs with and
 without a single commission rate. Every public statistic, the equity curve and every trade must
-be identical (not merely close).
+be identical (not merely close). Pipeline level: a stored run through the sandbox matches too.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import pytest
 from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
 
-from core import engine
+from core import engine, market_data, runs, strategies
+from core.model import BacktestConfig, RunStatus, StrategyMeta
+from core.settings import Settings
 
 
 def _ohlcv(n: int = 1_500, seed: int = 7) -> pd.DataFrame:
@@ -108,3 +110,31 @@ def test_engine_equals_plain_backtesting(cls: type, extra: dict, commission: flo
         assert list(got.trades[column]) == list(want[column]), column
     assert set(got.trades["ExitReason"]) <= set(engine.EXIT_REASONS)
     assert got.trades["Funding"].eq(0).all() and got.trades["Slippage"].eq(0).all()
+
+
+def test_stored_run_with_realism_off_equals_plain_backtesting(settings: Settings,
+                                                              sma_source: str) -> None:
+    """Through the sandbox and the store: an older-style config (one commission, whole coins,
+    shorts allowed) gives backtesting.py's own trades, and its equity to float precision."""
+    config = BacktestConfig(symbol="ETHUSDT", timeframe="4h", start="2023-01-01",
+                            end="2023-12-31", commission=0.001, cash_usdt=100_000)
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="sma"), source=sma_source)
+    run = runs.run_sync(settings, strategy_id=sid, config=config)
+    assert run.status is RunStatus.COMPLETED, run.error
+    data = market_data.load_ohlcv(settings.db_path, exchange="sample", market="spot",
+                                  symbol="ETHUSDT", timeframe="4h", start="2023-01-01",
+                                  end="2023-12-31")
+    namespace: dict = {}
+    exec(compile(sma_source, "sma_cross.py", "exec"), namespace)  # noqa: S102 - our example
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = Backtest(data, namespace["SmaCross"], cash=100_000, commission=0.001,
+                        finalize_trades=True).run()
+    stored = runs.run_trades(settings.db_path, run.id)
+    assert len(stored) == want["# Trades"] > 3
+    np.testing.assert_array_equal(stored["size"].to_numpy(), want["_trades"]["Size"].to_numpy())
+    np.testing.assert_array_equal(stored["entry_price"].to_numpy(),
+                                  want["_trades"]["EntryPrice"].to_numpy())
+    np.testing.assert_array_equal(stored["pnl"].to_numpy(), want["_trades"]["PnL"].to_numpy())
+    equity = runs.run_equity(settings.db_path, run.id).to_numpy()
+    np.testing.assert_allclose(equity, want["_equity_curve"]["Equity"].to_numpy(), rtol=1e-12)
