@@ -60,6 +60,7 @@ class EngineSettings:
     perp: bool = False
     maintenance_margin_rate: float = 0.0
     liquidation_fee_rate: float = 0.0
+    liquidate: bool = True  # perps: isolated-margin liquidation (off for runtimes that mirror)
     stop_loss_pct: float = 0.0
     take_profit_pct: float = 0.0
     trailing_stop_pct: float = 0.0

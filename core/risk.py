@@ -57,7 +57,7 @@ class RiskMixin:
         rates = funding_by_bar if s.perp and funding_by_bar is not None else np.zeros(0)
         self._funding_at = {int(i): float(rates[i]) for i in np.flatnonzero(rates)}
         self._liq: tuple[float, bool] | None = None
-        self._liquidating = bool(s.perp)
+        self._liquidating = bool(s.perp and s.liquidate)
         self._risk_on = bool(s.trailing_stop_pct or s.max_drawdown_halt or s.max_daily_loss)
         self._day_starts = (set(np.flatnonzero(np.diff(day_by_bar, prepend=-1)).tolist())
                             if day_by_bar is not None else set())

@@ -316,3 +316,10 @@ def test_max_position_size_cuts_the_order_and_records_it() -> None:
               lot_step_coins=0.01)
     assert trade(out).Size == 25
     assert list(out.events["rule"]) == ["max_position_size"]
+
+
+def test_liquidation_can_be_switched_off_for_mirroring_runtimes() -> None:
+    rows = [(100, 100, 100, 100), (100, 101, 99, 100), (100, 101, 99, 100), (88, 89, 87, 88)]
+    out = run(rows, {1: [("buy", {"size": coins(10)})]}, perp=True, margin=0.1,
+              maintenance_margin_rate=0.004, liquidate=False)
+    assert trade(out).ExitReason == "end_of_data"
