@@ -11,14 +11,14 @@ ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"  # local file: no fo
 st.set_page_config(page_title="PineOpt", page_icon=str(ICON), layout="wide")
 
 PAGES = [
-    st.Page("pages/strategies.py", title="Strategies", icon=":material/code:", url_path="strategies",
+    st.Page("app_pages/strategies.py", title="Strategies", icon=":material/code:", url_path="strategies",
             default=True),
-    st.Page("pages/backtest.py", title="Backtest", icon=":material/play_arrow:", url_path="backtest"),
-    st.Page("pages/results.py", title="Results", icon=":material/monitoring:", url_path="results"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:",
+    st.Page("app_pages/backtest.py", title="Backtest", icon=":material/play_arrow:", url_path="backtest"),
+    st.Page("app_pages/results.py", title="Results", icon=":material/monitoring:", url_path="results"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:",
             url_path="compare"),
-    st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
-    st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
+    st.Page("app_pages/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
+    st.Page("app_pages/data.py", title="Data", icon=":material/database:", url_path="data"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -174,7 +174,7 @@ def compare_button(run_id: int) -> None:
     if st.button("Compare with other runs", icon=":material/compare_arrows:"):
         chosen = list(st.session_state.get(COMPARE_RUNS) or [])
         st.session_state[COMPARE_RUNS] = [run_id, *[r for r in chosen if r != run_id]][:10]
-        st.switch_page("pages/compare.py")
+        st.switch_page("app_pages/compare.py")
 
 
 def run_options(records: list[RunRecord]) -> dict[int, str]:

@@ -1,6 +1,6 @@
 """Process-wide objects for the app (cache_resource) and session-state keys.
 
-Only this package, app.py and pages/ import streamlit.
+Only this package, app.py and app_pages/ import streamlit.
 """
 
 from __future__ import annotations

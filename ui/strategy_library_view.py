@@ -73,7 +73,7 @@ def actions(settings: Settings, sid: int, *, open_button: bool = False) -> None:
         st.rerun()
     if cols[1].button("Run backtest", key=f"run_{sid}", icon=":material/play_arrow:"):
         st.session_state[services.SELECTED_STRATEGY] = sid
-        st.switch_page("pages/backtest.py")
+        st.switch_page("app_pages/backtest.py")
     if cols[2].button("Clone", key=f"clone_{sid}", icon=":material/content_copy:"):
         new = strategies.clone(settings.db_path, sid)
         select(new, flash=f"Cloned into strategy {new}: "

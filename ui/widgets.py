@@ -85,7 +85,7 @@ def _finished_job(settings: Settings, run: RunRecord) -> None:
                         f"{metrics.format_value('total_return', ret)}")
         if cols[1].button("Open", key=f"open_{run.id}"):
             st.session_state[services.SELECTED_RUN] = run.id
-            st.switch_page("pages/results.py")
+            st.switch_page("app_pages/results.py")
         return
     text = f"{_run_label(run)} — {STATUS_TEXT.get(run.status, run.status.value)}"
     box = cols[0].warning if run.status in (RunStatus.CANCELLED, RunStatus.INTERRUPTED) \

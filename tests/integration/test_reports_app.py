@@ -123,7 +123,7 @@ def _app(lab: dict, monkeypatch: pytest.MonkeyPatch, page: str, **state: object)
 
 def test_results_page_shows_cards_tabs_and_downloads(lab: dict,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _app(lab, monkeypatch, "pages/results.py", selected_run_id=lab["ids"][0])
+    at = _app(lab, monkeypatch, "app_pages/results.py", selected_run_id=lab["ids"][0])
     assert at.title[0].value == "Results"
     assert [m.label for m in at.metric][:3] == ["Total return", "CAGR", "Sharpe ratio"]
     assert [t.label for t in at.tabs] == ["Charts", "Metrics", "Trades", "Run config & log",
@@ -135,13 +135,13 @@ def test_results_page_shows_cards_tabs_and_downloads(lab: dict,
 
 
 def test_results_page_shows_a_failed_run(lab: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _app(lab, monkeypatch, "pages/results.py", selected_run_id=lab["failed"])
+    at = _app(lab, monkeypatch, "app_pages/results.py", selected_run_id=lab["failed"])
     assert "crashed" in at.error[0].value
     assert "ZeroDivisionError" in at.code[0].value
 
 
 def test_compare_page_overlays_two_runs(lab: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _app(lab, monkeypatch, "pages/compare.py", compare_run_ids=list(lab["ids"]))
+    at = _app(lab, monkeypatch, "app_pages/compare.py", compare_run_ids=list(lab["ids"]))
     assert at.multiselect(key="compare_pick").value == list(lab["ids"])
     assert len(at.get("vega_lite_chart")) == 3
     diff = at.dataframe[1].value
@@ -149,7 +149,7 @@ def test_compare_page_overlays_two_runs(lab: dict, monkeypatch: pytest.MonkeyPat
 
 
 def test_glossary_page_filters_definitions(lab: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _app(lab, monkeypatch, "pages/glossary.py")
+    at = _app(lab, monkeypatch, "app_pages/glossary.py")
     everything = at.get("html")[0].proto.body.count("<tr>")
     at.text_input(key="glossary_q").set_value("sharpe").run()
     body = at.get("html")[0].proto.body

@@ -19,7 +19,7 @@ MALFORMED = REPO / "tests" / "fixtures" / "data" / "malformed"
 @pytest.fixture
 def at(settings: Settings) -> AppTest:
     """The Data page on its own (app.py's smoke test covers routing) against a fresh store."""
-    app = AppTest.from_file(str(REPO / "pages" / "data.py"), default_timeout=60)
+    app = AppTest.from_file(str(REPO / "app_pages" / "data.py"), default_timeout=60)
     app.run()
     _ok(app)
     return app
@@ -120,7 +120,7 @@ def test_backtest_page_shows_coverage_of_the_chosen_dataset(settings: Settings) 
 
     strategies.save(settings.db_path, meta=StrategyMeta(name="S"),
                     source=(REPO / "examples" / "sma_cross.py").read_text())
-    at = AppTest.from_file(str(REPO / "pages" / "backtest.py"), default_timeout=60)
+    at = AppTest.from_file(str(REPO / "app_pages" / "backtest.py"), default_timeout=60)
     at.run()
     _ok(at)
     captions = [c.value for c in at.caption if c.value.startswith("Stored coverage")]

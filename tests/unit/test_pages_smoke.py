@@ -17,7 +17,7 @@ from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (REPO / "app.py").read_text())
+PAGES = re.findall(r'st\.Page\("(app_pages/[a-z_]+\.py)"', (REPO / "app.py").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def populated_home(template_home: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_app_lists_pages() -> None:
-    assert {"pages/strategies.py", "pages/backtest.py", "pages/results.py"} <= set(PAGES)
+    assert {"app_pages/strategies.py", "app_pages/backtest.py", "app_pages/results.py"} <= set(PAGES)
 
 
 @pytest.mark.parametrize("page", PAGES)
