@@ -32,14 +32,16 @@ except PineOptError as exc:
     st.stop()
 results_view.header(bundle)
 results_view.compare_button(run_id)
-charts_tab, metrics_tab, trades_tab, config_tab, downloads_tab = st.tabs(
-    ["Charts", "Metrics", "Trades", "Run config & log", "Downloads & tearsheet"])
+charts_tab, metrics_tab, trades_tab, costs_tab, config_tab, downloads_tab = st.tabs(
+    ["Charts", "Metrics", "Trades", "Costs & risk", "Run config & log", "Downloads & tearsheet"])
 with charts_tab:
     results_view.chart_section(bundle)
 with metrics_tab:
     results_view.metric_section(bundle)
 with trades_tab:
     results_view.trade_section(bundle)
+with costs_tab:
+    results_view.cost_risk_section(settings, bundle)
 with config_tab:
     results_view.config_section(bundle)
 with downloads_tab:

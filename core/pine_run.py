@@ -60,7 +60,7 @@ def prepare_config(db: Path, config: BacktestConfig) -> BacktestConfig:
 def engine_settings(db: Path, config: BacktestConfig, base: dict[str, Any]) -> dict[str, Any]:
     """The sandbox engine settings for a Pine run: ``base`` with the mirroring requirements."""
     _tick, lot = _symbol_rules(db, config)
-    out = {**base, "allow_short": True, "lot_step_coins": lot or DEFAULT_LOT_STEP,
+    out = {**base, "allow_short": True, "lot_step_coins": lot or DEFAULT_LOT_STEP, "liquidate": False,
            "trade_on_close": False, "exclusive_orders": False, "hedging": False}
     for name in _ENGINE_RULES_OFF:
         if name in out:

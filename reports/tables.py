@@ -145,7 +145,8 @@ def config_rows(bundle: RunBundle) -> list[tuple[str, str]]:
         strategy += " — this strategy has since been deleted; the run keeps its version"
     data = f"{cfg.exchange}/{cfg.market} {cfg.symbol} {cfg.timeframe}, {len(bundle.equity):,} bars"
     span = f"{_fmt_time(bundle.equity.index[0])} → {_fmt_time(bundle.equity.index[-1])} UTC"
-    costs = f"commission {cfg.commission * 100:.4f}% of notional per fill"
+    maker, taker = cfg.fee_rates
+    costs = f"fees: maker {maker * 100:.4f}%, taker {taker * 100:.4f}% of notional per fill"
     blocks = cfg.to_dict()
     block_rows = [(title, _settings_text(blocks.get(key))) for key, title in BLOCKS
                   if _settings_text(blocks.get(key))]

@@ -9,12 +9,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core import analytics, metrics
+from core import analytics, metrics, runs
 from core.analytics import RunBundle
 from core.errors import PineOptError
 from core.model import RunRecord
 from core.settings import Settings
-from reports import charts, export, frames, pdf, tables, tearsheet, trade_charts
+from reports import broker_charts, charts, export, frames, pdf, tables, tearsheet, trade_charts
 from ui import services
 
 COMPARE_RUNS = "compare_run_ids"
@@ -59,7 +59,8 @@ def header(b: RunBundle) -> None:
     deleted = " · strategy deleted since" if b.strategy_deleted else ""
     st.caption(f"{cfg.exchange}/{cfg.market} {cfg.symbol} {cfg.timeframe} · "
                f"{b.equity.index[0]:%Y-%m-%d} → {b.equity.index[-1]:%Y-%m-%d} UTC · cash "
-               f"{cfg.cash_usdt:,.0f} USDT · commission {cfg.commission * 100:.3f}%{deleted}")
+               f"{cfg.cash_usdt:,.0f} USDT · fees maker {cfg.fee_rates[0] * 100:.3f}% / taker "
+               f"{cfg.fee_rates[1] * 100:.3f}%{deleted}")
     values = b.metrics.get("all", {})
     cols = [c for _ in range(0, len(HEADLINE), CARDS_PER_ROW) for c in st.columns(CARDS_PER_ROW)]
     for col, name in zip(cols, HEADLINE, strict=True):
@@ -182,3 +183,36 @@ def run_options(records: list[RunRecord]) -> dict[int, str]:
     return {r.id: f"Run {r.id} · {r.strategy_name} v{r.strategy_version} · {r.config.symbol} "
                   f"{r.config.timeframe} · {r.status.value}" for r in records}
 
+
+
+COST_LABELS = {"price_pnl": "Price P&L", "fees_paid": "Fees paid", "funding_pnl": "Funding P&L",
+               "slippage_cost": "Slippage cost", "liquidations": "Liquidations"}
+
+
+def cost_risk_section(settings: Settings, b: RunBundle) -> None:
+    """P&L split (price, fees, funding, slippage), margin and liquidation distance, risk events."""
+    split = runs.run_cost_split(settings.db_path, b.run.id)
+    if split:
+        st.markdown("**Where the P&L came from** (USDT; fees and slippage are costs)")
+        cols = st.columns(len(COST_LABELS))
+        for col, (key, label) in zip(cols, COST_LABELS.items(), strict=True):
+            value = split.get(key)
+            col.metric(label, "—" if value is None else
+                       (f"{value:,.0f}" if key == "liquidations" else f"{value:,.2f}"))
+        rejected = {k.removeprefix("orders_rejected_").replace("_", " "): int(v)
+                    for k, v in split.items() if k.startswith("orders_rejected_") and v}
+        if rejected:
+            st.caption("Orders refused (not resized): "
+                       + ", ".join(f"{k}: {v}" for k, v in rejected.items()))
+    margin = runs.run_margin_series(settings.db_path, b.run.id)
+    if len(margin):
+        st.markdown("**Margin used and distance to liquidation**")
+        st.altair_chart(broker_charts.margin_chart(margin), width="stretch")
+    events = runs.run_risk_events(settings.db_path, b.run.id)
+    st.markdown("**Risk rules that fired** (liquidations included)")
+    if len(events):
+        st.dataframe(events.rename(columns={"n": "#", "ts": "Time (UTC)", "rule": "Rule",
+                                            "detail": "Detail"}), hide_index=True,
+                     width="stretch")
+    else:
+        st.caption("None: no stop, halt, limit or liquidation fired in this run.")

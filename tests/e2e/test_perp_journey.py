@@ -86,3 +86,11 @@ def test_ten_x_perp_run_shows_the_liquidation(page: Page, app_url: str) -> None:
     expect(liquidation).to_be_visible(timeout=30_000)
     liquidation.click()
     expect(page.get_by_text("trades · click a column header")).to_contain_text(" of ")
+    page.keyboard.press("Escape")
+    page.get_by_role("tab", name="Costs & risk").click()
+    expect(page.get_by_text("Margin used and distance to liquidation")).to_be_visible(
+        timeout=60_000)
+    risk = page.get_by_test_id("stDataFrame").filter(has_text="Rule").last
+    expect(risk).to_be_visible(timeout=30_000)
+    assert page.get_by_test_id("stMetric").filter(has_text="Liquidations").inner_text() \
+        .split()[-1] not in ("0", "—")

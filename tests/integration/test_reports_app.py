@@ -126,7 +126,8 @@ def test_results_page_shows_cards_tabs_and_downloads(lab: dict,
     at = _app(lab, monkeypatch, "app_pages/results.py", selected_run_id=lab["ids"][0])
     assert at.title[0].value == "Results"
     assert [m.label for m in at.metric][:3] == ["Total return", "CAGR", "Sharpe ratio"]
-    assert [t.label for t in at.tabs] == ["Charts", "Metrics", "Trades", "Run config & log",
+    assert [t.label for t in at.tabs] == ["Charts", "Metrics", "Trades", "Costs & risk",
+                                          "Run config & log",
                                           "Downloads & tearsheet"]
     assert len(at.get("vega_lite_chart")) >= 8
     assert len(at.get("download_button")) >= 5  # the tearsheet was built by the CLI test
