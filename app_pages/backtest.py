@@ -4,9 +4,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core import config_file, market_data, params, runs, strategies
+from core import config_file, market_data, params, pine_run, runs, strategies
 from core.errors import PineOptError
-from core.model import TIMEFRAMES
+from core.model import TIMEFRAMES, Language
 from ui import broker_form, services, widgets
 
 settings = services.settings()
@@ -23,7 +23,8 @@ sid = st.selectbox("Strategy", list(names), format_func=names.get,
 datasets = market_data.list_datasets(settings.db_path)
 symbols = sorted({(d.exchange, d.market, d.symbol) for d in datasets})
 c1, c2, c3 = st.columns(3)
-exchange, market, symbol = c1.selectbox("Data", symbols,
+spot_first = next((i for i, t in enumerate(symbols) if t[1] == "spot"), 0)
+exchange, market, symbol = c1.selectbox("Data", symbols, index=spot_first,
                                         format_func=lambda t: f"{t[2]} · {t[0]} {t[1]}")
 timeframe = c2.selectbox("Timeframe", TIMEFRAMES, index=TIMEFRAMES.index("1h"))
 cover = [d for d in datasets if (d.exchange, d.market, d.symbol) == (exchange, market, symbol)]
@@ -36,8 +37,13 @@ st.caption("Stored coverage (UTC): " + "; ".join(
     + (f" ({d.missing_bars:,} missing)" if d.missing_bars else "") for d in cover)
            + (" · synthetic sample data" if any(d.synthetic for d in cover) else ""))
 start, end = (dates if isinstance(dates, tuple) and len(dates) == 2 else (first, last))
+version = strategies.get_version(settings.db_path, sid)
+record = strategies.get(settings.db_path, sid)
+own = pine_run.strategy_defaults(version.source) if record.language is Language.PINE else {}
 c4, c5 = st.columns(2)
-cash = c4.number_input("Initial capital (USDT)", min_value=10.0, value=100_000.0, step=1_000.0)
+cash = c4.number_input("Initial capital (USDT)", min_value=10.0, step=1_000.0,
+                       value=own.get("cash_usdt", 100_000.0), key=f"cash_{sid}_{version.version}",
+                       help="Pine strategies start from their strategy() initial_capital.")
 try:
     info = market_data.get_symbol(settings.db_path, exchange, market, symbol)
     rules = f"lot {info.lot_step:g}, min notional {info.min_notional:g} USDT"
@@ -45,9 +51,10 @@ except PineOptError:
     rules = "lot step unknown: 1 satoshi"
 fractional = c5.checkbox(f"Fractional coins ({rules})", value=True,
                          help="Off: whole coins, as plain backtesting.py.")
-key = f"b_{exchange}_{market}_"
+key = f"b_{exchange}_{market}_{sid}_"
 with st.expander("Costs: fees, slippage, fills", expanded=True):
-    cost_layer = broker_form.cost_inputs(exchange=exchange, market=market, key=key)
+    cost_layer = broker_form.cost_inputs(exchange=exchange, market=market, key=key,
+                                         strategy_fee=own.get("commission"))
 with st.expander("Perpetual: leverage, margin, funding" if market == "perp" else "Margin",
                  expanded=market == "perp"):
     stored = len(market_data.load_funding(settings.db_path, exchange, symbol, str(start), str(end)))
@@ -55,8 +62,6 @@ with st.expander("Perpetual: leverage, margin, funding" if market == "perp" else
                                              stored_funding=stored, key=f"{key}{symbol}_")
 with st.expander("Risk rules (0 = off)"):
     risk_layer = broker_form.risk_inputs(key=key)
-version = strategies.get_version(settings.db_path, sid)
-record = strategies.get(settings.db_path, sid)
 values = widgets.parameter_form(params.extract(version.source, record.language), key=f"p{sid}")
 
 if st.button("Run backtest", type="primary"):

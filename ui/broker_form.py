@@ -23,14 +23,26 @@ def _pct(container: Any, label: str, *, value: float, key: str, max_pct: float =
     return float(shown) / 100
 
 
-def cost_inputs(*, exchange: str, market: str, key: str) -> dict[str, Any]:
-    """Maker/taker fees (preset, editable), slippage model and fill timing -> the costs table."""
+def cost_inputs(*, exchange: str, market: str, key: str,
+                strategy_fee: float | None = None) -> dict[str, Any]:
+    """Maker/taker fees (preset, editable), slippage model and fill timing -> the costs table.
+
+    strategy_fee: a fee rate the strategy itself declares (Pine strategy() commission); it
+    replaces the exchange preset as the default of both fee fields.
+    """
     preset = costs.preset(exchange, market)
-    st.caption(f"Preset: {preset.label}. Limit orders and take-profits pay maker; market and stop "
-               "orders and stop-losses pay taker.")
+    if strategy_fee is None:
+        st.caption(f"Preset: {preset.label}. Limit orders and take-profits pay maker; market and "
+                   "stop orders and stop-losses pay taker.")
+        maker_default, taker_default = preset.maker_fee_rate, preset.taker_fee_rate
+    else:
+        st.caption(f"Defaults from the strategy's strategy() commission ({strategy_fee:.4%}), as on "
+                   f"TradingView; the {preset.label} preset would be {preset.maker_fee_rate:.3%} / "
+                   f"{preset.taker_fee_rate:.3%}.")
+        maker_default = taker_default = strategy_fee
     c1, c2, c3 = st.columns(3)
-    maker = _pct(c1, "Maker fee (%)", value=preset.maker_fee_rate, key=f"{key}maker", max_pct=10)
-    taker = _pct(c2, "Taker fee (%)", value=preset.taker_fee_rate, key=f"{key}taker", max_pct=10)
+    maker = _pct(c1, "Maker fee (%)", value=maker_default, key=f"{key}maker", max_pct=10)
+    taker = _pct(c2, "Taker fee (%)", value=taker_default, key=f"{key}taker", max_pct=10)
     fill = c3.radio("Fill timing", ["next_open", "this_close"], key=f"{key}fill",
                     format_func={"next_open": "Next bar open", "this_close": "This bar close"}.get)
     c4, c5 = st.columns(2)
