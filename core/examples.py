@@ -61,3 +61,8 @@ def get_example(key: str) -> Example:
 def default_python_source() -> str:
     """The SMA-cross example the editor starts with."""
     return get_example(DEFAULT_EXAMPLE).source
+
+
+def default_pine_source() -> str:
+    """The Pine example a new Pine strategy starts with (MovingAvg2Line Cross)."""
+    return (EXAMPLES_DIR / "pine" / "moving_avg_2line_cross.pine").read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_ace import st_ace
 
-from core import examples, files, params, strategies, validation
+from core import examples, files, params, pine, strategies, validation
 from core.errors import PineOptError
 from core.model import TIMEFRAMES, Language, Severity, StrategyMeta, ValidationIssue
 from core.settings import Settings
@@ -52,7 +52,8 @@ class Doc:
     @property
     def key(self) -> str:
         """Widget-key suffix: changes whenever different content is loaded."""
-        return f"{self.sid or 'new'}_{self.version}_{st.session_state.get(NONCE, 0)}"
+        return (f"{self.sid or 'new'}_{self.language.value}_{self.version}_"
+                f"{st.session_state.get(NONCE, 0)}")
 
 
 def select(sid: int | None, *, view: str = "Editor", flash: str = "") -> None:
@@ -77,7 +78,7 @@ def _picker(settings: Settings) -> int | None:
     elif PICK not in st.session_state:  # widget state is dropped on other pages: restore it
         st.session_state[PICK] = st.session_state.get(services.SELECTED_STRATEGY)
     records = strategies.list_strategies(settings.db_path)
-    choices: dict[int | None, str] = {None: "➕ New strategy"}
+    choices: dict[int | None, str] = {None: "+ New strategy"}
     choices |= {r.id: f"{r.meta.name} (v{r.latest_version})" for r in records}
     if st.session_state[PICK] not in choices:
         st.session_state[PICK] = None
@@ -88,6 +89,12 @@ def _picker(settings: Settings) -> int | None:
 
 def _doc(settings: Settings, sid: int | None) -> Doc:
     if sid is None:
+        language = st.radio("Language of the new strategy", list(Language), horizontal=True,
+                            format_func={Language.PYTHON: "Python (backtesting.py)",
+                                         Language.PINE: "Pine Script v5/v6"}.get, key="new_lang")
+        if language is Language.PINE:
+            return Doc(sid=None, version=0, meta=StrategyMeta(name="MovingAvg2Line Cross"),
+                       language=Language.PINE, source=examples.default_pine_source())
         return Doc(sid=None, version=0, meta=StrategyMeta(name="SMA cross"),
                    language=Language.PYTHON, source=examples.default_python_source())
     record = strategies.get(settings.db_path, sid)
@@ -146,6 +153,21 @@ def _ace(doc: Doc, issues: list[ValidationIssue]) -> str:
     return doc.source if source is None else source
 
 
+def _translation(doc: Doc, source: str) -> None:
+    """The Python the Pine source becomes: read-only, downloadable, runnable as Python."""
+    try:
+        python = pine.translate(source).python_source
+    except PineOptError as exc:
+        st.info(f"No translation while the Pine source has an error: {md_escape(str(exc))}")
+        return
+    st.caption("Generated backtesting.py strategy (read-only). It runs in the same sandbox; "
+               "saved as a .py strategy it runs as Python too.")
+    st.download_button("Download translation (.py)", data=python.encode(),
+                       file_name=f"strategy-{doc.sid or 'new'}-v{doc.version}.py",
+                       mime="text/x-python", on_click="ignore", key=f"dl_py_{doc.key}")
+    st.code(python, language="python", line_numbers=True)
+
+
 def _issue_list(issues: list[ValidationIssue]) -> None:
     if not issues:
         st.success(VALID_TEXT, icon=":material/check_circle:")
@@ -201,7 +223,14 @@ def render(settings: Settings) -> Doc:
     meta = _meta_form(doc)
     current = st.session_state.get(f"ace_{doc.key}") or doc.source
     issues = validation.validate_source(current, doc.language, dependencies=meta.dependencies)
-    source = _ace(doc, issues)
+    if doc.language is Language.PINE:
+        pine_tab, python_tab = st.tabs(["Pine source", "Python translation"])
+        with pine_tab:
+            source = _ace(doc, issues)
+        with python_tab:
+            _translation(doc, source)
+    else:
+        source = _ace(doc, issues)
     _issue_list(issues)
     _params_table(source, doc.language)
     _save(settings, doc, meta, source)
