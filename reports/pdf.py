@@ -19,10 +19,10 @@ from reportlab.lib.units import mm
 from reportlab.platypus import (Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table,
                                 TableStyle)
 
-from core import analytics, metrics, store, trade_stats
+from core import analytics, metrics, trade_stats
 from core.analytics import RunBundle
 from core.settings import Settings
-from reports import pdf_charts, tables
+from reports import artifacts, pdf_charts, tables
 
 ARTIFACT_KIND = "report_pdf"
 HEADLINE = ("total_return", "cagr", "sharpe_ratio", "sortino_ratio", "max_drawdown",
@@ -145,15 +145,5 @@ def build_pdf(bundle: RunBundle) -> bytes:
 
 def report_pdf(settings: Settings, run_id: int) -> bytes:
     """The run's PDF, from the cache or built and cached now. Raises NotFoundError."""
-    db = settings.db_path
-    with store.connect(db) as con:
-        row = con.execute("SELECT content FROM artifacts WHERE backtest_id = ? AND kind = ?",
-                          [run_id, ARTIFACT_KIND]).fetchone()
-    if row is not None:
-        return bytes(row[0])
-    content = build_pdf(analytics.load(settings, run_id))
-    with store.connect(db) as con:
-        con.execute("INSERT OR REPLACE INTO artifacts (backtest_id, kind, content) "
-                    "VALUES (?, ?, ?)",
-                    [run_id, ARTIFACT_KIND, content])
-    return content
+    return artifacts.get_or_build(settings.db_path, run_id, ARTIFACT_KIND,
+                                  lambda: build_pdf(analytics.load(settings, run_id)))

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import runs, store
+from core import runs
 from core.model import PERIODS_PER_YEAR
 from core.settings import Settings
+from reports import artifacts
 
 ARTIFACT_KIND = "tearsheet_html"
 
@@ -62,29 +63,21 @@ def build_html(equity: pd.Series, benchmark: pd.Series, *, title: str) -> bytes:
 
 def is_cached(settings: Settings, run_id: int) -> bool:
     """True when the run's tearsheet is already stored."""
-    with store.connect(settings.db_path) as con:
-        row = con.execute("SELECT 1 FROM artifacts WHERE backtest_id = ? AND kind = ?",
-                          [run_id, ARTIFACT_KIND]).fetchone()
-    return row is not None
+    return artifacts.cached(settings.db_path, run_id, ARTIFACT_KIND) is not None
 
 
-def tearsheet_html(settings: Settings, run_id: int) -> bytes:
-    """The run's tearsheet, from the cache or built and cached now."""
+def _build(settings: Settings, run_id: int) -> bytes:
     db = settings.db_path
-    with store.connect(db) as con:
-        row = con.execute("SELECT content FROM artifacts WHERE backtest_id = ? AND kind = ?",
-                          [run_id, ARTIFACT_KIND]).fetchone()
-    if row is not None:
-        return bytes(row[0])
     run = runs.get_run(db, run_id)
     runs.require_completed(run)
     equity = runs.run_equity(db, run_id)
     bench = runs.run_benchmark(settings, run)
     title = f"{run.strategy_name} v{run.strategy_version} · run {run.id} · {run.config.symbol} " \
             f"{run.config.timeframe}"
-    content = build_html(equity, bench, title=title)
-    with store.connect(db) as con:
-        con.execute("INSERT OR REPLACE INTO artifacts (backtest_id, kind, content) "
-                    "VALUES (?, ?, ?)",
-                    [run_id, ARTIFACT_KIND, content])
-    return content
+    return build_html(equity, bench, title=title)
+
+
+def tearsheet_html(settings: Settings, run_id: int) -> bytes:
+    """The run's tearsheet, from the cache or built and cached now."""
+    return artifacts.get_or_build(settings.db_path, run_id, ARTIFACT_KIND,
+                                  lambda: _build(settings, run_id))
