@@ -7,6 +7,7 @@ Each command group lives in clicmd/<name>.py and registers itself through add_pa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from clicmd import backtest, common, data, runs, serve, strategies, translate, validate
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pineopt: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `pineopt runs list | head`: the reader left, not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
 
 
 if __name__ == "__main__":
