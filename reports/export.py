@@ -81,15 +81,24 @@ def _trade_records(trades: pd.DataFrame) -> list[dict[str, Any]]:
                     "exit_price": float(t.exit_price), "pnl": float(t.pnl),
                     "return_pct": float(t.return_pct), "commission": float(t.commission),
                     "tag": str(t.tag), "exit_reason": str(t.exit_reason),
-                    "mae": float(t.mae_usdt), "mfe": float(t.mfe_usdt)})
+                    "mae": float(t.mae_usdt), "mfe": float(t.mfe_usdt),
+                    **{k: _number(getattr(t, k, None)) for k in TRADE_SPLIT_FIELDS}})
     return out
+
+
+TRADE_SPLIT_FIELDS = ("price_pnl", "fees", "funding", "slippage_cost")
+COST_METRICS = ("fees_paid", "funding_pnl", "slippage_cost", "price_pnl")
 
 
 def run_document(bundle: RunBundle) -> dict[str, Any]:
     """The run as a JSON-ready dict: run_id, config, metrics (seed names), metrics_by_side,
-    equity [[iso_time, equity], ...] and trades (JSON_TRADE_FIELDS; mae/mfe in USDT)."""
+    equity [[iso_time, equity], ...] and trades (JSON_TRADE_FIELDS; mae/mfe in USDT). Metrics
+    also carry the P&L split (fees_paid, funding_pnl, slippage_cost, price_pnl) and each trade
+    its price_pnl, fees, funding and slippage_cost (USDT; None for runs stored before them)."""
     run = bundle.run
     seed = {n: _number(bundle.metrics.get("all", {}).get(n)) for n in metrics.METRICS}
+    costs = bundle.metrics.get("broker", {})
+    seed |= {n: _number(costs.get(n)) for n in COST_METRICS}  # the P&L split (USDT)
     by_side = {side: {n: _number(v) for n, v in sorted(bundle.metrics.get(side, {}).items())
                       if n in trade_stats.TRADE_STATS or n in trade_stats.EQUITY_STATS}
                for side in trade_stats.SIDES}

@@ -88,7 +88,9 @@ def test_every_report_format_through_the_cli(lab: dict, tmp_path: Path,
     doc = json.loads((tmp_path / "r.json").read_text())
     assert list(doc) == ["run_id", "config", "metrics", "metrics_by_side", "equity", "trades"]
     assert doc["run_id"] == run_id and len(doc["trades"]) == len(trades)
-    assert set(doc["trades"][0]) == set(export.JSON_TRADE_FIELDS)
+    assert set(doc["trades"][0]) == {*export.JSON_TRADE_FIELDS, *export.TRADE_SPLIT_FIELDS}
+    assert doc["metrics"]["fees_paid"] == pytest.approx(sum(t["fees"] for t in doc["trades"]))
+    assert doc["metrics"]["fees_paid"] > 0
     equity = pd.read_parquet(io.BytesIO((tmp_path / "r.parquet").read_bytes()))
     assert list(equity.columns) == ["time", "equity_usdt"] and len(equity) == len(doc["equity"])
     assert "wrote" in capsys.readouterr().out

@@ -128,11 +128,11 @@ def test_config_rows_say_the_strategy_was_deleted(bundle: analytics.RunBundle) -
 def test_json_export_has_the_documented_shape(bundle: analytics.RunBundle) -> None:
     doc = json.loads(export.run_json(bundle))
     assert list(doc) == ["run_id", "config", "metrics", "metrics_by_side", "equity", "trades"]
-    assert set(doc["metrics"]) == set(metrics.METRICS)
+    assert set(doc["metrics"]) == set(metrics.METRICS) | set(export.COST_METRICS)
     assert set(doc["metrics_by_side"]) == {"all", "long", "short"}
     assert doc["equity"][0] == [bundle.equity.index[0].isoformat(),
                                 pytest.approx(bundle.equity.iloc[0])]
-    assert list(doc["trades"][0]) == list(export.JSON_TRADE_FIELDS)
+    assert list(doc["trades"][0]) == [*export.JSON_TRADE_FIELDS, *export.TRADE_SPLIT_FIELDS]
     assert doc["trades"][0]["tag"] == EVIL
 
 
