@@ -66,6 +66,8 @@ def add_parser(sub: Any) -> None:
                    help="allow shorting on spot")
     p.add_argument("--whole-units", action="store_true",
                    help="trade whole coins like plain backtesting.py (no lot step)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="lower this run's wall-clock limit (never above PINEOPT_TIMEOUT_S)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="strategy parameter (repeatable)")
     p.add_argument("--force", action="store_true", help="run again even if an identical run exists")
@@ -89,6 +91,8 @@ def flag_layer(args: argparse.Namespace) -> dict[str, Any]:
             layer[block][key] = value
     if args.whole_units:
         layer["fractional"] = False
+    if args.timeout is not None:
+        layer["extra"] = {"limits": {"timeout_s": args.timeout}}
     return layer
 
 

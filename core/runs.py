@@ -21,10 +21,11 @@ import pandas as pd
 
 from core import broker_store, costs, market_data, metrics, pine_run, store, strategies, validation
 from core import progress as progress_files
-from core.errors import NotFoundError, PineOptError, SandboxError, TranslationError
+from core.errors import ConfigError, NotFoundError, PineOptError, SandboxError, TranslationError
 from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
 from core.result_check import check_result
 from core.settings import Settings
+from sandbox.command import Limits
 
 Progress = Callable[[float], None]
 
@@ -53,6 +54,7 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     if record.language is Language.PINE:
         config = pine_run.prepare_config(settings.db_path, config)
     costs.check_config(config)
+    run_limits(settings, config)
     data = _load_data(settings, config)
     data_digest = market_data.data_sha(data)
     digest = run_hash(strategy_sha=ver.sha256, data_sha=data_digest, config=config)
@@ -129,12 +131,27 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
     return get_run(db, run_id)
 
 
+def run_limits(settings: Settings, config: BacktestConfig) -> Limits:
+    """The sandbox limits of a run: the PINEOPT_* settings, lowered (never raised) by the run's
+    ``extra["limits"]`` (timeout_s, memory_mb, cpu_s, nproc, nofile, fsize_mb, output_bytes,
+    result_bytes). Raises ConfigError naming an unknown or non-positive limit."""
+    lower = config.extra.get("limits") or {}
+    if not isinstance(lower, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+            for v in lower.values()):
+        raise ConfigError(f"limits {lower!r} must map limit names to positive numbers, e.g. "
+                          "{\"timeout_s\": 30}")
+    try:
+        return Limits.from_settings(settings, **lower)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}. Limits can only be lowered per run.") from exc
+
+
 def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
              cancel: threading.Event | None, pine: bool = False
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras]:
     from core import jobs, sandbox_check
-    from sandbox.runner import Limits
 
     last = [0.0]
 
@@ -155,7 +172,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
             broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
                 settings.db_path, config, broker.settings))
         job = {"source": source, "params": config.params, "settings": broker.settings}
-        outcome = worker.run(job, limits=Limits.from_settings(settings), progress=on_progress,
+        outcome = worker.run(job, limits=run_limits(settings, config), progress=on_progress,
                              cancel=cancel)
         if outcome.status != RunStatus.COMPLETED.value:
             raise SandboxError(outcome.message or outcome.status, status=outcome.status,
