@@ -14,7 +14,7 @@ from core import examples, strategies, strategy_library
 from core.errors import PineOptError
 from core.model import Language, StrategyMeta
 from core.settings import Settings
-from ui import services
+from ui import results_view, services
 from ui.strategy_editor import CONFIRM, Doc, md_escape, select, show_error
 
 ANY = "any"
@@ -65,8 +65,8 @@ def library(settings: Settings) -> None:
 
 
 def actions(settings: Settings, sid: int, *, open_button: bool = False) -> None:
-    """Open / Run / Clone / Export / Delete buttons for one saved strategy."""
-    cols = st.columns(5)
+    """Open / Run / Compare / Clone / Export / Delete buttons for one saved strategy."""
+    cols = st.columns(6)
     if open_button and cols[0].button("Open in editor", key=f"open_{sid}",
                                       icon=":material/edit:"):
         select(sid)
@@ -74,6 +74,12 @@ def actions(settings: Settings, sid: int, *, open_button: bool = False) -> None:
     if cols[1].button("Run backtest", key=f"run_{sid}", icon=":material/play_arrow:"):
         st.session_state[services.SELECTED_STRATEGY] = sid
         st.switch_page("app_pages/backtest.py")
+    run_ids = strategy_library.completed_run_ids(settings.db_path, sid)
+    if cols[5].button("Compare runs", key=f"compare_{sid}", icon=":material/compare_arrows:",
+                      disabled=len(run_ids) < 2,
+                      help="Open its newest completed runs (up to 10) on the Compare page"):
+        st.session_state[results_view.COMPARE_RUNS] = run_ids
+        st.switch_page("app_pages/compare.py")
     if cols[2].button("Clone", key=f"clone_{sid}", icon=":material/content_copy:"):
         new = strategies.clone(settings.db_path, sid)
         select(new, flash=f"Cloned into strategy {new}: "
