@@ -49,6 +49,7 @@ class EngineOutput:
     stats: pd.Series  # backtesting.py's own stats (claimed; never trusted across the sandbox)
     events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
     rejected: dict[str, int] = field(default_factory=dict)  # refused orders by reason
+    plots: dict[str, list[float]] = field(default_factory=dict)  # Pine plot() series by title
 
 
 def with_progress(strategy_cls: type, total_bars: int,
@@ -148,7 +149,14 @@ def run(strategy_cls: type, data: pd.DataFrame, settings: EngineSettings, *,
     public = stats[[k for k in stats.index if not str(k).startswith("_")]]
     return EngineOutput(equity=equity, trades=_trades_frame(stats["_trades"], broker.closed_trades),
                         stats=public, events=_events_frame(broker.events, data.index),
-                        rejected={k: int(v) for k, v in broker.rejected.items()})
+                        rejected={k: int(v) for k, v in broker.rejected.items()},
+                        plots=_plots(stats["_strategy"]))
+
+
+def _plots(strategy: object) -> dict[str, list[float]]:
+    """plot() series a Pine runtime recorded (empty for Python strategies)."""
+    recorded = getattr(getattr(strategy, "pine", None), "plots", None)
+    return dict(recorded) if isinstance(recorded, dict) else {}
 
 
 def _trades_frame(table: pd.DataFrame, closed: list) -> pd.DataFrame:

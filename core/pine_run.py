@@ -12,8 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
 from core import market_data
-from core.errors import DataError, TranslationError
+from core.errors import DataError, SandboxError, TranslationError
 from core.model import BacktestConfig
 
 MINTICK_PARAM = "syminfo_mintick"
@@ -66,3 +70,46 @@ def engine_settings(db: Path, config: BacktestConfig, base: dict[str, Any]) -> d
         if name in out:
             out[name] = 0.0
     return out
+
+
+MAX_PLOTS = 32
+MAX_PLOT_TITLE = 80
+
+
+def read_plots(out_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
+    """The child's plot() series (columns = titles, one row per bar; NaN where na), checked:
+    at most MAX_PLOTS numeric columns with short titles and one value per bar. Empty when the
+    strategy plotted nothing. Raises SandboxError (result_rejected) for anything else."""
+    path = out_dir / "plots.parquet"
+    if not path.is_file() or path.is_symlink():
+        return pd.DataFrame(index=data.index)
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes
+        raise _reject(f"plots.parquet is not valid ({type(exc).__name__})") from exc
+    frame = frame.loc[:, [c for c in frame.columns if not str(c).startswith("__")]]
+    if len(frame.columns) > MAX_PLOTS or len(frame) != len(data):
+        raise _reject(f"plots must be at most {MAX_PLOTS} series of {len(data)} bars")
+    if any(not isinstance(c, str) or len(c) > MAX_PLOT_TITLE for c in frame.columns):
+        raise _reject("a plot title is not a short string")
+    try:
+        values = frame.to_numpy(dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise _reject("plot values are not numbers") from exc
+    if np.isinf(values).any():
+        raise _reject("plot values must be finite or na")
+    return pd.DataFrame(values, index=data.index, columns=list(frame.columns))
+
+
+def _reject(message: str) -> SandboxError:
+    return SandboxError(f"Result rejected: {message}", status="result_rejected")
+
+
+def plot_rows(run_id: int, plots: pd.DataFrame) -> pd.DataFrame:
+    """Long rows (backtest_id, name, ts, value) of the defined plot values, for the store."""
+    if plots.empty or not len(plots.columns):
+        return pd.DataFrame(columns=["backtest_id", "name", "ts", "value"])
+    long = plots.rename_axis("ts").reset_index().melt("ts", var_name="name", value_name="value")
+    long = long.dropna(subset=["value"])
+    long.insert(0, "backtest_id", run_id)
+    return long.loc[:, ["backtest_id", "name", "ts", "value"]]

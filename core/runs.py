@@ -114,11 +114,11 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
                         error="\n".join(str(p) for p in problems))
             return get_run(db, run_id)
         data = _load_data(settings, run.config)
-        outcome_equity, outcome_trades, log, extras = _sandbox(
+        outcome_equity, outcome_trades, log, extras, plots = _sandbox(
             settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
             pine=language is Language.PINE)
         _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
-                      extras=extras)
+                      extras=extras, plots=plots)
     except TranslationError as exc:
         _set_status(db, run_id, RunStatus.REJECTED, error=str(exc))
     except SandboxError as exc:
@@ -150,7 +150,7 @@ def run_limits(settings: Settings, config: BacktestConfig) -> Limits:
 def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
              cancel: threading.Event | None, pine: bool = False
-             ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras]:
+             ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras, pd.DataFrame]:
     from core import jobs, sandbox_check
 
     last = [0.0]
@@ -182,14 +182,16 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
                                       broker=broker.settings, funding=broker.funding)
         extras = broker_store.read_extras(worker.job_dir / "out", data, outcome.result,
                                           settings=broker.settings)
-        return equity, trades, broker.note + outcome.log, extras
+        plots = pine_run.read_plots(worker.job_dir / "out", data)
+        return equity, trades, broker.note + outcome.log, extras, plots
     finally:
         worker.cleanup()
 
 
 def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data: pd.DataFrame,
                   equity: pd.Series, trades: pd.DataFrame, log: str, *,
-                  extras: broker_store.BrokerExtras | None = None) -> None:
+                  extras: broker_store.BrokerExtras | None = None,
+                  plots: pd.DataFrame | None = None) -> None:
     from core import trade_stats
 
     metric_rows = trade_stats.metric_rows(metrics.Inputs(
@@ -206,9 +208,13 @@ def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data:
         "exit_reason": trades["ExitBar"].eq(len(data) - 1).map(
             {True: "end_of_data", False: "signal"}),
     })
+    plot_rows = pine_run.plot_rows(run_id, plots if plots is not None else pd.DataFrame())
     with store.transaction(settings.db_path) as con:
         con.register("eq_rows", eq_rows)
         con.execute("INSERT INTO equity SELECT backtest_id, ts, equity FROM eq_rows")
+        if len(plot_rows):
+            con.register("plot_rows", plot_rows)
+            con.execute("INSERT INTO plots SELECT backtest_id, name, ts, value FROM plot_rows")
         con.register("tr_rows", tr_rows)
         con.execute("INSERT INTO trades (backtest_id, n, size, entry_time, exit_time, entry_price, "
                     "exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
@@ -284,6 +290,16 @@ def run_trades(db: Path, run_id: int) -> pd.DataFrame:
 def run_margin_series(db: Path, run_id: int) -> pd.DataFrame:
     """Perp runs: per-bar position_coins, margin_used_usdt, liq_distance (fraction), by ts."""
     return broker_store.margin_series(db, run_id)
+
+
+def run_plots(db: Path, run_id: int) -> pd.DataFrame:
+    """A Pine run's plot() series: one column per title, indexed by bar time (empty if none)."""
+    with store.connect(db) as con:
+        rows = con.execute("SELECT ts, name, value FROM plots WHERE backtest_id = ? ORDER BY ts",
+                           [run_id]).df()
+    if rows.empty:
+        return pd.DataFrame()
+    return rows.pivot(index="ts", columns="name", values="value")
 
 
 def run_risk_events(db: Path, run_id: int) -> pd.DataFrame:

@@ -206,6 +206,15 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             PRIMARY KEY (backtest_id, n)
         )""",
     )),
+    (7, (
+        """CREATE TABLE IF NOT EXISTS plots (
+            backtest_id BIGINT NOT NULL,
+            name VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            value DOUBLE NOT NULL,
+            PRIMARY KEY (backtest_id, name, ts)
+        )""",
+    )),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Altair charts of a perpetual run's margin: margin used and distance to liquidation."""
+"""Altair charts of a run's broker side and Pine plots: margin, liquidation distance, plot()."""
 
 from __future__ import annotations
 
@@ -28,3 +28,18 @@ def margin_chart(series: pd.DataFrame, *, height: int = 180) -> alt.VConcatChart
                  alt.Tooltip("liq_distance:Q", format=".2%")],
     ).properties(height=height)
     return alt.vconcat(used, distance).resolve_scale(x="shared")
+
+
+def price_with_plots(close: pd.Series, plots: pd.DataFrame, *, height: int = 300) -> alt.Chart:
+    """Close price with a Pine strategy's plot() series drawn over it (USDT, zoomable)."""
+    frame = plots.reindex(close.index).assign(Close=close.to_numpy())
+    step = max(1, len(frame) // MAX_POINTS)
+    long = frame.iloc[::step].rename_axis("ts").reset_index().melt(
+        "ts", var_name="series", value_name="price").dropna(subset=["price"])
+    return alt.Chart(long).mark_line(strokeWidth=1.2).encode(
+        x=alt.X("ts:T", title="Time (UTC)"),
+        y=alt.Y("price:Q", title="Price (USDT)", scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top-left")),
+        tooltip=[alt.Tooltip("ts:T", format="%Y-%m-%d %H:%M"), "series:N",
+                 alt.Tooltip("price:Q", format=",.2f")],
+    ).properties(height=height).add_params(alt.selection_interval(bind="scales", encodings=["x"]))

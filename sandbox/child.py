@@ -217,6 +217,8 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     out.equity.rename("equity").to_frame().to_parquet(out_dir / "equity.parquet")
     out.trades.to_parquet(out_dir / "trades.parquet")
     out.events.to_parquet(out_dir / "events.parquet")
+    if out.plots:
+        pd.DataFrame(out.plots).to_parquet(out_dir / "plots.parquet")
     import resource
 
     channel.send(type="result", bars=len(data), trades=len(out.trades), rejected=out.rejected,

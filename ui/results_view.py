@@ -88,6 +88,10 @@ def chart_section(b: RunBundle) -> None:
     _chart(f"Rolling {frames.ROLLING_DAYS}-day Sharpe and volatility (annualised, rf 0)",
            charts.rolling_sharpe_volatility(b.equity))
     _chart("Price with trades", trade_charts.price_with_trades(b.ohlcv, b.trades))
+    plots = runs.run_plots(services.settings().db_path, b.run.id)
+    if len(plots.columns):
+        _chart("Price with the strategy's plot() series",
+               broker_charts.price_with_plots(b.ohlcv["Close"], plots))
     st.caption("Drag or scroll on a time chart to zoom; double-click to reset. Candles up to "
                f"{trade_charts.CANDLE_LIMIT:,} bars, a close line beyond.")
 

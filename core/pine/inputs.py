@@ -112,16 +112,19 @@ class InputRegistry:
         value = self.constant(node)
         return float(value) if isinstance(value, (int, float)) else None
 
-    def note_plot(self, node: n.Call, path: str) -> None:
-        """Remember the title of a plot() call (drawings and alerts are ignored)."""
+    def note_plot(self, node: n.Call, path: str) -> str | None:
+        """Remember the title of a plot() call and return it (drawings and alerts: None)."""
         if not path.startswith("plot"):
-            return
+            return None
         title = next((a.value for a in node.args if a.name == "title"), None)
         if title is None and len(node.args) > 1 and not node.args[1].name:
             title = node.args[1].value
         text = title.value if isinstance(title, n.Constant) and isinstance(title.value, str) \
             else f"{path}_{len(self.plots) + 1}"
+        if text in self.plots:
+            text = f"{text} ({len(self.plots) + 1})"
         self.plots.append(text)
+        return text
 
     def strategy_settings(self, script: n.Script) -> dict[str, Any]:
         """The strategy() arguments with TradingView's defaults (pine.md §2)."""

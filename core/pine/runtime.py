@@ -103,6 +103,14 @@ class PineRuntime:
         self.step_ms = step
         self.done = -1
         self._expected: float | None = None
+        self.plots: dict[str, list[float]] = {}
+
+    def record_plot(self, title: str, value: Any) -> None:
+        """Keep this bar's value of a plot() series (na and non-numbers become NaN)."""
+        series = self.plots.get(title)
+        if series is None:
+            series = self.plots[title] = [_NA] * self.size
+        series[self.bar.index] = float(value) if isinstance(value, (int, float)) else _NA
 
     def step(self) -> None:
         """Run the script for every bar up to backtesting.py's current one (bar 0 included);

@@ -81,7 +81,11 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
         if isinstance(value, n.Call):
             path = dotted(value.func) or ""
             if path in cat.IGNORED_CALLS or path.split(".")[0] in cat.DRAWING_NAMESPACES:
-                self.note_plot(value, path)
+                title = self.note_plot(value, path)
+                series = next((a.value for a in value.args if a.name in (None, "", "series")),
+                              None)
+                if path == "plot" and title is not None and series is not None:
+                    self.emit(f"rt.record_plot({title!r}, {self.expr(series)[0]})")
                 return
             if path in ("strategy", "indicator", "study"):
                 return
