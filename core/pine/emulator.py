@@ -27,6 +27,10 @@ class Emulator:
         self.allow = "all"
         self.max_fills_day = 0
         self.max_loss_day: tuple[float, str] | None = None
+        self.max_drawdown: tuple[float, str] | None = None
+        self.max_position = 0.0
+        self.peak_equity = settings.initial_capital
+        self.stopped = False  # max_drawdown fired: no more orders for the rest of the run
         self.day = -1
         self.day_fills = 0
         self.day_equity = settings.initial_capital
@@ -36,7 +40,8 @@ class Emulator:
     @property
     def has_risk_rules(self) -> bool:
         """True when a daily risk rule needs every bar to be processed."""
-        return bool(self.max_fills_day) or self.max_loss_day is not None
+        return bool(self.max_fills_day) or self.max_loss_day is not None \
+            or self.max_drawdown is not None
 
     # ----- placement -----
     def _next_seq(self) -> int:
@@ -95,7 +100,7 @@ class Emulator:
         self._roll_day(time_ms)
         if not self.pending and not self.exits:
             self.book.close_price = c
-            if self.max_fills_day or self.max_loss_day is not None:
+            if self.has_risk_rules:
                 self._check_risk(c)
             return self.book.fills
         self._market_orders(o, h, low)
@@ -128,6 +133,7 @@ class Emulator:
             if position * order.side > 0 and \
                     self._open_count(order.side) >= max(self.settings.pyramiding, 1):
                 return
+            qty = self._capped(qty, position, order.side)
             if position * order.side < 0:
                 qty += abs(position)
         if qty <= QTY_EPS:
@@ -135,6 +141,16 @@ class Emulator:
         book.execute(order.side, qty, price, order.id, self.bar)
         self.day_fills += 1
         self._after_fill(order, qty)
+
+    def _capped(self, qty: float, position: float, side: int) -> float:
+        """strategy.risk.max_position_size: the entry quantity reduced so the resulting
+        position stays within the cap (0 when even the smallest quantity would exceed it)."""
+        cap = self.max_position
+        if not cap:
+            return qty
+        held = abs(position) if position * side > 0 else 0.0
+        room = max(0.0, cap - held)
+        return min(qty, room) if room > QTY_EPS else 0.0
 
     def _after_fill(self, order: Order, qty: float) -> None:
         if order.oca_name and order.oca_type in ("cancel", "reduce"):
@@ -263,7 +279,7 @@ class Emulator:
             self.day = day
             self.day_fills = 0
             self.day_equity = self.book.equity(self.book.close_price)
-            self.halted = False
+            self.halted = self.stopped
 
     def _check_risk(self, close: float) -> None:
         fired = self.max_fills_day and self.day_fills >= self.max_fills_day
@@ -272,6 +288,13 @@ class Emulator:
             loss = self.day_equity - self.book.equity(close)
             limit = value if kind == "cash" else self.day_equity * value / 100.0
             fired = fired or loss > limit
+        if self.max_drawdown is not None:
+            equity = self.book.equity(close)
+            self.peak_equity = max(self.peak_equity, equity)
+            value, kind = self.max_drawdown
+            limit = value if kind == "cash" else self.peak_equity * value / 100.0
+            if self.peak_equity - equity > limit:
+                fired = self.stopped = True
         if fired and not self.halted:
             self.cancel_all()
             position = self.book.position

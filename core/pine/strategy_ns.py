@@ -47,10 +47,13 @@ class Risk:
         self.emulator.max_loss_day = (float(value), type)
 
     def max_drawdown(self, value: Any, type: str = "percent_of_equity") -> None:  # noqa: A002
-        """Accepted; not enforced (listed in DIFFERENCES.md)."""
+        """Stop for good once equity falls ``value`` (cash, or % of peak equity) below its peak:
+        cancel orders, close the position at the next open, place no more orders."""
+        self.emulator.max_drawdown = (float(value), type)
 
     def max_position_size(self, contracts: Any) -> None:
-        """Accepted; not enforced (listed in DIFFERENCES.md)."""
+        """Reduce entries so the position never exceeds ``contracts``; skip them if nothing fits."""
+        self.emulator.max_position = float(contracts)
 
     def max_cons_loss_days(self, count: Any) -> None:
         """Accepted; not enforced (listed in DIFFERENCES.md)."""

@@ -175,3 +175,43 @@ def test_an_order_the_engine_refuses_stops_the_run_with_a_clear_error():
     settings = engine.EngineSettings(cash_usdt=1e6, allow_short=False)
     with pytest.raises(MirrorError, match="allow short selling"):
         engine.run(cls, _bars(), settings)
+
+
+def test_max_drawdown_closes_and_stops_for_good():
+    em = emulator(default_qty_value=1000.0)  # 1000 contracts: 1 point = 1000 of equity
+    em.max_drawdown = (1.0, "percent_of_equity")  # 1 % of the 1e6 peak = 10,000
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 101, 99, 100)   # long 1000 @ 100
+    bar(em, 2, 100, 100, 95, 95)    # close 95: -5,000, within the limit
+    assert not em.halted
+    bar(em, 3, 95, 95, 88, 89)      # close 89: -11,000 from the peak -> fire
+    assert em.halted and em.stopped and list(em.pending) == ["risk close"]
+    assert bar(em, 4, 90, 91, 89, 90) == [(-1, 1000.0, 90, "risk close")]
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 40, 90, 91, 89, 90)     # days later: still stopped, nothing placed
+    assert em.book.position == 0 and "L" not in em.pending and em.halted
+
+
+def test_max_drawdown_in_cash_and_not_fired_below_it():
+    em = emulator(default_qty_value=10.0)
+    em.max_drawdown = (100.0, "cash")
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 101, 99, 100)
+    bar(em, 2, 100, 100, 91, 91)    # -90 < 100
+    assert not em.halted
+    bar(em, 3, 91, 91, 89, 89)      # -110 > 100
+    assert em.stopped
+
+
+def test_max_position_size_reduces_entries_and_skips_when_full():
+    em = emulator(default_qty_value=3.0, pyramiding=5)
+    em.max_position = 5.0
+    em.place(Order("L1", "entry", 1, NAN))
+    assert bar(em, 1, 100, 101, 99, 100) == [(1, 3.0, 100, "L1")]
+    em.place(Order("L2", "entry", 1, NAN))
+    assert bar(em, 2, 100, 101, 99, 100) == [(1, 2.0, 100, "L2")]  # reduced to fit 5
+    em.place(Order("L3", "entry", 1, NAN))
+    assert bar(em, 3, 100, 101, 99, 100) == []  # nothing fits: not placed
+    em.place(Order("S", "entry", -1, NAN))  # reversal: closes 5, opens at most 5 short
+    assert bar(em, 4, 100, 101, 99, 100) == [(-1, 8.0, 100, "S")]
+    assert em.book.position == -3.0
