@@ -58,15 +58,22 @@ _TRANSITION = np.array([
 ])
 
 
-def _regimes(rng: np.random.Generator, n: int) -> np.ndarray:
+def _markov_states(rng: np.random.Generator, n: int, transition: np.ndarray,
+                   start: int) -> np.ndarray:
+    """n states of a Markov chain with this row-stochastic transition matrix."""
     draws = rng.random(n)
-    cum = np.cumsum(_TRANSITION, axis=1)
+    cum = np.cumsum(transition, axis=1)
+    last = len(transition) - 1
     out = np.empty(n, dtype=np.int64)
-    state = 2
+    state = start
     for i in range(n):
-        state = int(np.searchsorted(cum[state], draws[i]))
-        out[i] = min(state, 2)
+        state = min(int(np.searchsorted(cum[state], draws[i])), last)
+        out[i] = state
     return out
+
+
+def _regimes(rng: np.random.Generator, n: int) -> np.ndarray:
+    return _markov_states(rng, n, _TRANSITION, start=2)
 
 
 def _garch_returns(rng: np.random.Generator, n: int, base_vol: float) -> np.ndarray:
@@ -131,14 +138,7 @@ _FUNDING_TRANSITION = np.array([
 
 
 def _funding_regimes(rng: np.random.Generator, n: int) -> np.ndarray:
-    draws = rng.random(n)
-    cum = np.cumsum(_FUNDING_TRANSITION, axis=1)
-    out = np.empty(n, dtype=np.int64)
-    state = 0
-    for i in range(n):
-        state = min(int(np.searchsorted(cum[state], draws[i])), 2)
-        out[i] = state
-    return out
+    return _markov_states(rng, n, _FUNDING_TRANSITION, start=0)
 
 
 def _funding_premium(spec: SampleSpec) -> pd.Series:
