@@ -27,6 +27,16 @@ _ENGINE_RULES_OFF = ("stop_loss_pct", "take_profit_pct", "trailing_stop_pct", "m
                      "maintenance_margin_rate", "liquidation_fee_rate", "min_notional_usdt")
 
 
+def processes_orders_on_close(source: str) -> bool:
+    """The Pine strategy's process_orders_on_close property (False if it does not translate)."""
+    from core import pine
+
+    try:
+        return bool(pine.translate(source).strategy_settings.get("process_orders_on_close"))
+    except TranslationError:
+        return False
+
+
 def strategy_defaults(source: str) -> dict[str, float]:
     """The strategy() properties a run starts from: {"cash_usdt", "commission"} (may be empty)."""
     from core import pine
@@ -61,11 +71,16 @@ def prepare_config(db: Path, config: BacktestConfig) -> BacktestConfig:
     return replace(config, params={**config.params, MINTICK_PARAM: tick})
 
 
-def engine_settings(db: Path, config: BacktestConfig, base: dict[str, Any]) -> dict[str, Any]:
-    """The sandbox engine settings for a Pine run: ``base`` with the mirroring requirements."""
+def engine_settings(db: Path, config: BacktestConfig, base: dict[str, Any], *,
+                    on_close: bool = False) -> dict[str, Any]:
+    """The sandbox engine settings for a Pine run: ``base`` with the mirroring requirements.
+
+    on_close: the strategy's process_orders_on_close (market orders fill at the signal close).
+    """
     _tick, lot = _symbol_rules(db, config)
-    out = {**base, "allow_short": True, "lot_step_coins": lot or DEFAULT_LOT_STEP, "liquidate": False,
-           "trade_on_close": False, "exclusive_orders": False, "hedging": False}
+    out = {**base, "allow_short": True, "lot_step_coins": lot or DEFAULT_LOT_STEP,
+           "liquidate": False, "trade_on_close": bool(on_close), "exclusive_orders": False,
+           "hedging": False}
     for name in _ENGINE_RULES_OFF:
         if name in out:
             out[name] = 0.0

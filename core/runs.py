@@ -116,7 +116,9 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
         data = _load_data(settings, run.config)
         outcome_equity, outcome_trades, log, extras, plots = _sandbox(
             settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
-            pine=language is Language.PINE)
+            pine=language is Language.PINE,
+            on_close=language is Language.PINE and pine_run.processes_orders_on_close(
+                version.source))
         _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
                       extras=extras, plots=plots)
     except TranslationError as exc:
@@ -149,7 +151,7 @@ def run_limits(settings: Settings, config: BacktestConfig) -> Limits:
 
 def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
-             cancel: threading.Event | None, pine: bool = False
+             cancel: threading.Event | None, pine: bool = False, on_close: bool = False
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras, pd.DataFrame]:
     from core import jobs, sandbox_check
 
@@ -170,7 +172,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
         broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)
         if pine:  # the Pine runtime mirrors TradingView's broker: the engine must not interfere
             broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
-                settings.db_path, config, broker.settings))
+                settings.db_path, config, broker.settings, on_close=on_close))
         job = {"source": source, "params": config.params, "settings": broker.settings}
         outcome = worker.run(job, limits=run_limits(settings, config), progress=on_progress,
                              cancel=cancel)

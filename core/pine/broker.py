@@ -99,6 +99,7 @@ class BrokerSettings:
     slippage: int = 0
     mintick: float = 0.01
     qty_step: float = 1e-8
+    process_orders_on_close: bool = False
 
 
 class Book:

@@ -114,6 +114,14 @@ class Emulator:
         self._check_risk(c)
         return self.book.fills
 
+    def fill_market_at_close(self, index: int, c: float, h: float, low: float) -> list[Fill]:
+        """process_orders_on_close: fill the pending market orders at bar ``index``'s close."""
+        self.bar = index
+        self.range = (low, h)
+        self.book.fills = []
+        self._market_orders(c, h, low)
+        return self.book.fills
+
     def _market_orders(self, o: float, h: float, low: float) -> None:
         for order in sorted((x for x in self.pending.values() if x.market), key=lambda x: x.seq):
             if self.pending.get(order.id) is not order:

@@ -129,6 +129,8 @@ class PineRuntime:
             self._set_bar(i)
             script(self, self.root, bar, strategy)
             self.done = i
+            if emulator.settings.process_orders_on_close and i == current:
+                self._fill_at_close(i)
             j = i + 1
             if j >= self.size:
                 continue
@@ -141,6 +143,16 @@ class PineRuntime:
             if i == current and fills:
                 self._mirror(fills, self._o[j])
                 self._expected = emulator.book.position
+
+    def _fill_at_close(self, i: int) -> None:
+        """process_orders_on_close (R1): this bar's market orders fill at its close; the engine
+        (trade_on_close) fills the mirrored market orders at the same close."""
+        fills = self.emulator.fill_market_at_close(i, self._c[i], self._h[i], self._l[i])
+        if fills:
+            for fill in fills:
+                (self._owner.buy if fill.side > 0 else self._owner.sell)(
+                    size=_size(fill.qty), tag=fill.tag)
+            self._expected = self.emulator.book.position
 
     def _check_mirror(self, broker: Any, index: int) -> None:
         expected, self._expected = self._expected, None
@@ -168,9 +180,12 @@ class PineRuntime:
 
     def _mirror(self, fills: list[Any], open_price: float) -> None:
         owner = self._owner
+        on_close = self.emulator.settings.process_orders_on_close
         for fill in fills:
             kwargs: dict[str, Any] = {"size": _size(fill.qty), "tag": fill.tag}
-            if fill.price != open_price:
+            if on_close and fill.price == open_price:
+                kwargs["stop"] = fill.price  # the engine's market orders fill at closes here
+            elif fill.price != open_price:
                 above = fill.price > open_price
                 kwargs["stop" if above == (fill.side > 0) else "limit"] = fill.price
             (owner.buy if fill.side > 0 else owner.sell)(**kwargs)
@@ -237,7 +252,8 @@ def _broker_settings(owner: Any, settings: dict[str, Any]) -> _BrokerSettings:
         commission_type=settings.get("commission_type", "percent"),
         commission_value=float(settings.get("commission_value", 0.0)),
         slippage=int(settings.get("slippage", 0)), mintick=mintick,
-        qty_step=float(settings.get("qty_step", 1e-8)))
+        qty_step=float(settings.get("qty_step", 1e-8)),
+        process_orders_on_close=bool(settings.get("process_orders_on_close", False)))
     engine = getattr(owner, "_broker", None)
     lot = getattr(engine, "_lot", 0.0)
     if isinstance(lot, float) and lot > 0:
