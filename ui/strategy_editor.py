@@ -72,17 +72,21 @@ def apply_pending_view() -> None:
         st.session_state[VIEW] = view
 
 
+NEW_STRATEGY = 0  # picker value of "+ New strategy": a selectbox shows None as "no choice"
+
+
 def _picker(settings: Settings) -> int | None:
     if "strategies_pending" in st.session_state:
         st.session_state[PICK] = st.session_state.pop("strategies_pending")
     elif PICK not in st.session_state:  # widget state is dropped on other pages: restore it
         st.session_state[PICK] = st.session_state.get(services.SELECTED_STRATEGY)
     records = strategies.list_strategies(settings.db_path)
-    choices: dict[int | None, str] = {None: "+ New strategy"}
+    choices: dict[int, str] = {NEW_STRATEGY: "+ New strategy"}
     choices |= {r.id: f"{r.meta.name} (v{r.latest_version})" for r in records}
     if st.session_state[PICK] not in choices:
-        st.session_state[PICK] = None
-    sid = st.selectbox("Strategy", list(choices), format_func=choices.get, key=PICK)
+        st.session_state[PICK] = NEW_STRATEGY
+    picked = st.selectbox("Strategy", list(choices), format_func=choices.get, key=PICK)
+    sid = None if picked == NEW_STRATEGY else picked
     st.session_state[services.SELECTED_STRATEGY] = sid
     return sid
 

@@ -97,3 +97,13 @@ def app_url(app_home: Path) -> Iterator[str]:
             proc.kill()
         if proc.stderr:
             proc.stderr.close()
+
+
+def wait_idle(page: object, *, timeout_ms: float = 60_000) -> None:
+    """Wait until the Streamlit script is not running (the app root's data-test-script-state),
+    after a short pause for debounced component updates (streamlit-ace posts 200 ms after
+    typing). Clicking while a rerun is in flight can be lost, so journeys call this first."""
+    page.wait_for_timeout(400)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.querySelector('[data-testid=stApp]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout_ms)

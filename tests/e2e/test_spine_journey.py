@@ -7,6 +7,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import wait_idle
+
 REPO = Path(__file__).resolve().parents[2]
 ACE_FRAME = 'iframe[title="streamlit_ace.streamlit_ace"]'
 EDITOR = ".ace_editor:not(.ace_autocomplete)"
@@ -28,9 +30,11 @@ def test_edit_save_run_results_download(page: Page, app_url: str, tmp_path: Path
     expect(page.get_by_role("heading", name="Strategies")).to_be_visible(timeout=30_000)
     expect(page.frame_locator(ACE_FRAME).locator(EDITOR)).to_be_visible(timeout=30_000)
     _replace_editor_text(page, source)
+    wait_idle(page)
     page.get_by_label("Name").fill("Journey SMA")
     page.get_by_label("Name").press("Enter")
     expect(page.get_by_text("Valid: one Strategy subclass")).to_be_visible(timeout=15_000)
+    wait_idle(page)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("combobox", name="Strategy").first).to_have_value(
         re.compile(r"Journey SMA \(v1\)"), timeout=15_000)
@@ -39,6 +43,7 @@ def test_edit_save_run_results_download(page: Page, app_url: str, tmp_path: Path
     expect(page.get_by_role("heading", name="Backtest")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("combobox", name="Strategy")).to_have_value("Journey SMA (v1)")
     expect(page.get_by_role("spinbutton", name="fast")).to_have_value("12")
+    wait_idle(page)
     page.get_by_role("button", name="Run backtest").click()
     open_button = page.get_by_test_id("stButton").get_by_role("button", name="Open").first
     expect(open_button).to_be_visible(timeout=90_000)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.e2e.conftest import wait_idle
 from playwright.sync_api import Page, expect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +46,7 @@ def test_upload_fix_save_diff_clone_delete(page: Page, app_url: str, tmp_path: P
     _replace_editor_text(page, SMA)
     expect(page.get_by_text("Valid: one Strategy subclass")).to_be_visible(timeout=30_000)
     expect(ace.locator(".ace_gutter-cell.ace_error")).to_have_count(0, timeout=30_000)
+    wait_idle(page)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved journey_bad: version 2.")).to_be_visible(timeout=30_000)
     expect(_strategy_box(page)).to_have_value("journey_bad (v2)", timeout=30_000)
@@ -52,14 +54,23 @@ def test_upload_fix_save_diff_clone_delete(page: Page, app_url: str, tmp_path: P
     diff = page.get_by_test_id("stCode").filter(has_text="--- v1")
     expect(diff).to_contain_text("-import os", timeout=30_000)
 
+    wait_idle(page)
     page.get_by_role("button", name="Clone").click()
     expect(_strategy_box(page)).to_have_value("copy of journey_bad (v1)", timeout=30_000)
     # the clone's own one-version history is drawn below its buttons: the page is up to date
     expect(page.get_by_text("Save a change to create version 2")).to_be_visible(timeout=30_000)
+    wait_idle(page)
     page.get_by_role("button", name="Delete").click()
     page.get_by_role("button", name="Yes, delete").click()
     expect(page.get_by_text(re.compile(r"Deleted strategy \d+\."))).to_be_visible(timeout=30_000)
-    _strategy_box(page).click()
     options = page.get_by_role("option")
+    for _attempt in range(4):  # a late editor mount can rerun the page and close the list
+        wait_idle(page)
+        _strategy_box(page).click()
+        try:
+            expect(options.first).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            page.keyboard.press("Escape")
     expect(options.filter(has_text="journey_bad (v2)")).to_have_count(1, timeout=30_000)
     expect(options.filter(has_text="copy of journey_bad")).to_have_count(0)
