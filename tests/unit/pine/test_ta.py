@@ -184,3 +184,44 @@ def test_na_input_returns_na_without_advancing_state():
     values = [1.0, 2.0, math.nan, 3.0]
     out = [ta_avg.sma(node, v, 3) for v in values]
     assert math.isnan(out[2]) and out[3] == pytest.approx(2.0)
+
+
+def test_cci_mfi_against_their_definitions(ohlcv):
+    c, v = ohlcv["Close"].to_numpy(), ohlcv["Volume"].to_numpy()
+    sma = pd.Series(c).rolling(20).mean().to_numpy()
+    mad = pd.Series(c).rolling(20).apply(lambda w: np.abs(w - w.mean()).mean(), raw=True)
+    same(run(ohlcv, lambda ta, n, b: ta.cci(n, b.close, 20)), (c - sma) / (0.015 * mad), 19)
+    delta = np.concatenate([[np.nan], np.diff(c)])
+    up = np.where(delta <= 0, 0.0, v * c)  # NaN delta (bar 0) counts in both sums
+    dn = np.where(delta >= 0, 0.0, v * c)
+    up_sum = pd.Series(up).rolling(14).sum().to_numpy()
+    dn_sum = pd.Series(dn).rolling(14).sum().to_numpy()
+    with np.errstate(divide="ignore"):
+        want = np.where(dn_sum == 0, 100.0, 100 - 100 / (1 + up_sum / dn_sum))
+    want[np.isnan(up_sum)] = np.nan
+    same(run(ohlcv, lambda ta, n, b: ta.mfi(n, b.close, 14)), want, 13)
+
+
+def test_kc_basis_and_bands(ohlcv):
+    c, h, low = (ohlcv[k].to_numpy() for k in ("Close", "High", "Low"))
+    prev = np.concatenate([[np.nan], c[:-1]])
+    tr = np.nanmax(np.vstack([h - low, np.abs(h - prev), np.abs(low - prev)]), axis=0)
+    tr[0] = np.nan  # kc uses the na-first ta.tr (reference/pine.md §4)
+    basis = ref.ema(c, 20)
+    width = ref.ema(tr, 20)
+    got = run(ohlcv, lambda ta, n, b: ta.kc(n, b.close, 20, 2.0)[0])
+    same(got, basis, 19)
+    upper = run(ohlcv, lambda ta, n, b: ta.kc(n, b.close, 20, 2.0)[1])
+    same(upper, basis + 2.0 * width, 20)
+
+
+def test_vwap_resets_every_utc_day_and_obv_accumulates(ohlcv):
+    h, low, c, v = (ohlcv[k].to_numpy() for k in ("High", "Low", "Close", "Volume"))
+    src = (h + low + c) / 3
+    day = ohlcv.index.floor("D")
+    num = pd.Series(src * v).groupby(day).cumsum().to_numpy()
+    den = pd.Series(v).groupby(day).cumsum().to_numpy()
+    same(run(ohlcv, lambda ta, n, b: ta.vwap(n)), num / den, 0)
+    obv = run(ohlcv, lambda ta, n, b: ta.obv(n))
+    want = np.cumsum(np.sign(np.diff(c)) * v[1:])
+    np.testing.assert_allclose(obv[1:] - obv[1], want - want[0], rtol=1e-9, atol=1e-9)
