@@ -29,8 +29,9 @@ def dmi(ta: Any, node: Node, di_length: Any, adx_smoothing: Any) -> tuple:
     node.data = (bar.high, bar.low)
     up = bar.high - prev[0] if prev else NA
     down = prev[1] - bar.low if prev else NA
-    plus_dm = up if (up > down and up > 0) else 0.0
-    minus_dm = down if (down > up and down > 0) else 0.0
+    # na on the first bar (ta.change is na there): the Wilder averages skip it, as in TV's ta.dmi
+    plus_dm = NA if isna(up) else (up if (up > down and up > 0) else 0.0)
+    minus_dm = NA if isna(down) else (down if (down > up and down > 0) else 0.0)
     trur = _avg.rma(node[1], ta.tr(None, False), di_length)
     plus_s = _avg.rma(node[2], plus_dm, di_length)
     minus_s = _avg.rma(node[3], minus_dm, di_length)

@@ -225,3 +225,22 @@ def test_vwap_resets_every_utc_day_and_obv_accumulates(ohlcv):
     obv = run(ohlcv, lambda ta, n, b: ta.obv(n))
     want = np.cumsum(np.sign(np.diff(c)) * v[1:])
     np.testing.assert_allclose(obv[1:] - obv[1], want - want[0], rtol=1e-9, atol=1e-9)
+
+
+def test_dmi_against_its_definition(ohlcv):
+    h, low, c = (ohlcv[k].to_numpy() for k in ("High", "Low", "Close"))
+    up = np.diff(h, prepend=np.nan)
+    down = -np.diff(low, prepend=np.nan)
+    plus_dm = np.where(np.isnan(up), np.nan, np.where((up > down) & (up > 0), up, 0.0))
+    minus_dm = np.where(np.isnan(down), np.nan, np.where((down > up) & (down > 0), down, 0.0))
+    prev = np.concatenate([[np.nan], c[:-1]])
+    tr = np.maximum(h - low, np.maximum(np.abs(h - prev), np.abs(low - prev)))  # na on bar 0
+    atr = ref.rma(tr, 14)
+    plus = 100 * ref.rma(plus_dm, 14) / atr
+    minus = 100 * ref.rma(minus_dm, 14) / atr
+    total = plus + minus
+    adx = 100 * ref.rma(np.abs(plus - minus) / np.where(total == 0, 1, total), 10)
+    got = [run(ohlcv, lambda ta, n, b, k=k: ta.dmi(n, 14, 10)[k]) for k in range(3)]
+    same(got[0], plus, 14)
+    same(got[1], minus, 14)
+    same(got[2], adx, 14 + 10 - 1)
