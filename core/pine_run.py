@@ -8,6 +8,7 @@ slippage is applied by the runtime), no engine risk rules and no engine liquidat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,24 +28,24 @@ _ENGINE_RULES_OFF = ("stop_loss_pct", "take_profit_pct", "trailing_stop_pct", "m
                      "maintenance_margin_rate", "liquidation_fee_rate", "min_notional_usdt")
 
 
-def processes_orders_on_close(source: str) -> bool:
-    """The Pine strategy's process_orders_on_close property (False if it does not translate)."""
+def _properties(source: str) -> Mapping[str, Any]:
+    """The strategy() properties of Pine source (empty if it does not translate)."""
     from core import pine
 
     try:
-        return bool(pine.translate(source).strategy_settings.get("process_orders_on_close"))
+        return pine.translate(source).strategy_settings
     except TranslationError:
-        return False
+        return {}
+
+
+def processes_orders_on_close(source: str) -> bool:
+    """The Pine strategy's process_orders_on_close property (False if it does not translate)."""
+    return bool(_properties(source).get("process_orders_on_close"))
 
 
 def strategy_defaults(source: str) -> dict[str, float]:
     """The strategy() properties a run starts from: {"cash_usdt", "commission"} (may be empty)."""
-    from core import pine
-
-    try:
-        props = pine.translate(source).strategy_settings
-    except TranslationError:
-        return {}
+    props = _properties(source)
     out = {}
     if props.get("initial_capital"):
         out["cash_usdt"] = float(props["initial_capital"])

@@ -222,12 +222,12 @@ class StoreLockedError(PineOptError):
     """Another process holds the DuckDB file for longer than we waited."""
 
 
-def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _open(path: Path) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + LOCK_WAIT_S
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path))
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise StoreLockedError(
@@ -252,14 +252,14 @@ class _Anchor:
         self._open: dict[str, tuple[duckdb.DuckDBPyConnection, int]] = {}  # path -> (con, users)
         self._timers: dict[str, threading.Timer] = {}
 
-    def acquire(self, path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def acquire(self, path: Path) -> duckdb.DuckDBPyConnection:
         key = str(path)
         with self._lock:
             timer = self._timers.pop(key, None)
             if timer is not None:
                 timer.cancel()
             if key not in self._open:
-                self._open[key] = (_open(path, read_only=read_only), 0)
+                self._open[key] = (_open(path), 0)
             anchor, users = self._open[key]
             self._open[key] = (anchor, users + 1)
             return anchor.cursor()
@@ -298,13 +298,13 @@ atexit.register(_ANCHOR.close_all)
 
 
 @contextlib.contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection (cursor) to the DuckDB file for one unit of work; always closed after.
 
     Raises StoreLockedError when another process keeps the file locked past LOCK_WAIT_S.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _ANCHOR.acquire(path, read_only=False)
+    con = _ANCHOR.acquire(path)
     try:
         yield con
     finally:

@@ -7,7 +7,10 @@ sandbox-side glue), emulator/broker/strategy_ns (TradingView's broker), ta_* (in
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from core.errors import TranslationError
@@ -28,13 +31,18 @@ class PineTranslation:
 
     python_source: str
     params: tuple[ParameterDef, ...]
-    strategy_settings: dict[str, Any] = field(default_factory=dict)
+    strategy_settings: Mapping[str, Any] = field(default_factory=dict)
     plots: tuple[str, ...] = ()
     version: int = 5
 
 
+@functools.lru_cache(maxsize=32)
 def translate(source: str) -> PineTranslation:
-    """Translate Pine source. Raises TranslationError (with line/col) and nothing else."""
+    """Translate Pine source. Raises TranslationError (with line/col) and nothing else.
+
+    Pure and deterministic, so results are cached by source text: validation, parameter
+    extraction, run defaults and the run itself all ask for the same translation.
+    """
     from core.pine.module import build
     from core.pine.parser import parse
 
@@ -54,4 +62,5 @@ def translate(source: str) -> PineTranslation:
         raise TranslationError(f"could not translate the script ({type(exc).__name__}: {exc})")\
             from None
     return PineTranslation(python_source=python_source, params=params,
-                           strategy_settings=settings, plots=plots, version=script.version)
+                           strategy_settings=MappingProxyType(dict(settings)), plots=plots,
+                           version=script.version)

@@ -43,7 +43,7 @@ def test_twenty_runs_five_at_a_time_all_finish(home, sma_source: str) -> None:
         manager.submit(rid)
     peak = 0
     while manager.active():
-        with store.connect(settings.db_path, read_only=False) as con:
+        with store.connect(settings.db_path) as con:
             running = con.execute("SELECT count(*) FROM backtests WHERE status = 'running'"
                                   ).fetchone()[0]
         peak = max(peak, running)
