@@ -24,6 +24,7 @@ $(DEV_STAMP): $(REQ_STAMP) requirements-dev.txt
 setup: $(REQ_STAMP)
 	./scripts/setup_system.sh
 	$(BIN)/pineopt init
+	$(BIN)/pineopt doctor
 
 run: setup
 	$(BIN)/pineopt serve --port $(PORT)
@@ -31,6 +32,7 @@ run: setup
 test: $(DEV_STAMP)
 	./scripts/setup_system.sh --test
 	$(BIN)/pineopt init
+	$(BIN)/pineopt doctor
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -10,9 +10,9 @@ import argparse
 import os
 import sys
 
-from clicmd import backtest, common, data, runs, serve, strategies, translate, validate
+from clicmd import backtest, common, data, doctor, runs, serve, strategies, translate, validate
 
-COMMAND_MODULES = (common, serve, validate, strategies, backtest, runs, data, translate)
+COMMAND_MODULES = (common, serve, doctor, validate, strategies, backtest, runs, data, translate)
 
 
 def build_parser() -> argparse.ArgumentParser:

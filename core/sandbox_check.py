@@ -20,15 +20,14 @@ from dataclasses import dataclass
 
 from core.errors import SandboxError, SandboxUnavailableError
 from core.settings import REPO_ROOT, Settings
+from sandbox.doctor import explain
 
 SELFTEST_TIMEOUT_S = 60.0
 RETRY_AFTER_S = 30.0
 CANARY_VARIABLE = "PINEOPT_SELFTEST_CANARY"
 NESTED_WARNING = "an existing sandbox was detected"
-FIX_HINT = ("Fix: run `sudo make setup` (it creates the sandbox user, the sandbox interpreter and "
-            "the jobs folder) on a host where firejail can create namespaces (not inside an "
-            "unprivileged container). For local development only, PINEOPT_SANDBOX=none runs "
-            "strategies without the sandbox.")
+FIX_HINT = ("`pineopt doctor` checks each setup fact and names its fix; `sudo make setup` creates "
+            "or repairs the sandbox user, its home, the sandbox interpreter and the jobs folder.")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,8 +84,9 @@ def _probe(settings: Settings) -> SandboxStatus:
     failures = _host_failures(settings) or _canary_failures(settings)
     if failures:
         return SandboxStatus(ok=False, mode="firejail", failures=tuple(failures), checked_at=now,
-                             message="The sandbox self-test failed, so strategies will not run: "
-                                     + "; ".join(failures) + ". " + FIX_HINT)
+                             message="The sandbox self-test failed, so strategies will not run. "
+                                     + " ".join(f if f.endswith(".") else f + "." for f in failures)
+                                     + " " + FIX_HINT)
     return SandboxStatus(ok=True, mode="firejail", checked_at=now,
                          message="Sandbox self-test passed (firejail, seccomp, no network).")
 
@@ -116,8 +116,10 @@ def _canary_failures(settings: Settings) -> list[str]:
         worker = Worker(settings).start()
         outcome = worker.run({"selftest": spec}, limits=Limits.from_settings(
             settings, timeout_s=SELFTEST_TIMEOUT_S))
-    except (SandboxError, OSError) as exc:
-        return [f"the sandbox did not start ({str(exc)[:300]})"]
+    except SandboxError as exc:
+        return [str(exc)[:1200]]
+    except OSError as exc:
+        return [f"the sandbox did not start ({exc})"]
     finally:
         if worker is not None:
             worker.cleanup()
@@ -132,9 +134,15 @@ def _judge(messages: list[dict], log: str, status: str) -> list[str]:
                         "unsandboxed")
     probe = next((m for m in messages if m.get("type") == "probe"), None)
     if probe is None:
-        tail = log.strip().splitlines()[-1:] or [status]
-        return [*failures, f"the canary program reported nothing ({tail[0][:300]})"]
-    for name, (passed, detail) in sorted(probe.get("checks", {}).items()):
+        return [*failures, f"the canary program reported nothing ({status}): {explain(log)}"]
+    checks = probe.get("checks", {})
+    unsandboxed = [n for n in ("seccomp", "pid_namespace") if checks.get(n, [True])[0] is not True]
+    if len(unsandboxed) == 2:
+        failures.append("firejail ran the canary WITHOUT a sandbox (no seccomp filter, no PID "
+                        "namespace of its own): it believes it already runs inside one. Fix: "
+                        "inside a container set the environment variable container=docker (the "
+                        "Dockerfile does); never start PineOpt inside another firejail")
+    for name, (passed, detail) in sorted(checks.items()):
         if passed is not True:
             failures.append(f"check {name} failed: {detail}")
     exec_msg = next((m for m in messages if m.get("type") == "probe_exec"), None)

@@ -12,6 +12,7 @@ from pathlib import Path
 from core.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SANDBOX_VENV = Path("/opt/pineopt/sandbox-venv")
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -30,12 +31,16 @@ class Settings:
 
     home: PINEOPT_HOME, holds pineopt.duckdb and caches (default <repo>/data).
     sandbox_mode: "firejail" (default) or "none" (development only: plain subprocess + rlimits).
+    sandbox_user / sandbox_venv / jobs_root: the unprivileged user strategies run as, the
+    interpreter's venv (outside any home) and the root of the per-job folders; scripts/
+    setup_system.sh creates all three under the same names. sandbox_python overrides the venv.
     """
 
     home: Path
     sandbox_mode: str = "firejail"
     sandbox_python: str = ""
     sandbox_user: str = "pineopt-sandbox"
+    sandbox_venv: Path = DEFAULT_SANDBOX_VENV
     jobs_root: Path = Path("/var/lib/pineopt/jobs")
     max_concurrent: int = 5
     timeout_s: int = 120
@@ -70,8 +75,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         home=home,
         sandbox_mode=mode,
         sandbox_python=env.get("PINEOPT_SANDBOX_PYTHON", ""),
-        sandbox_user=env.get("PINEOPT_SANDBOX_USER", "pineopt-sandbox"),
-        jobs_root=Path(env.get("PINEOPT_JOBS_ROOT", "/var/lib/pineopt/jobs")),
+        sandbox_user=env.get("PINEOPT_SANDBOX_USER") or "pineopt-sandbox",
+        sandbox_venv=Path(env.get("PINEOPT_SANDBOX_VENV") or DEFAULT_SANDBOX_VENV),
+        jobs_root=Path(env.get("PINEOPT_JOBS_ROOT") or "/var/lib/pineopt/jobs"),
         max_concurrent=_int(env, "PINEOPT_MAX_CONCURRENT", 5),
         timeout_s=_int(env, "PINEOPT_TIMEOUT_S", 120),
         memory_mb=_int(env, "PINEOPT_MEMORY_MB", 2000),

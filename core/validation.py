@@ -55,8 +55,15 @@ def _precheck(source: str) -> list[ValidationIssue]:
 
 
 def _parse(source: str) -> tuple[ast.Module | None, list[ValidationIssue]]:
+    """The syntax tree, or the syntax error with its position.
+
+    The tree is also compiled (never run): some errors, such as `*1` ("can't use starred
+    expression here"), come from the compiler, not the parser.
+    """
     try:
-        return ast.parse(source), []
+        tree = ast.parse(source)
+        compile(tree, "<strategy>", "exec", dont_inherit=True)
+        return tree, []
     except SyntaxError as exc:
         text = (exc.text or "").strip()
         near = f" near `{text[:60]}`" if text else ""
@@ -106,6 +113,10 @@ def _check_restricted(source: str, flagged: set[int]) -> list[ValidationIssue]:
         result = compile_restricted_exec(source, filename="<strategy>")
     except (RecursionError, MemoryError):
         return [_too_complex()]
+    except (SyntaxError, ValueError, TypeError) as exc:  # its compile of the rewritten tree
+        return [ValidationIssue(severity=Severity.ERROR, line=getattr(exc, "lineno", 0) or 0,
+                                col=0, rule="restricted",
+                                message=_restricted_message(f"{exc.__class__.__name__}: {exc}."))]
     issues = []
     for err in result.errors:
         head, _, text = err.partition(": ")

@@ -19,7 +19,6 @@ from pathlib import Path
 from core.errors import SandboxError
 from core.settings import REPO_ROOT, Settings
 
-DEFAULT_SANDBOX_PYTHON = Path("/opt/pineopt/sandbox-venv/bin/python")
 RUNTIME_PACKAGES = ("core", "sandbox")
 STARTUP_CPU_S = 30  # CPU seconds allowed for imports; the child counts the run's own from there
 CLEAN_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
@@ -70,11 +69,15 @@ class Limits:
 
 
 def sandbox_python(settings: Settings) -> str:
-    """The interpreter the child runs with (a venv outside any home directory)."""
+    """The interpreter the child runs with: the sandbox venv's (outside any home directory).
+
+    Never the app's own interpreter under firejail: it may live in a hidden folder, and a missing
+    sandbox venv must fail the self-test loudly. PINEOPT_SANDBOX=none uses the app's.
+    """
     if settings.sandbox_python:
         return settings.sandbox_python
-    if settings.sandbox_mode == "firejail" and DEFAULT_SANDBOX_PYTHON.exists():
-        return str(DEFAULT_SANDBOX_PYTHON)
+    if settings.sandbox_mode == "firejail":
+        return str(settings.sandbox_venv / "bin" / "python")
     return sys.executable
 
 

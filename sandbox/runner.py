@@ -31,6 +31,7 @@ from sandbox.command import (
     sandbox_ids,
     sandbox_python,
 )
+from sandbox.doctor import explain
 
 __all__ = ["Limits", "Outcome", "Worker"]
 
@@ -131,7 +132,7 @@ class Worker:
         if not self._ready:
             log = self._log()
             self.kill("failed")
-            raise SandboxError("The sandbox did not start. " + _first_line(log),
+            raise SandboxError("The sandbox did not start: " + explain(log),
                                status="sandbox_unavailable", log=log)
         return True
 

@@ -6,6 +6,7 @@ gets a fresh DuckDB file in well under a second. Tests never touch data/ or the 
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -25,9 +26,16 @@ def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+# Where this machine's sandbox lives (CI sets fresh names each run): tests follow them.
+MACHINE_VARIABLES = ("PINEOPT_SANDBOX_USER", "PINEOPT_SANDBOX_VENV", "PINEOPT_SANDBOX_HOME",
+                     "PINEOPT_JOBS_ROOT")
+
+
 def make_settings(home: Path, **env: str) -> Settings:
     """Settings for a test home; PINEOPT_* overrides as keyword arguments."""
-    return load_settings({"PINEOPT_HOME": str(home), **{k.upper(): v for k, v in env.items()}})
+    machine = {k: os.environ[k] for k in MACHINE_VARIABLES if os.environ.get(k)}
+    return load_settings({**machine, "PINEOPT_HOME": str(home),
+                          **{k.upper(): v for k, v in env.items()}})
 
 
 @pytest.fixture

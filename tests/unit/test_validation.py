@@ -194,6 +194,20 @@ def test_validation_never_raises_on_arbitrary_text(text: str) -> None:
     assert all(isinstance(i.line, int) and i.message for i in issues)
 
 
+@pytest.mark.parametrize(("text", "line"), [
+    ("*1", 1),                                      # found by Hypothesis on a fresh machine
+    ("x = 1\n*a, = 1\nf(**k, *a)\n", 3),
+    ("def f():\n    nonlocal q\n", 2),
+    ("return 1\n", 1),
+    ("x = 1\nbreak\n", 2),
+    ("def f(a, a):\n    pass\n", 1),
+])
+def test_compiler_stage_errors_are_issues_with_a_line(text: str, line: int) -> None:
+    issues = validation.validate_python(text)
+    syntax = [i for i in issues if i.rule == "syntax"]
+    assert syntax and syntax[0].line == line, issues
+
+
 def test_long_but_flat_expressions_are_fine() -> None:
     terms = " + ".join(f"n{i}" for i in range(110))  # a 110-deep left-nested BinOp
     source = strategy(f"def helper(x, n):\n    n0 = n\n    return x + 0 * ({terms})\n")
