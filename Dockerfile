@@ -1,32 +1,49 @@
-# PineOpt: one container, one DuckDB file, the web app on port 8501.
-# firejail needs to create namespaces: run with
-#   docker run --cap-add SYS_ADMIN --security-opt seccomp=unconfined -p 8501:8501 pineopt
-# Without that, the sandbox self-test fails and strategies are refused (fail closed).
-FROM python:3.11-slim
+# PineOpt: one container, one DuckDB file (a volume), the web app on port 8501.
+# firejail needs to create namespaces and mounts; run it with (README, "Docker"):
+#   docker run --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
+#              [--security-opt apparmor=unconfined   # Ubuntu hosts (AppArmor)] \
+#              -p 8501:8501 -v pineopt-data:/data pineopt
+# Without them the sandbox self-test fails and strategies are refused (fail closed).
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PINEOPT_HOME=/home/pineopt/data PINEOPT_JOBS_ROOT=/var/lib/pineopt/jobs
-
+# --- build: wheels for everything, compiled here if a package has no wheel --------------------
+FROM python:3.11-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends firejail build-essential \
+    && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
+COPY requirements.txt requirements-sandbox.txt /src/
+RUN pip wheel --no-cache-dir --wheel-dir /wheels -r /src/requirements.txt \
+       -r /src/requirements-sandbox.txt
+
+# --- run: no compiler; the same setup script as `make setup` on a host ------------------------
+FROM python:3.11-slim
+# container=docker: inside Docker's PID namespace firejail otherwise believes it is already
+# sandboxed and runs strategies unprotected (the self-test then fails closed).
+ENV container=docker PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/app/.venv/bin:$PATH \
+    PINEOPT_HOME=/data \
+    PINEOPT_SANDBOX_USER=pineopt-sandbox \
+    PINEOPT_SANDBOX_HOME=/var/lib/pineopt-sandbox/pineopt-sandbox \
+    PINEOPT_SANDBOX_VENV=/opt/pineopt/sandbox-venv \
+    PINEOPT_JOBS_ROOT=/var/lib/pineopt/jobs
 
 WORKDIR /app
+COPY --from=build /wheels /wheels
 COPY requirements.txt requirements-sandbox.txt ./
-RUN pip install --no-cache-dir -r requirements.txt \
-    && python -m venv --without-pip /opt/pineopt/sandbox-venv \
-    && pip --python /opt/pineopt/sandbox-venv/bin/python install --no-cache-dir \
-       -r requirements-sandbox.txt \
-    && chmod -R a+rX /opt/pineopt
-
+RUN python -m venv /app/.venv \
+    && PIP_NO_INDEX=1 PIP_FIND_LINKS=/wheels /app/.venv/bin/pip install --no-cache-dir \
+       -r requirements.txt
 COPY . .
-RUN pip install --no-cache-dir --no-deps -e . \
-    && useradd --create-home --uid 1000 pineopt \
-    && mkdir -p /var/lib/pineopt/jobs /home/pineopt/data \
-    && chown -R pineopt /var/lib/pineopt /home/pineopt/data \
-    && chmod 711 /var/lib/pineopt
+# setup_system.sh: apt-get install firejail, the unprivileged sandbox user with its own 0700 home,
+# the sandbox interpreter (from the same wheels) and the jobs root (0711 root: the sandbox user
+# cannot list other jobs). The app runs as root in the container only to start each sandbox as
+# that separate user; user code never runs as root.
+RUN /app/.venv/bin/pip install --no-cache-dir --no-deps -e . \
+    && PIP_NO_INDEX=1 PIP_FIND_LINKS=/wheels ./scripts/setup_system.sh \
+    && rm -rf /wheels /var/lib/apt/lists/* \
+    && mkdir -p -m 0700 /data
 
-USER pineopt
+VOLUME ["/data"]
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() == b'ok' else 1)"
