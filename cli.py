@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _configure_logging()
         return int(args.handler(args) or 0)
     except PineOptError as exc:
         print(f"pineopt: {exc}", file=sys.stderr)
@@ -41,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `pineopt runs list | head`: the reader left, not an error
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
+
+
+def _configure_logging() -> None:
+    from core import logs
+    from core.settings import load_settings
+
+    logs.configure(load_settings())
 
 
 if __name__ == "__main__":

@@ -222,9 +222,12 @@ class JobManager:
     def _execute(self, run_id: int, cancel: threading.Event) -> None:
         from core import runs
 
-        if cancel.is_set() or _status(self.settings.db_path, run_id) is not RunStatus.QUEUED:
-            return
-        runs.execute(self.settings, run_id, cancel=cancel)
+        try:
+            if cancel.is_set() or _status(self.settings.db_path, run_id) is not RunStatus.QUEUED:
+                return
+            runs.execute(self.settings, run_id, cancel=cancel)
+        except Exception as exc:  # noqa: BLE001 - a job thread must never swallow an error
+            runs.fail_unexpected(self.settings, run_id, exc)
 
     def cancel(self, run_id: int) -> bool:
         """Stop a queued or running run. A running one ends within about a second.

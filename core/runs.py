@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,8 @@ from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
 from core.result_check import check_result
 from core.settings import Settings
 from sandbox.command import Limits
+
+_log = logging.getLogger("pineopt.runs")
 
 Progress = Callable[[float], None]
 
@@ -128,9 +132,26 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
                     else RunStatus.FAILED, error=str(exc), log=exc.log)
     except PineOptError as exc:
         _set_status(db, run_id, RunStatus.FAILED, error=str(exc))
+    except Exception as exc:  # a bug of ours: the run must still end, with the evidence
+        fail_unexpected(settings, run_id, exc)
     finally:
         progress_files.clear(settings.home, run_id)
     return get_run(db, run_id)
+
+
+def fail_unexpected(settings: Settings, run_id: int, exc: BaseException) -> None:
+    """End a run ``failed`` after an unexpected exception: a "this is a bug" message, the
+    traceback in the run's log, and an ERROR log line. Never raises (a store that cannot be
+    written is logged too)."""
+    trace = "".join(traceback.format_exception(exc))
+    _log.error("run %s failed with an unexpected %s", run_id, type(exc).__name__, exc_info=exc)
+    message = (f"PineOpt hit an unexpected error ({type(exc).__name__}: {str(exc)[:300]}). This "
+               "is a bug in PineOpt, not in your strategy; the traceback is in the run's log "
+               f"and in {settings.home / 'logs' / 'pineopt.log'}. Re-queue the run to try again.")
+    try:
+        _set_status(settings.db_path, run_id, RunStatus.FAILED, error=message, log=trace)
+    except Exception:  # noqa: BLE001 - the store itself failed; the log keeps the record
+        _log.exception("run %s: could not record its failure in the store", run_id)
 
 
 def run_limits(settings: Settings, config: BacktestConfig) -> Limits:

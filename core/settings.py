@@ -52,6 +52,7 @@ class Settings:
     output_bytes: int = 1_000_000
     result_bytes: int = 64_000_000
     pool_size: int = 2
+    log_level: str = "INFO"
 
     @property
     def db_path(self) -> Path:
@@ -88,4 +89,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         output_bytes=_int(env, "PINEOPT_OUTPUT_BYTES", 1_000_000),
         result_bytes=_int(env, "PINEOPT_RESULT_BYTES", 64_000_000),
         pool_size=_int(env, "PINEOPT_POOL_SIZE", 2),
+        log_level=_log_level(env),
     )
+
+
+def _log_level(env: dict[str, str]) -> str:
+    raw = (env.get("PINEOPT_LOG_LEVEL") or "INFO").strip().upper()
+    if raw not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"PINEOPT_LOG_LEVEL={raw!r} is not a level; use DEBUG, INFO, WARNING, "
+                          "ERROR or CRITICAL")
+    return raw

@@ -5,9 +5,11 @@ Only this package, app.py and app_pages/ import streamlit.
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
-from core import bootstrap
+from core import bootstrap, logs
 from core.jobs import JobManager
 from core.settings import Settings, load_settings
 
@@ -20,7 +22,9 @@ SELECTED_RUN = "selected_run_id"
 @st.cache_resource(show_spinner="Preparing the store (first start loads sample data)…")
 def _settings_for(home: str) -> Settings:
     settings = load_settings()
+    logs.configure(settings)
     bootstrap.init_store(settings)
+    logging.getLogger("pineopt.app").info("app started with store %s", settings.db_path)
     return settings
 
 

@@ -151,3 +151,31 @@ def test_a_process_keeps_one_pool_so_idle_workers_never_pile_up(home, tmp_path) 
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     jobs.shutdown_pools()
+
+
+def test_an_unexpected_error_in_a_job_ends_the_run_failed_with_the_traceback(
+        home, sma_source: str, monkeypatch, caplog) -> None:
+    """A programming error inside a job (not a PineOptError) must never leave a run 'running'."""
+    from core import logs
+
+    settings = make_settings(home, pineopt_pool_size="0")
+    logs.configure(settings)
+    sid = _save(settings, sma_source, "sma")
+
+    def broken_store(*_args, **_kwargs):
+        raise RuntimeError("injected bug in storing the result")
+
+    monkeypatch.setattr(runs, "_store_result", broken_store)
+    manager = jobs.JobManager(settings)
+    rid = runs.request_run(settings, strategy_id=sid, config=WEEK).id
+    with caplog.at_level("ERROR", logger="pineopt"):
+        manager.submit(rid)
+        assert manager.wait([rid], timeout_s=120)
+    run = runs.get_run(settings.db_path, rid)
+    assert run.status is RunStatus.FAILED
+    assert "bug in PineOpt" in run.error and "RuntimeError" in run.error
+    assert "Traceback" in run.log and "injected bug in storing the result" in run.log
+    assert any(r.levelname == "ERROR" and f"run {rid}" in r.getMessage() for r in caplog.records)
+    logged = (settings.home / "logs" / "pineopt.log").read_text()
+    assert f"run {rid} failed with an unexpected RuntimeError" in logged
+    manager.shutdown()
