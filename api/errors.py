@@ -95,6 +95,9 @@ def _malformed(_request: Request, exc: Exception) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "is malformed"}
     where = _field_name(tuple(first.get("loc", ())))
     message = str(first.get("msg", "is malformed"))
+    if first.get("type") == "json_invalid":  # loc holds a character offset, not a field
+        where = "body"
+        message = f"is not valid JSON ({first.get('ctx', {}).get('error', message)})"
     more = len(exc.errors()) - 1
     detail = (f"{where}: {message}. Fix this field and send the request again; "
               "/api/docs shows the expected body." + (f" ({more} more problem(s).)" if more

@@ -26,9 +26,9 @@ OPEN_PATHS = frozenset({"/api/health", "/api/docs", "/api/openapi.json",
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # form boundaries and fields around one file
 DATA_UPLOAD_BYTES = 100 * 1024 * 1024  # the app's upload cap for data files (.streamlit config)
 STRATEGY_PATHS = ("/api/strategies", "/api/validate", "/api/translate")
-# A JSON body holds the source as a string: escapes can make it up to twice the file's size;
-# the decoded source is then held to the 10 MB strategy limit with the app's own message.
-STRATEGY_BODY_BYTES = 2 * MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES
+# The strategy file limit plus room for the form around it (a JSON body's escapes count
+# against the same limit); the decoded source is then checked with the app's own message.
+STRATEGY_BODY_BYTES = MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES
 OTHER_BODY_BYTES = 1024 * 1024
 
 Scope = dict[str, Any]
@@ -49,11 +49,12 @@ def body_limit(path: str) -> int:
 
 def too_large(size: int | None, limit: int) -> ApiError:
     """413 with the app's wording: the size, the limit and what to do."""
-    seen = f"is {size / 1e6:.1f} MB" if size is not None else "is larger than that"
+    seen = f"is {size / 2**20:.1f} MB" if size is not None else "is larger than that"
     return ApiError(413, "too_large",
-                    f"The request body {seen}; the limit here is {limit / 1e6:.1f} MB (strategy "
+                    f"The request body {seen}; the limit here is {limit / 2**20:.2f} MB (strategy "
                     f"files: {MAX_UPLOAD_BYTES >> 20} MB, data files: {DATA_UPLOAD_BYTES >> 20} "
-                    "MB). Remove unused code or data from the file, or split it.")
+                    "MB). Remove unused code or data from the file, or split it.",
+                    headers={"Connection": "close"})  # the rest of the body is never read
 
 
 class BodyLimit:
@@ -72,7 +73,7 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             err = too_large(int(declared), limit)
             await JSONResponse(body(err.error, err.detail), status_code=413,
-                               headers={"Connection": "close"})(scope, receive, send)
+                               headers=err.headers)(scope, receive, send)
             return
         seen = 0
 
