@@ -1,6 +1,8 @@
-# PineOpt: one container, one DuckDB file, the web app on port 8501.
+# PineOpt: one container, one DuckDB file, the web app on port 8501 and the HTTP API on 8000.
 # firejail needs to create namespaces: run with
 #   docker run --cap-add SYS_ADMIN --security-opt seccomp=unconfined -p 8501:8501 pineopt
+# The API answers outside the container only with a token (otherwise it listens on loopback):
+#   docker run ... -e PINEOPT_API_TOKEN=... -p 8501:8501 -p 8000:8000 pineopt
 # Without that, the sandbox self-test fails and strategies are refused (fail closed).
 FROM python:3.11-slim
 
@@ -27,7 +29,7 @@ RUN pip install --no-cache-dir --no-deps -e . \
     && chmod 711 /var/lib/pineopt
 
 USER pineopt
-EXPOSE 8501
+EXPOSE 8501 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() == b'ok' else 1)"
-CMD ["pineopt", "serve", "--address", "0.0.0.0", "--port", "8501"]
+    CMD python -c "import urllib.request as u,sys; g=lambda p: u.urlopen('http://127.0.0.1:'+p, timeout=4).status == 200; sys.exit(0 if g('8501/_stcore/health') and g('8000/api/health') else 1)"
+CMD ["pineopt", "serve", "--address", "0.0.0.0", "--port", "8501", "--api-port", "8000"]

@@ -293,3 +293,35 @@ def test_rejected_run_has_no_results_409_and_line(server: Server) -> None:
                                                         "request.security(syminfo.tickerid, "
                                                         "\"D\", close)\n", "language": "pine"})
         assert pine.status_code == 422 and pine.json()["line"] == 3
+
+
+def test_serve_runs_the_app_and_the_api_and_docker_health_checks_both(
+        template_home: Path, tmp_path: Path) -> None:
+    shutil.copytree(template_home, tmp_path / "home")
+    app_port, api_port = _free_port(), _free_port()
+    env = {**os.environ, "PINEOPT_HOME": str(tmp_path / "home")}
+    env.pop("PINEOPT_API_TOKEN", None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            [sys.executable, str(REPO / "cli.py"), "serve", "--port", str(app_port),
+             "--api-port", str(api_port)], cwd=REPO, env=env, stdout=out,
+            stderr=subprocess.STDOUT)
+    # The Dockerfile's HEALTHCHECK command, pointed at this pair of ports.
+    dockerfile = (REPO / "Dockerfile").read_text()
+    check = dockerfile[dockerfile.index('CMD python -c "') + 15:]
+    check = check[:check.index('"\n')].replace("8501/", f"{app_port}/").replace(
+        "8000/", f"{api_port}/")
+    try:
+        deadline = time.monotonic() + START_DEADLINE_S
+        while subprocess.run([sys.executable, "-c", check], check=False,  # noqa: S603
+                             capture_output=True).returncode != 0:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+        assert "listens on 127.0.0.1 only" in log.read_text()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    for port in (app_port, api_port):  # both servers stopped with it
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
