@@ -144,7 +144,9 @@ def quality_report(ctx: Ctx, symbol: str, timeframe: str, exchange: str = "",
             "repaired": ""}
 
 
-@router.post("/quality/repair", summary="Apply repairs")
+@router.post("/quality/repair", summary="Apply repairs", responses={200: {"content": {
+    "application/json": {"example": {"symbol": "BTCUSDT", "bars": 26303, "issues": [],
+                                     "repaired": "ohlc: 3 bars fixed"}}}}})
 def quality_repair(request: RepairIn, ctx: Ctx) -> dict[str, Any]:
     """`pineopt data quality --repair ...`: the report after the repairs, and what changed."""
     d = _dataset(ctx, request.symbol, request.timeframe, request.exchange, request.market)

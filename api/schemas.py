@@ -9,13 +9,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SMA_SOURCE = ("from backtesting import Strategy\nfrom backtesting.lib import crossover\n"
-              "from backtesting.test import SMA\n\n\nclass SmaCross(Strategy):\n"
-              "    fast = 10  # Fast MA; range: 2..50\n    slow = 30  # Slow MA; range: 10..200\n\n"
-              "    def init(self):\n        self.a = self.I(SMA, self.data.Close, self.fast)\n"
-              "        self.b = self.I(SMA, self.data.Close, self.slow)\n\n    def next(self):\n"
-              "        if crossover(self.a, self.b):\n            self.buy()\n"
-              "        elif crossover(self.b, self.a):\n            self.sell()\n")
+SMA_SOURCE = ("import pandas as pd\nfrom backtesting import Strategy\n"
+              "from backtesting.lib import crossover\n\n\ndef sma(values, n):\n"
+              "    return pd.Series(values).rolling(n).mean()\n\n\nclass SmaCross(Strategy):\n"
+              "    fast = 20  # bars in the fast average; range: 5..100\n"
+              "    slow = 60  # bars in the slow average; range: 20..300\n\n"
+              "    def init(self):\n        self.f = self.I(sma, self.data.Close, self.fast)\n"
+              "        self.s = self.I(sma, self.data.Close, self.slow)\n\n    def next(self):\n"
+              "        if crossover(self.f, self.s):\n            self.buy()\n"
+              "        elif crossover(self.s, self.f):\n            self.position.close()\n")
 
 
 def example(value: dict[str, Any]) -> ConfigDict:
