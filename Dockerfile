@@ -1,9 +1,11 @@
-# PineOpt: one container, one DuckDB file (a volume), the web app on port 8501.
+# PineOpt: one container, one DuckDB file (a volume), the web app on port 8501, the HTTP API on 8000.
 # firejail needs to create namespaces and mounts; run it with (README, "Docker"):
 #   docker run --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
 #              [--security-opt apparmor=unconfined   # Ubuntu hosts (AppArmor)] \
 #              -p 8501:8501 -v pineopt-data:/data pineopt
 # Without them the sandbox self-test fails and strategies are refused (fail closed).
+# The API answers outside the container only with a token (otherwise it listens on loopback):
+#   docker run ... -e PINEOPT_API_TOKEN=... -p 8501:8501 -p 8000:8000 pineopt
 
 # --- build: wheels for everything, compiled here if a package has no wheel --------------------
 FROM python:3.11-slim AS build
@@ -44,7 +46,7 @@ RUN /app/.venv/bin/pip install --no-cache-dir --no-deps -e . \
     && mkdir -p -m 0700 /data
 
 VOLUME ["/data"]
-EXPOSE 8501
+EXPOSE 8501 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() == b'ok' else 1)"
-CMD ["pineopt", "serve", "--address", "0.0.0.0", "--port", "8501"]
+    CMD python -c "import urllib.request as u,sys; g=lambda p: u.urlopen('http://127.0.0.1:'+p, timeout=4).status == 200; sys.exit(0 if g('8501/_stcore/health') and g('8000/api/health') else 1)"
+CMD ["pineopt", "serve", "--address", "0.0.0.0", "--port", "8501", "--api-port", "8000"]

@@ -100,14 +100,7 @@ def build_config(args: argparse.Namespace,
                  strategy_defaults: dict[str, float] | None = None) -> BacktestConfig:
     """Defaults < the strategy's own (Pine strategy()) < --config file < flags -> a checked
     BacktestConfig (ConfigError names the flag)."""
-    defaults: dict[str, Any] = {"exchange": "sample", "market": "spot", "cash_usdt": 100_000.0,
-                                "fractional": True, "margin": {"spot_margin": False}}
-    own = strategy_defaults or {}
-    if "cash_usdt" in own:
-        defaults["cash_usdt"] = own["cash_usdt"]
-    if "commission" in own:
-        defaults["costs"] = {"maker_fee_rate": own["commission"],
-                             "taker_fee_rate": own["commission"]}
+    defaults = config_file.request_layers(strategy_defaults)
     file_layer = config_file.read_toml(args.config) if args.config else {}
     mapping = config_file.merge(defaults, file_layer, flag_layer(args))
     for key, flag in (("symbol", "--symbol"), ("timeframe", "--timeframe")):

@@ -52,6 +52,24 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+# What a run request starts from before the strategy's own defaults, a config file and explicit
+# settings: the CLI and the API build identical configs (and run hashes) from identical inputs.
+REQUEST_DEFAULTS: dict[str, Any] = {"exchange": "sample", "market": "spot", "cash_usdt": 100_000.0,
+                                    "fractional": True, "margin": {"spot_margin": False}}
+
+
+def request_layers(strategy_defaults: dict[str, float] | None = None) -> dict[str, Any]:
+    """REQUEST_DEFAULTS overlaid with a strategy's own capital and commission (Pine
+    strategy() properties: ``cash_usdt``, ``commission``); the first layer of merge()."""
+    layer: dict[str, Any] = {**REQUEST_DEFAULTS, "margin": dict(REQUEST_DEFAULTS["margin"])}
+    own = strategy_defaults or {}
+    if "cash_usdt" in own:
+        layer["cash_usdt"] = own["cash_usdt"]
+    if "commission" in own:
+        layer["costs"] = {"maker_fee_rate": own["commission"], "taker_fee_rate": own["commission"]}
+    return layer
+
+
 def merge(*layers: dict[str, Any]) -> dict[str, Any]:
     """Later layers win; blocks and params merge key by key; None values are ignored."""
     out: dict[str, Any] = {}

@@ -354,3 +354,22 @@ def require_completed(run: RunRecord) -> None:
     if run.status is not RunStatus.COMPLETED:
         raise NotFoundError(f"Run {run.id} has status {run.status.value}; only completed runs have "
                             "results.")
+
+
+RUN_TABLES = ("backtest_metrics", "trades", "equity", "artifacts", "margin_series", "risk_events",
+              "plots")
+
+
+def delete_run(db: Path, run_id: int) -> RunRecord:
+    """Delete a finished run and everything stored with it (one transaction); returns the run as
+    it was. Raises NotFoundError for an unknown id and PineOptError for a queued or running run
+    (cancel it first)."""
+    run = get_run(db, run_id)
+    if not run.status.finished:
+        raise PineOptError(f"Run {run_id} is {run.status.value}; cancel it first, then delete it.")
+    with store.transaction(db) as con:
+        for table in RUN_TABLES:  # fixed names, never user input
+            con.execute(f"DELETE FROM {table} WHERE backtest_id = ?", [run_id])  # noqa: S608
+        con.execute("DELETE FROM backtests WHERE id = ?", [run_id])
+    progress_files.clear(db.parent, run_id)
+    return run

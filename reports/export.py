@@ -21,6 +21,7 @@ from core.settings import Settings
 FORMATS = {"html": ("tearsheet.html", "text/html"), "pdf": ("report.pdf", "application/pdf"),
            "csv": ("trades.csv", "text/csv"), "equity_csv": ("equity.csv", "text/csv"),
            "parquet": ("equity.parquet", "application/vnd.apache.parquet"),
+           "trades_parquet": ("trades.parquet", "application/vnd.apache.parquet"),
            "json": ("run.json", "application/json")}
 JSON_TRADE_FIELDS = ("entry_time", "exit_time", "side", "size", "entry_price", "exit_price", "pnl",
                      "return_pct", "commission", "tag", "exit_reason", "mae", "mfe")
@@ -70,6 +71,14 @@ def equity_parquet(bundle: RunBundle) -> bytes:
     frame = pd.DataFrame({"time": bundle.equity.index, "equity_usdt": bundle.equity.to_numpy()})
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def trades_parquet(bundle: RunBundle) -> bytes:
+    """The trades_csv columns as Parquet (times as timestamps, UTC)."""
+    split = [c for c in ("fees", "funding", "slippage_cost") if c in bundle.trades]
+    buffer = io.BytesIO()
+    bundle.trades.loc[:, [*CSV_TRADE_FIELDS, *split]].to_parquet(buffer, index=False)
     return buffer.getvalue()
 
 

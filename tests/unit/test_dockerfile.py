@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from api.server import DEFAULT_PORT
 from clicmd import serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,9 +77,11 @@ def test_sandbox_requirements_match_runtime_pins() -> None:
     assert {k: runtime.get(k) for k in sandbox} == sandbox
 
 
-def test_port_and_healthcheck() -> None:
-    assert re.search(r"^EXPOSE 8501$", DOCKERFILE, re.M)
-    assert re.search(r"^HEALTHCHECK .*\n?.*/_stcore/health", DOCKERFILE, re.M)
+def test_ports_and_healthcheck() -> None:
+    assert re.search(r"^EXPOSE 8501 8000$", DOCKERFILE, re.M)
+    check = re.search(r"^HEALTHCHECK .*\n?.*$", DOCKERFILE, re.M).group(0)
+    # both servers must answer: the app's health endpoint and the API's (no token needed)
+    assert "8501/_stcore/health" in check and "8000/api/health" in check and " and " in check
 
 
 def test_start_command_is_the_make_run_command() -> None:
@@ -89,5 +92,8 @@ def test_start_command_is_the_make_run_command() -> None:
     run_line = re.search(r"^run:.*\n\t(.*)$", makefile, re.M).group(1)
     assert argv[:2] == ["pineopt", "serve"] and "pineopt serve" in run_line
     assert argv[argv.index("--port") + 1] == "8501"
+    assert argv[argv.index("--api-port") + 1] == "8000" == str(DEFAULT_PORT)
+    assert serve.api_command(8000, "0.0.0.0")[2:] == ["api", "--host", "0.0.0.0", "--port",
+                                                      "8000"]
     # `pineopt serve` turns into the same streamlit command line for both.
     assert serve.command(8501, "0.0.0.0")[2:5] == ["streamlit", "run", str(REPO / "app.py")]

@@ -1,0 +1,47 @@
+"""create_app: the FastAPI application with its routes, guards and error handlers.
+
+One JobManager per application runs the runs started through it, in this process, through the
+same sandbox as the app's runs; it is shut down (its runs cancelled) when the server stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from api import errors, routes_backtests, routes_data, routes_strategies, routes_system
+from api.context import AppContext
+from api.guards import BodyLimit, TokenCheck
+from core import bootstrap
+from core.jobs import JobManager
+from core.settings import Settings
+
+DESCRIPTION = """REST API of PineOpt, over the same services as the web app and the `pineopt`
+command line. Errors are JSON `{error, detail, field, line}`; `detail` says what is wrong and how
+to fix it. When the server has `PINEOPT_API_TOKEN`, send `Authorization: Bearer <token>`
+(everything except `/api/health` and these docs needs it)."""
+
+
+def create_app(settings: Settings, *, token: str = "") -> FastAPI:
+    """The application for ``settings`` (store initialised here); ``token`` '' = no auth."""
+    bootstrap.init_store(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = AppContext(settings=settings, jobs=JobManager(settings), token=token)
+        app.state.pineopt = ctx
+        try:
+            yield
+        finally:
+            ctx.jobs.shutdown()
+
+    app = FastAPI(title="PineOpt API", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+                  dependencies=[Depends(TokenCheck(token))])
+    errors.install(app)
+    for module in (routes_system, routes_strategies, routes_backtests, routes_data):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit)
+    return app
