@@ -58,7 +58,7 @@ def export_ohlcv(db: Path, path: Path, *, exchange: str, market: str, symbol: st
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         text = out.assign(time=pd.DatetimeIndex(out["time"]).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        inert.csv_frame(text).to_csv(path, index=False)
+        Path(path).write_bytes(inert.csv_bytes(text))
     else:
         out.to_parquet(path, index=False)
     return len(out)

@@ -7,9 +7,9 @@ trade tags, names):
   the window; OSC 52 writes the clipboard). ``terminal_text`` shows each one as a visible escape
   (``\\x1b``) instead, keeping only newline and tab;
 - a spreadsheet: a CSV cell starting with ``= + - @`` (or tab / carriage return) is read as a
-  formula (``=HYPERLINK(...)``, DDE). ``csv_frame`` prefixes such text cells with a single quote,
+  formula (``=HYPERLINK(...)``, DDE). ``csv_bytes`` prefixes such text cells with a single quote,
   the neutralisation OWASP's "CSV Injection" guidance recommends; numeric columns are left alone,
-  so a negative P&L stays a number.
+  so a negative P&L stays a number. Every CSV export goes through it.
 """
 
 from __future__ import annotations
@@ -92,3 +92,10 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = out[column].map(csv_cell).astype(object)
     out.columns = [csv_cell(str(c)) for c in out.columns]
     return out
+
+
+def csv_bytes(frame: pd.DataFrame, **options: Any) -> bytes:
+    """``frame`` as inert CSV (UTF-8, no index): text cells through ``csv_cell``, RFC 4180 CRLF
+    line ends, so a text cell holding a CR or LF is quoted rather than splitting its row.
+    ``options`` go to DataFrame.to_csv (e.g. date_format)."""
+    return csv_frame(frame).to_csv(index=False, lineterminator="\r\n", **options).encode()
