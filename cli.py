@@ -1,6 +1,8 @@
 """The `pineopt` command: a thin shell over the same services the app uses.
 
 Exit codes: 0 success, 1 a user error (one clear line on stderr), 2 usage.
+Everything printed goes through core.inert.InertStream: control characters in text that came
+from a strategy or a user (error text, logs, names, tags) are shown escaped, never sent raw.
 Each command group lives in clicmd/<name>.py and registers itself through add_parser().
 """
 
@@ -27,7 +29,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+    """Entry point; returns the exit code. stdout and stderr are made inert while it runs."""
+    from core.inert import InertStream
+
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = InertStream(out), InertStream(err)
+    try:
+        return _main(argv)
+    finally:
+        if isinstance(sys.stdout, InertStream):
+            sys.stdout.flush()
+            sys.stdout = out
+        sys.stderr.flush()
+        sys.stderr = err
+
+
+def _main(argv: list[str] | None) -> int:
     from core.errors import PineOptError
 
     parser = build_parser()

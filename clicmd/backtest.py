@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clicmd.common import print_json, settings
+from clicmd.common import print_json, settings, status_line
 from core import config_file, files, metrics, pine_run, runs, strategies
 from core.errors import ConfigError, PineOptError
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
@@ -125,8 +125,7 @@ def _progress_printer(enabled: bool):  # noqa: ANN202 - small local callback fac
     def show(fraction: float) -> None:
         if enabled:
             filled = int(fraction * 30)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {fraction * 100:5.1f}%")
-            sys.stderr.flush()
+            status_line(f"[{'#' * filled}{'.' * (30 - filled)}] {fraction * 100:5.1f}%")
     return show
 
 

@@ -36,6 +36,15 @@ def print_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
+def status_line(text: str) -> None:
+    """Rewrite the current stderr line with ``text`` (a progress display); ``text`` stays inert,
+    only the leading carriage return is the program's own control character."""
+    write_trusted = getattr(sys.stderr, "write_trusted", sys.stderr.write)
+    write_trusted("\r")
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
 def table(rows: list[list[Any]], headers: list[str]) -> str:
     """A plain aligned text table."""
     cells = [headers] + [[str(c) for c in r] for r in rows]

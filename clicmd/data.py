@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clicmd.common import print_json, settings, table
+from clicmd.common import print_json, settings, status_line, table
 from core import data_export, download, importers, market_data, quality
 from core.import_layouts import ColumnMapping
 from core.model import TIMEFRAMES
@@ -87,7 +87,7 @@ def _progress_for(args: argparse.Namespace) -> Any:
 
 
 def _progress(fraction: float, message: str) -> None:
-    sys.stderr.write(f"\r{fraction:6.1%}  {message[:70]:<70}")
+    status_line(f"{fraction:6.1%}  {message[:70]:<70}")
     if fraction >= 1.0:
         sys.stderr.write("\n")
     sys.stderr.flush()

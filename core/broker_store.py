@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
-from core import broker_check, costs, market_data, store
+from core import broker_check, child_files, costs, market_data, store
 from core.errors import DataError, SandboxError
 from core.model import BacktestConfig
 
@@ -82,11 +81,9 @@ def read_extras(out_dir: Path, data: pd.DataFrame, result: dict, *,
     """The child's risk events and rejection counts, checked; raises SandboxError if malformed."""
     path = out_dir / "events.parquet"
     events = pd.DataFrame({"time": pd.Series(dtype="datetime64[ns]"), "rule": [], "detail": []})
-    if path.is_file() and not path.is_symlink():
-        try:
-            events = pq.read_table(path, columns=["time", "rule", "detail"]).to_pandas()
-        except Exception as exc:  # noqa: BLE001 - any parse failure of untrusted bytes
-            raise _reject(f"events.parquet is not valid ({type(exc).__name__})")
+    if path.exists() or path.is_symlink():  # capped, checked read (core.child_files)
+        events = child_files.read_parquet(path, ["time", "rule", "detail"],
+                                          child_files.Caps(max_rows=MAX_EVENTS))
     if len(events) > MAX_EVENTS or not events["rule"].isin(EVENT_RULES).all():
         raise _reject("risk events have an unknown rule or are too many")
     times = pd.to_datetime(events["time"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import market_data
+from core import inert, market_data
 from core.errors import DataError
 from core.resample import check_timeframe
 
@@ -57,8 +57,8 @@ def export_ohlcv(db: Path, path: Path, *, exchange: str, market: str, symbol: st
     out = frame.rename(columns=str.lower).rename_axis("time").reset_index()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        out.assign(time=pd.DatetimeIndex(out["time"]).strftime("%Y-%m-%dT%H:%M:%SZ")).to_csv(
-            path, index=False)
+        text = out.assign(time=pd.DatetimeIndex(out["time"]).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        Path(path).write_bytes(inert.csv_bytes(text))
     else:
         out.to_parquet(path, index=False)
     return len(out)

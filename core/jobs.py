@@ -230,17 +230,34 @@ class JobManager:
             runs.fail_unexpected(self.settings, run_id, exc)
 
     def cancel(self, run_id: int) -> bool:
-        """Stop a queued or running run. A running one ends within about a second.
+        """Stop a queued or running run. A running one ends within about a second, whether it
+        is starting its sandbox, running, or having its result checked; a run recorded as
+        running by a process that is gone is marked cancelled at once.
 
-        Returns False when the run is neither queued nor running here (nothing changed).
+        Returns False when the run is neither queued nor running (nothing changed).
         """
         with self._lock:
             event = self._cancels.get(run_id)
+            working = event is not None and not self._futures[run_id].done()
         if event is not None:
             event.set()
         queued = _mark(self.settings.db_path, run_id, RunStatus.CANCELLED, only_from=("queued",),
                        error="Cancelled by the user before it started.")
-        return queued or (event is not None and not self._futures[run_id].done())
+        if queued or working:
+            return True
+        return self._cancel_orphan(run_id)
+
+    def _cancel_orphan(self, run_id: int) -> bool:
+        """Mark a 'running' run cancelled when the process that owned it is gone."""
+        with store.connect(self.settings.db_path) as con:
+            row = con.execute("SELECT status, owner_pid FROM backtests WHERE id = ?",
+                              [run_id]).fetchone()
+        if row is None or row[0] != RunStatus.RUNNING.value:
+            return False
+        if _alive(row[1]):
+            return False  # a live process (this one or another) works on it
+        return _mark(self.settings.db_path, run_id, RunStatus.CANCELLED, only_from=("running",),
+                     error="Cancelled by the user; no process was working on it any more.")
 
     def requeue(self, run_id: int) -> None:
         """Queue an interrupted (or cancelled, timed-out...) run again. Raises PineOptError."""

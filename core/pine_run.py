@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
-from core import market_data
+from core import child_files, market_data
 from core.errors import DataError, SandboxError, TranslationError
 from core.model import BacktestConfig
 
@@ -97,12 +96,11 @@ def read_plots(out_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
     at most MAX_PLOTS numeric columns with short titles and one value per bar. Empty when the
     strategy plotted nothing. Raises SandboxError (result_rejected) for anything else."""
     path = out_dir / "plots.parquet"
-    if not path.is_file() or path.is_symlink():
+    if not (path.exists() or path.is_symlink()):
         return pd.DataFrame(index=data.index)
-    try:
-        frame = pq.read_table(path).to_pandas()
-    except Exception as exc:  # noqa: BLE001 - untrusted bytes
-        raise _reject(f"plots.parquet is not valid ({type(exc).__name__})") from exc
+    caps = child_files.Caps(max_rows=len(data), rows=len(data), max_columns=2 * MAX_PLOTS,
+                            text_chars=MAX_PLOT_TITLE)
+    frame = child_files.read_parquet(path, None, caps)  # footer checked before any data
     frame = frame.loc[:, [c for c in frame.columns if not str(c).startswith("__")]]
     if len(frame.columns) > MAX_PLOTS or len(frame) != len(data):
         raise _reject(f"plots must be at most {MAX_PLOTS} series of {len(data)} bars")

@@ -8,17 +8,19 @@ with status result_rejected.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
-from core import broker_check
+from core import broker_check, child_files
 from core.errors import SandboxError
 
-MAX_FILE_BYTES = 128 * 1024 * 1024
 MAX_TRADES = 1_000_000
+OUT_FILES = frozenset({"equity.parquet", "trades.parquet", "events.parquet"})
+PLOTS_FILE = "plots.parquet"
 MAX_TAG_CHARS = 200
 TRADE_SCHEMA = {"Size": "float", "EntryBar": "int", "ExitBar": "int", "EntryPrice": "float",
                 "ExitPrice": "float", "PnL": "float", "Commission": "float", "ReturnPct": "float"}
@@ -30,19 +32,6 @@ def _reject(message: str) -> SandboxError:
     return SandboxError(f"Result rejected: {message}", status="result_rejected")
 
 
-def _read(path: Path, columns: list[str]) -> pd.DataFrame:
-    if not path.is_file() or path.is_symlink():
-        raise _reject(f"{path.name} is missing")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise _reject(f"{path.name} is larger than {MAX_FILE_BYTES:,} bytes")
-    try:
-        schema = pq.read_schema(path)
-    except Exception as exc:  # noqa: BLE001 - any parse failure of untrusted bytes
-        raise _reject(f"{path.name} is not a valid Parquet file ({type(exc).__name__})")
-    missing = [c for c in columns if c not in schema.names]
-    if missing:
-        raise _reject(f"{path.name} lacks columns {missing}")
-    return pq.read_table(path, columns=columns).to_pandas()
 
 
 def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
@@ -57,27 +46,52 @@ def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
 
 def check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt: float,
                  commission: float, broker: dict | None = None,
-                 funding: pd.Series | None = None) -> tuple[pd.Series, pd.DataFrame]:
+                 funding: pd.Series | None = None, pine: bool = False
+                 ) -> tuple[pd.Series, pd.DataFrame]:
     """Validate the child's equity and trades against ``data``; return them host-verified.
+
+    out/ may hold only OUT_FILES (plus plots.parquet when ``pine``: plot series come only from
+    the Pine runtime), each read through core.child_files (caps checked before any data).
 
     ``broker``: the job's engine settings; with it the P&L split (fees, funding, slippage, exit
     reasons) is verified by core.broker_check, using ``funding`` (the rates sent to the child).
 
     The returned equity is the host's recomputation (equal to the child's on every bar but the
     last, where backtesting.py may still hold an order filled after the final close-out).
-    Raises SandboxError(status="result_rejected") on any mismatch.
+    Raises SandboxError(status="result_rejected") on any mismatch, and on any other error the
+    untrusted files cause while being checked.
     """
-    eq_frame = _read(out_dir / "equity.parquet", ["equity"])
-    if len(eq_frame) != len(data):
-        raise _reject(f"equity has {len(eq_frame)} rows for {len(data)} bars")
+    with untrusted("the result files"):
+        return _check_result(out_dir, data, claimed, cash_usdt=cash_usdt, broker=broker,
+                             funding=funding, pine=pine)
+
+
+@contextmanager
+def untrusted(what: str) -> Iterator[None]:
+    """Turn any error raised while checking ``what`` (untrusted bytes) into result_rejected."""
+    try:
+        yield
+    except SandboxError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - hostile input may break a check in any way
+        raise _reject(f"{what} could not be checked ({type(exc).__name__}: "
+                      f"{str(exc)[:200]})") from exc
+
+
+def _check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt: float,
+                  broker: dict | None, funding: pd.Series | None, pine: bool
+                  ) -> tuple[pd.Series, pd.DataFrame]:
+    child_files.check_out_dir(out_dir, OUT_FILES | ({PLOTS_FILE} if pine else set()))
+    eq_frame = child_files.read_parquet(out_dir / "equity.parquet", ["equity"],
+                                        child_files.Caps(max_rows=len(data), rows=len(data)))
     equity = pd.Series(_numeric(eq_frame, "equity", "equity"), index=data.index, name="equity")
     split = ([*broker_check.SPLIT_SCHEMA, "ExitReason", "EntryDated", "ExitDated"]
              if broker is not None else [])
-    trades = _read(out_dir / "trades.parquet",
-                   [*TRADE_SCHEMA, "EntryTime", "ExitTime", "Tag", *split])
-    if len(trades) > MAX_TRADES:
-        raise _reject(f"{len(trades):,} trades exceeds the {MAX_TRADES:,} limit")
-    if int(claimed.get("trades", -1)) != len(trades):
+    trades = child_files.read_parquet(
+        out_dir / "trades.parquet", [*TRADE_SCHEMA, "EntryTime", "ExitTime", "Tag", *split],
+        child_files.Caps(max_rows=MAX_TRADES, text_chars=MAX_TAG_CHARS))
+    count = claimed.get("trades")
+    if not isinstance(count, int) or isinstance(count, bool) or count != len(trades):
         raise _reject("the trade count does not match the trades file")
     for column in TRADE_SCHEMA:
         _numeric(trades, "trades", column)

@@ -25,7 +25,7 @@ from core import broker_store, costs, market_data, metrics, pine_run, store, str
 from core import progress as progress_files
 from core.errors import ConfigError, NotFoundError, PineOptError, SandboxError, TranslationError
 from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
-from core.result_check import check_result
+from core.result_check import check_result, untrusted
 from core.settings import Settings
 from sandbox.command import Limits
 
@@ -187,6 +187,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
                 progress(done / total)
 
     sandbox_check.require_sandbox(settings)  # fail closed: raises sandbox_unavailable
+    _stop_if_cancelled(cancel)
     worker = jobs.take_worker(settings)
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
@@ -194,21 +195,34 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
         if pine:  # the Pine runtime mirrors TradingView's broker: the engine must not interfere
             broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
                 settings.db_path, config, broker.settings, on_close=on_close))
-        job = {"source": source, "params": config.params, "settings": broker.settings}
+        job = {"source": source, "params": config.params, "settings": broker.settings,
+               "pine": pine}
         outcome = worker.run(job, limits=run_limits(settings, config), progress=on_progress,
                              cancel=cancel)
         if outcome.status != RunStatus.COMPLETED.value:
             raise SandboxError(outcome.message or outcome.status, status=outcome.status,
                                log=outcome.log)
-        equity, trades = check_result(worker.job_dir / "out", data, outcome.result,
-                                      cash_usdt=config.cash_usdt, commission=config.commission,
-                                      broker=broker.settings, funding=broker.funding)
-        extras = broker_store.read_extras(worker.job_dir / "out", data, outcome.result,
-                                          settings=broker.settings)
-        plots = pine_run.read_plots(worker.job_dir / "out", data)
+        out = worker.job_dir / "out"
+        _stop_if_cancelled(cancel)  # cancel also works while the result is being checked
+        equity, trades = check_result(out, data, outcome.result, cash_usdt=config.cash_usdt,
+                                      commission=config.commission, broker=broker.settings,
+                                      funding=broker.funding, pine=pine)
+        _stop_if_cancelled(cancel)
+        with untrusted("the risk events and plots"):
+            extras = broker_store.read_extras(out, data, outcome.result, settings=broker.settings)
+            # plot() series are accepted only from the Pine runtime (check_result refuses a
+            # plots file in a Python run's out/)
+            plots = pine_run.read_plots(out, data) if pine else pd.DataFrame(index=data.index)
+        _stop_if_cancelled(cancel)
         return equity, trades, broker.note + outcome.log, extras, plots
     finally:
         worker.cleanup()
+
+
+def _stop_if_cancelled(cancel: threading.Event | None) -> None:
+    """Raise SandboxError(cancelled) if the user cancelled the run."""
+    if cancel is not None and cancel.is_set():
+        raise SandboxError("Cancelled by the user.", status=RunStatus.CANCELLED.value)
 
 
 def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data: pd.DataFrame,

@@ -3,6 +3,8 @@
 File names come from server ids only (security E7): ``file_name(run_id, kind)``. Times are ISO
 8601 UTC without offset; money is USDT; sizes are signed coins (short < 0). Non-finite metric
 values (a profit factor without losses) are written as the strings "inf" / "-inf" in JSON.
+CSV text cells that a spreadsheet would run as a formula (a tag "=HYPERLINK(...)") are prefixed
+with a single quote (core.inert.csv_bytes; CRLF line ends); numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import analytics, metrics, trade_stats
+from core import analytics, inert, metrics, trade_stats
 from core.analytics import RunBundle
 from core.settings import Settings
 
@@ -57,13 +59,13 @@ def trades_csv(bundle: RunBundle) -> bytes:
     broker's fees / funding / slippage_cost split (USDT) when the run stored it."""
     split = [c for c in ("fees", "funding", "slippage_cost") if c in bundle.trades]
     frame = bundle.trades.loc[:, [*CSV_TRADE_FIELDS, *split]]
-    return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S").encode()
+    return inert.csv_bytes(frame, date_format="%Y-%m-%dT%H:%M:%S")
 
 
 def equity_csv(bundle: RunBundle) -> bytes:
     """time,equity_usdt per bar."""
     frame = pd.DataFrame({"time": bundle.equity.index, "equity_usdt": bundle.equity.to_numpy()})
-    return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S").encode()
+    return inert.csv_bytes(frame, date_format="%Y-%m-%dT%H:%M:%S")
 
 
 def equity_parquet(bundle: RunBundle) -> bytes:

@@ -217,7 +217,7 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     out.equity.rename("equity").to_frame().to_parquet(out_dir / "equity.parquet")
     out.trades.to_parquet(out_dir / "trades.parquet")
     out.events.to_parquet(out_dir / "events.parquet")
-    if out.plots:
+    if out.plots and job.get("pine") is True:  # plot() series only from the Pine runtime
         pd.DataFrame(out.plots).to_parquet(out_dir / "plots.parquet")
     import resource
 

@@ -2,7 +2,9 @@
 
 A Worker is one sandboxed child process: started (and warmed up) before a job exists, given
 exactly one job, then gone. Results arrive as JSON lines on fd 3 plus Parquet files in the job's
-out/ folder; nothing is unpickled. Every way a run can end maps to a RunStatus value.
+out/ folder; nothing is unpickled. The channel is read within a byte and a message budget and
+every line is parsed strictly (sandbox.channel): a protocol fault stops the child and ends the
+run result_rejected. Every way a run can end maps to a RunStatus value.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sandbox.command import (
     sandbox_ids,
     sandbox_python,
 )
+from sandbox.channel import ChannelError, ChannelReader
 from sandbox.doctor import explain
 
 __all__ = ["Limits", "Outcome", "Worker"]
@@ -47,8 +50,6 @@ KILL_MESSAGES = {
                                "the strategy faster or use a shorter date range)."),
     "output_limit": ("output_limit", "Stopped: output exceeded {limits.output_bytes:,} bytes "
                                      "(remove or reduce print calls)."),
-    "result_limit": ("output_limit", "Stopped: the result exceeded {limits.result_bytes:,} "
-                                     "bytes."),
 }
 
 
@@ -77,6 +78,8 @@ class Worker:
         self._open: set[int] = set()
         self._killed_by: str = ""
         self._sent_at = time.monotonic()
+        self._channel = ChannelReader(max_bytes=settings.result_bytes)
+        self._fault: ChannelError | None = None
 
     def start(self, *, entry: list[str] | None = None) -> Worker:
         """Create the job folder and start the child; it imports, then waits for a job.
@@ -109,9 +112,9 @@ class Worker:
             env=dict(CLEAN_ENV), start_new_session=True, pass_fds=(result_w,), **kwargs)
         os.close(result_w)
         self._result_r = result_r
-        for fd in (self.proc.stdout.fileno(), self.proc.stderr.fileno(), result_r):
+        for fd in (self.proc.stdout.fileno(), self.proc.stderr.fileno()):
             self._buffers[fd] = bytearray()
-            self._open.add(fd)
+        self._open.update((*self._buffers, result_r))
         return self
 
     def wait_ready(self, timeout_s: float = READY_TIMEOUT_S,
@@ -158,6 +161,7 @@ class Worker:
         Cancel and the wall clock are checked every POLL_S; both kill the process group.
         """
         assert self.proc is not None
+        self._channel.max_bytes = limits.result_bytes
         if not self.send(job, limits=limits, cancel=cancel):
             return self._outcome({}, limits)
         deadline = self._sent_at + limits.timeout_s
@@ -167,9 +171,7 @@ class Worker:
         def on_message(msg: dict) -> None:
             kind = msg.get("type")
             if kind == "progress" and progress is not None:
-                done, total = msg.get("done"), msg.get("total")
-                if isinstance(done, int) and isinstance(total, int):
-                    progress(done, total)
+                progress(msg["done"], msg["total"])  # ints, checked by sandbox.channel
             elif kind in ("result", "error") and not final:
                 final.update(msg)
             elif kind != "progress" and len(others) < MAX_MESSAGES:
@@ -198,14 +200,17 @@ class Worker:
             return "timed_out"
         if self._output_size() > limits.output_bytes:
             return "output_limit"
-        if len(self._buffers[self._result_r]) > limits.result_bytes:
-            return "result_limit"
         return ""
 
     def _outcome(self, final: dict, limits: Limits) -> Outcome:
         assert self.proc is not None
         code = self.proc.wait()
         log = self._log()
+        if self._killed_by == "channel" and self._fault is not None:
+            text = str(self._fault)
+            if self._fault.status == "result_rejected":
+                text = f"Result rejected: {text}"
+            return Outcome(status=self._fault.status, log=log, message=text)
         if self._killed_by in KILL_MESSAGES:
             status, text = KILL_MESSAGES[self._killed_by]
             return Outcome(status=status, log=log, message=text.format(limits=limits))
@@ -256,32 +261,36 @@ class Worker:
             if not chunk:
                 self._open.discard(fd)
                 continue
-            self._buffers[fd] += chunk
             if fd == self._result_r:
-                self._drain_messages(on_message)
+                if not self._on_channel(chunk, on_message):
+                    return False
+            else:
+                self._buffers[fd] += chunk
         return True
 
-    def _drain_messages(self, on_message: Callable[[dict], None] | None) -> None:
-        buf = self._buffers[self._result_r]
-        while b"\n" in buf:
-            line, _, rest = bytes(buf).partition(b"\n")
-            buf[:] = rest
-            try:
-                msg = json.loads(line, parse_constant=_reject_constant)
-            except ValueError:
-                continue
-            if not isinstance(msg, dict):
-                continue
-            if msg.get("type") == "ready":
+    def _on_channel(self, chunk: bytes, on_message: Callable[[dict], None] | None) -> bool:
+        """Hand the chunk's checked messages on; False after a protocol fault (child killed)."""
+        if self._fault is not None:
+            return False
+        try:
+            messages = self._channel.feed(chunk)
+        except ChannelError as exc:
+            self._fault = exc
+            self._open.clear()
+            self.kill("channel")
+            return False
+        for msg in messages:
+            if msg["type"] == "ready":
                 self._ready = True
             elif on_message is not None:
                 on_message(msg)
+        return True
 
     def _output_size(self) -> int:
-        return sum(len(b) for fd, b in self._buffers.items() if fd != self._result_r)
+        return sum(len(b) for b in self._buffers.values())
 
     def _log(self) -> str:
-        text = b"".join(bytes(b) for fd, b in sorted(self._buffers.items()) if fd != self._result_r)
+        text = b"".join(bytes(b) for _fd, b in sorted(self._buffers.items()))
         return text.decode("utf-8", "replace")[: self.settings.output_bytes]
 
     def kill(self, reason: str) -> None:
@@ -309,10 +318,6 @@ class Worker:
                 pass
             self._result_r = -1
         shutil.rmtree(self.job_dir, ignore_errors=True)
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"non-finite number {name} in sandbox result")
 
 
 def _first_line(text: str) -> str:

@@ -56,7 +56,7 @@ def test_forged_plots_are_rejected(tmp_path: Path) -> None:
     data = pd.DataFrame({"Close": [1.0, 2.0, 3.0]},
                         index=pd.date_range("2024-01-01", periods=3, freq="1h"))
     (tmp_path / "plots.parquet").write_bytes(b"not parquet")
-    with pytest.raises(SandboxError, match="plots.parquet is not valid"):
+    with pytest.raises(SandboxError, match="plots.parquet is not a valid Parquet file"):
         pine_run.read_plots(tmp_path, data)
     pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(tmp_path / "plots.parquet")
     with pytest.raises(SandboxError, match="3 bars"):

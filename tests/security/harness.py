@@ -76,7 +76,8 @@ def run_source(settings: Settings, source: str, *, data: pd.DataFrame | None = N
             check_result(worker.job_dir / "out", data, outcome.result, cash_usdt=CASH_USDT,
                          commission=0.0)
         except SandboxError as exc:
-            return Verdict(status=exc.status, message=str(exc), log=outcome.log, seconds=seconds)
+            return Verdict(status=exc.status, message=str(exc), log=outcome.log, seconds=seconds,
+                           messages=tuple(outcome.messages))
         return Verdict(status="completed", message="", log=outcome.log, seconds=seconds)
     finally:
         worker.cleanup()

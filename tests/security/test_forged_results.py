@@ -74,7 +74,7 @@ FORGERIES = {
     "symlink_to_a_secret": ("t = trade()\nsave(honest_equity(t), t)\n"
                             "os.remove(out + 'trades.parquet')\n"
                             "os.symlink('/etc/passwd', out + 'trades.parquet')\nsend(1)",
-                            "trades.parquet is missing"),
+                            "trades.parquet is not a regular file"),
     "schema_missing_columns": ("t = trade().drop(columns=['PnL'])\n"
                                "pd.DataFrame({'equity': np.full(n, cash)}).to_parquet(out + "
                                "'equity.parquet')\nt.to_parquet(out + 'trades.parquet')\nsend(1)",
@@ -114,4 +114,5 @@ def test_oversized_result_message_is_stopped(sec_settings) -> None:
 def test_non_finite_json_is_never_accepted(sec_settings) -> None:
     verdict = run_raw(sec_settings, "os.write(fd, b'{\"type\": \"result\", \"bars\": NaN, "
                                     "\"trades\": 0, \"claimed\": {}}\\n')\nresult = 1")
-    assert verdict.status == "crashed"  # the line was discarded: no result arrived
+    assert verdict.status == "result_rejected", (verdict.status, verdict.message)
+    assert "non-finite number NaN" in verdict.message
