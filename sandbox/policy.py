@@ -137,10 +137,25 @@ def _guarded_import(name: str, globals_: Any = None, locals_: Any = None,
         if item == "*" or (allowed_from is not None and item not in allowed_from) or (
                 not attribute_allowed(item) and not module_allowed(f"{name}.{item}")):
             raise PolicyViolation(f"'from {name} import {item}' is not allowed")
+        if module_allowed(f"{name}.{item}"):  # a submodule: import it, as Python's import does
+            importlib.import_module(f"{name}.{item}")
         check_value(getattr(module, item, None), f"'from {name} import {item}'")
     if fromlist:
         return module
     return importlib.import_module(name.split(".")[0])
+
+
+def _make_getattr(strategy_module: str) -> Any:
+    """The guarded getattr, which also reads allowed private attributes (sandbox.names) of the
+    strategy's own objects."""
+    from sandbox import names
+
+    def guarded(obj: Any, name: Any, *default: Any) -> Any:
+        if isinstance(name, str) and names.private_allowed(name) and names.is_own_object(
+                obj, strategy_module):
+            return check_value(builtins.getattr(obj, name, *default[:1]), f"attribute {name!r}")
+        return _safe_getattr(obj, name, *default)
+    return guarded
 
 
 def _safe_getattr(obj: Any, name: Any, *default: Any) -> Any:
@@ -222,7 +237,7 @@ def restricted_globals(*, module_name: str, printer: Any) -> dict[str, Any]:
         "__builtins__": names,
         "__name__": module_name,
         "__metaclass__": type,
-        "_getattr_": _safe_getattr,
+        "_getattr_": _make_getattr(module_name),
         "_write_": _make_write_guard(module_name),
         "_getitem_": default_guarded_getitem,
         "_getiter_": default_guarded_getiter,
