@@ -234,11 +234,14 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     out.equity.rename("equity").to_frame().to_parquet(out_dir / "equity.parquet")
     out.trades.to_parquet(out_dir / "trades.parquet")
     out.events.to_parquet(out_dir / "events.parquet")
+    if len(out.open_trades):
+        out.open_trades.to_parquet(out_dir / "open_trades.parquet")
     if out.plots:
         pd.DataFrame(out.plots).to_parquet(out_dir / "plots.parquet")
     import resource
 
     channel.send(type="result", bars=len(data), trades=len(out.trades), rejected=out.rejected,
+                 open_trades=len(out.open_trades),
                  rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                  job_s=round(time.perf_counter() - started, 4),
                  claimed={str(k)[:100]: (None if pd.isna(v) else str(v)[:200])
