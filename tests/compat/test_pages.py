@@ -55,7 +55,8 @@ def test_results_page_warns_about_refused_shorts_first(settings: Settings) -> No
                                 semantics.defaults("crypto"))
     run = runs.run_sync(settings, strategy_id=sid, config=config_file.build_config(mapping))
     assert run.status is RunStatus.COMPLETED, run.error
-    refused = int(runs.run_cost_split(settings.db_path, run.id)["orders_rejected_short_not_allowed"])
+    split = runs.run_cost_split(settings.db_path, run.id)
+    refused = int(split["orders_rejected_short_not_allowed"])
     assert refused > 0
     at = _app(**{services.SELECTED_RUN: run.id})
     at.switch_page("app_pages/results.py").run()
