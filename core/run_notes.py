@@ -41,7 +41,8 @@ def warnings_for(split: dict[str, float]) -> list[str]:
     held = int(split.get("open_trades_at_end", 0) or 0)
     if held:
         verb = "was" if held == 1 else "were"
+        its = "its" if held == 1 else "their"
         out.append(f"{_plural(held, 'trade')} {verb} still open at the end and left open "
                    "(backtesting.py semantics, finalize_trades=False): not in the trade list or "
-                   "trade statistics; the final equity includes their unrealised P&L.")
+                   f"trade statistics; the final equity includes {its} unrealised P&L.")
     return out
