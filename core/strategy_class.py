@@ -110,12 +110,13 @@ def strategy_classes(tree: ast.Module, modules: dict[str, str]) -> list[Strategy
 def runnable(classes: list[StrategyClass]) -> tuple[list[StrategyClass], list[StrategyClass]]:
     """(leaves, concrete leaves): classes no other strategy class derives from, and those of
     them backtesting.py can run. The lab runs the single concrete leaf."""
-    bases = {id(p) for c in classes for p in _ancestors(c)}
+    bases = {id(p) for c in classes for p in ancestors(c)}
     leaves = [c for c in classes if id(c) not in bases]
     return leaves, [c for c in leaves if c.concrete]
 
 
-def _ancestors(cls: StrategyClass) -> list[StrategyClass]:
+def ancestors(cls: StrategyClass) -> list[StrategyClass]:
+    """The file's own classes ``cls`` derives from, nearest first."""
     out: list[StrategyClass] = []
     stack = list(cls.parents)
     while stack:
