@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from core import config_file, market_data, params, pine_run, runs, strategies
+from core import config_file, market_data, params, pine_run, runs, semantics, strategies
 from core.errors import PineOptError
 from core.model import TIMEFRAMES, Language
 from ui import broker_form, services, widgets
@@ -49,26 +49,34 @@ try:
     rules = f"lot {info.lot_step:g}, min notional {info.min_notional:g} USDT"
 except PineOptError:
     rules = "lot step unknown: 1 satoshi"
-fractional = c5.checkbox(f"Fractional coins ({rules})", value=True,
-                         help="Off: whole coins, as plain backtesting.py.")
+mode = st.radio("Semantics", semantics.CHOICES, format_func=semantics.LABELS.get,
+                horizontal=True, key="semantics",
+                help="backtesting.py semantics reproduce a plain backtesting.py run exactly.")
 key = f"b_{exchange}_{market}_{sid}_"
-with st.expander("Costs: fees, slippage, fills", expanded=True):
-    cost_layer = broker_form.cost_inputs(exchange=exchange, market=market, key=key,
-                                         strategy_fee=own.get("commission"))
-with st.expander("Perpetual: leverage, margin, funding" if market == "perp" else "Margin",
-                 expanded=market == "perp"):
-    stored = len(market_data.load_funding(settings.db_path, exchange, symbol, str(start), str(end)))
-    margin_layer = broker_form.margin_inputs(exchange=exchange, market=market, symbol=symbol,
-                                             stored_funding=stored, key=f"{key}{symbol}_")
-with st.expander("Risk rules (0 = off)"):
-    risk_layer = broker_form.risk_inputs(key=key)
+if mode == "backtesting":
+    layers = broker_form.backtesting_inputs(key=key, market=market)
+else:
+    fractional = c5.checkbox(f"Fractional coins ({rules})", value=True,
+                             help="Off: whole coins, as plain backtesting.py.")
+    with st.expander("Costs: fees, slippage, fills", expanded=True):
+        cost_layer = broker_form.cost_inputs(exchange=exchange, market=market, key=key,
+                                             strategy_fee=own.get("commission"))
+    with st.expander("Perpetual: leverage, margin, funding" if market == "perp" else "Margin",
+                     expanded=market == "perp"):
+        stored = len(market_data.load_funding(settings.db_path, exchange, symbol, str(start),
+                                              str(end)))
+        margin_layer = broker_form.margin_inputs(exchange=exchange, market=market, symbol=symbol,
+                                                 stored_funding=stored, key=f"{key}{symbol}_")
+    with st.expander("Risk rules (0 = off)"):
+        risk_layer = broker_form.risk_inputs(key=key)
+    layers = {"fractional": fractional, "costs": cost_layer, "margin": margin_layer,
+              "risk": risk_layer}
 values = widgets.parameter_form(params.extract(version.source, record.language), key=f"p{sid}")
 
 if st.button("Run backtest", type="primary"):
     mapping = {"exchange": exchange, "market": market, "symbol": symbol, "timeframe": timeframe,
-               "start": str(start), "end": str(end), "cash_usdt": float(cash),
-               "fractional": fractional, "costs": cost_layer, "margin": margin_layer,
-               "risk": risk_layer, "params": values}
+               "start": str(start), "end": str(end), "cash_usdt": float(cash), **layers,
+               "params": values}
     try:
         run = runs.request_run(settings, strategy_id=sid, config=config_file.build_config(mapping))
     except PineOptError as exc:

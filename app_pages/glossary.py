@@ -3,6 +3,7 @@ with its unit. The same text is shown on hover on the Results page."""
 
 import streamlit as st
 
+from core import backtesting_stats
 from reports import tables
 
 st.title("Metric glossary")
@@ -12,3 +13,9 @@ st.caption("One definition per metric. Daily returns are the last equity of each
            "TradingView, it says so.")
 query = st.text_input("Search", placeholder="e.g. sharpe, drawdown, profit", key="glossary_q")
 st.html(tables.glossary_html(query))
+
+st.subheader("Compared with backtesting.py")
+st.caption("With backtesting.py semantics (Backtest page, or `pineopt backtest --semantics "
+           "backtesting`) the trades and equity equal backtesting.py 0.6.6's. These figures "
+           "then still differ by definition; each row says exactly how.")
+st.table(backtesting_stats.table())

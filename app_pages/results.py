@@ -30,6 +30,7 @@ try:
 except PineOptError as exc:
     services.show_error(exc)
     st.stop()
+results_view.run_warnings(settings, run_id)
 results_view.header(bundle)
 results_view.compare_button(run_id)
 charts_tab, metrics_tab, trades_tab, costs_tab, config_tab, downloads_tab = st.tabs(

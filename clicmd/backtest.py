@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json, settings, status_line
-from core import config_file, files, metrics, pine_run, runs, strategies
+from core import config_file, files, metrics, pine_run, run_notes, runs, semantics, strategies
 from core.errors import ConfigError, PineOptError
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 
@@ -40,7 +40,8 @@ BROKER_FLAGS: tuple[tuple[str, tuple[str, ...], type, str], ...] = (
      "flatten and pause until the next UTC day past this daily loss"),
 )
 FLAG_NAMES = {path[-1]: flag for flag, path, _, _ in BROKER_FLAGS} | {
-    "cash_usdt": "--cash", "fill_timing": "--fill", "market": "--market"}
+    "cash_usdt": "--cash", "fill_timing": "--fill", "market": "--market",
+    "finalize_trades": "--semantics backtesting (finalize_trades)"}
 
 
 def add_parser(sub: Any) -> None:
@@ -64,6 +65,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--fill", choices=["next_open", "this_close"], help="fill timing")
     p.add_argument("--spot-margin", action="store_true", default=None,
                    help="allow shorting on spot")
+    p.add_argument("--semantics", choices=list(semantics.CHOICES), default="crypto",
+                   help="crypto (default: fractional coins, no spot shorts, fee presets, open "
+                        "trades closed at the end) or backtesting (exactly backtesting.py's "
+                        "Backtest(data, cls, cash=..., commission=...))")
     p.add_argument("--whole-units", action="store_true",
                    help="trade whole coins like plain backtesting.py (no lot step)")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -100,7 +105,12 @@ def build_config(args: argparse.Namespace,
                  strategy_defaults: dict[str, float] | None = None) -> BacktestConfig:
     """Defaults < the strategy's own (Pine strategy()) < --config file < flags -> a checked
     BacktestConfig (ConfigError names the flag)."""
-    defaults = config_file.request_layers(strategy_defaults)
+    own = {k: v for k, v in config_file.request_layers(strategy_defaults).items()
+           if k in ("cash_usdt", "costs")}
+    defaults = config_file.merge(
+        config_file.request_layers(),
+        semantics.defaults(getattr(args, "semantics", "crypto"), commission=args.commission),
+        own)
     file_layer = config_file.read_toml(args.config) if args.config else {}
     mapping = config_file.merge(defaults, file_layer, flag_layer(args))
     for key, flag in (("symbol", "--symbol"), ("timeframe", "--timeframe")):
@@ -146,12 +156,15 @@ def handle(args: argparse.Namespace) -> int:
     done = run.status is RunStatus.COMPLETED
     values = runs.run_metrics(s.db_path, run.id) if done else {}
     split = runs.run_cost_split(s.db_path, run.id) if done else {}
+    notes = run_notes.warnings_for(split)
     if args.json:
         print_json({"run_id": run.id, "status": run.status.value, "metrics": values,
                     "costs": split, "trades": int(values.get("total_trades", 0)),
-                    "error": run.error})
+                    "warnings": notes, "error": run.error})
     else:
         print(f"run {run.id}: {run.status.value}")
+        for note in notes:
+            print(f"  warning: {note}")
         for name in metrics.METRICS:  # the documented headline set; `pineopt report` has all
             if name in values:
                 print(f"  {metrics.describe(name).label:<22} "

@@ -45,6 +45,7 @@ class BrokerExtras:
     events: pd.DataFrame
     rejected: dict[str, int] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    open_trades: int = 0  # left open at the end (finalize_trades off), checked by result_check
 
 
 def _symbol_rules(db: Path, config: BacktestConfig) -> tuple[float, float]:
@@ -94,13 +95,16 @@ def read_extras(out_dir: Path, data: pd.DataFrame, result: dict, *,
     if not isinstance(raw, dict) or not all(
             k in REJECT_REASONS and isinstance(v, int) and v >= 0 for k, v in raw.items()):
         raise _reject("the rejected-order counts are malformed")
+    held = result.get("open_trades", 0)
     return BrokerExtras(events=events.reset_index(drop=True), rejected=dict(raw),
-                        settings=settings)
+                        settings=settings, open_trades=held if isinstance(held, int) else 0)
 
 
-def cost_totals(trades: pd.DataFrame, rejected: dict[str, int]) -> dict[str, float]:
-    """Run totals: fees_paid, funding_pnl, slippage_cost, price_pnl (USDT), liquidations and
-    orders_rejected (counts, also per reason as orders_rejected_<reason>)."""
+def cost_totals(trades: pd.DataFrame, rejected: dict[str, int], *,
+                open_trades: int = 0) -> dict[str, float]:
+    """Run totals: fees_paid, funding_pnl, slippage_cost, price_pnl (USDT), liquidations,
+    orders_rejected (counts, also per reason as orders_rejected_<reason>) and, when trades were
+    left open at the end, open_trades_at_end."""
     def total(column: str) -> float:
         return float(trades[column].sum()) if column in trades and len(trades) else 0.0
 
@@ -110,6 +114,8 @@ def cost_totals(trades: pd.DataFrame, rejected: dict[str, int]) -> dict[str, flo
            "liquidations": float((reasons == "liquidation").sum()),
            "orders_rejected": float(sum(rejected.values()))}
     out.update({f"orders_rejected_{k}": float(v) for k, v in sorted(rejected.items())})
+    if open_trades:
+        out["open_trades_at_end"] = float(open_trades)
     return out
 
 
@@ -141,7 +147,8 @@ def store_extras(con: Any, run_id: int, data: pd.DataFrame, trades: pd.DataFrame
                     "FROM event_rows")
     con.executemany("INSERT INTO backtest_metrics (backtest_id, name, value, kind) VALUES "
                     "(?, ?, ?, ?)", [[run_id, k, v, COST_KIND] for k, v in
-                                     cost_totals(trades, extras.rejected).items()])
+                                     cost_totals(trades, extras.rejected,
+                                                 open_trades=extras.open_trades).items()])
 
 
 def margin_series(db: Path, run_id: int) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """Backtest configuration files (TOML) and layered settings -> one BacktestConfig.
 
 Owns the file format: top-level keys are BacktestConfig fields (exchange, market, symbol,
-timeframe, start, end, cash_usdt, fractional), tables [costs], [margin], [risk] hold the blocks
-and [params] the strategy parameters. Unknown keys are refused with a "did you mean" hint.
+timeframe, start, end, cash_usdt, fractional, finalize_trades), tables [costs], [margin],
+[risk] hold the blocks and [params] the strategy parameters. Unknown keys are refused with a "did you mean" hint.
 Layering: defaults < file < explicitly given flags. Exchange presets fill the fees, maintenance
 margin and liquidation fee nobody set. Pure apart from reading the file.
 """
@@ -20,7 +20,7 @@ from core.errors import ConfigError
 from core.model import BacktestConfig, CostModel, MarginModel, RiskRules
 
 TOP_LEVEL = ("exchange", "market", "symbol", "timeframe", "start", "end", "cash_usdt",
-             "commission", "fractional")
+             "commission", "fractional", "finalize_trades")
 BLOCKS = {"costs": CostModel, "margin": MarginModel, "risk": RiskRules}
 
 

@@ -124,6 +124,10 @@ def check_config(config: BacktestConfig, *, names: dict[str, str] | None = None)
                           f"is not one of {', '.join(FILL_TIMINGS)}.")
     if config.market not in ("spot", "perp"):
         raise ConfigError(f"{label('market', 'market')} {config.market!r} is not spot or perp.")
+    if config.market == "perp" and not config.finalize_trades:
+        raise ConfigError(f"{label('finalize_trades', 'finalize_trades')} false (leave trades open "
+                          "at the end, backtesting.py semantics) needs market spot; perpetuals "
+                          "always close open trades on the last bar.")
     if config.market == "spot" and config.margin.leverage != 1:
         raise ConfigError(f"{label('leverage', 'leverage')} {config.margin.leverage:g} needs "
                           "market perp: spot trades at 1x.")
@@ -160,6 +164,7 @@ def engine_settings(config: BacktestConfig, *, lot_step_coins: float,
         "lot_step_coins": float(lot_step_coins) if config.fractional else 0.0,
         "min_notional_usdt": float(min_notional_usdt) if config.fractional else 0.0,
         "allow_short": perp or bool(m.spot_margin), "perp": perp,
+        "finalize_trades": bool(config.finalize_trades),
         "maintenance_margin_rate": float(mmr) if perp else 0.0,
         "liquidation_fee_rate": float(liq_fee) if perp else 0.0,
         **{k: float(v) for k, v in dataclasses.asdict(r).items()},

@@ -6,7 +6,8 @@ backtesting and the broker modules (never the store, streamlit or anything that 
 Sizes in a strategy: ``self.buy()`` / ``self.sell()`` keep backtesting.py's meaning (a size
 below 1 is a fraction of available margin, a size of 1 or more is whole coins), and
 ``size=coins(0.015)`` (from core.sizing) trades exactly 0.015 coins, floored to the lot step.
-With every realism setting off (EngineSettings defaults) results equal plain backtesting.py.
+With every realism setting off (EngineSettings defaults, plus finalize_trades=False for
+backtesting.py's own default) results equal plain backtesting.py.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class EngineOutput:
     events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
     rejected: dict[str, int] = field(default_factory=dict)  # refused orders by reason
     plots: dict[str, list[float]] = field(default_factory=dict)  # Pine plot() series by title
+    # finalize_trades=False: trades still open after the last bar, marked at its close
+    open_trades: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=TRADE_COLUMNS + SPLIT_COLUMNS))
 
 
 def with_progress(strategy_cls: type, total_bars: int,
@@ -150,7 +154,9 @@ def run(strategy_cls: type, data: pd.DataFrame, settings: EngineSettings, *,
     return EngineOutput(equity=equity, trades=_trades_frame(stats["_trades"], broker.closed_trades),
                         stats=public, events=_events_frame(broker.events, data.index),
                         rejected={k: int(v) for k, v in broker.rejected.items()},
-                        plots=_plots(stats["_strategy"]))
+                        plots=_plots(stats["_strategy"]),
+                        open_trades=_open_frame(
+                            [] if settings.finalize_trades else broker.trades, data))
 
 
 def _plots(strategy: object) -> dict[str, list[float]]:
@@ -180,6 +186,27 @@ def _trades_frame(table: pd.DataFrame, closed: list) -> pd.DataFrame:
     trades["EntryDated"] = np.array([t._dated_in for t in closed], dtype=bool)
     trades["ExitDated"] = np.array([t._dated_out for t in closed], dtype=bool)
     return trades
+
+
+def _open_frame(open_trades: list, data: pd.DataFrame) -> pd.DataFrame:
+    """Trades left open at the end (finalize_trades=False), marked at the last close: what
+    backtesting.py's equity holds for them. Same columns as the trade table; ExitReason "open"."""
+    last = len(data) - 1
+    close = float(data["Close"].iloc[-1])
+    rows = []
+    for t in open_trades:
+        fee = abs(t.size) * t.entry_price * t._fee_rate_in
+        slip = abs(t.size) * t._slip_in
+        price_pnl = t.size * (close - t.entry_price)
+        rows.append({
+            "Size": float(t.size), "EntryBar": int(t.entry_bar), "ExitBar": last,
+            "EntryPrice": float(t.entry_price), "ExitPrice": close, "PnL": price_pnl - fee,
+            "Commission": fee, "ReturnPct": (price_pnl - fee) / (abs(t.size) * t.entry_price),
+            "EntryTime": data.index[t.entry_bar], "ExitTime": data.index[last],
+            "Tag": None if t.tag is None else str(t.tag),
+            "EntryFee": fee, "Funding": 0.0, "Slippage": slip, "PricePnL": price_pnl + slip,
+            "ExitReason": "open", "EntryDated": bool(t._dated_in), "ExitDated": False})
+    return pd.DataFrame(rows, columns=list(TRADE_COLUMNS + SPLIT_COLUMNS))
 
 
 def _events_frame(events: list[tuple[int, str, str]], index: pd.Index) -> pd.DataFrame:

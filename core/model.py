@@ -179,7 +179,7 @@ def _as_float(value: Any) -> Any:
 _BLOCKS = {"costs": CostModel, "margin": MarginModel, "risk": RiskRules}
 # Fields added after the seed: left out of the canonical JSON while they hold their default, so
 # configs stored before they existed keep their run hash and mean what they meant.
-_OPTIONAL_FIELDS = ("costs", "margin", "risk", "fractional")
+_OPTIONAL_FIELDS = ("costs", "margin", "risk", "fractional", "finalize_trades")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,8 +190,11 @@ class BacktestConfig:
     (fraction of notional per fill, backtesting.py's ``commission``), used for maker and taker
     fills when ``costs`` leaves them None. ``start``/``end`` are ISO dates or datetimes in UTC;
     empty means the whole dataset. ``fractional``: trade coin fractions on the symbol's lot step
-    and minimum notional; False keeps backtesting.py's whole units. The defaults of every block
-    reproduce plain backtesting.py; the Backtest page and the CLI fill in exchange presets.
+    and minimum notional; False keeps backtesting.py's whole units. ``finalize_trades``: close
+    trades still open on the last bar and count them (True), or leave them open, out of the trade
+    list, with their unrealised P&L in the equity (backtesting.py's default; spot only). The
+    defaults of every block reproduce plain backtesting.py; the Backtest page and the CLI fill in
+    exchange presets (core.semantics).
     """
 
     exchange: str = "sample"
@@ -208,6 +211,7 @@ class BacktestConfig:
     margin: MarginModel = field(default_factory=MarginModel)
     risk: RiskRules = field(default_factory=RiskRules)
     fractional: bool = False
+    finalize_trades: bool = True
 
     def __post_init__(self) -> None:
         """Accept plain dicts for the blocks (JSON, TOML, to_dict output); ints become floats

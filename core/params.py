@@ -80,13 +80,17 @@ def _assignment(stmt: ast.stmt) -> tuple[str, Any] | None:
     return None
 
 
-def _strategy_class(tree: ast.Module) -> ast.ClassDef | None:
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and any(
-                (isinstance(b, ast.Name) and b.id == "Strategy")
-                or (isinstance(b, ast.Attribute) and b.attr == "Strategy") for b in node.bases):
-            return node
-    return None
+def _strategy_classes(tree: ast.Module) -> list[ast.ClassDef]:
+    """The class the lab runs (core.strategy_class) after the file's own ancestors of it, base
+    first, so a subclass's value of a parameter overrides its parent's."""
+    from core import strategy_class
+    from core.validation_rules import check_imports
+
+    classes = strategy_class.strategy_classes(tree, check_imports(tree)[0])
+    leaves, concrete = strategy_class.runnable(classes)
+    chosen = (concrete or leaves)[:1]
+    chain = [*reversed(strategy_class.ancestors(chosen[0])), chosen[0]] if chosen else []
+    return [c.node for c in chain]
 
 
 def _widened(p: ParameterDef) -> ParameterDef:
@@ -99,30 +103,31 @@ def _widened(p: ParameterDef) -> ParameterDef:
 
 
 def extract_python(source: str, *, as_declared: bool = False) -> list[ParameterDef]:
-    """ParameterDefs of the first Strategy subclass in ``source`` (empty if none or unparsable).
+    """ParameterDefs of the strategy class the lab runs, its own and those it inherits from the
+    file's other classes (empty if none or unparsable).
 
     Bounds that exclude their own default are widened to include it (validation warns about
     them) unless ``as_declared``.
     """
     try:
-        cls = _strategy_class(ast.parse(source))
+        chain = _strategy_classes(ast.parse(source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-    if cls is None:
-        return []
     lines = source.splitlines()
-    out = []
-    for stmt in cls.body:
-        found = _assignment(stmt)
-        kind = _TYPES.get(type(found[1])) if found else None
-        if found is None or kind is None or found[0].startswith("_"):
+    found: dict[str, ParameterDef] = {}
+    for stmt in (s for cls in chain for s in cls.body):
+        assigned = _assignment(stmt)
+        kind = _TYPES.get(type(assigned[1])) if assigned else None
+        if assigned is None or kind is None or assigned[0].startswith("_"):
             continue
+        name, value = assigned
         line = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else ""
         comment = line[stmt.end_col_offset:].partition("#")[2].strip() if (
             stmt.end_lineno == stmt.lineno) else ""
         description, extra = comment_parts(comment, kind)
-        out.append(ParameterDef(name=found[0], type=kind, default=found[1],
-                                description=description, **extra))
+        found[name] = ParameterDef(name=name, type=kind, default=value, description=description,
+                                   **extra)
+    out = list(found.values())
     return out if as_declared else [_widened(p) for p in out]
 
 

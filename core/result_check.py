@@ -19,7 +19,8 @@ from core import broker_check, child_files
 from core.errors import SandboxError
 
 MAX_TRADES = 1_000_000
-OUT_FILES = frozenset({"equity.parquet", "trades.parquet", "events.parquet"})
+OUT_FILES = frozenset({"equity.parquet", "trades.parquet", "events.parquet",
+                       "open_trades.parquet"})
 PLOTS_FILE = "plots.parquet"
 MAX_TAG_CHARS = 200
 TRADE_SCHEMA = {"Size": "float", "EntryBar": "int", "ExitBar": "int", "EntryPrice": "float",
@@ -102,8 +103,46 @@ def _check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt
     if broker is not None:
         curve = broker_check.funding_curve(data, funding, perp=bool(broker.get("perp")))
         broker_check.check_split(trades, data, broker=broker, curve=curve)
-    verified = _check_equity(equity, trades, data, cash_usdt=cash_usdt, curve=curve)
+    held = _open_trades(out_dir, data, claimed, broker or {}, [*TRADE_SCHEMA, "EntryTime",
+                                                               "ExitTime", "Tag", *split])
+    every = trades if not len(held) else held if not len(trades) else pd.concat(
+        [trades, held], ignore_index=True)
+    verified = _check_equity(equity, every, data, cash_usdt=cash_usdt, curve=curve)
     return pd.Series(verified, index=data.index, name="equity"), trades
+
+
+def _open_trades(out_dir: Path, data: pd.DataFrame, claimed: dict, broker: dict,
+                 columns: list[str]) -> pd.DataFrame:
+    """Trades the child left open at the end (finalize_trades off), checked: as many as
+    claimed, only when the job allowed it, each marked at the last close with its entry fee."""
+    count = claimed.get("open_trades", 0)
+    if not isinstance(count, int) or count < 0 or (count and broker.get("finalize_trades", True)):
+        raise _reject("the open-trade count is malformed or not allowed by the run's settings")
+    if not count:
+        return pd.DataFrame(columns=columns)
+    held = child_files.read_parquet(out_dir / "open_trades.parquet", columns,
+                                    child_files.Caps(max_rows=min(count, MAX_TRADES),
+                                                     text_chars=MAX_TAG_CHARS))
+    if len(held) != count:
+        raise _reject("the open-trade count does not match open_trades.parquet")
+    for column in TRADE_SCHEMA:
+        _numeric(held, "open_trades", column)
+    held["Tag"] = held["Tag"].map(lambda t: "" if t is None or t != t else str(t)[:MAX_TAG_CHARS])
+    _check_fills(held, data)
+    size = held["Size"].to_numpy(dtype="float64")
+    entry = held["EntryPrice"].to_numpy(dtype="float64")
+    fee = held["Commission"].to_numpy(dtype="float64")
+    rates = np.array([broker.get("maker_fee_rate") or 0.0, broker.get("taker_fee_rate") or 0.0])
+    fee_ok = np.isclose(fee[:, None], np.abs(size * entry)[:, None] * rates, rtol=1e-9,
+                        atol=1e-9).any(axis=1)
+    last = len(data) - 1
+    if not ((held["ExitBar"].to_numpy() == last).all() and fee_ok.all()
+            and np.allclose(held["ExitPrice"].to_numpy(dtype="float64"),
+                            data["Close"].iloc[-1], rtol=PRICE_TOLERANCE)
+            and np.allclose(held["EntryFee"].to_numpy(dtype="float64"), fee)
+            and (held["Funding"].to_numpy(dtype="float64") == 0).all()):
+        raise _reject("an open trade is not marked at the last close with its entry fee")
+    return held
 
 
 def _check_fills(trades: pd.DataFrame, data: pd.DataFrame) -> None:

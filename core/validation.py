@@ -109,8 +109,10 @@ def _restricted_message(text: str) -> str:
 def _check_restricted(source: str, flagged: set[int]) -> list[ValidationIssue]:
     from RestrictedPython import compile_restricted_exec
 
+    from sandbox.names import StrategyTransformer
+
     try:
-        result = compile_restricted_exec(source, filename="<strategy>")
+        result = compile_restricted_exec(source, filename="<strategy>", policy=StrategyTransformer)
     except (RecursionError, MemoryError):
         return [_too_complex()]
     except (SyntaxError, ValueError, TypeError) as exc:  # its compile of the rewritten tree

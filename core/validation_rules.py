@@ -11,9 +11,12 @@ import ast
 import functools
 import importlib
 import importlib.util
+import re
 import types
 
+from core import strategy_class
 from core.model import Severity, ValidationIssue
+from sandbox import names as private_names
 from sandbox import policy
 
 _NAME_HINTS = {
@@ -145,9 +148,11 @@ def _attr_message(node: ast.Attribute, parent: str | None) -> str:
     if parent and policy.module_allowed(f"{parent}.{name}"):
         return (f"'.{name}' is not allowed here; import it instead, e.g. "
                 f"`from {parent}.{name} import ...`.")
+    if (reason := private_names.refusal(name)) is not None:
+        return f"The attribute '.{name}' is not allowed: {reason}."
     if name.startswith("_"):
-        return (f"The attribute '.{name}' is not allowed: private and dunder attributes are "
-                "closed to strategies.")
+        return (f"The attribute '.{name}' is not allowed here: private attributes are open only "
+                f"on your own objects, such as `self.{name}`; a library's are closed.")
     for names, hint in _ATTR_HINTS:
         if name in names:
             return f"The attribute '.{name}' is not allowed in strategies; {hint}."
@@ -157,15 +162,30 @@ def _attr_message(node: ast.Attribute, parent: str | None) -> str:
     return f"The attribute '.{name}' is not allowed in strategies; remove it."
 
 
+def _own_names(tree: ast.Module) -> set[str]:
+    """Names denoting the strategy's own objects: its classes and each method's first
+    parameter (self, cls)."""
+    own: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            own.add(node.name)
+            own.update(f.args.args[0].arg for f in node.body
+                       if isinstance(f, ast.FunctionDef) and f.args.args)
+    return own
+
+
 def check_attributes(tree: ast.Module, modules: dict[str, str]) -> list[ValidationIssue]:
     """Forbidden attribute names, and attribute chains that reach a module off the allow-list."""
     issues = []
+    own = _own_names(tree)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Attribute):
             continue
         parent = _module_of(node.value, modules)
         target = submodule(parent, node.attr) if parent else None
-        if not policy.attribute_allowed(node.attr):
+        mine = isinstance(node.value, ast.Name) and node.value.id in own and parent is None
+        if not policy.attribute_allowed(node.attr) and not (
+                mine and private_names.private_allowed(node.attr)):
             issues.append(_issue(node, _attr_message(node, parent), "attribute"))
         elif target is not None and not policy.module_allowed(target):
             issues.append(_issue(node, f"'.{node.attr}' reaches the module '{target}', which "
@@ -195,9 +215,9 @@ def _bound_names(node: ast.AST) -> list[str]:
 
 
 def _name_message(name: str) -> str:
-    if name.startswith("_"):
-        return (f"The name '{name}' is not allowed: names starting with '_' are reserved by the "
-                f"sandbox. Rename it, e.g. to '{name.lstrip('_') or 'value'}'.")
+    if (reason := private_names.refusal(name)) is not None:
+        return (f"The name '{name}' is not allowed: {reason}. Rename it, e.g. to "
+                f"'my_{re.sub('_+', '_', name).strip('_')}'.")
     hint = _NAME_HINTS.get(name, "remove it")
     return f"The name '{name}' is not allowed in strategies; {hint}."
 
@@ -208,7 +228,7 @@ def check_names(tree: ast.Module) -> list[ValidationIssue]:
     for node in ast.walk(tree):
         names = [node.id] if isinstance(node, ast.Name) else _bound_names(node)
         for name in names:
-            if name in policy.FORBIDDEN_NAMES or name.startswith("_"):
+            if name in policy.FORBIDDEN_NAMES or private_names.refusal(name) is not None:
                 issues.append(_issue(node, _name_message(name), "name"))
     return issues
 
@@ -258,21 +278,6 @@ def check_stores(tree: ast.Module, imported: set[str]) -> list[ValidationIssue]:
     return issues
 
 
-def _is_strategy_base(base: ast.expr, strategy_names: set[str]) -> bool:
-    return (isinstance(base, ast.Name) and base.id in strategy_names) or (
-        isinstance(base, ast.Attribute) and base.attr == "Strategy")
-
-
-def _strategy_classes(tree: ast.Module) -> list[ast.ClassDef]:
-    names = {"Strategy"}
-    found: list[ast.ClassDef] = []
-    for node in tree.body:  # in order, so subclasses of a user base class count too
-        if isinstance(node, ast.ClassDef) and any(_is_strategy_base(b, names) for b in node.bases):
-            names.add(node.name)
-            found.append(node)
-    return found
-
-
 def _signature_warning(cls: ast.ClassDef, method: ast.FunctionDef) -> list[ValidationIssue]:
     args = method.args
     required = len(args.posonlyargs) + len(args.args) - len(args.defaults)
@@ -284,29 +289,34 @@ def _signature_warning(cls: ast.ClassDef, method: ast.FunctionDef) -> list[Valid
                    "strategy-methods", Severity.WARNING)]
 
 
-def check_strategy_class(tree: ast.Module) -> list[ValidationIssue]:
-    """Exactly one Strategy subclass at top level, with init() and next()."""
-    classes = _strategy_classes(tree)
+def _listed(classes: list[strategy_class.StrategyClass]) -> str:
+    return ", ".join(f"{c.node.name} (line {c.node.lineno})" for c in classes)
+
+
+def check_strategy_class(tree: ast.Module, modules: dict[str, str]) -> list[ValidationIssue]:
+    """Exactly one runnable strategy class: the most-derived concrete subclass of
+    backtesting.py's Strategy, SignalStrategy or TrailingStrategy (core.strategy_class)."""
+    classes = strategy_class.strategy_classes(tree, modules)
     if not classes:
         return [ValidationIssue(
             severity=Severity.ERROR, line=1, col=1, rule="strategy-class",
             message="No Strategy subclass found. Add `from backtesting import Strategy` and "
-                    "`class MyStrategy(Strategy):` with init() and next() methods.")]
-    if len(classes) > 1:
-        names = ", ".join(f"{c.name} (line {c.lineno})" for c in classes)
-        return [_issue(c, f"Found {len(classes)} Strategy subclasses: {names}. The lab runs "
-                       "exactly one: keep the one you want to run and delete the others, or "
-                       "merge a shared base class into it.", "strategy-class")
-                for c in classes[1:]]
-    cls = classes[0]
-    methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+                    "`class MyStrategy(Strategy):` with init() and next() methods (subclasses of "
+                    "backtesting.lib's SignalStrategy and TrailingStrategy count too).")]
+    leaves, concrete = strategy_class.runnable(classes)
+    if len(concrete) > 1:
+        return [_issue(c.node, f"Found {len(concrete)} strategy classes the lab could run: "
+                       f"{_listed(concrete)}. Which one should run? Keep that one and delete the "
+                       "others, or make it derive from them (the lab runs the most-derived "
+                       "class).", "strategy-class") for c in concrete[1:]]
+    cls = concrete[0] if concrete else leaves[-1]
     when = {"init": "called once before the first bar", "next": "called on every bar"}
-    issues = [_issue(cls, f"Strategy '{cls.name}' has no {m}() method; add `def {m}(self):` "
-                     f"({when[m]}).", "strategy-methods")
-              for m in ("init", "next") if m not in methods]
-    for name in ("init", "next"):
-        if name in methods:
-            issues += _signature_warning(cls, methods[name])
+    issues = [_issue(cls.node, f"Strategy '{cls.node.name}' has no {m}() method, written or "
+                     f"inherited; add `def {m}(self):` ({when[m]}).", "strategy-methods")
+              for m in strategy_class.REQUIRED if m not in cls.methods]
+    for name in strategy_class.REQUIRED:
+        if name in cls.own:
+            issues += _signature_warning(cls.node, cls.own[name])
     return issues
 
 
@@ -317,5 +327,5 @@ def check_tree(tree: ast.Module) -> list[ValidationIssue]:
     issues += check_names(tree)
     issues += check_strings(tree)
     issues += check_stores(tree, imported)
-    issues += check_strategy_class(tree)
+    issues += check_strategy_class(tree, modules)
     return issues

@@ -20,8 +20,8 @@ MAX_OTHER_MESSAGES = 16  # messages of other types (the self-test probe's report
 MAX_INT = 10**15
 MAX_CLAIMED = 200
 MAX_TEXT = 20_000
-RESULT_KEYS = {"type": str, "bars": int, "trades": int, "rejected": dict, "rss_kb": int,
-               "job_s": float, "claimed": dict}
+RESULT_KEYS = {"type": str, "bars": int, "trades": int, "open_trades": int, "rejected": dict,
+               "rss_kb": int, "job_s": float, "claimed": dict}
 RESULT_REQUIRED = ("bars", "trades", "claimed")
 ERROR_KEYS = {"type": str, "kind": str, "message": str}
 PROGRESS_KEYS = {"type": str, "done": int, "total": int}
@@ -121,7 +121,7 @@ def check_message(msg: dict[str, Any]) -> None:
 
 def _check_result(msg: dict[str, Any]) -> None:
     _check_keys(msg, RESULT_KEYS, RESULT_REQUIRED)
-    if msg["bars"] < 0 or msg["trades"] < 0:
+    if msg["bars"] < 0 or msg["trades"] < 0 or msg.get("open_trades", 0) < 0:
         raise ChannelError("the result message has a negative bar or trade count")
     claimed = msg["claimed"]
     if len(claimed) > MAX_CLAIMED or not all(

@@ -108,22 +108,39 @@ def load_strategy_class(source: str, *, printer: type | None = None) -> type:
     from RestrictedPython import compile_restricted_exec
 
     from sandbox import policy
+    from sandbox.names import StrategyTransformer
 
-    result = compile_restricted_exec(source, filename=STRATEGY_FILENAME)
+    result = compile_restricted_exec(source, filename=STRATEGY_FILENAME,
+                                     policy=StrategyTransformer)
     if result.errors:
         raise policy.PolicyViolation("; ".join(result.errors))
     module_name = "user_strategy"
     namespace = policy.restricted_globals(module_name=module_name,
                                           printer=printer or _make_printer(256 * 1024))
     exec(result.code, namespace)  # noqa: S102 - restricted code, guarded globals, inside firejail
+    return pick_strategy_class(namespace.values(), module_name)
+
+
+def pick_strategy_class(values: Any, module_name: str) -> type:
+    """The one class to run: the most-derived concrete Strategy subclass the module defines.
+
+    Concrete means backtesting.py can instantiate it (init() and next() defined or inherited);
+    classes that only serve as a base of another are skipped. Raises PolicyViolation unless
+    exactly one remains (core.validation_rules applies the same rule before the run).
+    """
     from backtesting import Strategy
 
-    found = [v for v in namespace.values()
-             if isinstance(v, type) and issubclass(v, Strategy) and v is not Strategy
-             and v.__module__ == module_name]
-    if len(found) != 1:
-        raise policy.PolicyViolation(f"expected exactly one Strategy subclass, found {len(found)}")
-    return found[0]
+    from sandbox import policy
+
+    found = {v for v in values if isinstance(v, type) and issubclass(v, Strategy)
+             and v.__module__ == module_name}
+    leaves = [c for c in found if not getattr(c, "__abstractmethods__", None)
+              and not any(o is not c and issubclass(o, c) for o in found)]
+    if len(leaves) != 1:
+        names = ", ".join(sorted(c.__name__ for c in leaves)) or "none"
+        raise policy.PolicyViolation("expected exactly one concrete Strategy subclass that no "
+                                     f"other class derives from, found {len(leaves)}: {names}")
+    return leaves[0]
 
 
 def user_traceback(exc: BaseException, *, max_frames: int = 20) -> str:
@@ -217,11 +234,14 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     out.equity.rename("equity").to_frame().to_parquet(out_dir / "equity.parquet")
     out.trades.to_parquet(out_dir / "trades.parquet")
     out.events.to_parquet(out_dir / "events.parquet")
+    if len(out.open_trades):
+        out.open_trades.to_parquet(out_dir / "open_trades.parquet")
     if out.plots and job.get("pine") is True:  # plot() series only from the Pine runtime
         pd.DataFrame(out.plots).to_parquet(out_dir / "plots.parquet")
     import resource
 
     channel.send(type="result", bars=len(data), trades=len(out.trades), rejected=out.rejected,
+                 open_trades=len(out.open_trades),
                  rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                  job_s=round(time.perf_counter() - started, 4),
                  claimed={str(k)[:100]: (None if pd.isna(v) else str(v)[:200])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import sys
 import types
 from typing import Any
 
@@ -125,10 +126,24 @@ def check_value(value: Any, where: str) -> Any:
     return value
 
 
+def _library_internal(name: str) -> bool:
+    """True for an already imported module inside an allowed library (numpy._core._methods).
+
+    C code of a library called from strategy code (``ndarray.mean()``) imports through the
+    strategy's builtins with a list ``fromlist``; the strategy's own import statements pass a
+    tuple or None, and it cannot name ``__import__``. Only modules already loaded qualify.
+    """
+    root = name.split(".", 1)[0]
+    return name in sys.modules and root != name and module_allowed(root) and not root.startswith(
+        "core")
+
+
 def _guarded_import(name: str, globals_: Any = None, locals_: Any = None,
                     fromlist: Any = (), level: int = 0) -> types.ModuleType:
     if level != 0:
         raise PolicyViolation("relative imports are not allowed")
+    if isinstance(fromlist, list) and _library_internal(name):
+        return sys.modules[name]  # a library's own C code (np.mean) re-importing its internals
     if not module_allowed(name):
         raise PolicyViolation(f"import of {name!r} is not allowed")
     allowed_from = ALLOWED_FROM.get(name)
@@ -137,10 +152,25 @@ def _guarded_import(name: str, globals_: Any = None, locals_: Any = None,
         if item == "*" or (allowed_from is not None and item not in allowed_from) or (
                 not attribute_allowed(item) and not module_allowed(f"{name}.{item}")):
             raise PolicyViolation(f"'from {name} import {item}' is not allowed")
+        if module_allowed(f"{name}.{item}"):  # a submodule: import it, as Python's import does
+            importlib.import_module(f"{name}.{item}")
         check_value(getattr(module, item, None), f"'from {name} import {item}'")
     if fromlist:
         return module
     return importlib.import_module(name.split(".")[0])
+
+
+def _make_getattr(strategy_module: str) -> Any:
+    """The guarded getattr, which also reads allowed private attributes (sandbox.names) of the
+    strategy's own objects."""
+    from sandbox import names
+
+    def guarded(obj: Any, name: Any, *default: Any) -> Any:
+        if isinstance(name, str) and names.private_allowed(name) and names.is_own_object(
+                obj, strategy_module):
+            return check_value(builtins.getattr(obj, name, *default[:1]), f"attribute {name!r}")
+        return _safe_getattr(obj, name, *default)
+    return guarded
 
 
 def _safe_getattr(obj: Any, name: Any, *default: Any) -> Any:
@@ -222,7 +252,7 @@ def restricted_globals(*, module_name: str, printer: Any) -> dict[str, Any]:
         "__builtins__": names,
         "__name__": module_name,
         "__metaclass__": type,
-        "_getattr_": _safe_getattr,
+        "_getattr_": _make_getattr(module_name),
         "_write_": _make_write_guard(module_name),
         "_getitem_": default_guarded_getitem,
         "_getiter_": default_guarded_getiter,

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import costs
+from core import costs, semantics
 
 
 def _pct(container: Any, label: str, *, value: float, key: str, max_pct: float = 100.0,
@@ -54,6 +54,18 @@ def cost_inputs(*, exchange: str, market: str, key: str,
     return {"maker_fee_rate": maker, "taker_fee_rate": taker, "fill_timing": fill,
             "slippage_bps": float(amount) if mode == "bps" else 0.0,
             "slippage_range_frac": float(amount) if mode == "range" else 0.0}
+
+
+def backtesting_inputs(*, key: str, market: str) -> dict[str, Any]:
+    """backtesting.py semantics: one commission rate; everything else fixed (core.semantics)."""
+    st.caption("As `Backtest(data, cls, cash=..., commission=...)` of backtesting.py 0.6.6: "
+               "whole units, shorts allowed, one fee for every fill, no slippage, next-open "
+               "fills, no risk rules, trades still open at the end left open.")
+    if market != "spot":
+        st.warning("backtesting.py semantics need spot data: pick a spot symbol.")
+    fee = _pct(st, "Commission (%)", value=0.0, key=f"{key}btfee", max_pct=10,
+               help_text="backtesting.py's commission: a fraction of each fill's notional.")
+    return semantics.defaults("backtesting", commission=fee)
 
 
 def margin_inputs(*, exchange: str, market: str, symbol: str, stored_funding: int,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core import analytics, metrics, runs
+from core import analytics, metrics, run_notes, runs
 from core.analytics import RunBundle
 from core.errors import PineOptError
 from core.model import RunRecord
@@ -51,6 +51,12 @@ def failed_run(run: RunRecord) -> None:
     st.code(run.error or "(no message)", language=None)
     if run.log:
         st.expander("Run log").code(run.log, language=None)
+
+
+def run_warnings(settings: Settings, run_id: int) -> None:
+    """Refused orders and trades left open, one warning each, above everything else."""
+    for note in run_notes.warnings_for(runs.run_cost_split(settings.db_path, run_id)):
+        st.warning(note, icon="⚠️")
 
 
 def header(b: RunBundle) -> None:

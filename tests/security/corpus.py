@@ -150,6 +150,14 @@ FORGERY = [
            status="rejected", says="_broker"),
     Attack(name="overwrite_position_method", source=_n("self.position.close = len"),
            rule="", status="rejected", says="changing Position objects is not allowed"),
+    # Single-underscore names are open on the strategy's own objects only (sandbox/names.py).
+    Attack(name="private_attribute_of_framework_data", source=_n("me = self.data\nx = me._arrays"),
+           rule="attribute", status="rejected", says="'_arrays' is not allowed"),
+    Attack(name="private_attribute_via_rebound_self",
+           source=_n("pass", init="self = self.position\nself._Position__broker = None"),
+           rule="attribute", status="rejected", says="_Position__broker"),
+    Attack(name="redefine_guard_hook", source=_n("pass", prelude="_getattr_ = min"), rule="name",
+           status="rejected", says="_getattr_"),
 ]
 
 ALL = [*IMPORTS, *INTROSPECTION, *FILES, *NETWORK, *PROCESSES, *BOMBS, *FORGERY]

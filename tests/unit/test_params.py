@@ -91,3 +91,18 @@ def test_default_outside_its_declared_range_is_a_warning() -> None:
     assert [(i.rule, i.severity.value, i.line) for i in issues] == [("parameter", "warning", 6)]
     fast = params.extract_python(source.replace("fast = 20  #", "fast = 200  #"))[0]
     assert (fast.min, fast.max) == (5, 200)  # widened so the Backtest form can show the default
+
+
+def test_parameters_of_the_class_that_runs_include_inherited_ones() -> None:
+    """A subclass overriding only some parameters (and a SignalStrategy subclass renamed as
+    Strategy) exposes the class the lab runs, its parents' values overridden by its own."""
+    from core import params as parameters
+
+    source = ("from backtesting import Strategy\n\n\nclass Cross(Strategy):\n    fast = 10\n"
+              "    slow = 30\n\n    def init(self):\n        pass\n\n    def next(self):\n"
+              "        pass\n\n\nclass Quick(Cross):\n    fast = 5\n    band = 0.5\n")
+    found = {p.name: p.default for p in parameters.extract_python(source)}
+    assert found == {"fast": 5, "slow": 30, "band": 0.5}
+    renamed = ("from backtesting.lib import SignalStrategy as Strategy\n\n\nclass S(Strategy):\n"
+               "    n = 20\n\n    def init(self):\n        pass\n")
+    assert [p.name for p in parameters.extract_python(renamed)] == ["n"]

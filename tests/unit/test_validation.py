@@ -68,7 +68,9 @@ CASES = [
     ("name", "f = open\n" + GOOD_HELPER, "f = min\n" + GOOD_HELPER),
     ("name", "x = getattr(np, 'mean')\n" + GOOD_HELPER, "x = np.mean\n" + GOOD_HELPER),
     ("name", "x = globals()\n" + GOOD_HELPER, "x = dict()\n" + GOOD_HELPER),
-    ("name", "def _hidden():\n    pass\n" + GOOD_HELPER, "def shown():\n    pass\n" + GOOD_HELPER),
+    ("name", "def __hidden():\n    pass\n" + GOOD_HELPER,
+     "def _hidden():\n    pass\n" + GOOD_HELPER),
+    ("name", "_write_ = list\n" + GOOD_HELPER, "_rows = list\n" + GOOD_HELPER),
     ("name", "def helper(x, n, type=1):\n    return x\n",
      "def helper(x, n, kind=1):\n    return x\n"),
     ("name", "import math as vars\n" + GOOD_HELPER, "import math as m\n" + GOOD_HELPER),
@@ -124,12 +126,18 @@ def test_no_strategy_class(source: str) -> None:
     assert "strategy-class" in {i.rule for i in validation.validate_python(source)}
 
 
-def test_several_strategy_classes_are_named_with_lines() -> None:
-    source = strategy(GOOD_HELPER) + "\nclass Other(Demo):\n    pass\n"
+def test_two_runnable_strategy_classes_ask_which_one() -> None:
+    other = BODY.replace("class Demo(Strategy)", "class Other(Strategy)")
+    source = strategy(GOOD_HELPER) + other
     issues = [i for i in validation.validate_python(source) if i.rule == "strategy-class"]
     assert len(issues) == 1
-    assert "Demo (line" in issues[0].message and "Other (line" in issues[0].message
-    assert "keep the one you want" in issues[0].message
+    assert "Demo (line 7)" in issues[0].message and "Other (line 17)" in issues[0].message
+    assert "Which one should run?" in issues[0].message
+
+
+def test_a_subclass_of_the_strategy_is_the_one_that_runs() -> None:
+    source = strategy(GOOD_HELPER) + "\nclass Other(Demo):\n    fast = 12\n"
+    assert validation.validate_python(source) == []
 
 
 def test_missing_next_method() -> None:

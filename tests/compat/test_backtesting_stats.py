@@ -1,0 +1,105 @@
+"""The Glossary's "Compared with backtesting.py" table is true: on a run whose trades equal
+backtesting.py's, every pair marked equal is equal, and every stated difference is exactly the
+formula the table gives, recomputed from backtesting.py's own output and the stored run."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from backtesting import Backtest
+from backtesting.backtesting import _indicator_warmup_nbars
+
+from core import backtesting_stats, config_file, market_data, runs, semantics, strategies
+from core.model import RunStatus, StrategyMeta
+from core.settings import Settings
+from tests.compat.test_semantics_cli import QUICK_START
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+WINDOW = {"exchange": "sample", "market": "spot", "symbol": "BTCUSDT", "timeframe": "1d",
+          "start": "2022-01-01", "end": "2024-12-31"}
+
+
+@pytest.fixture(scope="module")
+def both(template_home, tmp_path_factory) -> tuple[dict, pd.Series, pd.Series, pd.DataFrame]:
+    """(lab metrics, backtesting.py stats, stored equity, data) of one Quick Start run."""
+    import shutil
+
+    from tests.conftest import make_settings
+
+    home = tmp_path_factory.mktemp("stats") / "home"
+    shutil.copytree(template_home, home)
+    settings: Settings = make_settings(home)
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="qs"), source=QUICK_START)
+    mapping = config_file.merge({**WINDOW, "cash_usdt": 10_000_000.0},
+                                semantics.defaults("backtesting", commission=0.002))
+    run = runs.run_sync(settings, strategy_id=sid, config=config_file.build_config(mapping))
+    assert run.status is RunStatus.COMPLETED, run.error
+    data = market_data.load_ohlcv(settings.db_path, **WINDOW)
+    namespace: dict = {}
+    exec(compile(QUICK_START, "quick_start", "exec"), namespace)  # noqa: S102 - our source
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = Backtest(data, namespace["SmaCross"], cash=10_000_000, commission=0.002).run()
+    return (runs.run_metrics(settings.db_path, run.id), stats,
+            runs.run_equity(settings.db_path, run.id), data)
+
+
+def _differences(stats: pd.Series, equity: pd.Series, data: pd.DataFrame) -> dict:
+    """metric -> (the lab's value by the stated formula, backtesting.py's by its stated one,
+    backtesting.py's reported value)."""
+    day = equity.resample("D").last().dropna().pct_change().dropna()
+    g = float(np.exp(np.log1p(day).mean()) - 1)
+    close = data["Close"].to_numpy()
+    warm = _indicator_warmup_nbars(stats["_strategy"])
+    ret = stats["_trades"]["ReturnPct"]
+    pnl = stats["_trades"]["PnL"]
+    log_eq, log_px = np.diff(np.log(equity.to_numpy())), np.diff(np.log(close))
+    bench = pd.Series(close, index=data.index).resample("D").last().pct_change().dropna()
+    lab_beta = day.cov(bench) / bench.var()
+    bt_ann = (1 + g) ** 365 - 1
+    bt_vol = math.sqrt((day.var(ddof=1) + (1 + g) ** 2) ** 365 - (1 + g) ** 730)
+    bt_beta = np.cov(log_eq, log_px)[0, 1] / np.cov(log_eq, log_px)[1, 1]
+    down = math.sqrt(float((np.minimum(day, 0) ** 2).mean()))
+    return {
+        "cagr": (stats["Return (Ann.) [%]"] / 100, bt_ann, stats["Return (Ann.) [%]"] / 100),
+        "buy_hold_return": (close[-1] / close[0] - 1, close[-1] / close[warm] - 1,
+                            stats["Buy & Hold Return [%]"] / 100),
+        "annualized_return": (day.mean() * 365, bt_ann, stats["Return (Ann.) [%]"] / 100),
+        "volatility": (day.std(ddof=1) * math.sqrt(365), bt_vol,
+                       stats["Volatility (Ann.) [%]"] / 100),
+        "sharpe_ratio": (day.mean() / day.std(ddof=1) * math.sqrt(365), bt_ann / bt_vol,
+                         stats["Sharpe Ratio"]),
+        "sortino_ratio": (day.mean() / down * math.sqrt(365), bt_ann / (down * math.sqrt(365)),
+                          stats["Sortino Ratio"]),
+        "beta": (lab_beta, bt_beta, stats["Beta"]),
+        "alpha": ((day.mean() - lab_beta * bench.mean()) * 365,
+                  stats["Return [%]"] / 100 - bt_beta * stats["Buy & Hold Return [%]"] / 100,
+                  stats["Alpha [%]"] / 100),
+        "profit_factor": (pnl[pnl > 0].sum() / -pnl[pnl < 0].sum(),
+                          ret[ret > 0].sum() / -ret[ret < 0].sum(), stats["Profit Factor"]),
+        "avg_trade": (pnl.mean(), np.exp(np.log1p(ret).mean()) - 1, stats["Avg. Trade [%]"] / 100),
+    }
+
+
+@pytest.mark.parametrize("pair", backtesting_stats.PAIRS, ids=lambda p: p.metric)
+def test_each_pair_is_as_the_glossary_says(both, pair: backtesting_stats.StatPair) -> None:
+    lab, stats, equity, data = both
+    if not pair.difference:
+        assert lab[pair.metric] == pytest.approx(stats[pair.stat] * pair.scale, rel=1e-9)
+        return
+    ours, theirs, reported = _differences(stats, equity, data)[pair.metric]
+    assert lab[pair.metric] == pytest.approx(ours, rel=1e-9, abs=1e-12)
+    assert reported == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+
+
+def test_the_stated_differences_are_real_on_this_run(both) -> None:
+    lab, stats, _equity, _data = both
+    for pair in backtesting_stats.PAIRS:
+        if pair.difference and pair.metric != "cagr":
+            assert lab[pair.metric] != pytest.approx(stats[pair.stat] * pair.scale, rel=1e-3), \
+                pair.metric
+    assert stats["CAGR [%]"] / 100 != pytest.approx(lab["cagr"], rel=1e-6)
