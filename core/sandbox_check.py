@@ -110,7 +110,7 @@ def _canary_failures(settings: Settings) -> list[str]:
     marker.write_text("if the sandbox can read this, it is broken\n")
     spec = {"canary": token, "firejail": True, "jobs_root": str(settings.jobs_root),
             "hidden": [str(marker), str(settings.db_path), str(REPO_ROOT / "core" / "settings.py"),
-                       "/root"]}
+                       str(REPO_ROOT), "/root", "/etc/passwd", "/proc/1/cmdline"]}
     worker = None
     try:
         worker = Worker(settings).start()

@@ -52,6 +52,8 @@ class Settings:
     output_bytes: int = 1_000_000
     result_bytes: int = 64_000_000
     pool_size: int = 2
+    out_mb: int = 256
+    sandbox_nice: int = 10
 
     @property
     def db_path(self) -> Path:
@@ -88,4 +90,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         output_bytes=_int(env, "PINEOPT_OUTPUT_BYTES", 1_000_000),
         result_bytes=_int(env, "PINEOPT_RESULT_BYTES", 64_000_000),
         pool_size=_int(env, "PINEOPT_POOL_SIZE", 2),
+        out_mb=_int(env, "PINEOPT_OUT_MB", 256),
+        sandbox_nice=min(19, max(1, _int(env, "PINEOPT_SANDBOX_NICE", 10))),
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core.errors import SandboxError
 from core.settings import REPO_ROOT, Settings
+from sandbox.filesystem import allowed_paths, filesystem_flags
 
 RUNTIME_PACKAGES = ("core", "sandbox")
 STARTUP_CPU_S = 30  # CPU seconds allowed for imports; the child counts the run's own from there
@@ -118,16 +119,39 @@ def sandbox_ids(settings: Settings) -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
+def interpreter_dir(settings: Settings) -> Path:
+    """The folder the sandbox interpreter lives in (its venv; followed through the symlink)."""
+    return Path(sandbox_python(settings)).parents[1]
+
+
+def sandbox_home(settings: Settings) -> str:
+    """The sandbox user's home (firejail mounts an empty tmpfs there); HOME inside the sandbox.
+
+    Needed explicitly because the private /etc has no passwd file to look it up in.
+    """
+    try:
+        return pwd.getpwnam(settings.sandbox_user).pw_dir if os.geteuid() == 0 else (
+            pwd.getpwuid(os.geteuid()).pw_dir)
+    except KeyError:
+        return "/nonexistent"
+
+
 def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program: list[str],
-                  result_fd: int) -> list[str]:
-    """The firejail command line (reference/security.md section 3) for one job."""
-    hidden = {str(REPO_ROOT), str(settings.home), "/run/dbus", "/run/postgresql", "/root"}
+                  result_fd: int, runtime: Path | None = None) -> list[str]:
+    """The firejail command line (reference/security.md section 3) for one job.
+
+    The filesystem is an allow-list (sandbox.filesystem): the interpreter, ``runtime`` (the
+    child-side code copy, default ensure_runtime's), the job folder and system directories.
+    """
+    allowed = allowed_paths(interpreter_dir=interpreter_dir(settings),
+                            runtime=runtime or ensure_runtime(settings), job_dir=job_dir)
     return [
         "firejail", "--noprofile", "--quiet",
         "--private", "--private-dev", "--private-tmp", "--private-cwd",
+        *filesystem_flags(allowed=allowed, hidden=[REPO_ROOT, settings.home]),
         "--read-only=/", "--read-only=/tmp", "--read-only=/dev/shm", "--read-only=/var/tmp",
         "--read-only=~", f"--read-write={job_dir / 'out'}",
-        *[f"--blacklist={p}" for p in sorted(hidden)],
+        f"--env=HOME={sandbox_home(settings)}", f"--nice={settings.sandbox_nice}",
         "--net=none", "--protocol=inet", "--ipc-namespace", "--hostname=sandbox", "--machine-id",
         "--caps.drop=all", "--nonewprivs", "--nogroups",
         "--seccomp=execve,execveat,socket,socketpair", "--seccomp.block-secondary",

@@ -102,7 +102,7 @@ class Worker:
         argv = program
         if self.settings.sandbox_mode == "firejail":
             argv = firejail_argv(self.settings, job_dir=self.job_dir, limits=limits,
-                                 program=program, result_fd=result_w)
+                                 program=program, result_fd=result_w, runtime=runtime)
             kwargs = {"user": ids[0], "group": ids[1], "extra_groups": []} if ids else {}
         self.proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
