@@ -27,10 +27,15 @@ from sandbox.command import (
     Limits,
     ensure_runtime,
     firejail_argv,
+    launch_as,
+    out_usage,
     plain_limits,
+    run_group,
     sandbox_ids,
     sandbox_python,
+    user_nproc,
 )
+from sandbox.cgroups import RunGroup
 from sandbox.doctor import explain
 
 __all__ = ["Limits", "Outcome", "Worker"]
@@ -49,7 +54,11 @@ KILL_MESSAGES = {
                                      "(remove or reduce print calls)."),
     "result_limit": ("output_limit", "Stopped: the result exceeded {limits.result_bytes:,} "
                                      "bytes."),
+    "out_quota": ("output_limit", "Stopped: the run wrote more than its {limits.out_mb} MB quota "
+                                  "to its out/ folder (PINEOPT_OUT_MB); write less, or raise "
+                                  "PINEOPT_OUT_MB."),
 }
+MAX_OUT_ENTRIES = 1_000  # files and folders a run may create in out/ (it needs four)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -77,6 +86,7 @@ class Worker:
         self._open: set[int] = set()
         self._killed_by: str = ""
         self._sent_at = time.monotonic()
+        self.group: RunGroup | None = None  # the run's control groups (sandbox.cgroups)
 
     def start(self, *, entry: list[str] | None = None) -> Worker:
         """Create the job folder and start the child; it imports, then waits for a job.
@@ -101,9 +111,11 @@ class Worker:
         kwargs: dict = {"preexec_fn": plain_limits(limits), "cwd": str(self.job_dir)}
         argv = program
         if self.settings.sandbox_mode == "firejail":
+            self.group = run_group(self.settings, self.job_dir.name, limits) if ids else None
             argv = firejail_argv(self.settings, job_dir=self.job_dir, limits=limits,
-                                 program=program, result_fd=result_w, runtime=runtime)
-            kwargs = {"user": ids[0], "group": ids[1], "extra_groups": []} if ids else {}
+                                 program=program, result_fd=result_w, runtime=runtime,
+                                 group=self.group)
+            kwargs = {"preexec_fn": launch_as(ids, self.group)} if ids else {}
         self.proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=dict(CLEAN_ENV), start_new_session=True, pass_fds=(result_w,), **kwargs)
@@ -142,7 +154,11 @@ class Worker:
         assert self.proc is not None and self.proc.stdin is not None
         if not self.wait_ready(cancel=cancel):
             return False
-        job = {**job, "limits": limits.for_child()}
+        if self.group is not None:  # the run's own limits may be lower than the settings'
+            self.group.limit(memory_bytes=limits.memory_mb * 1024 * 1024, pids=limits.nproc)
+        child_limits = {**limits.for_child(),
+                        "nproc": user_nproc(self.settings, limits, self.group)}
+        job = {**job, "limits": child_limits}
         try:
             self.proc.stdin.write(json.dumps(job, allow_nan=False).encode())
             self.proc.stdin.close()
@@ -200,12 +216,20 @@ class Worker:
             return "output_limit"
         if len(self._buffers[self._result_r]) > limits.result_bytes:
             return "result_limit"
-        return ""
+        return self._out_over_quota(limits)
+
+    def _out_over_quota(self, limits: Limits) -> str:
+        """'out_quota' when the run's out/ folder is past its quota in bytes or entries."""
+        size, entries = out_usage(self.job_dir / "out", max_entries=MAX_OUT_ENTRIES)
+        return "out_quota" if size > limits.out_mb * 1024 * 1024 or \
+            entries > MAX_OUT_ENTRIES else ""
 
     def _outcome(self, final: dict, limits: Limits) -> Outcome:
         assert self.proc is not None
         code = self.proc.wait()
         log = self._log()
+        if self._killed_by in ("", "finished"):  # what it left in out/ counts as well
+            self._killed_by = self._out_over_quota(limits) or self._killed_by
         if self._killed_by in KILL_MESSAGES:
             status, text = KILL_MESSAGES[self._killed_by]
             return Outcome(status=status, log=log, message=text.format(limits=limits))
@@ -219,6 +243,10 @@ class Worker:
 
     def _died(self, code: int, limits: Limits, log: str) -> Outcome:
         """The child ended without a result or error message: a limit or a crash."""
+        if self.group is not None and self.group.oom_kills():
+            return Outcome(status="memory_limit", log=log,
+                           message=f"Stopped by the {limits.memory_mb} MB memory limit (all "
+                                   "the run's processes together; PINEOPT_MEMORY_MB).")
         cpu_used = time.monotonic() - self._sent_at
         killed = code in (-signal.SIGKILL, 128 + signal.SIGKILL, -signal.SIGXCPU,
                           128 + signal.SIGXCPU)
@@ -309,6 +337,8 @@ class Worker:
                 pass
             self._result_r = -1
         shutil.rmtree(self.job_dir, ignore_errors=True)
+        if self.group is not None:
+            self.group.remove()
 
 
 def _reject_constant(name: str) -> float:
