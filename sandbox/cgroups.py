@@ -23,8 +23,14 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpu")
-SANDBOX_CPU_SHARES_V1 = 256  # all sandboxes together vs one app thread at 1024 (v1 default)
-SANDBOX_CPU_WEIGHT_V2 = 25  # the same ratio against the v2 default weight of 100
+NICE_STEP = 1.25  # the kernel's CPU weight falls by about this factor per nice level
+
+
+def cpu_weight(nice: int, *, version: int) -> int:
+    """The CPU weight of all sandboxes together, as the kernel weighs one task at ``nice``
+    against the app's threads at nice 0 (v1 cpu.shares of 1024, v2 cpu.weight of 100)."""
+    default = 1024 if version == 1 else 100
+    return max(2 if version == 1 else 1, round(default / NICE_STEP ** nice))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +92,9 @@ class RunGroup:
         self.support = support
         self.dirs = {c: base / run_id for c, base in support.bases.items()}
 
-    def create(self, *, memory_bytes: int, pids: int) -> RunGroup:
-        """Make the run's groups and set its limits. Raises OSError if the kernel refuses."""
+    def create(self, *, memory_bytes: int, pids: int, nice: int) -> RunGroup:
+        """Make the run's groups and set its limits; all sandboxes together get the CPU weight
+        of one task at ``nice``. Raises OSError if the kernel refuses."""
         v2 = self.support.version == 2
         for base in dict.fromkeys(folder.parent for folder in self.dirs.values()):
             if not base.is_dir():
@@ -96,7 +103,7 @@ class RunGroup:
                     _write(base, "cgroup.subtree_control", "+" + " +".join(self.dirs))
         if "cpu" in self.dirs:
             _write(self.dirs["cpu"].parent, "cpu.weight" if v2 else "cpu.shares",
-                   SANDBOX_CPU_WEIGHT_V2 if v2 else SANDBOX_CPU_SHARES_V1)
+                   cpu_weight(nice, version=self.support.version))
         for folder in self.dirs.values():
             folder.mkdir(exist_ok=True)
         return self.limit(memory_bytes=memory_bytes, pids=pids)

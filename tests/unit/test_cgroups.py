@@ -23,9 +23,9 @@ def test_v2_with_delegated_controllers(tmp_path: Path) -> None:
     (mine / "cgroup.subtree_control").write_text("cpu memory pids\n")
     support = cgroups.detect("sbx", root=tmp_path)
     assert support.version == 2 and all(support.has(c) for c in cgroups.CONTROLLERS)
-    group = cgroups.RunGroup(support, "run1").create(memory_bytes=500 * 2**20, pids=30)
+    group = cgroups.RunGroup(support, "run1").create(memory_bytes=500 * 2**20, pids=30, nice=4)
     base = mine / "pineopt-sbx"
-    assert (base / "cpu.weight").read_text() == str(cgroups.SANDBOX_CPU_WEIGHT_V2)
+    assert (base / "cpu.weight").read_text() == "41"  # 100 / 1.25**4, as a nice-4 task
     assert set((base / "cgroup.subtree_control").read_text().replace("+", "").split()) == {
         "memory", "pids", "cpu"}
     assert (base / "run1" / "memory.max").read_text() == str(500 * 2**20)
@@ -47,12 +47,11 @@ def test_v1_controllers(tmp_path: Path) -> None:
         (tmp_path / controller / _own(controller)).mkdir(parents=True, exist_ok=True)
     support = cgroups.detect("sbx", root=tmp_path)
     assert support.version == 1 and all(support.has(c) for c in cgroups.CONTROLLERS)
-    cgroups.RunGroup(support, "run1").create(memory_bytes=2**20, pids=7)
+    cgroups.RunGroup(support, "run1").create(memory_bytes=2**20, pids=7, nice=10)
     memory = support.bases["memory"] / "run1"
     assert (memory / "memory.limit_in_bytes").read_text() == str(2**20)
     assert (memory / "memory.memsw.limit_in_bytes").read_text() == str(2**20)
-    assert (support.bases["cpu"] / "cpu.shares").read_text() == str(
-        cgroups.SANDBOX_CPU_SHARES_V1)
+    assert (support.bases["cpu"] / "cpu.shares").read_text() == "110"  # the kernel's nice 10
     assert (support.bases["pids"] / "run1" / "pids.max").read_text() == "7"
 
 
