@@ -69,6 +69,15 @@ def _own_pid_namespace() -> tuple[bool, str]:
     return (pid < 1000 and not others), f"pid {pid}, {len(others)} other processes visible"
 
 
+def _in_run_groups(controllers: list[str], job_dir: Path) -> tuple[bool, str]:
+    """Every expected controller places this process in its run's own group (named by job)."""
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    paths = {name: path for _, names, path in (ln.split(":", 2) for ln in lines)
+             for name in (names.split(",") if names else [""])}
+    wrong = [c for c in controllers if not paths.get(c, "").endswith("/" + job_dir.name)]
+    return (not wrong), ("in its run's groups" if not wrong else f"not in its run's {wrong}")
+
+
 def checks(spec: dict[str, Any], job_dir: Path) -> dict[str, tuple[bool, str]]:
     """Every check except exec. ``spec``: hidden paths, jobs root, canary value, firejail flag."""
     fields = _status_fields()
@@ -80,6 +89,8 @@ def checks(spec: dict[str, Any], job_dir: Path) -> dict[str, tuple[bool, str]]:
         "write_home": _write_blocked("~"),
         "jobs_root_private": _only_own_job(spec["jobs_root"], job_dir),
     }
+    if spec.get("cgroups") is not None:
+        out["run_cgroups"] = _in_run_groups(spec["cgroups"], job_dir)
     for i, path in enumerate(spec["hidden"]):
         out[f"hidden_{i}"] = _unreadable(path)
     if spec.get("firejail"):
