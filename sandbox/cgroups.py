@@ -158,12 +158,14 @@ class RunGroup:
                 folder.rmdir()
 
 
-def sweep(support: Support) -> None:
-    """Remove groups of earlier runs that are empty now (their removal found them busy)."""
+def sweep(support: Support, jobs_root: Path) -> None:
+    """Remove groups of finished runs (their job folder is gone) that are empty now: their own
+    removal found them busy. A group whose job folder exists may be about to be joined."""
     for base in support.bases.values():
         if base.is_dir():
             for folder in base.iterdir():
-                if folder.is_dir() and not _procs(folder):
+                if folder.is_dir() and not (jobs_root / folder.name).exists() and \
+                        not _procs(folder):
                     with contextlib.suppress(OSError):
                         folder.rmdir()
 

@@ -155,7 +155,7 @@ def run_group(settings: Settings, run_id: str, limits: Limits) -> RunGroup | Non
     support = cgroups.detect(settings.sandbox_user)
     if not support.bases:
         return None
-    cgroups.sweep(support)
+    cgroups.sweep(support, settings.jobs_root)
     try:
         return cgroups.RunGroup(support, run_id).create(
             memory_bytes=limits.memory_mb * 1024 * 1024, pids=limits.nproc,
