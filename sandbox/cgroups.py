@@ -26,11 +26,11 @@ CONTROLLERS = ("memory", "pids", "cpu")
 NICE_STEP = 1.25  # the kernel's CPU weight falls by about this factor per nice level
 
 
-def cpu_weight(nice: int, *, version: int) -> int:
-    """The CPU weight of all sandboxes together, as the kernel weighs one task at ``nice``
-    against the app's threads at nice 0 (v1 cpu.shares of 1024, v2 cpu.weight of 100)."""
-    default = 1024 if version == 1 else 100
-    return max(2 if version == 1 else 1, round(default / NICE_STEP ** nice))
+def cpu_weight(nice: int, *, version: int, runs: int = 1) -> int:
+    """The CPU weight of all sandboxes together: each of ``runs`` concurrent runs weighs as one
+    task at ``nice`` against the app's threads at nice 0 (v1 cpu.shares 1024, v2 weight 100)."""
+    default, low, high = (1024, 2, 262_144) if version == 1 else (100, 1, 10_000)
+    return min(high, max(low, round(runs * default / NICE_STEP ** nice)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +92,9 @@ class RunGroup:
         self.support = support
         self.dirs = {c: base / run_id for c, base in support.bases.items()}
 
-    def create(self, *, memory_bytes: int, pids: int, nice: int) -> RunGroup:
-        """Make the run's groups and set its limits; all sandboxes together get the CPU weight
-        of one task at ``nice``. Raises OSError if the kernel refuses."""
+    def create(self, *, memory_bytes: int, pids: int, nice: int, runs: int = 1) -> RunGroup:
+        """Make the run's groups and set its limits; each of ``runs`` concurrent runs weighs as
+        one task at ``nice`` (cpu_weight). Raises OSError if the kernel refuses."""
         v2 = self.support.version == 2
         for base in dict.fromkeys(folder.parent for folder in self.dirs.values()):
             if not base.is_dir():
@@ -103,7 +103,7 @@ class RunGroup:
                     _write(base, "cgroup.subtree_control", "+" + " +".join(self.dirs))
         if "cpu" in self.dirs:
             _write(self.dirs["cpu"].parent, "cpu.weight" if v2 else "cpu.shares",
-                   cpu_weight(nice, version=self.support.version))
+                   cpu_weight(nice, version=self.support.version, runs=runs))
         for folder in self.dirs.values():
             folder.mkdir(exist_ok=True)
         return self.limit(memory_bytes=memory_bytes, pids=pids)

@@ -159,7 +159,7 @@ def run_group(settings: Settings, run_id: str, limits: Limits) -> RunGroup | Non
     try:
         return cgroups.RunGroup(support, run_id).create(
             memory_bytes=limits.memory_mb * 1024 * 1024, pids=limits.nproc,
-            nice=settings.sandbox_nice)
+            nice=settings.sandbox_nice, runs=settings.max_concurrent)
     except OSError as exc:
         raise SandboxError(f"Could not create the run's control group ({exc}). Run `pineopt "
                            "doctor`; on a host without writable cgroups the limits stay per "

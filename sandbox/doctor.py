@@ -214,8 +214,9 @@ def run_limits(settings: Settings) -> list[Fact]:
              f"{settings.nproc} per sandbox user, shared by all runs: one run forking to the "
              f"limit stops the others from starting{why}", fix, optional=True),
         Fact("CPU weight", support.has("cpu"),
-             f"sandboxes together weigh as one task at nice {settings.sandbox_nice} against "
-             f"the app's ({how}; PINEOPT_SANDBOX_NICE)" if support.has("cpu") else
+             f"each of {settings.max_concurrent} concurrent runs weighs as one task at nice "
+             f"{settings.sandbox_nice} against the app's ({how}; PINEOPT_SANDBOX_NICE)"
+             if support.has("cpu") else
              f"nice {settings.sandbox_nice} only{why}", fix, optional=True),
         Fact("out/ quota", True, f"{settings.out_mb} MB per run, kept by the parent's watchdog "
              "(checked every 0.1 s and at the end; PINEOPT_OUT_MB)", optional=True),

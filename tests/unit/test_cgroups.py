@@ -23,9 +23,10 @@ def test_v2_with_delegated_controllers(tmp_path: Path) -> None:
     (mine / "cgroup.subtree_control").write_text("cpu memory pids\n")
     support = cgroups.detect("sbx", root=tmp_path)
     assert support.version == 2 and all(support.has(c) for c in cgroups.CONTROLLERS)
-    group = cgroups.RunGroup(support, "run1").create(memory_bytes=500 * 2**20, pids=30, nice=4)
+    group = cgroups.RunGroup(support, "run1").create(memory_bytes=500 * 2**20, pids=30, nice=4,
+                                                          runs=5)
     base = mine / "pineopt-sbx"
-    assert (base / "cpu.weight").read_text() == "41"  # 100 / 1.25**4, as a nice-4 task
+    assert (base / "cpu.weight").read_text() == "205"  # five nice-4 tasks: 5 * 100 / 1.25**4
     assert set((base / "cgroup.subtree_control").read_text().replace("+", "").split()) == {
         "memory", "pids", "cpu"}
     assert (base / "run1" / "memory.max").read_text() == str(500 * 2**20)
