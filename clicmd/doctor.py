@@ -13,7 +13,8 @@ def add_parser(sub: Any) -> None:
     """Register `pineopt doctor`."""
     p = sub.add_parser("doctor", help="check the sandbox setup fact by fact (exit 1 if any fails)",
                        description="Checks firejail, the sandbox user and its home, the sandbox "
-                                   "interpreter, the jobs root and the container marker, then "
+                                   "interpreter, the jobs root and the container marker, says "
+                                   "which per-run limits the host enforces, then "
                                    "runs the sandbox self-test through the real job command "
                                    "line. Each failure is printed with its fix.")
     p.set_defaults(handler=handle)
@@ -27,10 +28,11 @@ def handle(_args: argparse.Namespace) -> int:
     settings = load_settings()
     facts = doctor.facts(settings)
     if settings.sandbox_mode != "none":
+        facts.extend(doctor.run_limits(settings))
         status = sandbox_check.self_test(settings, refresh=True)
         facts.append(doctor.Fact("sandbox self-test", status.ok, status.message))
     print(doctor.report(facts))
-    failed = [f.name for f in facts if not f.ok]
+    failed = [f.name for f in facts if not f.ok and not f.optional]
     if failed:
         print(f"\npineopt doctor: {len(failed)} problem(s): {', '.join(failed)}. Strategies will "
               "not run until each is fixed (see 'fix:' above).", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 A canary job runs through the exact command line of real jobs (a sandbox.runner.Worker) and must
 report seccomp on, no new privileges, no capabilities, its own pid namespace, no sockets, no
-writes to / /tmp ~, a host marker file and the store invisible, the launcher's canary variable
-absent, and exec refused with EPERM. firejail can warn and run unsandboxed with exit code 0, so
+writes to / /tmp ~, a host marker file, the store, the repo, /etc/passwd and /proc/1/cmdline
+invisible, no other job folder visible, the run's own control groups joined (where the host
+has them), the launcher's canary variable absent, and exec refused with EPERM. firejail can warn and run unsandboxed with exit code 0, so
 only these facts count. The result is cached per process (a failure is retried after
 RETRY_AFTER_S). PINEOPT_SANDBOX=none skips the probe and reports an unsafe development mode.
 """
@@ -110,7 +111,8 @@ def _canary_failures(settings: Settings) -> list[str]:
     marker.write_text("if the sandbox can read this, it is broken\n")
     spec = {"canary": token, "firejail": True, "jobs_root": str(settings.jobs_root),
             "hidden": [str(marker), str(settings.db_path), str(REPO_ROOT / "core" / "settings.py"),
-                       "/root"]}
+                       str(REPO_ROOT), "/root", "/etc/passwd", "/proc/1/cmdline"],
+            "cgroups": _expected_groups(settings)}
     worker = None
     try:
         worker = Worker(settings).start()
@@ -125,6 +127,16 @@ def _canary_failures(settings: Settings) -> list[str]:
             worker.cleanup()
         marker.unlink(missing_ok=True)
     return _judge(outcome.messages, outcome.log, outcome.status)
+
+
+def _expected_groups(settings: Settings) -> list[str]:
+    """The controllers a run must be placed in (v2's single hierarchy is named "")."""
+    from sandbox import cgroups
+
+    support = cgroups.detect(settings.sandbox_user)
+    if support.version == 2:
+        return [""]
+    return sorted(support.bases)
 
 
 def _judge(messages: list[dict], log: str, status: str) -> list[str]:

@@ -53,6 +53,8 @@ class Settings:
     result_bytes: int = 64_000_000
     pool_size: int = 2
     log_level: str = "INFO"
+    out_mb: int = 256
+    sandbox_nice: int = 4
 
     @property
     def db_path(self) -> Path:
@@ -90,6 +92,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         result_bytes=_int(env, "PINEOPT_RESULT_BYTES", 64_000_000),
         pool_size=_int(env, "PINEOPT_POOL_SIZE", 2),
         log_level=_log_level(env),
+        out_mb=_int(env, "PINEOPT_OUT_MB", 256),
+        sandbox_nice=min(19, max(1, _int(env, "PINEOPT_SANDBOX_NICE", 4))),
     )
 
 

@@ -12,6 +12,8 @@ sandbox allow-list.
 
 from __future__ import annotations
 
+__all__ = ["Coins", "coins"]
+
 
 class Coins(float):
     """A size in coins (base currency units), not a fraction of equity."""

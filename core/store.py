@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -222,12 +223,29 @@ class StoreLockedError(PineOptError):
     """Another process holds the DuckDB file for longer than we waited."""
 
 
+def make_private(path: Path) -> None:
+    """Owner-only permissions: 0700 for a folder, 0600 for the store and its WAL (if they exist).
+
+    Another local user or a second PineOpt instance on the host must not read the store.
+    """
+    for item in (path, path.with_name(path.name + ".wal")):
+        try:
+            mode = item.stat().st_mode
+        except FileNotFoundError:
+            continue
+        wanted = 0o700 if stat.S_ISDIR(mode) else 0o600
+        if stat.S_IMODE(mode) != wanted:
+            item.chmod(wanted)
+
+
 def _open(path: Path) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + LOCK_WAIT_S
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path))
+            con = duckdb.connect(str(path))
+            make_private(path)
+            return con
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise StoreLockedError(
@@ -303,7 +321,7 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
     Raises StoreLockedError when another process keeps the file locked past LOCK_WAIT_S.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     con = _ANCHOR.acquire(path)
     try:
         yield con

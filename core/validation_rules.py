@@ -120,7 +120,9 @@ def _check_from(node: ast.ImportFrom, modules: dict[str, str],
                or (target is not None and not policy.module_allowed(target))
                or (alias.name != "*" and denied_origin(module, alias.name) is not None)
                or (target is None and not policy.attribute_allowed(alias.name)))
-        if bad:
+        if not bad and alias.name != "*" and not policy.module_name_allowed(module, alias.name):
+            issues.append(_unreviewed(node, module, alias.name))
+        elif bad:
             hint = {"*": " Name each thing you import instead of '*'."}.get(alias.name, "")
             if module == "backtesting":
                 hint = " Only 'from backtesting import Strategy' is allowed; the lab runs it."
@@ -141,6 +143,14 @@ def _module_of(node: ast.expr, modules: dict[str, str]) -> str | None:
         target = submodule(parent, node.attr) if parent else None
         return target if target and policy.module_allowed(target) else None
     return None
+
+
+def _unreviewed(node: ast.AST, module: str, name: str) -> ValidationIssue:
+    """A name the module has but the sandbox has not reviewed (deny by default)."""
+    return _issue(node, f"'{module}.{name}' is not on the list of reviewed {module} functions "
+                  "strategies may use (new or file-, process- or import-related names are refused "
+                  "until reviewed); use another function, or ask for it to be reviewed and added "
+                  "to sandbox/policy_names.py.", "module-name")
 
 
 def _attr_message(node: ast.Attribute, parent: str | None) -> str:
@@ -191,6 +201,8 @@ def check_attributes(tree: ast.Module, modules: dict[str, str]) -> list[Validati
             issues.append(_issue(node, f"'.{node.attr}' reaches the module '{target}', which "
                                  f"strategies may not use. Allowed modules: {_allowed_list()}.",
                                  "module-attribute"))
+        elif parent and target is None and not policy.module_name_allowed(parent, node.attr):
+            issues.append(_unreviewed(node, parent, node.attr))
         elif parent and (origin := denied_origin(parent, node.attr)):
             issues.append(_issue(node, f"'.{node.attr}' comes from the module '{origin}', which "
                                  "strategies may not use; remove it.", "module-attribute"))

@@ -18,6 +18,9 @@ from pathlib import Path
 
 from core.errors import SandboxError
 from core.settings import REPO_ROOT, Settings
+from sandbox import cgroups
+from sandbox.cgroups import RunGroup
+from sandbox.filesystem import allowed_paths, filesystem_flags
 
 RUNTIME_PACKAGES = ("core", "sandbox")
 STARTUP_CPU_S = 30  # CPU seconds allowed for imports; the child counts the run's own from there
@@ -31,7 +34,8 @@ class Limits:
 
     timeout_s: wall clock kept by the parent; memory_mb: address space; cpu_s: CPU seconds;
     nproc/nofile: processes (per uid) and open files; fsize_mb: largest file written;
-    output_bytes: stdout+stderr (and prints); result_bytes: the JSON result channel.
+    output_bytes: stdout+stderr (and prints); result_bytes: the JSON result channel;
+    out_mb: everything the run writes to its out/ folder (the parent's quota watchdog).
     """
 
     timeout_s: float
@@ -42,6 +46,7 @@ class Limits:
     fsize_mb: int
     output_bytes: int
     result_bytes: int
+    out_mb: int = 256
 
     @classmethod
     def from_settings(cls, settings: Settings, **lower: float) -> Limits:
@@ -52,7 +57,7 @@ class Limits:
         base = {"timeout_s": float(settings.timeout_s), "memory_mb": settings.memory_mb,
                 "cpu_s": settings.cpu_s, "nproc": settings.nproc, "nofile": settings.nofile,
                 "fsize_mb": settings.fsize_mb, "output_bytes": settings.output_bytes,
-                "result_bytes": settings.result_bytes}
+                "result_bytes": settings.result_bytes, "out_mb": settings.out_mb}
         for key, value in lower.items():
             if key not in base:
                 raise ValueError(f"unknown limit {key!r}; known: {', '.join(base)}")
@@ -118,16 +123,100 @@ def sandbox_ids(settings: Settings) -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
+def interpreter_dir(settings: Settings) -> Path:
+    """The folder the sandbox interpreter lives in (its venv; followed through the symlink)."""
+    return Path(sandbox_python(settings)).parents[1]
+
+
+def sandbox_home(settings: Settings) -> str:
+    """The sandbox user's home (firejail mounts an empty tmpfs there); HOME inside the sandbox.
+
+    Needed explicitly because the private /etc has no passwd file to look it up in.
+    """
+    try:
+        return pwd.getpwnam(settings.sandbox_user).pw_dir if os.geteuid() == 0 else (
+            pwd.getpwuid(os.geteuid()).pw_dir)
+    except KeyError:
+        return "/nonexistent"
+
+
+def user_nproc(settings: Settings, limits: Limits, group: RunGroup | None) -> int:
+    """RLIMIT_NPROC for the sandbox user. It counts every run of that user together, so when
+    the run's own pids group caps it at limits.nproc, the rlimit leaves room for every run at
+    once (one run forking to its limit cannot stop another from starting)."""
+    if group is not None and "pids" in group.dirs:
+        return limits.nproc * (settings.max_concurrent + settings.pool_size + 2)
+    return limits.nproc
+
+
+def run_group(settings: Settings, run_id: str, limits: Limits) -> RunGroup | None:
+    """The run's control groups with its memory and process limits, or None when the host has
+    none to give (sandbox.cgroups.detect says why). Raises SandboxError if creating them fails."""
+    support = cgroups.detect(settings.sandbox_user)
+    if not support.bases:
+        return None
+    cgroups.sweep(support, settings.jobs_root)
+    try:
+        return cgroups.RunGroup(support, run_id).create(
+            memory_bytes=limits.memory_mb * 1024 * 1024, pids=limits.nproc,
+            nice=settings.sandbox_nice, runs=settings.max_concurrent)
+    except OSError as exc:
+        raise SandboxError(f"Could not create the run's control group ({exc}). Run `pineopt "
+                           "doctor`; on a host without writable cgroups the limits stay per "
+                           "process.", status="sandbox_unavailable") from exc
+
+
+def launch_as(ids: tuple[int, int], group: RunGroup | None) -> Callable[[], None]:
+    """The child's first step after fork: join the run's groups while still root, then become
+    the sandbox user (no supplementary groups) before firejail starts."""
+    def apply() -> None:
+        if group is not None:
+            group.join()
+        os.setgroups([])
+        os.setgid(ids[1])
+        os.setuid(ids[0])
+    return apply
+
+
+def out_usage(out_dir: Path, *, max_entries: int = 10_000) -> tuple[int, int]:
+    """(bytes, entries) under the run's out/ folder; stops counting past ``max_entries``.
+
+    Apparent sizes, so sparse files count at their full length.
+    """
+    total = entries = 0
+    stack = [out_dir]
+    while stack and entries <= max_entries:
+        try:
+            with os.scandir(stack.pop()) as items:
+                for item in items:
+                    entries += 1
+                    if item.is_dir(follow_symlinks=False):
+                        stack.append(Path(item.path))
+                    else:
+                        total += item.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+    return total, entries
+
+
 def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program: list[str],
-                  result_fd: int) -> list[str]:
-    """The firejail command line (reference/security.md section 3) for one job."""
-    hidden = {str(REPO_ROOT), str(settings.home), "/run/dbus", "/run/postgresql", "/root"}
+                  result_fd: int, runtime: Path | None = None,
+                  group: RunGroup | None = None) -> list[str]:
+    """The firejail command line (reference/security.md section 3) for one job.
+
+    The filesystem is an allow-list (sandbox.filesystem): the interpreter, ``runtime`` (the
+    child-side code copy, default ensure_runtime's), the job folder and system directories.
+    ``group`` (the run's control groups) makes the process rlimit user-wide (user_nproc).
+    """
+    allowed = allowed_paths(interpreter_dir=interpreter_dir(settings),
+                            runtime=runtime or ensure_runtime(settings), job_dir=job_dir)
     return [
         "firejail", "--noprofile", "--quiet",
         "--private", "--private-dev", "--private-tmp", "--private-cwd",
+        *filesystem_flags(allowed=allowed, hidden=[REPO_ROOT, settings.home]),
         "--read-only=/", "--read-only=/tmp", "--read-only=/dev/shm", "--read-only=/var/tmp",
         "--read-only=~", f"--read-write={job_dir / 'out'}",
-        *[f"--blacklist={p}" for p in sorted(hidden)],
+        f"--env=HOME={sandbox_home(settings)}", f"--nice={settings.sandbox_nice}",
         "--net=none", "--protocol=inet", "--ipc-namespace", "--hostname=sandbox", "--machine-id",
         "--caps.drop=all", "--nonewprivs", "--nogroups",
         "--seccomp=execve,execveat,socket,socketpair", "--seccomp.block-secondary",
@@ -135,7 +224,7 @@ def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program:
         "--x11=none", "--dbus-user=none", "--dbus-system=none", "--nosound", "--no3d",
         "--novideo", "--noinput", "--nou2f",
         f"--rlimit-as={limits.memory_mb}m", f"--rlimit-cpu={limits.cpu_s + STARTUP_CPU_S}",
-        f"--rlimit-fsize={limits.fsize_mb}m", f"--rlimit-nproc={limits.nproc}",
+        f"--rlimit-fsize={limits.fsize_mb}m", f"--rlimit-nproc={user_nproc(settings, limits, group)}",
         f"--rlimit-nofile={limits.nofile}",
         # No --timeout: on firejail 0.9.72 it slows the child ~4x (measured). The parent keeps
         # the wall clock, and the child arms SIGALRM as a backstop if the parent dies.

@@ -32,6 +32,7 @@ class Fact:
     ok: bool
     detail: str
     fix: str = ""
+    optional: bool = False  # a protection the host may lack: reported, never a failure
 
 
 # firejail's own error text -> (cause, fix). The first matching pattern wins.
@@ -194,11 +195,48 @@ def _container() -> Fact:
                 f"container={marker}" if marker else "host PID namespace")
 
 
+def run_limits(settings: Settings) -> list[Fact]:
+    """Which per-run limits this host enforces (sandbox.cgroups), each said plainly."""
+    from sandbox import cgroups
+
+    support = cgroups.detect(settings.sandbox_user)
+    how = f"cgroup v{support.version}" if support.version else "no control groups"
+    why = f" ({support.reason})" if support.reason else ""
+    fix = ("run the app as root on a host with writable cgroup v2 (memory, pids and cpu "
+           "delegated) or v1 controllers")
+    return [
+        Fact("per-run memory", support.has("memory"),
+             f"{settings.memory_mb} MB for all of a run's processes together ({how})"
+             if support.has("memory") else f"per process only: {settings.memory_mb} MB address "
+             f"space each, so a forking run can hold more{why}", fix, optional=True),
+        Fact("per-run processes", support.has("pids"),
+             f"{settings.nproc} per run ({how})" if support.has("pids") else
+             f"{settings.nproc} per sandbox user, shared by all runs: one run forking to the "
+             f"limit stops the others from starting{why}", fix, optional=True),
+        Fact("CPU weight", support.has("cpu"),
+             f"each of {settings.max_concurrent} concurrent runs weighs as one task at nice "
+             f"{settings.sandbox_nice} against the app's ({how}; PINEOPT_SANDBOX_NICE)"
+             if support.has("cpu") else
+             f"nice {settings.sandbox_nice} only{why}", fix, optional=True),
+        Fact("out/ quota", True, f"{settings.out_mb} MB per run, kept by the parent's watchdog "
+             "(checked every 0.1 s and at the end; PINEOPT_OUT_MB)", optional=True),
+    ]
+
+
+def summary(settings: Settings) -> str:
+    """One line for the UI: which per-run limits the host enforces."""
+    marks = [f"{f.name} {'✓' if f.ok else '✗ (' + f.detail.split(':')[0] + ')'}"
+             for f in run_limits(settings)]
+    return "Per-run limits: " + "; ".join(marks)
+
+
 def report(items: list[Fact]) -> str:
-    """The facts as lines: ✓/✗ name: detail, and the fix under each failure."""
+    """The facts as lines: ✓/✗ name: detail (– for a protection the host lacks), and the fix
+    under each failure."""
     lines = []
     for fact in items:
-        lines.append(f"{'✓' if fact.ok else '✗'} {fact.name}: {fact.detail}")
+        mark = "✓" if fact.ok else ("–" if fact.optional else "✗")
+        lines.append(f"{mark} {fact.name}: {fact.detail}")
         if not fact.ok and fact.fix:
             lines.append(f"    fix: {fact.fix}")
     return "\n".join(lines)

@@ -16,6 +16,8 @@ import sys
 import types
 from typing import Any
 
+from sandbox.policy_names import MODULE_NAMES, SELF_LISTED
+
 # Full module names a strategy may import (prefix match is NOT implied: list each one).
 ALLOWED_MODULES = frozenset({
     "math", "datetime", "decimal", "re", "statistics", "functools", "itertools", "collections",
@@ -88,6 +90,22 @@ def module_allowed(name: str) -> bool:
     return name in ALLOWED_MODULES
 
 
+def module_name_allowed(module: str, name: str) -> bool:
+    """True if strategy code may take ``name`` from the allowed module ``module`` (deny by default).
+
+    An allowed submodule always passes; otherwise the name must be on the module's reviewed
+    list (sandbox.policy_names) and pass attribute_allowed. Our own modules list their __all__.
+    """
+    if module_allowed(f"{module}.{name}"):
+        return True
+    if not module_allowed(module) or not attribute_allowed(name):
+        return False
+    if module in SELF_LISTED:
+        own = sys.modules.get(module) or importlib.import_module(module)
+        return name in getattr(own, "__all__", ())
+    return name in MODULE_NAMES.get(module, frozenset())
+
+
 def attribute_allowed(name: str) -> bool:
     """True if an attribute of this name may be read or written by strategy code."""
     if name in FORBIDDEN_ATTRIBUTES:
@@ -155,6 +173,9 @@ def _guarded_import(name: str, globals_: Any = None, locals_: Any = None,
         if module_allowed(f"{name}.{item}"):  # a submodule: import it, as Python's import does
             importlib.import_module(f"{name}.{item}")
         check_value(getattr(module, item, None), f"'from {name} import {item}'")
+        if not module_name_allowed(name, item):
+            raise PolicyViolation(f"'from {name} import {item}' is not allowed: '{item}' is not "
+                                  f"on the reviewed list of {name} names strategies may use")
     if fromlist:
         return module
     return importlib.import_module(name.split(".")[0])
@@ -176,6 +197,9 @@ def _make_getattr(strategy_module: str) -> Any:
 def _safe_getattr(obj: Any, name: Any, *default: Any) -> Any:
     if not isinstance(name, str) or not attribute_allowed(name):
         raise PolicyViolation(f"access to attribute {name!r} is not allowed")
+    if isinstance(obj, types.ModuleType) and not module_name_allowed(obj.__name__, name):
+        raise PolicyViolation(f"{obj.__name__}.{name} is not allowed: it is not on the reviewed "
+                              f"list of {obj.__name__} names strategies may use")
     value = builtins.getattr(obj, name, *default[:1])
     return check_value(value, f"attribute {name!r}")
 

@@ -51,16 +51,35 @@ def _unreadable(path: str) -> tuple[bool, str]:
     return (not content), ("empty" if not content else f"{path} is readable")
 
 
-def _unlistable(path: str) -> tuple[bool, str]:
+def _only_own_job(jobs_root: str, job_dir: Path) -> tuple[bool, str]:
+    """The jobs root shows no other run's folder (unlistable, or only this job and the runtime)."""
     try:
-        names = os.listdir(path)
+        names = os.listdir(jobs_root)
     except OSError:
         return True, "not listable"
-    return False, f"listed {len(names)} entries"
+    others = [n for n in names if n != job_dir.name and not n.startswith("runtime-")]
+    return (not others), (f"sees {len(others)} other entries" if others else "only its own job")
 
 
-def checks(spec: dict[str, Any]) -> dict[str, tuple[bool, str]]:
-    """Every check except exec. ``spec``: marker paths, jobs root, canary value, firejail flag."""
+def _own_pid_namespace() -> tuple[bool, str]:
+    """A pid namespace of its own: a small pid, and no process visible but pid 1 and itself."""
+    pid = os.getpid()
+    visible = {int(n) for n in os.listdir("/proc") if n.isdigit()}
+    others = visible - {1, pid}
+    return (pid < 1000 and not others), f"pid {pid}, {len(others)} other processes visible"
+
+
+def _in_run_groups(controllers: list[str], job_dir: Path) -> tuple[bool, str]:
+    """Every expected controller places this process in its run's own group (named by job)."""
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    paths = {name: path for _, names, path in (ln.split(":", 2) for ln in lines)
+             for name in (names.split(",") if names else [""])}
+    wrong = [c for c in controllers if not paths.get(c, "").endswith("/" + job_dir.name)]
+    return (not wrong), ("in its run's groups" if not wrong else f"not in its run's {wrong}")
+
+
+def checks(spec: dict[str, Any], job_dir: Path) -> dict[str, tuple[bool, str]]:
+    """Every check except exec. ``spec``: hidden paths, jobs root, canary value, firejail flag."""
     fields = _status_fields()
     out: dict[str, tuple[bool, str]] = {
         "env_scrubbed": (not any(spec["canary"] in v for v in os.environ.values()),
@@ -68,20 +87,20 @@ def checks(spec: dict[str, Any]) -> dict[str, tuple[bool, str]]:
         "write_root": _write_blocked("/"),
         "write_tmp": _write_blocked("/tmp"),  # noqa: S108 - probing that /tmp is read-only
         "write_home": _write_blocked("~"),
-        "jobs_root_unlistable": _unlistable(spec["jobs_root"]),
+        "jobs_root_private": _only_own_job(spec["jobs_root"], job_dir),
     }
+    if spec.get("cgroups") is not None:
+        out["run_cgroups"] = _in_run_groups(spec["cgroups"], job_dir)
     for i, path in enumerate(spec["hidden"]):
         out[f"hidden_{i}"] = _unreadable(path)
     if spec.get("firejail"):
-        cmdline = Path("/proc/1/cmdline").read_bytes().split(b"\0")[0]
         out.update({
             "seccomp": (fields.get("Seccomp") == "2", f"Seccomp: {fields.get('Seccomp')}"),
             "no_new_privs": (fields.get("NoNewPrivs") == "1",
                              f"NoNewPrivs: {fields.get('NoNewPrivs')}"),
             "no_capabilities": (int(fields.get("CapEff", "1") or "1", 16) == ZERO_CAPS,
                                 f"CapEff: {fields.get('CapEff')}"),
-            "pid_namespace": (os.path.basename(cmdline) == b"firejail",
-                              f"/proc/1 is {cmdline[:60]!r}"),
+            "pid_namespace": _own_pid_namespace(),
             "unprivileged": (os.getuid() != 0, f"uid {os.getuid()}"),
             "socket_inet": _socket_blocked(socket.AF_INET),
             "socket_unix": _socket_blocked(socket.AF_UNIX),
@@ -91,7 +110,7 @@ def checks(spec: dict[str, Any]) -> dict[str, tuple[bool, str]]:
 
 def run(spec: dict[str, Any], job_dir: Path, channel: Any) -> None:
     """Send the checks, then try to exec (which must fail with EPERM) and report that."""
-    channel.send(type="probe", checks={k: [ok, detail] for k, (ok, detail) in checks(spec).items()})
+    channel.send(type="probe", checks={k: [ok, detail] for k, (ok, detail) in checks(spec, job_dir).items()})
     if not spec.get("firejail"):
         channel.send(type="probe_exec", blocked=True, detail="not checked without firejail")
         return

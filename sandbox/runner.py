@@ -29,11 +29,16 @@ from sandbox.command import (
     Limits,
     ensure_runtime,
     firejail_argv,
+    launch_as,
+    out_usage,
     plain_limits,
+    run_group,
     sandbox_ids,
     sandbox_python,
+    user_nproc,
 )
 from sandbox.channel import ChannelError, ChannelReader
+from sandbox.cgroups import RunGroup
 from sandbox.doctor import explain
 
 __all__ = ["Limits", "Outcome", "Worker"]
@@ -50,7 +55,11 @@ KILL_MESSAGES = {
                                "the strategy faster or use a shorter date range)."),
     "output_limit": ("output_limit", "Stopped: output exceeded {limits.output_bytes:,} bytes "
                                      "(remove or reduce print calls)."),
+    "out_quota": ("output_limit", "Stopped: the run wrote more than its {limits.out_mb} MB quota "
+                                  "to its out/ folder (PINEOPT_OUT_MB); write less, or raise "
+                                  "PINEOPT_OUT_MB."),
 }
+MAX_OUT_ENTRIES = 1_000  # files and folders a run may create in out/ (it needs four)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -80,6 +89,7 @@ class Worker:
         self._sent_at = time.monotonic()
         self._channel = ChannelReader(max_bytes=settings.result_bytes)
         self._fault: ChannelError | None = None
+        self.group: RunGroup | None = None  # the run's control groups (sandbox.cgroups)
 
     def start(self, *, entry: list[str] | None = None) -> Worker:
         """Create the job folder and start the child; it imports, then waits for a job.
@@ -104,9 +114,11 @@ class Worker:
         kwargs: dict = {"preexec_fn": plain_limits(limits), "cwd": str(self.job_dir)}
         argv = program
         if self.settings.sandbox_mode == "firejail":
+            self.group = run_group(self.settings, self.job_dir.name, limits) if ids else None
             argv = firejail_argv(self.settings, job_dir=self.job_dir, limits=limits,
-                                 program=program, result_fd=result_w)
-            kwargs = {"user": ids[0], "group": ids[1], "extra_groups": []} if ids else {}
+                                 program=program, result_fd=result_w, runtime=runtime,
+                                 group=self.group)
+            kwargs = {"preexec_fn": launch_as(ids, self.group)} if ids else {}
         self.proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=dict(CLEAN_ENV), start_new_session=True, pass_fds=(result_w,), **kwargs)
@@ -145,7 +157,11 @@ class Worker:
         assert self.proc is not None and self.proc.stdin is not None
         if not self.wait_ready(cancel=cancel):
             return False
-        job = {**job, "limits": limits.for_child()}
+        if self.group is not None:  # the run's own limits may be lower than the settings'
+            self.group.limit(memory_bytes=limits.memory_mb * 1024 * 1024, pids=limits.nproc)
+        child_limits = {**limits.for_child(),
+                        "nproc": user_nproc(self.settings, limits, self.group)}
+        job = {**job, "limits": child_limits}
         try:
             self.proc.stdin.write(json.dumps(job, allow_nan=False).encode())
             self.proc.stdin.close()
@@ -200,7 +216,13 @@ class Worker:
             return "timed_out"
         if self._output_size() > limits.output_bytes:
             return "output_limit"
-        return ""
+        return self._out_over_quota(limits)
+
+    def _out_over_quota(self, limits: Limits) -> str:
+        """'out_quota' when the run's out/ folder is past its quota in bytes or entries."""
+        size, entries = out_usage(self.job_dir / "out", max_entries=MAX_OUT_ENTRIES)
+        return "out_quota" if size > limits.out_mb * 1024 * 1024 or \
+            entries > MAX_OUT_ENTRIES else ""
 
     def _outcome(self, final: dict, limits: Limits) -> Outcome:
         assert self.proc is not None
@@ -211,6 +233,8 @@ class Worker:
             if self._fault.status == "result_rejected":
                 text = f"Result rejected: {text}"
             return Outcome(status=self._fault.status, log=log, message=text)
+        if self._killed_by in ("", "finished"):  # what it left in out/ counts as well
+            self._killed_by = self._out_over_quota(limits) or self._killed_by
         if self._killed_by in KILL_MESSAGES:
             status, text = KILL_MESSAGES[self._killed_by]
             return Outcome(status=status, log=log, message=text.format(limits=limits))
@@ -224,6 +248,10 @@ class Worker:
 
     def _died(self, code: int, limits: Limits, log: str) -> Outcome:
         """The child ended without a result or error message: a limit or a crash."""
+        if self.group is not None and self.group.oom_kills():
+            return Outcome(status="memory_limit", log=log,
+                           message=f"Stopped by the {limits.memory_mb} MB memory limit (all "
+                                   "the run's processes together; PINEOPT_MEMORY_MB).")
         cpu_used = time.monotonic() - self._sent_at
         killed = code in (-signal.SIGKILL, 128 + signal.SIGKILL, -signal.SIGXCPU,
                           128 + signal.SIGXCPU)
@@ -318,6 +346,8 @@ class Worker:
                 pass
             self._result_r = -1
         shutil.rmtree(self.job_dir, ignore_errors=True)
+        if self.group is not None:
+            self.group.remove()
 
 
 def _first_line(text: str) -> str:

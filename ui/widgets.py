@@ -122,7 +122,10 @@ def sandbox_banner(settings: Settings) -> None:
     with st.spinner("Checking the sandbox…"):
         status = sandbox_check.self_test(settings)
     if status.ok and not status.unsafe:
-        st.sidebar.caption(":material/shield: Sandbox: firejail self-test passed")
+        from sandbox import doctor
+
+        st.sidebar.caption(":material/shield: Sandbox: firejail self-test passed. "
+                           + doctor.summary(settings))
         return
     st.sidebar.caption(":material/gpp_bad: Sandbox: " + ("UNSAFE development mode"
                                                          if status.unsafe else "unavailable"))

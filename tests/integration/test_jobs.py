@@ -62,7 +62,9 @@ def test_twenty_runs_five_at_a_time_all_finish(home, sma_source: str) -> None:
 
 
 def test_cancel_running_and_queued(home) -> None:
-    settings = make_settings(home, pineopt_max_concurrent="1", pineopt_pool_size="0")
+    # Generous limits: only the cancel may end the endless loop, however loaded the machine is.
+    settings = make_settings(home, pineopt_max_concurrent="1", pineopt_pool_size="0",
+                             pineopt_timeout_s="900", pineopt_cpu_s="900")
     sid = _save(settings, BUSY, "busy")
     sandbox_check.require_sandbox(settings)  # what the app does at start-up
     manager = jobs.JobManager(settings)

@@ -86,6 +86,26 @@ def canaries(sec_home: Path) -> Iterator[Canaries]:
     thread.join(timeout=2)
 
 
+@pytest.fixture(scope="session")
+def foreign_stores() -> Iterator[dict[str, Path]]:
+    """Another PineOpt instance's store, created world-readable (0644 in 0755 folders) under
+    /srv and /home, as a careless second install would leave it."""
+    from core import store
+
+    made: dict[str, Path] = {}
+    try:
+        for top in ("/srv", "/home"):
+            folder = Path(top) / f"pineopt-foreign-{secrets.token_hex(8)}"
+            folder.mkdir(mode=0o755)
+            made[top] = folder / "pineopt.duckdb"
+            store.migrate(made[top])
+            made[top].chmod(0o644)
+        yield made
+    finally:
+        for path in made.values():
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def _canaries_untouched(canaries: Canaries) -> Iterator[None]:
     yield

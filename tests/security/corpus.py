@@ -108,6 +108,24 @@ FILES = [
     Attack(name="pandas_query_eval",
            source=_n("self.data.df.query('@pd.read_csv(\"CANARY_PATH\")')"), rule="attribute",
            status="rejected", says="'query' is not allowed"),
+    # Library functions that open paths or import modules by name, refused because they are not
+    # on the reviewed per-module list (deny by default), not because of their name.
+    Attack(name="numpy_fromregex_passwd",
+           source=_n("print(np.fromregex('/etc/passwd', '(.*)', [('l', 'U200')]))"),
+           rule="module-name", status="rejected", says="numpy.fromregex is not allowed"),
+    Attack(name="numpy_fromregex_imported",
+           source=_n("print(fromregex('CANARY_PATH', '(.*)', [('l', 'U200')]))",
+                     prelude="from numpy import fromregex"),
+           rule="module-name", status="rejected", says="from numpy import fromregex"),
+    Attack(name="pandas_show_versions_write",
+           source=_n("pd.show_versions(as_json='/tmp/pwned.json')"),
+           rule="module-name", status="rejected", says="pandas.show_versions is not allowed"),
+    Attack(name="pandas_plotting_backend_import",
+           source=_n("pd.set_option('plotting.backend', 'os')"),
+           rule="module-name", status="rejected", says="pandas.set_option is not allowed"),
+    Attack(name="backtesting_pool_multiprocessing",
+           source=_n("import backtesting\np = backtesting.Pool(2)"),
+           rule="module-name", status="rejected", says="backtesting.Pool is not allowed"),
 ]
 
 NETWORK = [

@@ -50,6 +50,7 @@ class Verdict:
     log: str
     seconds: float = 0.0
     messages: tuple[dict, ...] = ()  # other messages the child sent (raw programs' reports)
+    peak_memory_bytes: int = 0  # the run's control group's peak (0 without one)
 
 
 def run_source(settings: Settings, source: str, *, data: pd.DataFrame | None = None,
@@ -69,9 +70,11 @@ def run_source(settings: Settings, source: str, *, data: pd.DataFrame | None = N
         job = {"source": source, "params": {}, "settings": {"cash_usdt": CASH_USDT}}
         outcome = worker.run(job, limits=Limits.from_settings(settings, **lower), cancel=cancel)
         seconds = time.monotonic() - started
+        peak = worker.group.peak_memory_bytes() if worker.group is not None else 0
         if outcome.status != "completed":
             return Verdict(status=outcome.status, message=outcome.message, log=outcome.log,
-                           seconds=seconds, messages=tuple(outcome.messages))
+                           seconds=seconds, messages=tuple(outcome.messages),
+                           peak_memory_bytes=peak)
         try:
             check_result(worker.job_dir / "out", data, outcome.result, cash_usdt=CASH_USDT,
                          commission=0.0)

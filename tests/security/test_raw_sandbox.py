@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core.settings import REPO_ROOT
+from sandbox.command import ensure_runtime, interpreter_dir
 from sandbox.runner import Worker
 from tests.conftest import make_settings
 from tests.security.harness import Verdict, run_raw
@@ -33,7 +34,20 @@ RAW_ATTACKS = {
     "read_app_code": "result = open(APP_FILE).read(40)",
     "read_etc_shadow": "result = open('/etc/shadow').read(20)",
     "list_root_home": "result = os.listdir('/root')",
-    "list_jobs_root": "result = os.listdir(JOBS_ROOT)",
+    "list_other_jobs": "others = [n for n in os.listdir(JOBS_ROOT) if n not in "
+                       "(os.path.basename(job_dir), os.path.basename(RUNTIME))]\n"
+                       "assert others, 'sees only its own job and the runtime'\nresult = others",
+    "read_etc_passwd": "result = open('/etc/passwd').read(40)",
+    "read_proc_1_cmdline": "result = open('/proc/1/cmdline', 'rb').read(200)",
+    "read_proc_1_task_cmdline": "result = open('/proc/1/task/1/cmdline', 'rb').read(200)",
+    "read_foreign_store_srv": "result = open(FOREIGN_SRV, 'rb').read(16)",
+    "read_foreign_store_home": "result = open(FOREIGN_HOME, 'rb').read(16)",
+    "list_srv": "names = os.listdir('/srv')\nassert names, 'empty'\nresult = names",
+    "list_home": "names = os.listdir('/home')\nassert names, 'empty'\nresult = names",
+    "read_repo_readme": "result = open(REPO + '/README.md').read(40)",
+    "list_repo_parent": "names = os.listdir(REPO_PARENT)\nassert names, 'empty'\nresult = names",
+    "list_opt_beyond_interpreter": "names = [n for n in os.listdir('/opt') if n != OPT_TOP]\n"
+                                   "assert names, 'only the interpreter'\nresult = names",
     "write_root": "result = open('/pwned', 'w').write('x')",
     "write_tmp": "result = open('/tmp/pwned', 'w').write('x')",
     "write_var_tmp": "result = open('/var/tmp/pwned', 'w').write('x')",
@@ -58,16 +72,20 @@ RAW_ATTACKS = {
 
 
 @pytest.fixture(scope="session")
-def raw_verdicts(sec_settings, canaries) -> dict[str, Verdict]:
+def raw_verdicts(sec_settings, canaries, foreign_stores) -> dict[str, Verdict]:
     """Every raw attack, run in parallel; a second worker is the victim whose out/ is attacked."""
     os.environ[HOST_SECRET] = "hunter2"
     victim = Worker(sec_settings).start()
-    runtime = sorted(sec_settings.jobs_root.glob("runtime-*"))[-1]
+    runtime = ensure_runtime(sec_settings)
     values = {"PORT": str(canaries.port), "CANARY": repr(str(canaries.path)),
               "STORE": repr(str(sec_settings.db_path)),
               "APP_FILE": repr(str(REPO_ROOT / "core" / "settings.py")),
               "JOBS_ROOT": repr(str(sec_settings.jobs_root)), "RUNTIME": repr(str(runtime)),
-              "VICTIM": repr(str(victim.job_dir)), "HOST_PID": str(os.getpid())}
+              "VICTIM": repr(str(victim.job_dir)), "HOST_PID": str(os.getpid()),
+              "FOREIGN_SRV": repr(str(foreign_stores["/srv"])),
+              "FOREIGN_HOME": repr(str(foreign_stores["/home"])),
+              "REPO_PARENT": repr(str(REPO_ROOT.parent)), "REPO": repr(str(REPO_ROOT)),
+              "OPT_TOP": repr(interpreter_dir(sec_settings).parts[2])}
     fork_settings = make_settings(sec_settings.home, pineopt_nproc="40")
 
     def attack(body: str, settings=sec_settings) -> Verdict:

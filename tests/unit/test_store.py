@@ -54,3 +54,21 @@ def test_lock_held_by_another_process_is_reported(tmp_path: Path,
     with pytest.raises(store.StoreLockedError, match="busy in another process"):
         with store.connect(db):
             pass
+
+
+def test_init_makes_the_home_private_and_the_store_owner_only(tmp_path: Path) -> None:
+    import stat
+
+    from core import bootstrap
+    from core.settings import load_settings
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)  # as a careless earlier install left it
+    settings = load_settings({"PINEOPT_HOME": str(home)})
+    bootstrap.init_store(settings)
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(settings.db_path.stat().st_mode) == 0o600
+    settings.db_path.chmod(0o644)
+    bootstrap.init_store(settings)  # a later start repairs it
+    assert stat.S_IMODE(settings.db_path.stat().st_mode) == 0o600
