@@ -10,11 +10,11 @@ import argparse
 import os
 import sys
 
-from clicmd import (api, backtest, common, data, doctor, optimize, runs, serve, strategies,
-                    translate, validate)
+from clicmd import (api, backtest, common, data, doctor, montecarlo, optimize, runs, serve,
+                    strategies, translate, validate)
 
 COMMAND_MODULES = (common, serve, api, doctor, validate, strategies, backtest, runs, data,
-                   translate, optimize)
+                   translate, optimize, montecarlo)
 
 
 def build_parser() -> argparse.ArgumentParser:

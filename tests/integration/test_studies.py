@@ -127,3 +127,32 @@ def test_random_and_tpe_respect_budget_and_constraints(settings: Settings, sma_s
     assert report.status == "completed" and len(frame) == 6 == report.executed
     assert all(p["fast"] + 10 < p["slow"] for p in frame["params"])
     assert len({json.dumps(p, sort_keys=True) for p in frame["params"]}) == 6
+
+
+def test_montecarlo_cli_on_a_completed_run(settings: Settings, sma_source: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import cli
+
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="sma"), source=sma_source)
+    run = runs.run_sync(settings, strategy_id=sid, config=CONFIG)
+    assert run.status is RunStatus.COMPLETED
+    total = runs.run_metrics(settings.db_path, run.id)["total_return"]
+    outputs = []
+    for _ in range(2):
+        assert cli.main(["montecarlo", str(run.id), "--paths", "300", "--seed", "5",
+                         "--drawdown", "0.02", "--json"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1]  # seeded
+    shuffle = outputs[0]
+    # one position at a time, all in: the trades compound to the run's own total return
+    assert all(v == pytest.approx(total, rel=1e-9)
+               for v in shuffle["percentiles"]["final_return"].values())
+    dd = shuffle["percentiles"]["max_drawdown"]
+    assert dd["5"] <= dd["50"] <= dd["95"] and 0 <= shuffle["prob_drawdown"] <= 1
+    assert cli.main(["montecarlo", str(run.id), "--method", "block", "--paths", "200",
+                     "--json"]) == 0
+    block = json.loads(capsys.readouterr().out)
+    low, high = block["percentiles"]["final_return"]["5"], block["percentiles"]["final_return"]["95"]
+    assert low < high  # resampled days: the final return now varies
+    assert cli.main(["montecarlo", "999", "--json"]) == 1
+    assert "Run 999 does not exist" in capsys.readouterr().err
