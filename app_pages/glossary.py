@@ -12,3 +12,10 @@ st.caption("One definition per metric. Daily returns are the last equity of each
            "TradingView, it says so.")
 query = st.text_input("Search", placeholder="e.g. sharpe, drawdown, profit", key="glossary_q")
 st.html(tables.glossary_html(query))
+
+st.subheader("Optimisation and robustness")
+from core.studies.stats import GLOSSARY  # noqa: E402 - the studies' terms, after the metrics
+
+for term, text in GLOSSARY.items():
+    if not query or query.lower() in (term + text).lower():
+        st.markdown(f"**{term}** — {text}")

@@ -170,3 +170,35 @@ def annualised(sr_daily: float) -> float:
 
 __all__ = ["Deflated", "Overfitting", "deflated_sharpe", "expected_max_sharpe", "pbo_cscv",
            "psr", "sharpe", "study_statistics"]
+
+
+GLOSSARY: dict[str, str] = {
+    "Probabilistic Sharpe ratio (PSR)": (
+        "Bailey & López de Prado (2012): the probability that the true Sharpe ratio exceeds a "
+        "benchmark SR*, given the sample's length T and the skewness γ3 and (Pearson) kurtosis "
+        "γ4 of its daily returns: Φ((SR − SR*)·√(T − 1) / √(1 − γ3·SR + (γ4 − 1)/4·SR²)), with "
+        "per-day (not annualised) Sharpe ratios."),
+    "Deflated Sharpe ratio (DSR)": (
+        "Bailey & López de Prado (2014): the PSR of a sweep's best trial against SR0, the Sharpe "
+        "the best of N trials would reach by luck alone: SR0 = √V·((1 − γ)·Φ⁻¹(1 − 1/N) + "
+        "γ·Φ⁻¹(1 − 1/(N·e))), where N is the number of trials actually run, V the variance of "
+        "their daily Sharpe ratios and γ the Euler–Mascheroni constant. Near 1: the best "
+        "trial's Sharpe is unlikely to be luck; near 0 or below 0.5: it probably is."),
+    "Probability of backtest overfitting (PBO)": (
+        "Bailey, Borwein, López de Prado & Zhu (2015), combinatorially symmetric cross-"
+        "validation: the trials' daily returns are cut into S = 16 contiguous blocks; for each "
+        "of the C(16, 8) = 12,870 ways to pick half of them as in-sample, the trial with the "
+        "best in-sample Sharpe is ranked out of sample; PBO is the share of splits where it "
+        "lands at or below the out-of-sample median (logit λ ≤ 0). Near 0: the sweep's winner "
+        "stays good out of sample; near 1: picking the winner is curve fitting."),
+    "Monte Carlo: trade shuffle": (
+        "The run's closed trades (P&L as a fraction of the equity before entry) in random "
+        "orders: the compounded final return stays the same, the drawdowns show what a "
+        "different sequence of the same trades would have done."),
+    "Monte Carlo: trade bootstrap": (
+        "As many trades as the run had, drawn with replacement: final return, drawdown and CAGR "
+        "all vary."),
+    "Monte Carlo: block bootstrap": (
+        "Politis & Romano's stationary bootstrap of the run's daily returns: blocks of random "
+        "(geometric) length with a chosen mean, so short-range autocorrelation survives."),
+}
