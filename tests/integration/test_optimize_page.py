@@ -39,7 +39,7 @@ def test_studies_tab_shows_trials_heatmap_and_opens_a_run(
     table = at.dataframe[0].value
     assert len(table) == 6 and {"n", "fast", "slow", "objective"} <= set(table.columns)
     assert any("deflated Sharpe" in m.value for m in at.markdown)
-    assert len(at.get("arrow_vega_lite_chart")) >= 1  # the heatmap
+    assert len(at.get("vega_lite_chart")) >= 1  # the heatmap
     settings = make_settings(swept_home)
     best = sweep.best_trial(settings, 1)
     assert at.number_input(key="opt_trial_n").value == best["n"]
@@ -50,6 +50,6 @@ def test_studies_tab_shows_trials_heatmap_and_opens_a_run(
     assert runs.get_run(settings.db_path, run_id).status is RunStatus.COMPLETED
     assert any(f"is run {run_id}" in s.value for s in at.success)
     # the Monte Carlo tab draws the fan chart of that run
-    charts = at.get("arrow_vega_lite_chart")
+    charts = at.get("vega_lite_chart")
     assert len(charts) >= 2
     assert any("P(lose" in m.value for m in at.markdown)
