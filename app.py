@@ -17,6 +17,7 @@ PAGES = [
     st.Page("app_pages/results.py", title="Results", icon=":material/monitoring:", url_path="results"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:",
             url_path="compare"),
+    st.Page("app_pages/optimize.py", title="Optimize", icon=":material/tune:", url_path="optimize"),
     st.Page("app_pages/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
     st.Page("app_pages/data.py", title="Data", icon=":material/database:", url_path="data"),
 ]

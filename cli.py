@@ -12,11 +12,11 @@ import argparse
 import os
 import sys
 
-from clicmd import (api, backtest, common, data, doctor, runs, serve, strategies, translate,
-                    validate)
+from clicmd import (api, backtest, common, data, doctor, montecarlo, optimize, runs, serve,
+                    strategies, translate, validate)
 
 COMMAND_MODULES = (common, serve, api, doctor, validate, strategies, backtest, runs, data,
-                   translate)
+                   translate, optimize, montecarlo)
 
 
 def build_parser() -> argparse.ArgumentParser:

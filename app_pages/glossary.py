@@ -4,6 +4,7 @@ with its unit. The same text is shown on hover on the Results page."""
 import streamlit as st
 
 from core import backtesting_stats
+from core.studies.stats import GLOSSARY
 from reports import tables
 
 st.title("Metric glossary")
@@ -19,3 +20,7 @@ st.caption("With backtesting.py semantics (Backtest page, or `pineopt backtest -
            "backtesting`) the trades and equity equal backtesting.py 0.6.6's. These figures "
            "then still differ by definition; each row says exactly how.")
 st.table(backtesting_stats.table())
+st.subheader("Optimisation and robustness")
+for term, text in GLOSSARY.items():
+    if not query or query.lower() in (term + text).lower():
+        st.markdown(f"**{term}** — {text}")

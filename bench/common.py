@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -21,7 +22,8 @@ def temp_settings() -> Iterator[Settings]:
     """Settings for a throwaway PINEOPT_HOME with an initialised store."""
     home = Path(tempfile.mkdtemp(prefix="pineopt-bench-"))
     try:
-        settings = load_settings({"PINEOPT_HOME": str(home)})
+        # the machine's sandbox names (PINEOPT_SANDBOX_*, PINEOPT_JOBS_ROOT) as for the app
+        settings = load_settings({**os.environ, "PINEOPT_HOME": str(home)})
         bootstrap.init_store(settings)
         yield settings
     finally:

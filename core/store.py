@@ -216,6 +216,58 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             PRIMARY KEY (backtest_id, name, ts)
         )""",
     )),
+    # 19: studies (issue #19): parameter sweeps and their trials, one compact row per trial
+    # (headline metrics as columns, the rest as JSON, daily returns as a list for DSR/PBO).
+    (19, (
+        "CREATE SEQUENCE IF NOT EXISTS studies_id_seq START 1",
+        """CREATE TABLE IF NOT EXISTS studies (
+            id BIGINT PRIMARY KEY DEFAULT nextval('studies_id_seq'),
+            kind VARCHAR NOT NULL DEFAULT 'sweep',
+            strategy_id BIGINT NOT NULL,
+            strategy_version INTEGER NOT NULL,
+            strategy_name VARCHAR NOT NULL DEFAULT '',
+            strategy_sha VARCHAR NOT NULL,
+            data_sha VARCHAR NOT NULL,
+            config JSON NOT NULL,
+            space JSON NOT NULL,
+            constraints JSON NOT NULL DEFAULT '[]',
+            method VARCHAR NOT NULL,
+            objective VARCHAR NOT NULL,
+            direction VARCHAR NOT NULL DEFAULT 'max',
+            min_trades INTEGER NOT NULL DEFAULT 0,
+            max_trials INTEGER NOT NULL,
+            time_budget_s DOUBLE,
+            seed INTEGER NOT NULL DEFAULT 0,
+            status VARCHAR NOT NULL DEFAULT 'queued',
+            error VARCHAR NOT NULL DEFAULT '',
+            owner_pid INTEGER,
+            return_days JSON NOT NULL DEFAULT '[]',
+            created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+            finished_at TIMESTAMP
+        )""",
+        """CREATE TABLE IF NOT EXISTS trials (
+            study_id BIGINT NOT NULL,
+            n INTEGER NOT NULL,
+            params_key VARCHAR NOT NULL,
+            params JSON NOT NULL,
+            trial_hash VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            error VARCHAR NOT NULL DEFAULT '',
+            objective DOUBLE,
+            trades INTEGER,
+            total_return DOUBLE,
+            sharpe_ratio DOUBLE,
+            max_drawdown DOUBLE,
+            metrics JSON NOT NULL DEFAULT '{}',
+            daily_returns DOUBLE[],
+            run_id BIGINT,
+            reused BOOLEAN NOT NULL DEFAULT FALSE,
+            created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+            PRIMARY KEY (study_id, n),
+            UNIQUE (study_id, params_key)
+        )""",
+        "CREATE INDEX IF NOT EXISTS trials_hash ON trials (trial_hash)",
+    )),
 ]
 
 

@@ -309,7 +309,15 @@ def main(argv: list[str]) -> int:
         probe.run(job["selftest"], Path(argv[1]), channel)
         return 0
     install_import_guard()
-    run_job(job, Path(argv[1]), channel)
+    if "batch" in job:  # a study's trials: many parameter sets on data loaded once
+        from core.studies.batch import run_batch
+
+        run_batch(job, Path(argv[1]), channel.send, error_for=_error_for,
+                  load_class=lambda src: load_strategy_class(
+                      src, printer=_make_printer(int(job.get("limits", {}).get(
+                          "output_bytes", 0) or 256 * 1024))))
+    else:
+        run_job(job, Path(argv[1]), channel)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # skip interpreter teardown: the parent has everything it needs

@@ -1,0 +1,224 @@
+"""Optimize page: parameter sweeps (grid, random, TPE) in sandbox batches with progress and
+cancel; the trials table, a heatmap of any two parameters, overfitting statistics, open a trial
+as a run; Monte Carlo of a completed run with a fan chart."""
+
+import threading
+import time
+
+import streamlit as st
+
+from core import params, runs, strategies
+from core.errors import PineOptError
+from core.model import BacktestConfig, RunStatus
+from core.studies import montecarlo, space, stats, study_store, sweep
+from reports import studies_charts
+from ui import services
+
+settings = services.settings()
+st.title("Optimize")
+SELECTED_STUDY = "optimize_study_id"
+
+
+@st.cache_resource
+def _running() -> dict[int, dict]:
+    """Sweeps running in this server process: study id -> {thread, cancel, report, started}."""
+    return {}
+
+
+def _start(study_id: int, workers: int) -> None:
+    cancel = threading.Event()
+    entry = {"cancel": cancel, "report": None, "started": time.monotonic(), "error": ""}
+
+    def work() -> None:
+        try:
+            entry["report"] = sweep.run(settings, study_id, workers=workers, cancel=cancel,
+                                        on_batch=lambda r: entry.__setitem__("report", r))
+        except PineOptError as exc:
+            entry["error"] = str(exc)
+
+    thread = threading.Thread(target=work, name=f"pineopt-study-{study_id}", daemon=True)
+    entry["thread"] = thread
+    _running()[study_id] = entry
+    thread.start()
+
+
+sweep_tab, studies_tab, mc_tab = st.tabs(["New sweep", "Studies", "Monte Carlo"])
+
+with sweep_tab:
+    library = [s for s in strategies.list_strategies(settings.db_path)]
+    if not library:
+        st.info("Save a strategy on the Strategies page first.")
+    else:
+        names = {s.id: s.meta.name for s in library}
+        sid = st.selectbox("Strategy", list(names), format_func=names.get, key="opt_strategy")
+        record = strategies.get(settings.db_path, sid)
+        version = strategies.get_version(settings.db_path, sid)
+        defs = params.extract(version.source, record.language)
+        c1, c2, c3, c4 = st.columns(4)
+        symbol = c1.text_input("Symbol", "BTCUSDT", key="opt_symbol")
+        timeframe = c2.selectbox("Timeframe", ["1h", "4h", "1d", "15m"], key="opt_tf")
+        start = c3.text_input("Start (UTC)", "2024-01-01", key="opt_start")
+        end = c4.text_input("End (UTC)", "2024-06-30", key="opt_end")
+        st.markdown("**Parameters** — tick to sweep; write `low:high:step` or `a,b,c`")
+        specs: dict[str, str] = {}
+        for p in defs:
+            left, right = st.columns([1, 3])
+            on = left.checkbox(p.name, value=p.type in ("int", "float") and p.min is not None
+                               and len(specs) < 2, key=f"opt_on_{sid}_{p.name}")
+            default = (f"{p.min:g}:{p.max:g}:{p.step or max(1, (p.max - p.min) / 10):g}"
+                       if p.type in ("int", "float") and p.min is not None and p.max is not None
+                       else ",".join(map(str, p.options or ((False, True) if p.type == "bool"
+                                                             else (p.default,)))))
+            text = right.text_input(f"{p.name} values", default, key=f"opt_spec_{sid}_{p.name}",
+                                    label_visibility="collapsed", help=p.description)
+            if on:
+                specs[p.name] = text
+        c1, c2, c3, c4 = st.columns(4)
+        method = c1.selectbox("Method", sweep.METHODS, key="opt_method")
+        trials = c2.number_input("Trial budget", 1, sweep.MAX_TRIALS, 200, key="opt_trials")
+        budget = c3.number_input("Time budget (s, 0 = none)", 0, 86_400, 0, key="opt_budget")
+        seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="opt_seed")
+        c1, c2, c3 = st.columns(3)
+        names_m = sweep.metric_names()
+        objective = c1.selectbox("Objective", names_m, index=names_m.index("sharpe_ratio"),
+                                 key="opt_objective")
+        direction = c2.radio("Direction", ["max", "min"], horizontal=True, key="opt_dir")
+        min_trades = c3.number_input("Minimum trades", 0, 100_000, 0, key="opt_min_trades")
+        constraint_text = st.text_input("Constraints (one per line is also fine; e.g. fast < slow)",
+                                        "fast < slow" if {"fast", "slow"} <= set(specs) else "",
+                                        key="opt_constraints")
+        if specs:
+            try:
+                size = space.size(space.build(defs, specs))
+                st.caption(f"{size:,} combinations before constraints")
+            except PineOptError as exc:
+                services.show_error(exc)
+        if st.button("Run sweep", type="primary", key="opt_run"):
+            rules = [c.strip() for c in constraint_text.replace(";", "\n").splitlines()
+                     if c.strip()]
+            try:
+                study_id = sweep.create(
+                    settings, strategy_id=sid, specs=specs, method=method,
+                    max_trials=int(trials), time_budget_s=float(budget) or None,
+                    objective=objective, direction=direction, min_trades=int(min_trades),
+                    constraints=rules, seed=int(seed),
+                    config=BacktestConfig(symbol=symbol.strip(), timeframe=timeframe,
+                                          start=start.strip(), end=end.strip()))
+            except PineOptError as exc:
+                services.show_error(exc)
+            else:
+                st.session_state[SELECTED_STUDY] = study_id
+                _start(study_id, workers=settings.pool_size)
+                st.success(f"Study {study_id} started; follow it on the Studies tab.")
+
+
+@st.fragment(run_every=1.0)
+def _progress(study_id: int) -> None:
+    entry = _running().get(study_id)
+    if entry is None:
+        return
+    report = entry["report"]
+    alive = entry["thread"].is_alive()
+    study = study_store.get_study(settings.db_path, study_id)
+    done = report.stored if report else 0
+    total = study.max_trials
+    if study.method == "grid":
+        total = min(total, sum(1 for _ in space.grid(sweep.dimensions(study),
+                                                     sweep.rules(study))))
+    elapsed = time.monotonic() - entry["started"]
+    eta = elapsed / done * (total - done) if done and alive else 0
+    st.progress(min(done / total, 1.0) if total else 0.0,
+                text=f"{done} of {total} trials · {elapsed:.0f} s" +
+                (f" · about {eta:.0f} s left" if eta else ""))
+    if entry["error"]:
+        st.error(entry["error"])
+    if alive:
+        if st.button("Cancel sweep", key=f"opt_cancel_{study_id}"):
+            entry["cancel"].set()
+    else:
+        st.caption(f"Finished: {report.status if report else 'stopped'}")
+
+
+with studies_tab:
+    listed = study_store.list_studies(settings.db_path)
+    if not listed:
+        st.info("No studies yet: start one on the New sweep tab (or `pineopt optimize`).")
+    else:
+        options = {s.id: f"{s.id} · {s.strategy_name} · {s.method} · {s.direction} {s.objective} "
+                         f"· {s.shown_status} · {n} trials" for s, n in listed}
+        chosen = st.session_state.get(SELECTED_STUDY)
+        ids = list(options)
+        study_id = st.selectbox("Study", ids, format_func=options.get, key="opt_study_pick",
+                                index=ids.index(chosen) if chosen in ids else 0)
+        _progress(study_id)
+        study = study_store.get_study(settings.db_path, study_id)
+        if study.interrupted or study.status == "cancelled":
+            if st.button("Resume (runs only the missing trials)", key="opt_resume"):
+                _start(study_id, workers=settings.pool_size)
+                st.rerun()
+        frame = study_store.trials_frame(settings.db_path, study_id)
+        table = studies_charts.trials_table(frame)
+        if table.empty:
+            st.caption("No trials stored yet.")
+        else:
+            for line in stats.study_statistics(settings.db_path, study_id).get("lines", []):
+                st.markdown(f"- {line}")
+            st.dataframe(table, hide_index=True, width="stretch", height=320)
+            swept = [d["name"] for d in study.space]
+            if len(swept) >= 2:
+                c1, c2, c3 = st.columns(3)
+                x = c1.selectbox("Heatmap x", swept, index=0, key="opt_hx")
+                y = c2.selectbox("Heatmap y", swept, index=1, key="opt_hy")
+                agg = c3.selectbox("Others aggregated by", studies_charts.AGGREGATES,
+                                   key="opt_hagg")
+                if x != y:
+                    st.altair_chart(studies_charts.heatmap(table, x, y, agg=agg),
+                                    width="stretch")
+            else:
+                st.altair_chart(studies_charts.scatter(table, swept[0]), width="stretch")
+            best = sweep.best_trial(settings, study_id)
+            c1, c2 = st.columns([1, 3])
+            n = c1.number_input("Trial", int(table["n"].min()), int(table["n"].max()),
+                                best["n"] if best else int(table["n"].min()), key="opt_trial_n")
+            if c2.button("Open as run", key="opt_open"):
+                try:
+                    record = sweep.open_as_run(settings, study_id, int(n))
+                except PineOptError as exc:
+                    services.show_error(exc)
+                else:
+                    st.session_state[services.SELECTED_RUN] = record.id
+                    st.success(f"Trial {n} is run {record.id} ({record.status.value}); open "
+                               "it on the Results page.")
+
+with mc_tab:
+    done_runs = [r for r in runs.list_runs(settings.db_path) if r.status is RunStatus.COMPLETED]
+    if not done_runs:
+        st.info("Monte Carlo needs a completed run.")
+    else:
+        labels = {r.id: f"{r.id} · {r.strategy_name} · {r.config.symbol} {r.config.timeframe}"
+                  for r in done_runs}
+        ids = list(labels)
+        chosen = st.session_state.get(services.SELECTED_RUN)
+        run_id = st.selectbox("Run", ids, format_func=labels.get, key="mc_run",
+                              index=ids.index(chosen) if chosen in ids else 0)
+        c1, c2, c3, c4 = st.columns(4)
+        method = c1.selectbox("Method", montecarlo.METHODS, key="mc_method")
+        paths = c2.number_input("Paths", 10, 20_000, 1000, key="mc_paths")
+        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="mc_seed")
+        block = c4.number_input("Mean block (days)", 1.0, 60.0, 5.0, key="mc_block")
+        c1, c2 = st.columns(2)
+        loss = c1.number_input("Loss threshold", 0.0, 1.0, 0.1, key="mc_loss")
+        dd = c2.number_input("Drawdown threshold", 0.0, 1.0, 0.2, key="mc_dd")
+        try:
+            result = montecarlo.for_run(settings, run_id, method=method, paths=int(paths),
+                                        seed=int(seed), mean_block=float(block))
+        except PineOptError as exc:
+            services.show_error(exc)
+        else:
+            out = montecarlo.summary(result, loss=loss, drawdown=dd)
+            st.altair_chart(studies_charts.fan_chart(result.fan()), width="stretch")
+            st.dataframe(
+                {name: {f"p{p}": f"{v:.2%}" for p, v in pct.items()}
+                 for name, pct in out["percentiles"].items()}, width="stretch")
+            st.markdown(f"P(lose ≥ {loss:.0%}) = **{out['prob_loss']:.3f}** · "
+                        f"P(drawdown > {dd:.0%}) = **{out['prob_drawdown']:.3f}**")

@@ -1,0 +1,196 @@
+"""`pineopt optimize FILE ...` (a parameter sweep in sandbox batches) and
+`pineopt studies list|show|resume`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from clicmd.backtest import build_config, parse_params
+from clicmd.common import print_json, settings, table
+from core import files, pine_run, strategies
+from core.errors import PineOptError
+from core.model import Language, StrategyMeta
+from core.studies import stats, study_store, sweep
+
+
+def add_parser(sub: Any) -> None:
+    """Register `pineopt optimize` and `pineopt studies`."""
+    p = sub.add_parser("optimize", help="sweep a strategy's parameters (grid, random, tpe)",
+                       description="Trials run in batches inside sandbox children; a killed "
+                                   "sweep resumes with `pineopt studies resume ID`.")
+    p.add_argument("file", type=Path, help="strategy source, .py or .pine")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=LOW:HIGH[:STEP]",
+                   help="a swept parameter (repeatable): LOW:HIGH:STEP, a,b,c, or one value")
+    p.add_argument("--fixed", action="append", default=[], metavar="NAME=VALUE",
+                   help="a parameter held at one value for every trial")
+    p.add_argument("--method", choices=sweep.METHODS, default="grid")
+    p.add_argument("--trials", type=int, default=1000, help="trial budget (default 1000)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop starting batches "
+                   "after this many seconds")
+    p.add_argument("--objective", default="sharpe_ratio", help="any stored metric")
+    p.add_argument("--minimize", action="store_true", help="minimise the objective")
+    p.add_argument("--min-trades", type=int, default=0, help="trials with fewer trades have no "
+                   "objective")
+    p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                   help='e.g. "fast < slow" (repeatable; all must hold)')
+    p.add_argument("--seed", type=int, default=0, help="seed of random and tpe (default 0)")
+    p.add_argument("--workers", type=int, help="sandbox children at once (default: cores)")
+    p.add_argument("--batch-size", type=int, default=sweep.DEFAULT_BATCH,
+                   help="trials per sandbox child")
+    p.add_argument("--no-reuse", action="store_true",
+                   help="run identical trials again instead of copying them")
+    for flag in ("--symbol", "--timeframe", "--exchange", "--start", "--end"):
+        p.add_argument(flag)
+    p.add_argument("--market", choices=["spot", "perp"])
+    p.add_argument("--cash", type=float)
+    p.add_argument("--commission", type=float)
+    p.add_argument("--config", type=Path, metavar="FILE.toml")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=handle_optimize)
+
+    s = sub.add_parser("studies", help="list, show or resume studies")
+    ss = s.add_subparsers(dest="studies_command", required=True, metavar="ACTION")
+    ls = ss.add_parser("list", help="stored studies")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=handle_list)
+    sh = ss.add_parser("show", help="a study's trials (best first) and overfitting statistics")
+    sh.add_argument("study_id", type=int)
+    sh.add_argument("--top", type=int, default=20, help="trials to print (default 20)")
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(handler=handle_show)
+    rs = ss.add_parser("resume", help="run only the missing trials of a study")
+    rs.add_argument("study_id", type=int)
+    rs.add_argument("--workers", type=int)
+    rs.add_argument("--batch-size", type=int, default=sweep.DEFAULT_BATCH)
+    rs.add_argument("--json", action="store_true")
+    rs.set_defaults(handler=handle_resume)
+
+
+def _config_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The namespace clicmd.backtest.build_config expects (broker flags left unset)."""
+    from clicmd.backtest import BROKER_FLAGS
+
+    values = vars(args).copy()
+    values.update(param=args.fixed, fill=None, spot_margin=None, whole_units=False, timeout=None)
+    for flag, *_ in BROKER_FLAGS:
+        values.setdefault(flag[2:].replace("-", "_"), None)
+    return argparse.Namespace(**values)
+
+
+def _printer(enabled: bool):  # noqa: ANN202 - a small callback factory
+    def show(report: sweep.SweepReport) -> None:
+        if enabled:
+            print(f"stored {report.stored} trials (run {report.executed}, reused "
+                  f"{report.reused})", flush=True)
+    return show
+
+
+def _summary(s: Any, report: sweep.SweepReport) -> dict[str, Any]:
+    study = study_store.get_study(s.db_path, report.study_id)
+    return {"study_id": report.study_id, "status": report.status, "method": study.method,
+            "objective": study.objective, "direction": study.direction,
+            "executed": report.executed, "reused": report.reused, "trials": report.stored,
+            "best": report.best, "seconds": round(report.seconds, 3), "errors": report.errors,
+            "overfitting": stats.study_statistics(s.db_path, report.study_id)}
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    print(f"study {summary['study_id']}: {summary['status']} — {summary['trials']} trials "
+          f"({summary['executed']} run, {summary['reused']} reused) in {summary['seconds']} s")
+    best = summary["best"]
+    if best:
+        print(f"best trial {best['n']}: {best['params']}  {summary['objective']} = "
+              f"{best['objective']:.4f}  trades = {best['trades']}")
+    over = summary["overfitting"]
+    for line in over.get("lines", []):
+        print(line)
+    for err in summary["errors"]:
+        print(f"error: {err}", file=sys.stderr)
+
+
+def handle_optimize(args: argparse.Namespace) -> int:
+    upload = files.read_strategy_file(args.file)
+    own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
+    config = build_config(_config_args(args), own)
+    s = settings()
+    sid, _version = strategies.save_by_name(
+        s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
+        language=upload.language)
+    study_id = sweep.create(
+        s, strategy_id=sid, config=config, specs=parse_params(args.param), method=args.method,
+        max_trials=args.trials, time_budget_s=args.time_budget, objective=args.objective,
+        direction="min" if args.minimize else "max", min_trades=args.min_trades,
+        constraints=args.constraint, seed=args.seed)
+    if not args.json:
+        print(f"study {study_id} created", flush=True)
+    report = sweep.run(s, study_id, workers=args.workers, batch_size=args.batch_size,
+                       reuse=not args.no_reuse, on_batch=_printer(not args.json))
+    return _finish(s, report, args.json)
+
+
+def _finish(s: Any, report: sweep.SweepReport, as_json: bool) -> int:
+    summary = _summary(s, report)
+    if as_json:
+        print_json(summary)
+    else:
+        _print_summary(summary)
+    if report.status == "failed":
+        if not as_json:
+            raise PineOptError(f"study {report.study_id} failed: {'; '.join(report.errors)}")
+        return 1
+    return 0
+
+
+def handle_resume(args: argparse.Namespace) -> int:
+    s = settings()
+    study = study_store.get_study(s.db_path, args.study_id)
+    if study.status == "running" and not study.interrupted:
+        raise PineOptError(f"Study {study.id} is running in process {study.owner_pid}.")
+    report = sweep.run(s, args.study_id, workers=args.workers, batch_size=args.batch_size,
+                       on_batch=_printer(not args.json))
+    return _finish(s, report, args.json)
+
+
+def handle_list(args: argparse.Namespace) -> int:
+    s = settings()
+    rows = study_store.list_studies(s.db_path)
+    if args.json:
+        print_json([{"id": st.id, "strategy": st.strategy_name, "method": st.method,
+                     "objective": st.objective, "status": st.shown_status, "trials": n,
+                     "max_trials": st.max_trials, "created_at": st.created_at}
+                    for st, n in rows])
+        return 0
+    print(table([[st.id, st.strategy_name, st.method, f"{st.direction} {st.objective}",
+                  st.shown_status, f"{n}/{st.max_trials}", st.created_at] for st, n in rows],
+                ["id", "strategy", "method", "objective", "status", "trials", "created"]))
+    return 0
+
+
+def handle_show(args: argparse.Namespace) -> int:
+    s = settings()
+    study = study_store.get_study(s.db_path, args.study_id)
+    frame = study_store.trials_frame(s.db_path, study.id)
+    ranked = frame.sort_values(["objective", "n"], ascending=[study.direction == "min", True],
+                               na_position="last")
+    over = stats.study_statistics(s.db_path, study.id)
+    if args.json:
+        print_json({"study_id": study.id, "status": study.shown_status, "method": study.method,
+                    "objective": study.objective, "direction": study.direction,
+                    "space": study.space, "constraints": study.constraints,
+                    "trials": ranked.to_dict(orient="records"), "overfitting": over})
+        return 0
+    print(f"study {study.id}: {study.strategy_name} v{study.strategy_version}, {study.method}, "
+          f"{study.direction} {study.objective}, {study.shown_status}, {len(frame)} trials")
+    print(table([[r.n, r.params, r.status, _num(r.objective), r.trades, _num(r.sharpe_ratio),
+                  _num(r.total_return)] for r in ranked.head(args.top).itertuples()],
+                ["n", "params", "status", "objective", "trades", "sharpe", "return"]))
+    for line in over.get("lines", []):
+        print(line)
+    return 0
+
+
+def _num(value: Any) -> str:
+    return "—" if value is None or value != value else f"{value:.4f}"

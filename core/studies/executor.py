@@ -1,0 +1,121 @@
+"""Parent side of a study's batches: one sandbox child per batch, children in parallel.
+
+Each batch is one sandboxed child (sandbox/child.py -> core.studies.batch): the data and the
+strategy are loaded once, then every parameter set of the batch runs through the same
+engine.run() a single run uses. Each trial's Parquet files are checked exactly like a single
+run's (core.result_check.check_result) and its metrics computed by the same code
+(core.trade_stats.metric_rows), so a trial's stats equal those of a single run. Nothing from
+the child is trusted or unpickled. The batch's wall-clock and CPU limits are the per-run limits
+times the number of trials in it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from core import broker_store, metrics, pine_run
+from core.errors import SandboxError
+from core.model import BacktestConfig
+from core.result_check import check_result
+from core.settings import Settings
+
+
+
+@dataclass(slots=True)
+class TrialResult:
+    """One trial's outcome: metrics (kind 'all') and daily returns, or an error."""
+
+    params: dict[str, Any]
+    ok: bool
+    metrics: dict[str, float] = field(default_factory=dict)
+    daily_returns: pd.Series | None = None
+    error: str = ""
+    status: str = "completed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    """What every batch of a study shares."""
+
+    source: str  # the Python that runs (Pine already translated)
+    data: pd.DataFrame
+    config: BacktestConfig
+    pine: bool = False
+    on_close: bool = False
+
+
+def trial_metrics(config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
+                  trades: pd.DataFrame) -> tuple[dict[str, float], pd.Series]:
+    """The metrics a single run stores (kind 'all'), and the daily returns they use."""
+    from core import trade_stats
+
+    inputs = metrics.Inputs(equity=equity, trades=trades, benchmark=data["Close"],
+                            risk_free_rate=float(config.extra.get("risk_free_rate", 0.0)))
+    values = {name: float(value) for name, value, kind in trade_stats.metric_rows(inputs)
+              if kind == "all"}
+    return values, inputs.daily_returns
+
+
+def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
+              cancel: threading.Event | None = None,
+              progress: Callable[[int, int], None] | None = None) -> list[TrialResult]:
+    """Run one batch in one sandbox child; a result per parameter set, in order.
+
+    Raises SandboxError when the child as a whole fails (cancelled, limit, sandbox missing).
+    """
+    from core import jobs, sandbox_check
+    from core.runs import run_limits
+
+    sandbox_check.require_sandbox(settings)
+    base = run_limits(settings, job.config)
+    k = max(len(batch), 1)
+    limits = dataclasses.replace(base, timeout_s=base.timeout_s * k, cpu_s=base.cpu_s * k,
+                                 output_bytes=base.output_bytes)
+    worker = jobs.take_worker(settings)
+    try:
+        job.data.to_parquet(worker.job_dir / "ohlcv.parquet")
+        broker = broker_store.prepare_job(settings.db_path, job.config, job.data, worker.job_dir)
+        if job.pine:
+            broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
+                settings.db_path, job.config, broker.settings, on_close=job.on_close))
+        payload = {"source": job.source, "settings": broker.settings, "batch": batch}
+        outcome = worker.run(payload, limits=limits, progress=progress, cancel=cancel)
+        if outcome.status != "completed":
+            raise SandboxError(outcome.message or outcome.status, status=outcome.status,
+                               log=outcome.log)
+        reported = outcome.result.get("trials")
+        if not isinstance(reported, list) or len(reported) != len(batch):
+            raise SandboxError("Result rejected: the batch result does not list every trial",
+                               status="result_rejected")
+        out = []
+        for i, (params, info) in enumerate(zip(batch, reported, strict=True)):
+            if not isinstance(info, dict) or info.get("i") != i:
+                raise SandboxError("Result rejected: the batch result is out of order",
+                                   status="result_rejected")
+            if not info.get("ok"):
+                out.append(TrialResult(params=params, ok=False, status="failed",
+                                       error=str(info.get("message", ""))[:5000]))
+                continue
+            folder = worker.job_dir / "out" / f"t{i}"
+            try:
+                equity, trades = check_result(folder, job.data, {"trades": info.get("trades")},
+                                              cash_usdt=job.config.cash_usdt,
+                                              commission=job.config.commission,
+                                              broker=broker.settings, funding=broker.funding)
+            except SandboxError as exc:
+                out.append(TrialResult(params=params, ok=False, status="result_rejected",
+                                       error=str(exc)))
+                continue
+            values, daily = trial_metrics(job.config, job.data, equity, trades)
+            out.append(TrialResult(params=params, ok=True, metrics=values, daily_returns=daily))
+        return out
+    finally:
+        worker.cleanup()
+
+

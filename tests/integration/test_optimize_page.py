@@ -1,0 +1,55 @@
+"""The Optimize page (AppTest) over a store holding a real sweep: the trials table, the
+heatmap, the overfitting statistics, open a trial as a run, and the Monte Carlo fan chart."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import runs, strategies
+from core.model import BacktestConfig, RunStatus, StrategyMeta
+from core.studies import study_store, sweep
+from tests.conftest import REPO, make_settings
+
+
+@pytest.fixture(scope="module")
+def swept_home(template_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("optimize") / "home"
+    shutil.copytree(template_home, home)
+    settings = make_settings(home)
+    source = (REPO / "examples" / "sma_cross.py").read_text()
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="Sweep"), source=source)
+    study_id = sweep.create(settings, strategy_id=sid, config=BacktestConfig(
+        symbol="BTCUSDT", timeframe="4h", start="2024-01-01", end="2024-06-30"),
+        specs={"fast": "5:15:5", "slow": "20:40:20"}, constraints=["fast < slow"])
+    assert sweep.run(settings, study_id, workers=2, batch_size=3).status == "completed"
+    return home
+
+
+def test_studies_tab_shows_trials_heatmap_and_opens_a_run(
+        swept_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINEOPT_HOME", str(swept_home))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/optimize.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value
+    assert len(table) == 6 and {"n", "fast", "slow", "objective"} <= set(table.columns)
+    assert any("deflated Sharpe" in m.value for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) >= 1  # the heatmap
+    settings = make_settings(swept_home)
+    best = sweep.best_trial(settings, 1)
+    assert at.number_input(key="opt_trial_n").value == best["n"]
+    at.button(key="opt_open").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    linked = study_store.trials_frame(settings.db_path, 1)
+    run_id = int(linked.loc[linked["n"] == best["n"], "run_id"].iloc[0])
+    assert runs.get_run(settings.db_path, run_id).status is RunStatus.COMPLETED
+    assert any(f"is run {run_id}" in s.value for s in at.success)
+    # the Monte Carlo tab draws the fan chart of that run
+    charts = at.get("vega_lite_chart")
+    assert len(charts) >= 2
+    assert any("P(lose" in m.value for m in at.markdown)
