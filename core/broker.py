@@ -61,6 +61,7 @@ class EngineSettings:
     maintenance_margin_rate: float = 0.0
     liquidation_fee_rate: float = 0.0
     liquidate: bool = True  # perps: isolated-margin liquidation (off for runtimes that mirror)
+    mirror: bool = False  # orders reproduce another broker's fills (Pine): never refuse on margin
     stop_loss_pct: float = 0.0
     take_profit_pct: float = 0.0
     trailing_stop_pct: float = 0.0
@@ -263,7 +264,8 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         need = size if self._lot else int(size)
         if not self._hedging:
             need = self._net_against_open(order, need, fill, ti, rate, price)
-        if abs(need) * unit_cost > self.margin_available * self._leverage:
+        if not self._settings.mirror and \
+                abs(need) * unit_cost > self.margin_available * self._leverage:
             self._reject(order, "insufficient_margin")
             return False
         again = False
