@@ -7,11 +7,28 @@ previous bar's script, books them, and returns them in execution order.
 
 from __future__ import annotations
 
+import math as _math
 from typing import Any
 
 from core.pine.broker import NA, QTY_EPS, Book, BrokerSettings, ExitOrder, Fill, Order, _isna
 
 MS_PER_DAY = 86_400_000
+
+
+def to_tick(price: float, side: int, tick: float) -> float:
+    """``price`` on the tick grid, rounded against the order (pine.md R3): a buy's level up, a
+    sell's level down. A price within 1e-6 tick of the grid counts as on it (so that
+    ``high + mintick`` = 1.0968900000000001 stays 1.09689)."""
+    if _isna(price) or tick <= 0:
+        return price
+    ticks = price / tick
+    nearest = round(ticks)
+    if abs(ticks - nearest) < 1e-6:
+        ticks = nearest
+    else:
+        ticks = _math.ceil(ticks) if side > 0 else _math.floor(ticks)
+    digits = max(0, -_math.floor(_math.log10(tick)) + 2)
+    return round(ticks * tick, digits)
 
 
 class Emulator:
@@ -62,6 +79,9 @@ class Emulator:
                 return
             if self._open_count(order.side) >= max(self.settings.pyramiding, 1):
                 return
+        tick = self.settings.mintick
+        order.limit = to_tick(order.limit, order.side, tick)
+        order.stop = to_tick(order.stop, order.side, tick)
         if order.market and _isna(order.qty):
             order.qty = self.book.default_qty(self.book.close_price)
         old = self.pending.get(order.id)
@@ -203,11 +223,12 @@ class Emulator:
             entry + side * ex.profit * tick if not _isna(ex.profit) else NA)
         stop = ex.stop if not _isna(ex.stop) else (
             entry - side * ex.loss * tick if not _isna(ex.loss) else NA)
-        # a long's target is a sell limit (reached while rising), its stops are sell stops
+        # a long's target is a sell limit (reached while rising), its stops are sell stops; both
+        # are sells for a long (rounded down to the tick) and buys for a short (rounded up)
         if not _isna(target):
-            levels.append((side > 0, target))
+            levels.append((side > 0, to_tick(target, -side, tick)))
         if not _isna(stop):
-            levels.append((side < 0, stop))
+            levels.append((side < 0, to_tick(stop, -side, tick)))
         trail = self._trail_level(ex, trade)
         if not _isna(trail):
             levels.append((side < 0, trail))

@@ -7,16 +7,32 @@ nearer the open, else open->low->high->close); an opposite entry reverses (|posi
 a same-direction entry is refused when placed while already in that direction; OCA 'cancel'
 groups drop their siblings on a fill. Open trades are closed at the last bar's open (what
 backtesting.py's finalize_trades does). Orders of bar 0 are skipped (backtesting.py starts
-calling next() on bar 1).
+calling next() on bar 1). Stop levels are put on the 0.01 tick grid against the order (a buy
+stop rounded up, a sell stop down), as TradingView does (pine.md R3).
 """
 
 from __future__ import annotations
 
 import math
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+
+
+TICK = Decimal("0.01")  # syminfo.mintick of the examples' default parameter
+
+
+def on_grid(level: float, side: int) -> float:
+    """TradingView: "Prices are rounded to the tick grid, against the order" (pine.md R3),
+    i.e. a buy stop up and a sell stop down to syminfo.mintick; computed in Decimal after
+    dropping float noise below 1e-6 tick (high + mintick stays on the grid)."""
+    if math.isnan(level):
+        return level
+    ticks = (Decimal(repr(float(level))) / TICK).quantize(Decimal("1e-6")).to_integral_value(
+        ROUND_CEILING if side > 0 else ROUND_FLOOR)
+    return float(ticks * TICK)
 
 
 def simulate(bars: pd.DataFrame, actions: Callable[[int, int], list[tuple]]) -> pd.DataFrame:
@@ -41,7 +57,8 @@ def simulate(bars: pd.DataFrame, actions: Callable[[int, int], list[tuple]]) -> 
             if act[0] == "cancel":
                 pending.pop(act[1], None)
             elif act[2] * position <= 0:
-                pending[act[1]] = (act[2], act[3], act[4] if len(act) > 4 else "")
+                pending[act[1]] = (act[2], on_grid(act[3], act[2]),
+                                   act[4] if len(act) > 4 else "")
     last = len(bars) - 1
     for trade in open_trades:
         trades.append((*trade, last, o[last]))

@@ -215,3 +215,54 @@ def test_max_position_size_reduces_entries_and_skips_when_full():
     em.place(Order("S", "entry", -1, NAN))  # reversal: closes 5, opens at most 5 short
     assert bar(em, 4, 100, 101, 99, 100) == [(-1, 8.0, 100, "S")]
     assert em.book.position == -3.0
+
+
+# --- tick rounding (issue 14, D1). TradingView (pine.md R3): "Prices are rounded to the tick
+# grid, against the order": a buy stop up and a sell stop down to syminfo.mintick before the
+# level is compared with the bar; limit orders and strategy.exit levels follow the same rule
+# (a buy's level up, a sell's level down).
+
+def test_a_stop_one_tick_above_the_high_is_on_the_grid_despite_float_noise():
+    em = Emulator(BrokerSettings(mintick=0.00001))
+    em.book.close_price = 1.0968
+    level = 1.09688 + 0.00001  # 1.0968900000000001 in floats: TradingView keeps 1.09689
+    em.place(Order("L", "entry", 1, NAN, stop=level))
+    assert em.pending["L"].stop == 1.09689
+    fills = em.process_bar(1, T0 + HOUR, 1.0968, 1.09689, 1.0967, 1.0968)
+    assert [(f.side, f.price) for f in fills] == [(1, 1.09689)]  # the exact touch fills
+
+
+def test_stop_and_limit_entries_are_rounded_against_the_order():
+    em = emulator()  # mintick 1
+    em.place(Order("BS", "entry", 1, NAN, stop=100.3))
+    em.place(Order("SS", "entry", -1, NAN, stop=99.7))
+    em.place(Order("BL", "order", 1, NAN, limit=95.2))
+    em.place(Order("SL", "order", -1, NAN, limit=105.8))
+    levels = [o.limit if math.isnan(o.stop) else o.stop for o in em.pending.values()]
+    assert levels == [101, 99, 96, 105]
+    # bar high 100.5 reaches the raw 100.3 but not the rounded 101: the buy stop does not fill
+    assert bar(em, 1, 100, 100.5, 99.5, 100) == []
+
+
+def test_exit_levels_are_rounded_sells_down_buys_up():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 100, 100, 100)  # long 1 @ 100
+    em.place_exit(ExitOrder("X", "L", stop=97.6, limit=104.2))  # sells: 97 and 104
+    assert bar(em, 2, 100, 103.9, 97.5, 100) == []  # neither 97 nor 104 reached
+    assert bar(em, 3, 100, 104.0, 99.0, 100) == [(-1, 1.0, 104, "X")]
+    em.place(Order("S", "entry", -1, NAN))
+    bar(em, 4, 100, 100, 100, 100)  # short 1 @ 100
+    em.place_exit(ExitOrder("Y", "S", stop=102.2, loss=NAN))  # a buy stop: 103
+    assert bar(em, 5, 100, 102.9, 99, 100) == []
+    assert bar(em, 6, 100, 103.5, 99, 100) == [(1, 1.0, 103, "Y")]
+
+
+def test_exit_levels_in_ticks_stay_on_the_grid():
+    em = Emulator(BrokerSettings(mintick=0.1))
+    em.book.close_price = 100.0
+    em.place(Order("L", "entry", 1, NAN))
+    em.process_bar(1, T0 + HOUR, 100.05, 100.05, 100.05, 100.05)  # off-grid fill 100.05
+    em.place_exit(ExitOrder("X", "L", profit=3))  # 100.05 + 0.3 = 100.35: a sell, down to 100.3
+    fills = em.process_bar(2, T0 + 2 * HOUR, 100.1, 100.3, 100.0, 100.2)
+    assert [(f.side, f.price) for f in fills] == [(-1, 100.3)]
