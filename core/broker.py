@@ -62,6 +62,7 @@ class EngineSettings:
     liquidation_fee_rate: float = 0.0
     liquidate: bool = True  # perps: isolated-margin liquidation (off for runtimes that mirror)
     mirror: bool = False  # orders reproduce another broker's fills (Pine): never refuse on margin
+    finalize_at_close: bool = False  # trades open at the end close at the last close (TradingView)
     stop_loss_pct: float = 0.0
     take_profit_pct: float = 0.0
     trailing_stop_pct: float = 0.0
@@ -180,8 +181,9 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
                 continue
             price, stop_price = hit
             is_market = not order.limit and not stop_price
+            at_end = self._finalizing and self._settings.finalize_at_close and is_market
             ti = (self._i - 1 if is_market and self._trade_on_close and not order.is_contingent
-                  else self._i)
+                  and not at_end else self._i)
             if order.parent_trade:
                 self._fill_exit(order, price, stop_price, ti)
             else:
@@ -211,6 +213,8 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
                     else max(stop_price or open_, limit)), stop_price
         price = (self._data.Close[-2] if self._trade_on_close and not order.is_contingent
                  else open_)
+        if self._finalizing and self._settings.finalize_at_close and not stop_price:
+            price = self._data.Close[-1]  # end of data valued at the last close (TradingView)
         if stop_price:
             price = max(price, stop_price) if is_long else min(price, stop_price)
         return price, stop_price

@@ -2,7 +2,8 @@
 
 The Pine runtime emulates TradingView's broker and mirrors each fill as a backtesting.py order
 (core/pine/DIFFERENCES.md). The engine must therefore not add, resize or refuse orders of its
-own: shorting allowed, no margin refusals (mirror mode), fractional coins on the symbol's lot grid, no engine slippage (Pine's tick
+own: shorting allowed, no margin refusals (mirror mode), fractional coins on the symbol's lot
+grid, the trade open at the end valued at the last close, no engine slippage (Pine's tick
 slippage is applied by the runtime), no engine risk rules and no engine liquidation.
 """
 
@@ -79,7 +80,8 @@ def engine_settings(db: Path, config: BacktestConfig, base: dict[str, Any], *,
     on_close: the strategy's process_orders_on_close (market orders fill at the signal close).
     """
     _tick, lot = _symbol_rules(db, config)
-    out = {**base, "allow_short": True, "mirror": True, "lot_step_coins": lot or DEFAULT_LOT_STEP,
+    out = {**base, "allow_short": True, "mirror": True, "finalize_at_close": True,
+           "lot_step_coins": lot or DEFAULT_LOT_STEP,
            "liquidate": False, "trade_on_close": bool(on_close), "exclusive_orders": False,
            "hedging": False}
     for name in _ENGINE_RULES_OFF:

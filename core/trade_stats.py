@@ -5,8 +5,10 @@ max contracts held, open P&L, commission) and the equity-level run-up / drawdown
 the ordered summary table that mixes them with core.metrics' equity-based ratios (those have an
 All value only, as in TradingView).
 
-Open vs closed: a trade still open at the end of the data (backtesting.py force-closes it at the
-last close; exit reason ``end_of_data``) counts as an *open* trade here, as TradingView shows it:
+Open vs closed: a trade still open at the end of the data (the engine closes it with exit reason
+``end_of_data``: Python runs at the last bar's open, as backtesting.py's finalize_trades does;
+Pine runs at the last close, as TradingView marks it) counts as an *open* trade here, as
+TradingView shows it:
 its mark-to-market P&L is Open P&L and it is left out of every closed-trade statistic. The
 seed's total_trades, win_rate and profit_factor (core.metrics) include it. P&L is in USDT after
 commission; sizes are coins; "bars" count from the entry bar to the exit bar.
@@ -128,7 +130,9 @@ def max_contracts_held(t: SideTrades) -> float:
 
 
 def open_pnl(t: SideTrades) -> float:
-    """Mark-to-market P&L (USDT) of trades still open at the end, at the last close."""
+    """Mark-to-market P&L (USDT) of trades still open at the end, after commission: at the last
+    close for Pine runs (TradingView), at the last bar's open for Python runs (backtesting.py's
+    end-of-data close)."""
     return float(t.open["PnL"].sum()) if len(t.open) else 0.0
 
 

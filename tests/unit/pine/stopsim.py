@@ -5,8 +5,8 @@ bar i act from bar i+1; market orders fill at the open; a stop already passed at
 at the open; otherwise fills follow the intrabar path (open->high->low->close when the high is
 nearer the open, else open->low->high->close); an opposite entry reverses (|position| + 1);
 a same-direction entry is refused when placed while already in that direction; OCA 'cancel'
-groups drop their siblings on a fill. Open trades are closed at the last bar's open (what
-backtesting.py's finalize_trades does). Orders of bar 0 are skipped (backtesting.py starts
+groups drop their siblings on a fill. Open trades are valued at the last bar's close (TradingView
+marks its open P&L at the last close). Orders of bar 0 are skipped (backtesting.py starts
 calling next() on bar 1). Stop levels are put on the 0.01 tick grid against the order (a buy
 stop rounded up, a sell stop down), as TradingView does (pine.md R3).
 """
@@ -61,7 +61,7 @@ def simulate(bars: pd.DataFrame, actions: Callable[[int, int], list[tuple]]) -> 
                                    act[4] if len(act) > 4 else "")
     last = len(bars) - 1
     for trade in open_trades:
-        trades.append((*trade, last, o[last]))
+        trades.append((*trade, last, c[last]))
     frame = pd.DataFrame(trades, columns=["EntryBar", "EntryPrice", "Size", "ExitBar",
                                           "ExitPrice"])
     return frame.sort_values(["EntryBar", "ExitBar"], kind="stable").reset_index(drop=True)

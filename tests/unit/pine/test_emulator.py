@@ -266,3 +266,12 @@ def test_exit_levels_in_ticks_stay_on_the_grid():
     em.place_exit(ExitOrder("X", "L", profit=3))  # 100.05 + 0.3 = 100.35: a sell, down to 100.3
     fills = em.process_bar(2, T0 + 2 * HOUR, 100.1, 100.3, 100.0, 100.2)
     assert [(f.side, f.price) for f in fills] == [(-1, 100.3)]
+
+
+def test_the_trade_open_at_the_end_is_valued_at_the_last_close():
+    # TradingView marks a trade still open at the end at the last bar's close (its Open P&L);
+    # backtesting.py's finalize_trades would close it at the last bar's open (119 here).
+    source = 'strategy("s")\nif bar_index == 6\n    strategy.entry("L", strategy.long)\n'
+    trades = run_source(source, _bars())
+    assert trades[["EntryBar", "ExitBar"]].to_numpy().tolist() == [[7, 9]]
+    assert trades["EntryPrice"].tolist() == [96.0] and trades["ExitPrice"].tolist() == [120.0]

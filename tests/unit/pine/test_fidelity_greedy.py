@@ -153,7 +153,8 @@ def reference_trades(bars: pd.DataFrame) -> pd.DataFrame:
         ref.risk()
         ref.script(i, o, h, low, c)
     last = len(bars) - 1
-    rows = ref.closed + [(t[0], last, t[1], o[last], t[2] * t[3]) for t in ref.open]
+    # the trades still open at the end are valued at the last close (TradingView's open P&L)
+    rows = ref.closed + [(t[0], last, t[1], c[last], t[2] * t[3]) for t in ref.open]
     frame = pd.DataFrame(rows, columns=["EntryBar", "ExitBar", "EntryPrice", "ExitPrice", "Size"])
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
