@@ -104,6 +104,8 @@ class PineRuntime:
         self.done = -1
         self._expected: float | None = None
         self.plots: dict[str, list[float]] = {}
+        if self.size > 1:
+            self._advance(0)  # bar 0's orders fill on bar 1, before backtesting.py's first next()
 
     def record_plot(self, title: str, value: Any) -> None:
         """Keep this bar's value of a plot() series (na and non-numbers become NaN)."""
@@ -123,6 +125,13 @@ class PineRuntime:
         if broker.orders:
             for order in list(broker.orders):
                 order.cancel()  # every mirrored order fills on its bar; nothing may linger
+        self._advance(current)
+
+    def _advance(self, current: int) -> None:
+        """Run the script up to bar ``current`` and mirror the fills of bar ``current`` + 1.
+
+        Called with 0 from __init__ (Strategy.init): TradingView runs the script on bar 0 and
+        its orders fill on bar 1, which backtesting.py processes before its first next()."""
         script, bar, strategy, emulator = self._script, self.bar, self.strategy, self.emulator
         while self.done < current:
             i = self.done + 1

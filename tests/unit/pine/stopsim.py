@@ -6,9 +6,9 @@ at the open; otherwise fills follow the intrabar path (open->high->low->close wh
 nearer the open, else open->low->high->close); an opposite entry reverses (|position| + 1);
 a same-direction entry is refused when placed while already in that direction; OCA 'cancel'
 groups drop their siblings on a fill. Open trades are valued at the last bar's close (TradingView
-marks its open P&L at the last close). Orders of bar 0 are skipped (backtesting.py starts
-calling next() on bar 1). Stop levels are put on the 0.01 tick grid against the order (a buy
-stop rounded up, a sell stop down), as TradingView does (pine.md R3).
+marks its open P&L at the last close). Orders placed on bar 0 act from bar 1. Stop levels are
+put on the 0.01 tick grid against the order (a buy stop rounded up, a sell stop down), as
+TradingView does (pine.md R3).
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def simulate(bars: pd.DataFrame, actions: Callable[[int, int], list[tuple]]) -> 
     o, h, low, c = (bars[k].to_numpy(dtype=float) for k in ("Open", "High", "Low", "Close"))
     pending: dict[str, tuple[int, float, str]] = {}
     position, trades, open_trades = 0, [], []
-    for i in range(1, len(bars)):
-        fills = _fills_for_bar(pending, o[i], h[i], low[i])
+    for i in range(len(bars)):
+        # TradingView runs the script on bar 0 too: its orders act from bar 1; a stop entry whose
+        # level is still na (ta.lowest warming up) is a market order filling at bar 1's open
+        fills = _fills_for_bar(pending, o[i], h[i], low[i]) if i else []
         for order_id, side, price in fills:
             if order_id not in pending:
                 continue  # cancelled by an OCA sibling filled earlier on this bar

@@ -275,3 +275,13 @@ def test_the_trade_open_at_the_end_is_valued_at_the_last_close():
     trades = run_source(source, _bars())
     assert trades[["EntryBar", "ExitBar"]].to_numpy().tolist() == [[7, 9]]
     assert trades["EntryPrice"].tolist() == [96.0] and trades["ExitPrice"].tolist() == [120.0]
+
+
+def test_an_order_placed_on_bar_0_with_an_na_stop_fills_at_bar_1_open():
+    # TradingView runs the script on bar 0 too; a stop entry whose level is na (ta.lowest still
+    # warming up) is sent as a market order and fills at the next bar's open (issue 14, D2:
+    # ChannelBreakOut's first trade). Before, orders of bar 0 were dropped.
+    source = ('strategy("s")\nlo = ta.lowest(low, 2)\nif bar_index == 0\n'
+              '    strategy.entry("S", strategy.short, stop=lo)\n')
+    trades = run_source(source, _bars())
+    assert trades[["EntryBar", "EntryPrice", "Size"]].to_numpy().tolist() == [[1, 100.0, -1]]
