@@ -79,6 +79,10 @@ class Emulator:
                 return
             if self._open_count(order.side) >= max(self.settings.pyramiding, 1):
                 return
+            # R4: an entry against the position also closes it; TradingView fixes that part of
+            # the order's size when the order is placed, not when it fills
+            position = self.book.position
+            order.reverse = abs(position) if position * order.side < 0 else 0.0
         tick = self.settings.mintick
         order.limit = to_tick(order.limit, order.side, tick)
         order.stop = to_tick(order.stop, order.side, tick)
@@ -147,9 +151,7 @@ class Emulator:
             if self.pending.get(order.id) is not order:
                 continue  # cancelled by an OCA group while this loop ran
             del self.pending[order.id]
-            slip = self.settings.slippage * self.settings.mintick * order.side
-            price = min(max(o + slip, low), h)
-            self._fill_order(order, price)
+            self._fill_order(order, self._slipped(o, order.side))
 
     def _fill_order(self, order: Order, price: float) -> None:
         book = self.book
@@ -161,9 +163,7 @@ class Emulator:
             if position * order.side > 0 and \
                     self._open_count(order.side) >= max(self.settings.pyramiding, 1):
                 return
-            qty = self._capped(qty, position, order.side)
-            if position * order.side < 0:
-                qty += abs(position)
+            qty = self._capped(qty, position, order.side) + order.reverse
         if qty <= QTY_EPS:
             return
         book.execute(order.side, qty, price, order.id, self.bar)
@@ -209,11 +209,13 @@ class Emulator:
             for trade in list(self.book.open):
                 if exit_order.from_entry and trade.entry_id != exit_order.from_entry:
                     continue
-                for rises, level in self._exit_levels(exit_order, trade):
-                    out.append((rises, level, 1, exit_order.seq, ("exit", exit_order, trade)))
+                for rises, level, kind in self._exit_levels(exit_order, trade):
+                    out.append((rises, level, 1, exit_order.seq,
+                                ("exit", exit_order, trade, kind)))
         return out
 
-    def _exit_levels(self, ex: ExitOrder, trade: Any) -> list[tuple[bool, float]]:
+    def _exit_levels(self, ex: ExitOrder, trade: Any) -> list[tuple[bool, float, str]]:
+        """(reached while rising, level, "limit" | "stop") of each of a trade's exit levels."""
         leg = ex.legs.get(trade.uid)
         if leg is not None and leg.get("done"):
             return []
@@ -226,12 +228,12 @@ class Emulator:
         # a long's target is a sell limit (reached while rising), its stops are sell stops; both
         # are sells for a long (rounded down to the tick) and buys for a short (rounded up)
         if not _isna(target):
-            levels.append((side > 0, to_tick(target, -side, tick)))
+            levels.append((side > 0, to_tick(target, -side, tick), "limit"))
         if not _isna(stop):
-            levels.append((side < 0, to_tick(stop, -side, tick)))
+            levels.append((side < 0, to_tick(stop, -side, tick), "stop"))
         trail = self._trail_level(ex, trade)
         if not _isna(trail):
-            levels.append((side < 0, trail))
+            levels.append((side < 0, trail, "stop"))
         return levels
 
     def _trail_level(self, ex: ExitOrder, trade: Any) -> float:
@@ -275,7 +277,9 @@ class Emulator:
 
     def _act(self, action: tuple, price: float) -> None:
         if action[0] == "exit":
-            _, ex, trade = action
+            _, ex, trade, kind = action
+            if kind == "stop":  # R13: stop exits (stop loss, trailing stop) take the slippage
+                price = self._slipped(price, -trade.side)
             leg = ex.legs.setdefault(trade.uid, {})
             leg["done"] = True
             qty = trade.qty
@@ -293,11 +297,17 @@ class Emulator:
             order.triggered = True
             return
         self.pending.pop(order.id, None)
-        if action[0] == "stop" and self.settings.slippage:
-            low, high = self.range
-            price = min(max(price + order.side * self.settings.slippage * self.settings.mintick,
-                            low), high)
+        if action[0] == "stop":
+            price = self._slipped(price, order.side)
         self._fill_order(order, price)
+
+    def _slipped(self, price: float, side: int) -> float:
+        """A market or stop fill moved ``slippage`` ticks against a ``side`` order (R13), kept
+        inside the bar's range (a mirrored fill must lie within low-high)."""
+        if not self.settings.slippage:
+            return price
+        low, high = self.range
+        return min(max(price + side * self.settings.slippage * self.settings.mintick, low), high)
 
     # ----- risk rules (R14, simplified: checked at each bar's close) -----
     def _roll_day(self, time_ms: float) -> None:

@@ -58,16 +58,58 @@ def test_stop_gapped_through_fills_at_the_open():
 
 
 def test_path_rule_decides_which_of_two_stops_fills_first():
-    # high nearer the open: open -> high -> low -> close, so the buy stop fills first
+    # high nearer the open: open -> high -> low -> close, so the buy stop fills first. Both were
+    # placed while flat, so the second is 1 contract and only closes (its size was fixed when
+    # it was placed: issue 14, D7)
     em = emulator()
     em.place(Order("L", "entry", 1, NAN, stop=103))
     em.place(Order("S", "entry", -1, NAN, stop=96))
-    assert bar(em, 1, 100, 104, 95, 97) == [(1, 1.0, 103, "L"), (-1, 2.0, 96, "S")]
+    assert bar(em, 1, 100, 104, 95, 97) == [(1, 1.0, 103, "L"), (-1, 1.0, 96, "S")]
     # low nearer the open: open -> low -> high
     em = emulator()
     em.place(Order("L", "entry", 1, NAN, stop=103))
     em.place(Order("S", "entry", -1, NAN, stop=99))
-    assert bar(em, 1, 100, 110, 98, 105) == [(-1, 1.0, 99, "S"), (1, 2.0, 103, "L")]
+    assert bar(em, 1, 100, 110, 98, 105) == [(-1, 1.0, 99, "S"), (1, 1.0, 103, "L")]
+    assert em.book.position == 0
+
+
+# TradingView (issue 14, D7, measured on its exports): strategy.entry's reversal part
+# (|position| + qty, R4) is fixed when the order is placed, not when it fills: a limit entry
+# placed while flat only closes a position opened before it fills, and one placed against a
+# position that an exit closes before the fill opens a trade of double size.
+
+def test_a_reversal_is_sized_when_placed_double_size_after_an_exit():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 100, 100, 100)  # long 1
+    em.place(Order("S", "entry", -1, NAN, limit=110))  # placed against long 1: sells 2
+    em.place_exit(ExitOrder("X", "L", stop=95))
+    # the stop exit flattens at 95, then the limit sells 2 at 110: short 2
+    assert bar(em, 2, 100, 110, 94, 105) == [(-1, 1.0, 95, "X"), (-1, 2.0, 110, "S")]
+    assert em.book.position == -2
+
+
+def test_a_limit_entry_placed_flat_only_closes_a_later_position():
+    em = emulator()
+    em.place(Order("S", "entry", -1, NAN, limit=110))  # placed flat: 1 contract
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 111, 99, 105)  # long 1 at the open, then the limit sells 1 at 110
+    assert em.book.position == 0
+    assert [(t.entry_price, t.exit_price, t.exit_id) for t in em.book.closed] == [(100, 110, "S")]
+
+
+def test_slippage_applies_to_stop_exits_not_to_limit_exits():
+    # pine.md R13: "slippage·mintick, adverse, on market fills ... and stop fills; never on limit
+    # fills"; TradingView's stop exits fill at the tick-rounded stop minus the ticks (D6)
+    em = emulator(slippage=2)
+    em.place(Order("L", "entry", 1, NAN))
+    assert bar(em, 1, 100, 100, 90, 100) == [(1, 1.0, 100, "L")]  # the open 100 + 2 clamped
+    em.place_exit(ExitOrder("X", "L", stop=95.5))  # a sell stop: 95, filled at 93
+    assert bar(em, 2, 100, 101, 90, 92) == [(-1, 1.0, 93, "X")]
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 3, 100, 103, 90, 100)  # 102
+    em.place_exit(ExitOrder("T", "L", limit=110))
+    assert bar(em, 4, 105, 111, 104, 108) == [(-1, 1.0, 110, "T")]
 
 
 def test_exit_profit_and_loss_are_ticks_from_the_entry_fill():
