@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from core import market_data
-from core.errors import DataError, SandboxError, TranslationError
+from core.errors import ConfigError, DataError, SandboxError, TranslationError
 from core.model import BacktestConfig
 
 MINTICK_PARAM = "syminfo_mintick"
@@ -53,6 +53,44 @@ def strategy_defaults(source: str) -> dict[str, float]:
     if "commission" in props:
         out["commission"] = float(props["commission"])
     return out
+
+
+# run settings a Pine strategy takes from its own source instead: (label, CLI flag, Pine)
+_PINE_OWNED = {
+    "slippage_bps": ("slippage in basis points", "--slippage-bps",
+                     "strategy(slippage=N) in ticks"),
+    "slippage_range_frac": ("slippage scaled by the bar's range", "--slippage-range",
+                            "strategy(slippage=N) in ticks"),
+    "stop_loss_pct": ("a default stop-loss", "--stop-loss", "strategy.exit(stop=...)"),
+    "take_profit_pct": ("a default take-profit", "--take-profit", "strategy.exit(limit=...)"),
+    "trailing_stop_pct": ("a trailing stop", "--trailing-stop",
+                          "strategy.exit(trail_points=..., trail_offset=...)"),
+    "max_position_pct": ("a maximum position", "--max-position",
+                         "strategy.risk.max_position_size(...)"),
+    "max_drawdown_halt": ("a drawdown halt", "--max-drawdown-halt",
+                          "strategy.risk.max_drawdown(value, strategy.percent_of_equity)"),
+    "max_daily_loss": ("a daily loss limit", "--max-daily-loss",
+                       "strategy.risk.max_intraday_loss(value, strategy.percent_of_equity)"),
+}
+
+
+def check_config(config: BacktestConfig) -> None:
+    """Refuse run settings a Pine run would not apply (TradingView's broker takes slippage and
+    risk rules from the script): ConfigError naming each one and where it goes in Pine."""
+    chosen = {"slippage_bps": config.costs.slippage_bps,
+              "slippage_range_frac": config.costs.slippage_range_frac,
+              **{name: getattr(config.risk, name) for name in _PINE_OWNED
+                 if hasattr(config.risk, name)}}
+    problems = []
+    for name, value in chosen.items():
+        if value:
+            label, flag, pine = _PINE_OWNED[name]
+            problems.append(f"{label} ({flag} {value:g}): write {pine} in the script")
+    if problems:
+        raise ConfigError(
+            "A Pine strategy takes slippage and risk rules from its own source, as on "
+            "TradingView, so these run settings would be ignored; set them to 0 (Backtest page: "
+            "Costs and Risk rules; CLI: drop the flags) and instead " + "; ".join(problems) + ".")
 
 
 def _symbol_rules(db: Path, config: BacktestConfig) -> tuple[float, float]:

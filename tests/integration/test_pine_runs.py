@@ -107,3 +107,24 @@ def test_percent_of_equity_long_short_with_exits_completes(home: Path, tmp_path:
         signal = int(trade["entry_bar"]) - 1
         want = equity.iloc[signal] / (bars["Close"].iloc[signal] * 1.001)
         assert abs(trade["size"]) == pytest.approx(math.floor(want / lot) * lot, abs=1e-9)
+
+
+def test_run_settings_a_pine_run_would_ignore_are_refused_with_the_pine_equivalent(
+        settings: Settings) -> None:
+    # Issue 14: a 1 % stop-loss, a 2 % drawdown halt and 50 bps slippage gave a Pine run the
+    # same result as without them. TradingView takes these from the script, so they are refused.
+    from core.errors import ConfigError
+    from core.model import CostModel, RiskRules
+
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="ema"), source=EMA_CROSS,
+                             language=Language.PINE)
+    config = BacktestConfig(symbol="BTCUSDT", timeframe="1h", start="2024-01-01",
+                            end="2024-01-31", costs=CostModel(slippage_bps=50.0),
+                            risk=RiskRules(stop_loss_pct=0.01, max_drawdown_halt=0.02))
+    with pytest.raises(ConfigError) as info:
+        runs.request_run(settings, strategy_id=sid, config=config)
+    message = str(info.value)
+    assert "--slippage-bps 50" in message and "strategy(slippage=N)" in message
+    assert "--stop-loss 0.01" in message and "strategy.exit(stop=...)" in message
+    assert "--max-drawdown-halt 0.02" in message and "strategy.risk.max_drawdown" in message
+    assert runs.list_runs(settings.db_path) == []  # nothing was stored
