@@ -255,7 +255,9 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         rate = self._maker if order.limit else self._taker
         fill = self._slip(price, order.size, ti) if self._slipping and not order.limit else price
         adjusted = self._adjusted_price(order.size, fill)
-        unit_cost = adjusted + abs(order.size) * fill * rate / abs(order.size)
+        # per coin, in units of margin x leverage: the position's margin (adjusted / leverage)
+        # plus the entry fee, which is paid in full from equity (isolated margin), not leveraged
+        unit_cost = adjusted + fill * rate * self._leverage
         size = self._order_size(order, unit_cost)
         why = self._admissible(order, size, fill)
         if why:

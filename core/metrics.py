@@ -52,8 +52,21 @@ class Inputs:
 
 
 def _daily_returns(series: pd.Series) -> pd.Series:
+    return daily_returns(series)
+
+
+def period_returns(ends: pd.Series, starts: pd.Series) -> pd.Series:
+    """ends / starts - 1, with 0 where both are 0 (a blown account, equity 0, neither gains nor
+    loses any more: the days after it are flat, not missing)."""
+    out = ends / starts - 1.0
+    return out.mask((starts == 0) & (ends == 0), 0.0)
+
+
+def daily_returns(series: pd.Series) -> pd.Series:
+    """Simple returns of the last value of each UTC day (the first day has none). The one
+    definition of daily returns: metrics, charts and the quantstats tearsheet all use it."""
     daily = series.resample("1D").last().dropna()
-    return daily.pct_change().dropna()
+    return period_returns(daily, daily.shift(1)).iloc[1:].dropna()
 
 
 def _daily_rf(annual_rate: float) -> float:
@@ -130,20 +143,45 @@ def cvar_95(inp: Inputs) -> float:
     return float(-r[r <= cut].mean())
 
 
+OPEN_EXIT_REASON = "end_of_data"
+
+
+def open_at_end(trades: pd.DataFrame, n_bars: int) -> pd.Series:
+    """True for trades still open at the end of the data (exit reason end_of_data, or, without
+    an exit reason column, an exit on the last bar). The engine closes them to value them."""
+    if "ExitReason" in trades.columns:
+        return trades["ExitReason"].eq(OPEN_EXIT_REASON)
+    return trades["ExitBar"].astype(int).ge(n_bars - 1)
+
+
+def closed_trades(inp: Inputs) -> pd.DataFrame:
+    """The trades closed before the end of the data (TradingView's closed trades)."""
+    trades = inp.trades
+    if not len(trades):
+        return trades
+    return trades[~open_at_end(trades, len(inp.equity))]
+
+
 def total_trades(inp: Inputs) -> float:
-    """Number of closed trades (trades still open at the end are closed at the last close)."""
-    return float(len(inp.trades))
+    """Number of closed trades, as TradingView's Total closed trades: a trade still open at the
+    end of the data is an open trade (its P&L is Open P&L), not counted here. backtesting.py's
+    '# Trades' counts it (its finalize_trades closes it)."""
+    return float(len(closed_trades(inp)))
 
 
 def win_rate(inp: Inputs) -> float:
-    """Share of trades with P&L > 0 (after commission)."""
-    return float((inp.trades["PnL"] > 0).mean()) if len(inp.trades) else 0.0
+    """Share of closed trades with P&L > 0 after commission (TradingView's Percent profitable;
+    backtesting.py's Win Rate also counts the trade open at the end)."""
+    trades = closed_trades(inp)
+    return float((trades["PnL"] > 0).mean()) if len(trades) else 0.0
 
 
 def profit_factor(inp: Inputs) -> float:
-    """Gross profit / gross loss, from trade P&L in quote currency (TradingView's definition;
-    backtesting.py uses trade returns instead). inf when there is no losing trade."""
-    pnl = inp.trades["PnL"] if len(inp.trades) else pd.Series(dtype=float)
+    """Gross profit / gross loss of closed trades, from trade P&L in quote currency
+    (TradingView's definition; backtesting.py uses trade returns of all trades, the one open at
+    the end included). inf when there is no losing trade."""
+    trades = closed_trades(inp)
+    pnl = trades["PnL"] if len(trades) else pd.Series(dtype=float)
     gross_loss = -pnl[pnl < 0].sum()
     gross_profit = pnl[pnl > 0].sum()
     if gross_loss == 0:
@@ -258,7 +296,7 @@ def kelly_criterion(inp: Inputs) -> float:
 
 METRICS: dict[str, tuple[Callable[[Inputs], float], str, str]] = {
     "total_return": (total_return, "Total return", "pct"),
-    "annualized_return": (annualized_return, "Annualized return", "pct"),
+    "annualized_return": (annualized_return, "Mean daily return ×365", "pct"),
     "cagr": (cagr, "CAGR", "pct"),
     "volatility": (volatility, "Volatility (ann.)", "pct"),
     "sharpe_ratio": (sharpe_ratio, "Sharpe ratio", "ratio"),
