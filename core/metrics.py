@@ -63,10 +63,16 @@ def period_returns(ends: pd.Series, starts: pd.Series) -> pd.Series:
 
 
 def daily_returns(series: pd.Series) -> pd.Series:
-    """Simple returns of the last value of each UTC day (the first day has none). The one
-    definition of daily returns: metrics, charts and the quantstats tearsheet all use it."""
+    """Simple returns of the last value of each UTC day; the first day's return is measured
+    from the series' first value (the initial equity), so a run of n UTC days has n daily
+    returns and their compounded product is the total return. The one definition of daily
+    returns: metrics, charts and the quantstats tearsheet all use it."""
     daily = series.resample("1D").last().dropna()
-    return period_returns(daily, daily.shift(1)).iloc[1:].dropna()
+    if daily.empty:
+        return daily
+    starts = daily.shift(1)
+    starts.iloc[0] = float(series.iloc[0])
+    return period_returns(daily, starts).dropna()
 
 
 def _daily_rf(annual_rate: float) -> float:
@@ -74,8 +80,8 @@ def _daily_rf(annual_rate: float) -> float:
 
 
 def _years(inp: Inputs) -> float:
-    span = inp.equity.index[-1] - inp.equity.index[0]
-    return max(span / pd.Timedelta(days=PERIODS_PER_YEAR), 1e-12)
+    days = inp.equity.resample("1D").last().dropna()
+    return max(len(days) / PERIODS_PER_YEAR, 1e-12)
 
 
 def total_return(inp: Inputs) -> float:
@@ -84,14 +90,17 @@ def total_return(inp: Inputs) -> float:
 
 
 def cagr(inp: Inputs) -> float:
-    """Compound annual growth rate: (final / initial) ** (365 days / elapsed time) - 1.
-    quantstats counts years as the number of daily returns / 365; equal on gap-free daily bars."""
+    """Compound annual growth rate: (final / initial) ** (365 / days) - 1, days = the UTC
+    calendar days the run covers (its number of daily returns, as quantstats' cagr counts
+    years). Not the Mean daily return x 365, which does not compound."""
     growth = inp.equity.iloc[-1] / inp.equity.iloc[0]
     return float(growth ** (1.0 / _years(inp)) - 1.0) if growth > 0 else -1.0
 
 
 def annualized_return(inp: Inputs) -> float:
-    """Mean daily return x 365 (arithmetic annualisation, as quantstats' 'ann. return' basis)."""
+    """Mean daily return x 365: an arithmetic annualisation that does not compound, so it
+    differs from CAGR (it is higher in volatile runs, and can fall below -100 %). quantstats'
+    tearsheet has no such row; backtesting.py's 'Return (Ann.)' is geometric (like CAGR)."""
     r = inp.daily_returns
     return float(r.mean() * PERIODS_PER_YEAR) if len(r) else 0.0
 

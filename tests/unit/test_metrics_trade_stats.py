@@ -117,7 +117,7 @@ def test_a_blown_account_has_flat_months_and_a_rolling_sharpe() -> None:
     assert months["ret"].notna().all()
     assert (months.loc[months["month"] > 2, "ret"] == 0).all()  # March, April: flat, not null
     daily = metrics.daily_returns(equity)
-    assert len(daily) == 119 and (daily.iloc[40:] == 0).all()
+    assert len(daily) == 120 and daily.iloc[40] == -1.0 and (daily.iloc[41:] == 0).all()
     rolling = frames.rolling_stats(equity)
-    assert len(rolling) == 119 - 30 + 1 and rolling["sharpe"].notna().all()
+    assert len(rolling) == 120 - 30 + 1 and rolling["sharpe"].notna().all()
     assert (rolling["sharpe"].iloc[-1], rolling["volatility"].iloc[-1]) == (0.0, 0.0)
