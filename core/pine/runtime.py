@@ -103,6 +103,7 @@ class PineRuntime:
         self.step_ms = step
         self.done = -1
         self._expected: float | None = None
+        self._expected_ids: list[str] = []
         self.plots: dict[str, list[float]] = {}
         if self.size > 1:
             self._advance(0)  # bar 0's orders fill on bar 1, before backtesting.py's first next()
@@ -152,6 +153,7 @@ class PineRuntime:
             if i == current and fills:
                 self._mirror(fills, self._o[j])
                 self._expected = emulator.book.position
+                self._expected_ids = sorted({f.tag for f in fills})
 
     def _fill_at_close(self, i: int) -> None:
         """process_orders_on_close (R1): this bar's market orders fill at its close; the engine
@@ -162,14 +164,17 @@ class PineRuntime:
                 (self._owner.buy if fill.side > 0 else self._owner.sell)(
                     size=_size(fill.qty), tag=fill.tag)
             self._expected = self.emulator.book.position
+            self._expected_ids = sorted({f.tag for f in fills})
 
     def _check_mirror(self, broker: Any, index: int) -> None:
         expected, self._expected = self._expected, None
         actual = sum(t.size for t in broker.trades)
         if abs(actual - expected) > 1e-6 * max(1.0, abs(expected)):
+            ids = ", ".join(repr(i) for i in self._expected_ids)
             raise MirrorError(
                 f"bar {index}: the backtest engine did not fill an order TradingView's broker "
-                f"fills (position {actual:g} instead of {expected:g}). The engine refused it: "
+                f"fills (order id {ids}, placed by the strategy.* call with that id; position "
+                f"{actual:g} instead of {expected:g}). The engine refused it: "
                 "allow short selling, give enough cash or margin, use a lot step that fits the "
                 "quantity, and switch off the engine's own stop-loss/risk rules for Pine runs.")
 

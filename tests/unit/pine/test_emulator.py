@@ -215,8 +215,9 @@ def test_an_order_the_engine_refuses_stops_the_run_with_a_clear_error():
     source = 'strategy("s")\nif bar_index == 2\n    strategy.entry("S", strategy.short)\n'
     cls = load_strategy_class(translate(source).python_source)
     settings = engine.EngineSettings(cash_usdt=1e6, allow_short=False)
-    with pytest.raises(MirrorError, match="allow short selling"):
+    with pytest.raises(MirrorError, match="allow short selling") as info:
         engine.run(cls, _bars(), settings)
+    assert "order id 'S'" in str(info.value)
 
 
 def test_max_drawdown_closes_and_stops_for_good():
