@@ -8,10 +8,10 @@ All value only, as in TradingView).
 Open vs closed: a trade still open at the end of the data (the engine closes it with exit reason
 ``end_of_data``: Python runs at the last bar's open, as backtesting.py's finalize_trades does;
 Pine runs at the last close, as TradingView marks it) counts as an *open* trade here, as
-TradingView shows it:
-its mark-to-market P&L is Open P&L and it is left out of every closed-trade statistic, and of
-core.metrics' total_trades, win_rate and profit_factor (the same closed-trade definitions). P&L is in USDT after
-commission; sizes are coins; "bars" count from the entry bar to the exit bar.
+TradingView shows it: its mark-to-market P&L is Open P&L and it is left out of every
+closed-trade statistic, and of core.metrics' total_trades, win_rate and profit_factor (the same
+closed-trade definitions). P&L is in USDT after commission; sizes are coins; "bars" count from
+the entry bar to the exit bar.
 """
 
 from __future__ import annotations
