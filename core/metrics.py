@@ -236,10 +236,11 @@ def buy_hold_return(inp: Inputs) -> float:
 
 
 def calmar_ratio(inp: Inputs) -> float:
-    """CAGR / max drawdown (per-bar); 0 when there is no drawdown. quantstats calmar uses
-    daily closes; equal on gap-free daily bars."""
+    """CAGR / max drawdown (per-bar); 0 when there is no drawdown (one below 1e-12 is float
+    noise of the division, not a fall). quantstats calmar uses daily closes; equal on gap-free
+    daily bars."""
     dd = max_drawdown(inp)
-    return float(cagr(inp) / dd) if dd > 0 else 0.0
+    return float(cagr(inp) / dd) if dd > 1e-12 else 0.0
 
 
 def omega_ratio(inp: Inputs) -> float:
