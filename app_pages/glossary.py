@@ -3,7 +3,7 @@ with its unit. The same text is shown on hover on the Results page."""
 
 import streamlit as st
 
-from core import backtesting_stats
+from core import backtesting_stats, metrics
 from core.studies.stats import GLOSSARY
 from reports import tables
 
@@ -12,6 +12,9 @@ st.caption("One definition per metric. Daily returns are the last equity of each
            "annualisation uses 365 days; the risk-free rate is 0 unless a run sets "
            "risk_free_rate. Where a definition differs from quantstats, backtesting.py or "
            "TradingView, it says so.")
+with st.expander("Where PineOpt differs from backtesting.py, quantstats and TradingView",
+                 expanded=True):
+    st.markdown("\n".join(f"- {item}" for item in metrics.DIFFERENCES))
 query = st.text_input("Search", placeholder="e.g. sharpe, drawdown, profit", key="glossary_q")
 st.html(tables.glossary_html(query))
 

@@ -64,6 +64,12 @@ def _add_import(ds: Any) -> None:
     p.add_argument("--timeframe", default="", help="default: from the file name or the spacing")
     p.add_argument("--map", default="", metavar="time=COL,open=COL,...",
                    help="explicit columns when detection is unsure (names or 0-based positions)")
+    p.add_argument("--tick-size", type=float, default=0.0,
+                   help="price step (syminfo.mintick), e.g. 0.01; default: the catalogue's, "
+                        "else inferred from the prices")
+    p.add_argument("--lot-step", type=float, default=0.0,
+                   help="quantity step in coins, e.g. 0.00001; default: the catalogue's, else "
+                        "inferred from the prices (never from volumes)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_import)
 
@@ -116,7 +122,8 @@ def _list(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     s = settings()
     target = importers.Target(exchange=args.exchange, market=args.market, symbol=args.symbol,
-                              timeframe=args.timeframe)
+                              timeframe=args.timeframe, tick_size=args.tick_size,
+                              lot_step=args.lot_step)
     mapping = ColumnMapping.parse(args.map) if args.map else None
     report = importers.import_file(s.db_path, args.file, target=target, mapping=mapping,
                                    progress=_progress_for(args))
@@ -126,7 +133,9 @@ def _import(args: argparse.Namespace) -> int:
                     "datasets": [{"kind": d.kind, "exchange": d.exchange, "market": d.market,
                                   "symbol": d.symbol, "timeframe": d.timeframe, "rows": d.rows,
                                   "new_rows": d.new_rows, "first": d.first, "last": d.last,
-                                  "quality": d.quality.to_dict() if d.quality else None}
+                                  "quality": d.quality.to_dict() if d.quality else None,
+                                  "tick_size": d.tick_size, "lot_step": d.lot_step,
+                                  "steps": d.steps}
                                  for d in report.datasets]})
         return 0
     print(report.summary)

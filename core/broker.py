@@ -61,6 +61,8 @@ class EngineSettings:
     maintenance_margin_rate: float = 0.0
     liquidation_fee_rate: float = 0.0
     liquidate: bool = True  # perps: isolated-margin liquidation (off for runtimes that mirror)
+    mirror: bool = False  # orders reproduce another broker's fills (Pine): never refuse on margin
+    finalize_at_close: bool = False  # trades open at the end close at the last close (TradingView)
     stop_loss_pct: float = 0.0
     take_profit_pct: float = 0.0
     trailing_stop_pct: float = 0.0
@@ -179,8 +181,9 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
                 continue
             price, stop_price = hit
             is_market = not order.limit and not stop_price
+            at_end = self._finalizing and self._settings.finalize_at_close and is_market
             ti = (self._i - 1 if is_market and self._trade_on_close and not order.is_contingent
-                  else self._i)
+                  and not at_end else self._i)
             if order.parent_trade:
                 self._fill_exit(order, price, stop_price, ti)
             else:
@@ -210,6 +213,8 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
                     else max(stop_price or open_, limit)), stop_price
         price = (self._data.Close[-2] if self._trade_on_close and not order.is_contingent
                  else open_)
+        if self._finalizing and self._settings.finalize_at_close and not stop_price:
+            price = self._data.Close[-1]  # end of data valued at the last close (TradingView)
         if stop_price:
             price = max(price, stop_price) if is_long else min(price, stop_price)
         return price, stop_price
@@ -250,7 +255,9 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         rate = self._maker if order.limit else self._taker
         fill = self._slip(price, order.size, ti) if self._slipping and not order.limit else price
         adjusted = self._adjusted_price(order.size, fill)
-        unit_cost = adjusted + abs(order.size) * fill * rate / abs(order.size)
+        # per coin, in units of margin x leverage: the position's margin (adjusted / leverage)
+        # plus the entry fee, which is paid in full from equity (isolated margin), not leveraged
+        unit_cost = adjusted + fill * rate * self._leverage
         size = self._order_size(order, unit_cost)
         why = self._admissible(order, size, fill)
         if why:
@@ -263,7 +270,8 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         need = size if self._lot else int(size)
         if not self._hedging:
             need = self._net_against_open(order, need, fill, ti, rate, price)
-        if abs(need) * unit_cost > self.margin_available * self._leverage:
+        if not self._settings.mirror and \
+                abs(need) * unit_cost > self.margin_available * self._leverage:
             self._reject(order, "insufficient_margin")
             return False
         again = False

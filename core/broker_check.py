@@ -4,7 +4,8 @@ Owns what the parent recomputes from the bars, the funding rates it wrote into t
 run's broker settings, so that nothing the sandboxed child claims about fees, funding, slippage
 or exit reasons is stored unchecked:
 
-- every fee is one of the allowed rates (maker, taker, liquidation) times the fill's notional;
+- every fee is one of the allowed rates (maker, taker, liquidation) times the fill's notional
+  (a liquidation's fee may be less: it takes only what is left of the isolated margin);
 - every trade's funding equals -size x sum(open x rate) over its funding bars (entry, exit];
 - slippage is non-negative, bounded by the configured model, and PricePnL - Slippage equals
   size x (exit - entry); exit reasons come from the documented set.
@@ -72,8 +73,12 @@ def _check_fees(trades: pd.DataFrame, entry_notional: np.ndarray, exit_notional:
     entry_fee = trades["EntryFee"].to_numpy(dtype="float64")
     exit_fee = trades["Commission"].to_numpy(dtype="float64") - entry_fee
     ok_in = _fee_ok(entry_fee, entry_notional, (maker, taker))
-    ok_out = _fee_ok(exit_fee, exit_notional,
-                     (maker, taker, float(broker.get("liquidation_fee_rate", 0.0))))
+    liq_rate = float(broker.get("liquidation_fee_rate", 0.0))
+    ok_out = _fee_ok(exit_fee, exit_notional, (maker, taker, liq_rate))
+    # a liquidation's fee takes what is left of the isolated margin, up to the full rate
+    tol = FEE_TOLERANCE * np.maximum(exit_notional, 1.0)
+    ok_out |= trades["ExitReason"].eq("liquidation").to_numpy() & (exit_fee >= -tol) & (
+        exit_fee <= liq_rate * exit_notional + tol)
     bad = ~(ok_in & ok_out)
     if bad.any():
         i = int(np.argmax(bad))

@@ -22,7 +22,7 @@ from core.model import BacktestConfig
 DEFAULT_LOT_STEP = 1e-8  # one satoshi, when the catalogue does not know the symbol
 EVENT_RULES = frozenset({"liquidation", "max_drawdown_halt", "max_daily_loss",
                          "max_position_size", "trailing_stop", "default_stop_loss",
-                         "default_take_profit"})
+                         "default_take_profit", "account_blown"})
 REJECT_REASONS = frozenset({"below_lot_step", "below_min_notional", "insufficient_margin",
                             "short_not_allowed", "max_position_size", "risk_halt"})
 MAX_EVENTS = 100_000

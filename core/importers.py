@@ -9,6 +9,7 @@ quality report. ``progress(fraction, message)`` is called as the work advances.
 from __future__ import annotations
 
 import io
+import math
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ class Target:
     market: str = ""
     symbol: str = ""
     timeframe: str = ""
+    tick_size: float = 0.0  # price step; 0: keep the catalogue's, else infer from prices
+    lot_step: float = 0.0  # quantity step; 0: keep the catalogue's, else infer from prices
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +56,9 @@ class ImportedSet:
     first: str
     last: str
     quality: quality.QualityReport | None = None
+    tick_size: float = 0.0
+    lot_step: float = 0.0
+    steps: str = ""  # where tick and lot step come from: given, catalogue or inferred
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,7 +76,10 @@ class ImportReport:
         return "\n".join(
             f"{d.exchange}/{d.market}/{d.symbol} {d.timeframe or 'funding'}: {d.rows} rows "
             f"({d.new_rows} new), {d.first} to {d.last} UTC"
-            + (f"; quality: {d.quality.summary}" if d.quality else "") for d in self.datasets)
+            + (f"; quality: {d.quality.summary}" if d.quality else "")
+            + (f"; tick size {d.tick_size:g}, lot step {d.lot_step:g} ({d.steps}; change with "
+               "--tick-size/--lot-step or on the Data page)" if d.steps else "")
+            for d in self.datasets)
 
 
 def _noop(_fraction: float, _message: str) -> None:
@@ -118,7 +127,16 @@ def _resolve_target(parsed: ParsedFile, target: Target) -> Target:
         timeframe = target.timeframe or parsed.timeframe_hint or infer_timeframe(
             parsed.frame["ts"], parsed.name)
         check_timeframe(timeframe)
-    return Target(exchange=exchange, market=market, symbol=symbol, timeframe=timeframe)
+    return Target(exchange=exchange, market=market, symbol=symbol, timeframe=timeframe,
+                  tick_size=_step(target.tick_size, "tick size"),
+                  lot_step=_step(target.lot_step, "lot step"))
+
+
+def _step(value: float, what: str) -> float:
+    if not (value >= 0 and math.isfinite(value)):
+        raise DataError(f"The {what} must be a positive number such as 0.01 (0 = infer it from "
+                        f"the prices), not {value!r}.")
+    return float(value)
 
 
 def _combine(parts: list[ParsedFile]) -> pd.DataFrame:
@@ -167,19 +185,33 @@ def _write(con, frame: pd.DataFrame, target: Target, kind: str, progress: Progre
     return con.execute(count_sql, key).fetchall()[0][0] - before
 
 
-def _catalogue(con, frame: pd.DataFrame, target: Target) -> None:
-    """Add the symbol with steps inferred from the data's decimals, unless already known."""
+def _catalogue(con, frame: pd.DataFrame, target: Target) -> tuple[float, float, str]:
+    """The symbol's tick size and lot step, and where they come from: the steps given with the
+    import, else the catalogue's, else inferred from the prices (the tick from their decimals,
+    the lot step from their size; never from the Volume column, whose decimals say nothing about
+    the exchange's quantity step). Stores them in the catalogue."""
     _symbol, base, quote, _hint = market_data.split_symbol(target.symbol)
+    row = con.execute("SELECT coalesce(tick_size, 0), coalesce(lot_step, 0) FROM symbols WHERE "
+                      "exchange = ? AND market = ? AND symbol = ?",
+                      [target.exchange, target.market, target.symbol]).fetchall()
+    known_tick, known_lot = (float(row[0][0]), float(row[0][1])) if row else (0.0, 0.0)
     prices = frame[["open", "high", "low", "close"]].to_numpy().ravel()
-    info = market_data.SymbolInfo(
-        exchange=target.exchange, market=target.market, symbol=target.symbol, base=base,
-        quote=quote, tick_size=market_data.step_of(prices),
-        lot_step=market_data.step_of(frame["volume"].to_numpy()), min_notional=0.0,
-        source="import")
-    exists = con.execute("SELECT count(*) FROM symbols WHERE exchange = ? AND market = ? AND "
-                         "symbol = ?", [info.exchange, info.market, info.symbol]).fetchall()[0][0]
-    if not exists:
-        market_data.upsert_symbol(con, info)
+    tick = target.tick_size or known_tick or market_data.step_of(prices)
+    lot = target.lot_step or known_lot or market_data.lot_step_from_prices(prices)
+    given = bool(target.tick_size or target.lot_step)
+    source = "given" if given else "catalogue" if known_tick and known_lot else \
+        "inferred from prices"
+    if not row or given or not (known_tick and known_lot):
+        if row:
+            con.execute("UPDATE symbols SET tick_size = ?, lot_step = ? WHERE exchange = ? AND "
+                        "market = ? AND symbol = ?",
+                        [tick, lot, target.exchange, target.market, target.symbol])
+        else:
+            market_data.upsert_symbol(con, market_data.SymbolInfo(
+                exchange=target.exchange, market=target.market, symbol=target.symbol,
+                base=base, quote=quote, tick_size=tick, lot_step=lot, min_notional=0.0,
+                source="import"))
+    return tick, lot, source
 
 
 def _group(parsed: list[ParsedFile], target: Target) -> dict[tuple, list[ParsedFile]]:
@@ -211,17 +243,18 @@ def import_bytes(db: Path, name: str, data: bytes, *, target: Target = Target(),
     with store.transaction(db) as con:
         for (kind, tgt), frame in frames.items():
             new = _write(con, frame, tgt, kind, progress)
-            if kind == "ohlcv":
-                _catalogue(con, frame, tgt)
-            written.append((kind, tgt, frame, new))
-    datasets = tuple(_finish(db, kind, tgt, frame, new) for kind, tgt, frame, new in written)
+            steps = _catalogue(con, frame, tgt) if kind == "ohlcv" else (0.0, 0.0, "")
+            written.append((kind, tgt, frame, new, steps))
+    datasets = tuple(_finish(db, kind, tgt, frame, new, steps)
+                     for kind, tgt, frame, new, steps in written)
     progress(1.0, "done")
     notes = tuple(dict.fromkeys(f"{p.name}: {n}" for p in parsed for n in p.notes))
     return ImportReport(file=name, members=tuple(m for m, _ in members), datasets=datasets,
                         notes=notes)
 
 
-def _finish(db: Path, kind: str, tgt: Target, frame: pd.DataFrame, new: int) -> ImportedSet:
+def _finish(db: Path, kind: str, tgt: Target, frame: pd.DataFrame, new: int,
+            steps: tuple[float, float, str]) -> ImportedSet:
     report = None
     if kind == "ohlcv":
         engine = frame.set_index("ts").rename(columns=str.capitalize)
@@ -231,7 +264,7 @@ def _finish(db: Path, kind: str, tgt: Target, frame: pd.DataFrame, new: int) -> 
     return ImportedSet(kind=kind, exchange=tgt.exchange, market=tgt.market, symbol=tgt.symbol,
                        timeframe=tgt.timeframe, rows=len(frame), new_rows=int(new),
                        first=str(frame["ts"].iloc[0]), last=str(frame["ts"].iloc[-1]),
-                       quality=report)
+                       quality=report, tick_size=steps[0], lot_step=steps[1], steps=steps[2])
 
 
 def import_file(db: Path, path: Path, *, target: Target = Target(),

@@ -52,8 +52,27 @@ class Inputs:
 
 
 def _daily_returns(series: pd.Series) -> pd.Series:
+    return daily_returns(series)
+
+
+def period_returns(ends: pd.Series, starts: pd.Series) -> pd.Series:
+    """ends / starts - 1, with 0 where both are 0 (a blown account, equity 0, neither gains nor
+    loses any more: the days after it are flat, not missing)."""
+    out = ends / starts - 1.0
+    return out.mask((starts == 0) & (ends == 0), 0.0)
+
+
+def daily_returns(series: pd.Series) -> pd.Series:
+    """Simple returns of the last value of each UTC day; the first day's return is measured
+    from the series' first value (the initial equity), so a run of n UTC days has n daily
+    returns and their compounded product is the total return. The one definition of daily
+    returns: metrics, charts and the quantstats tearsheet all use it."""
     daily = series.resample("1D").last().dropna()
-    return daily.pct_change().dropna()
+    if daily.empty:
+        return daily
+    starts = daily.shift(1)
+    starts.iloc[0] = float(series.iloc[0])
+    return period_returns(daily, starts).dropna()
 
 
 def _daily_rf(annual_rate: float) -> float:
@@ -61,8 +80,8 @@ def _daily_rf(annual_rate: float) -> float:
 
 
 def _years(inp: Inputs) -> float:
-    span = inp.equity.index[-1] - inp.equity.index[0]
-    return max(span / pd.Timedelta(days=PERIODS_PER_YEAR), 1e-12)
+    days = inp.equity.resample("1D").last().dropna()
+    return max(len(days) / PERIODS_PER_YEAR, 1e-12)
 
 
 def total_return(inp: Inputs) -> float:
@@ -71,14 +90,17 @@ def total_return(inp: Inputs) -> float:
 
 
 def cagr(inp: Inputs) -> float:
-    """Compound annual growth rate: (final / initial) ** (365 days / elapsed time) - 1.
-    quantstats counts years as the number of daily returns / 365; equal on gap-free daily bars."""
+    """Compound annual growth rate: (final / initial) ** (365 / days) - 1, days = the UTC
+    calendar days the run covers (its number of daily returns, as quantstats' cagr counts
+    years). Not the Mean daily return x 365, which does not compound."""
     growth = inp.equity.iloc[-1] / inp.equity.iloc[0]
     return float(growth ** (1.0 / _years(inp)) - 1.0) if growth > 0 else -1.0
 
 
 def annualized_return(inp: Inputs) -> float:
-    """Mean daily return x 365 (arithmetic annualisation, as quantstats' 'ann. return' basis)."""
+    """Mean daily return x 365: an arithmetic annualisation that does not compound, so it
+    differs from CAGR (it is higher in volatile runs, and can fall below -100 %). quantstats'
+    tearsheet has no such row; backtesting.py's 'Return (Ann.)' is geometric (like CAGR)."""
     r = inp.daily_returns
     return float(r.mean() * PERIODS_PER_YEAR) if len(r) else 0.0
 
@@ -130,20 +152,45 @@ def cvar_95(inp: Inputs) -> float:
     return float(-r[r <= cut].mean())
 
 
+OPEN_EXIT_REASON = "end_of_data"
+
+
+def open_at_end(trades: pd.DataFrame, n_bars: int) -> pd.Series:
+    """True for trades still open at the end of the data (exit reason end_of_data, or, without
+    an exit reason column, an exit on the last bar). The engine closes them to value them."""
+    if "ExitReason" in trades.columns:
+        return trades["ExitReason"].eq(OPEN_EXIT_REASON)
+    return trades["ExitBar"].astype(int).ge(n_bars - 1)
+
+
+def closed_trades(inp: Inputs) -> pd.DataFrame:
+    """The trades closed before the end of the data (TradingView's closed trades)."""
+    trades = inp.trades
+    if not len(trades):
+        return trades
+    return trades[~open_at_end(trades, len(inp.equity))]
+
+
 def total_trades(inp: Inputs) -> float:
-    """Number of closed trades (trades still open at the end are closed at the last close)."""
-    return float(len(inp.trades))
+    """Number of closed trades, as TradingView's Total closed trades: a trade still open at the
+    end of the data is an open trade (its P&L is Open P&L), not counted here. backtesting.py's
+    '# Trades' counts it (its finalize_trades closes it)."""
+    return float(len(closed_trades(inp)))
 
 
 def win_rate(inp: Inputs) -> float:
-    """Share of trades with P&L > 0 (after commission)."""
-    return float((inp.trades["PnL"] > 0).mean()) if len(inp.trades) else 0.0
+    """Share of closed trades with P&L > 0 after commission (TradingView's Percent profitable;
+    backtesting.py's Win Rate also counts the trade open at the end)."""
+    trades = closed_trades(inp)
+    return float((trades["PnL"] > 0).mean()) if len(trades) else 0.0
 
 
 def profit_factor(inp: Inputs) -> float:
-    """Gross profit / gross loss, from trade P&L in quote currency (TradingView's definition;
-    backtesting.py uses trade returns instead). inf when there is no losing trade."""
-    pnl = inp.trades["PnL"] if len(inp.trades) else pd.Series(dtype=float)
+    """Gross profit / gross loss of closed trades, from trade P&L in quote currency
+    (TradingView's definition; backtesting.py uses trade returns of all trades, the one open at
+    the end included). inf when there is no losing trade."""
+    trades = closed_trades(inp)
+    pnl = trades["PnL"] if len(trades) else pd.Series(dtype=float)
     gross_loss = -pnl[pnl < 0].sum()
     gross_profit = pnl[pnl > 0].sum()
     if gross_loss == 0:
@@ -189,10 +236,11 @@ def buy_hold_return(inp: Inputs) -> float:
 
 
 def calmar_ratio(inp: Inputs) -> float:
-    """CAGR / max drawdown (per-bar); 0 when there is no drawdown. quantstats calmar uses
-    daily closes; equal on gap-free daily bars."""
+    """CAGR / max drawdown (per-bar); 0 when there is no drawdown (one below 1e-12 is float
+    noise of the division, not a fall). quantstats calmar uses daily closes; equal on gap-free
+    daily bars."""
     dd = max_drawdown(inp)
-    return float(cagr(inp) / dd) if dd > 0 else 0.0
+    return float(cagr(inp) / dd) if dd > 1e-12 else 0.0
 
 
 def omega_ratio(inp: Inputs) -> float:
@@ -256,9 +304,35 @@ def kelly_criterion(inp: Inputs) -> float:
     return float(p - (1 - p) / (wins.mean() / -losses.mean()))
 
 
+# Where PineOpt's figures differ from the tools users compare them with (the Glossary lists them).
+DIFFERENCES: tuple[str, ...] = (
+    "A trade still open at the end of the data is an open trade, as in TradingView: Total "
+    "trades, Win rate and Profit factor count closed trades only and its P&L is Open P&L. "
+    "backtesting.py's '# Trades', 'Win Rate' and 'Profit Factor' count it. Python runs value it "
+    "at the last bar's open (backtesting.py's finalize_trades), Pine runs at the last close "
+    "(TradingView).",
+    "Daily returns are the last equity of each UTC day, the first day measured from the initial "
+    "equity. The quantstats tearsheet is given exactly these returns with match_dates off: "
+    "quantstats' default would drop the flat days before the first trade and change its CAGR, "
+    "Sharpe and buy & hold.",
+    "Max drawdown is measured on every bar; quantstats' tearsheet (Max Drawdown, Calmar, "
+    "drawdown table) uses daily closes, so on intraday bars its drawdown can be smaller.",
+    "CAGR compounds over the run's UTC days (quantstats' count of daily returns); 'Mean daily "
+    "return ×365' is the arithmetic annualisation and does not compound. backtesting.py's "
+    "'Return (Ann.)' is geometric over trading days.",
+    "Sharpe and Sortino use daily returns × √365 (quantstats); backtesting.py divides the "
+    "annualised return by the annualised volatility; TradingView uses monthly returns.",
+    "Profit factor is gross profit / gross loss in USDT (TradingView); backtesting.py uses trade "
+    "returns.",
+    "VaR and CVaR are historical; quantstats' var() and cvar() default to parametric.",
+    "Perpetuals use isolated margin: a liquidation loses the position's margin and no more, and "
+    "an account left with under 1 % of its capital stops trading (event account_blown). "
+    "backtesting.py has no liquidation; TradingView's margin calls are not simulated for Pine.",
+)
+
 METRICS: dict[str, tuple[Callable[[Inputs], float], str, str]] = {
     "total_return": (total_return, "Total return", "pct"),
-    "annualized_return": (annualized_return, "Annualized return", "pct"),
+    "annualized_return": (annualized_return, "Mean daily return ×365", "pct"),
     "cagr": (cagr, "CAGR", "pct"),
     "volatility": (volatility, "Volatility (ann.)", "pct"),
     "sharpe_ratio": (sharpe_ratio, "Sharpe ratio", "ratio"),

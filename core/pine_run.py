@@ -2,7 +2,8 @@
 
 The Pine runtime emulates TradingView's broker and mirrors each fill as a backtesting.py order
 (core/pine/DIFFERENCES.md). The engine must therefore not add, resize or refuse orders of its
-own: shorting allowed, fractional coins on the symbol's lot grid, no engine slippage (Pine's tick
+own: shorting allowed, no margin refusals (mirror mode), fractional coins on the symbol's lot
+grid, the trade open at the end valued at the last close, no engine slippage (Pine's tick
 slippage is applied by the runtime), no engine risk rules and no engine liquidation.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core import child_files, market_data
-from core.errors import DataError, SandboxError, TranslationError
+from core.errors import ConfigError, DataError, SandboxError, TranslationError
 from core.model import BacktestConfig
 
 MINTICK_PARAM = "syminfo_mintick"
@@ -53,6 +54,44 @@ def strategy_defaults(source: str) -> dict[str, float]:
     return out
 
 
+# run settings a Pine strategy takes from its own source instead: (label, CLI flag, Pine)
+_PINE_OWNED = {
+    "slippage_bps": ("slippage in basis points", "--slippage-bps",
+                     "strategy(slippage=N) in ticks"),
+    "slippage_range_frac": ("slippage scaled by the bar's range", "--slippage-range",
+                            "strategy(slippage=N) in ticks"),
+    "stop_loss_pct": ("a default stop-loss", "--stop-loss", "strategy.exit(stop=...)"),
+    "take_profit_pct": ("a default take-profit", "--take-profit", "strategy.exit(limit=...)"),
+    "trailing_stop_pct": ("a trailing stop", "--trailing-stop",
+                          "strategy.exit(trail_points=..., trail_offset=...)"),
+    "max_position_pct": ("a maximum position", "--max-position",
+                         "strategy.risk.max_position_size(...)"),
+    "max_drawdown_halt": ("a drawdown halt", "--max-drawdown-halt",
+                          "strategy.risk.max_drawdown(value, strategy.percent_of_equity)"),
+    "max_daily_loss": ("a daily loss limit", "--max-daily-loss",
+                       "strategy.risk.max_intraday_loss(value, strategy.percent_of_equity)"),
+}
+
+
+def check_config(config: BacktestConfig) -> None:
+    """Refuse run settings a Pine run would not apply (TradingView's broker takes slippage and
+    risk rules from the script): ConfigError naming each one and where it goes in Pine."""
+    chosen = {"slippage_bps": config.costs.slippage_bps,
+              "slippage_range_frac": config.costs.slippage_range_frac,
+              **{name: getattr(config.risk, name) for name in _PINE_OWNED
+                 if hasattr(config.risk, name)}}
+    problems = []
+    for name, value in chosen.items():
+        if value:
+            label, flag, pine = _PINE_OWNED[name]
+            problems.append(f"{label} ({flag} {value:g}): write {pine} in the script")
+    if problems:
+        raise ConfigError(
+            "A Pine strategy takes slippage and risk rules from its own source, as on "
+            "TradingView, so these run settings would be ignored; set them to 0 (Backtest page: "
+            "Costs and Risk rules; CLI: drop the flags) and instead " + "; ".join(problems) + ".")
+
+
 def _symbol_rules(db: Path, config: BacktestConfig) -> tuple[float, float]:
     try:
         info = market_data.get_symbol(db, config.exchange, config.market, config.symbol)
@@ -78,7 +117,8 @@ def engine_settings(db: Path, config: BacktestConfig, base: dict[str, Any], *,
     on_close: the strategy's process_orders_on_close (market orders fill at the signal close).
     """
     _tick, lot = _symbol_rules(db, config)
-    out = {**base, "allow_short": True, "lot_step_coins": lot or DEFAULT_LOT_STEP,
+    out = {**base, "allow_short": True, "mirror": True, "finalize_at_close": True,
+           "lot_step_coins": lot or DEFAULT_LOT_STEP,
            "liquidate": False, "trade_on_close": bool(on_close), "exclusive_orders": False,
            "hedging": False}
     for name in _ENGINE_RULES_OFF:

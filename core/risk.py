@@ -5,8 +5,15 @@ max-drawdown halt and the max-daily-loss halt, plus the risk-event log. Formulas
 
 - Liquidation price of an isolated position with average entry E, leverage L and maintenance
   margin rate m (equity reaches maintenance margin): long E (1 - 1/L) / (1 - m),
-  short E (1 + 1/L) / (1 + m). It triggers when the bar's adverse extreme reaches it and fills at
-  it (at the open when the bar gapped through it), paying the liquidation fee instead of taker.
+  short E (1 + 1/L) / (1 + m). Funding paid while the position is open comes out of its
+  isolated margin and moves that price closer (margin M = |q| E / L + funding received:
+  long (E - M/|q|) / (1 - m), short (E + M/|q|) / (1 + m)). It triggers when the bar's adverse
+  extreme reaches it and fills at it (at the open when the bar gapped through it), paying the
+  liquidation fee instead of taker, out of what is left of the margin: a liquidation never
+  loses more than the position's isolated margin (only a bar opening beyond the bankruptcy
+  price, where the margin is gone, loses the gap on top). When equity after a liquidation is
+  below BLOWN_FRACTION of the initial capital the account is blown: trading stops for good and
+  an ``account_blown`` event says so; equity at or below 0 stops the run the same way.
 - Funding at a funding time with rate r and mark price P (that bar's open): each open trade of
   signed size q receives -q P r (longs pay positive rates, shorts receive them). It is applied
   before the bar's orders fill, so a position must be held into the funding time to pay it.
@@ -20,6 +27,8 @@ from __future__ import annotations
 from math import copysign, floor
 
 import numpy as np
+
+BLOWN_FRACTION = 0.01  # equity below 1 % of the initial capital after a liquidation: blown
 
 
 def liquidation_price(*, avg_entry: float, long: bool, leverage: float,
@@ -62,6 +71,7 @@ class RiskMixin:
         self._day_starts = (set(np.flatnonzero(np.diff(day_by_bar, prepend=-1)).tolist())
                             if day_by_bar is not None else set())
         self._halted = False
+        self._blown = False
         self._halted_day: int | None = None
         self._peak = float(self._cash)
         self._day: int | None = None  # first bar of the current UTC day
@@ -80,6 +90,7 @@ class RiskMixin:
             trade._funding += pay
             total += pay
         self._cash += total
+        self._liq = None  # funding moved the isolated margin, hence the liquidation price
 
     def _funding_catch_up(self, trade: object, time_index: int, *, opening: bool) -> None:
         """Keep funding on the (entry, exit] bar rule for fills dated to the previous bar
@@ -94,14 +105,24 @@ class RiskMixin:
             self._cash += pay
 
     # -- liquidation ------------------------------------------------------------------------
+    def _isolated_margin(self) -> float:
+        """The open position's isolated margin: entry notional / leverage + funding received."""
+        s = self._settings
+        return sum(abs(t.size) * t.entry_price / s.leverage + t._funding for t in self.trades)
+
     def _liquidation_price(self) -> float:
         size = sum(t.size for t in self.trades)
         if not size:
             return 0.0
         avg = sum(t.size * t.entry_price for t in self.trades) / size
         s = self._settings
-        return liquidation_price(avg_entry=avg, long=size > 0, leverage=s.leverage,
-                                 maintenance_rate=s.maintenance_margin_rate)
+        funding = sum(t._funding for t in self.trades)
+        if not funding:
+            return liquidation_price(avg_entry=avg, long=size > 0, leverage=s.leverage,
+                                     maintenance_rate=s.maintenance_margin_rate)
+        per_coin = self._isolated_margin() / abs(size)
+        m = s.maintenance_margin_rate
+        return (avg - per_coin) / (1 - m) if size > 0 else (avg + per_coin) / (1 + m)
 
     def _liquidation_fill(self, liq: float, long: bool) -> float:
         """The liquidation price, or this bar's open when the bar opened beyond it."""
@@ -129,9 +150,21 @@ class RiskMixin:
         price = at_price if at_price is not None else self._liquidation_fill(
             self._liquidation_price(), long)
         rate = self._settings.liquidation_fee_rate
+        left = self._isolated_margin() + sum(t.size * (price - t.entry_price) for t in self.trades)
+        notional = sum(abs(t.size) for t in self.trades) * price
+        if notional * rate > left:  # the fee takes what is left of the margin, never more
+            rate = max(0.0, left) / notional
         for trade in list(self.trades):
             self._close_trade(trade, price, i, fee_rate=rate, reason="liquidation")
         self._event(i, "liquidation", f"position liquidated at {price:.8g}")
+        equity = self.equity
+        if equity < BLOWN_FRACTION * self._settings.cash_usdt and not self._blown:
+            self._blown = self._halted = True
+            self._halted_day = None
+            for order in list(self.orders):
+                order.cancel()
+            self._event(i, "account_blown", f"equity {equity:.2f} after the liquidation is below "
+                        f"{BLOWN_FRACTION:.0%} of the initial capital: trading stopped")
 
     def _rule_fired(self, trade: object, i: int, *, is_sl: bool, is_tp: bool,
                     price: float) -> None:
@@ -218,6 +251,9 @@ class RiskMixin:
 
         for trade in self.trades:  # backtesting.py iterates the live list; kept for parity
             self._close_trade(trade, self.last_price, i, reason="liquidation")
+        if not self._blown:
+            self._blown = True
+            self._event(i, "account_blown", "equity fell to 0: trading stopped")
         self._cash = 0
         self._equity[i:] = 0
         raise _OutOfMoneyError

@@ -57,6 +57,7 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     config = params_mod.checked_config(config, ver.source, record.language)
     if record.language is Language.PINE:
         config = pine_run.prepare_config(settings.db_path, config)
+        pine_run.check_config(config)
     costs.check_config(config)
     run_limits(settings, config)
     data = _load_data(settings, config)

@@ -5,11 +5,13 @@ max contracts held, open P&L, commission) and the equity-level run-up / drawdown
 the ordered summary table that mixes them with core.metrics' equity-based ratios (those have an
 All value only, as in TradingView).
 
-Open vs closed: a trade still open at the end of the data (backtesting.py force-closes it at the
-last close; exit reason ``end_of_data``) counts as an *open* trade here, as TradingView shows it:
-its mark-to-market P&L is Open P&L and it is left out of every closed-trade statistic. The
-seed's total_trades, win_rate and profit_factor (core.metrics) include it. P&L is in USDT after
-commission; sizes are coins; "bars" count from the entry bar to the exit bar.
+Open vs closed: a trade still open at the end of the data (the engine closes it with exit reason
+``end_of_data``: Python runs at the last bar's open, as backtesting.py's finalize_trades does;
+Pine runs at the last close, as TradingView marks it) counts as an *open* trade here, as
+TradingView shows it: its mark-to-market P&L is Open P&L and it is left out of every
+closed-trade statistic, and of core.metrics' total_trades, win_rate and profit_factor (the same
+closed-trade definitions). P&L is in USDT after commission; sizes are coins; "bars" count from
+the entry bar to the exit bar.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pandas as pd
 from core import metrics
 
 SIDES = ("all", "long", "short")
-OPEN_EXIT_REASON = "end_of_data"
+OPEN_EXIT_REASON = metrics.OPEN_EXIT_REASON
 
 STORED_TO_ENGINE = {"size": "Size", "entry_bar": "EntryBar", "exit_bar": "ExitBar",
                     "entry_price": "EntryPrice", "exit_price": "ExitPrice", "pnl": "PnL",
@@ -48,11 +50,8 @@ def engine_trades(stored: pd.DataFrame) -> pd.DataFrame:
 
 
 def open_mask(trades: pd.DataFrame, n_bars: int) -> pd.Series:
-    """True for trades still open at the end of the data (exit reason end_of_data, or, without
-    an exit reason column, an exit on the last bar)."""
-    if "ExitReason" in trades.columns:
-        return trades["ExitReason"].eq(OPEN_EXIT_REASON)
-    return trades["ExitBar"].astype(int).ge(n_bars - 1)
+    """True for trades still open at the end of the data (core.metrics.open_at_end)."""
+    return metrics.open_at_end(trades, n_bars)
 
 
 def split(inp: metrics.Inputs) -> dict[str, SideTrades]:
@@ -105,7 +104,7 @@ def gross_loss(t: SideTrades) -> float:
 
 def closed_profit_factor(t: SideTrades) -> float:
     """Gross profit / gross loss of closed trades (TradingView's Profit Factor); inf with no
-    loss. The seed's profit_factor also counts the trade open at the end."""
+    loss. Same value as core.metrics' profit_factor (this column also has Long and Short)."""
     loss = gross_loss(t)
     if loss == 0:
         return float("inf") if gross_profit(t) > 0 else 0.0
@@ -128,7 +127,9 @@ def max_contracts_held(t: SideTrades) -> float:
 
 
 def open_pnl(t: SideTrades) -> float:
-    """Mark-to-market P&L (USDT) of trades still open at the end, at the last close."""
+    """Mark-to-market P&L (USDT) of trades still open at the end, after commission: at the last
+    close for Pine runs (TradingView), at the last bar's open for Python runs (backtesting.py's
+    end-of-data close)."""
     return float(t.open["PnL"].sum()) if len(t.open) else 0.0
 
 

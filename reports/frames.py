@@ -11,6 +11,7 @@ import math
 
 import pandas as pd
 
+from core import metrics
 from core.model import PERIODS_PER_YEAR
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -26,7 +27,7 @@ def _period_returns(equity: pd.Series, rule: str) -> pd.Series:
     ends = equity.resample(rule).last().dropna()
     starts = ends.shift(1)
     starts.iloc[0] = float(equity.iloc[0])
-    return ends / starts - 1.0
+    return metrics.period_returns(ends, starts)
 
 
 def monthly_returns(equity: pd.Series) -> pd.DataFrame:
@@ -49,12 +50,13 @@ def daily_equity(equity: pd.Series) -> pd.Series:
 
 
 def rolling_stats(equity: pd.Series, *, window_days: int = ROLLING_DAYS) -> pd.DataFrame:
-    """Rolling annualised Sharpe (rf 0) and volatility over ``window_days`` daily returns."""
-    rets = daily_equity(equity).pct_change().dropna()
+    """Rolling annualised Sharpe (rf 0) and volatility over ``window_days`` daily returns
+    (core.metrics.daily_returns); a window of flat days (a blown account) has Sharpe 0."""
+    rets = metrics.daily_returns(equity)
     roll = rets.rolling(window_days, min_periods=window_days)
-    sd = roll.std(ddof=1)
-    frame = pd.DataFrame({"time": rets.index,
-                          "sharpe": (roll.mean() / sd * math.sqrt(PERIODS_PER_YEAR)).to_numpy(),
+    sd, mean = roll.std(ddof=1), roll.mean()
+    sharpe = (mean / sd * math.sqrt(PERIODS_PER_YEAR)).mask((sd == 0) & (mean == 0), 0.0)
+    frame = pd.DataFrame({"time": rets.index, "sharpe": sharpe.to_numpy(),
                           "volatility": (sd * math.sqrt(PERIODS_PER_YEAR)).to_numpy()})
     return frame.replace([float("inf"), float("-inf")], float("nan")).dropna()
 

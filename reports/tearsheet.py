@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import runs
+from core import metrics, runs
 from core.model import PERIODS_PER_YEAR
 from core.settings import Settings
 from reports import artifacts
@@ -25,8 +25,7 @@ ARTIFACT_KIND = "tearsheet_html"
 
 
 def _daily(series: pd.Series) -> pd.Series:
-    daily = series.resample("1D").last().dropna()
-    returns = daily.pct_change().dropna()
+    returns = metrics.daily_returns(series)  # the Results page's daily returns
     returns.index = pd.DatetimeIndex(returns.index, name="Date")
     return returns.copy()
 
@@ -57,7 +56,8 @@ def build_html(equity: pd.Series, benchmark: pd.Series, *, title: str) -> bytes:
         warnings.simplefilter("ignore")  # quantstats/pandas deprecation chatter is not ours
         out = Path(tmp) / "tearsheet.html"
         qs.reports.html(strat, benchmark=bench, periods_per_year=PERIODS_PER_YEAR,
-                        title=html.escape(title), output=str(out), compounded=True)
+                        title=html.escape(title), output=str(out), compounded=True,
+                        match_dates=False)  # keep the warm-up days: same span as Results
         return out.read_bytes()
 
 

@@ -66,6 +66,18 @@ def _mapping_form(detection: importers.Detection) -> ColumnMapping | None:
     return ColumnMapping(**chosen)
 
 
+def _step_inputs() -> dict[str, float]:
+    """Tick size and lot step of the imported symbol (0: the catalogue's, else inferred)."""
+    c1, c2 = st.columns(2)
+    help_text = ("0 keeps the catalogue's value, or infers one from the prices (never from the "
+                 "Volume column); the import report shows what was used.")
+    tick = c1.number_input("Tick size (price step)", min_value=0.0, value=0.0, format="%g",
+                           key="import_tick", help=help_text)
+    lot = c2.number_input("Lot step (quantity step, coins)", min_value=0.0, value=0.0,
+                          format="%g", key="import_lot", help=help_text)
+    return {"tick_size": float(tick), "lot_step": float(lot)}
+
+
 def import_panel(db: Path) -> None:
     """Upload, mapping preview, target fields, import with progress and the report."""
     upload = st.file_uploader("Data file (Binance kline/funding CSV or zip, ccxt JSON/CSV, "
@@ -87,7 +99,8 @@ def import_panel(db: Path) -> None:
         exchange=c1.text_input("Exchange", placeholder="binance for Binance files"),
         market=c2.selectbox("Market", ["", "spot", "perp"], format_func=lambda m: m or "auto"),
         symbol=c3.text_input("Symbol", placeholder="from the file name, e.g. BTCUSDT"),
-        timeframe=c4.selectbox("Timeframe", ["", *TIMEFRAMES], format_func=lambda t: t or "auto"))
+        timeframe=c4.selectbox("Timeframe", ["", *TIMEFRAMES], format_func=lambda t: t or "auto"),
+        **_step_inputs())
     if st.button("Import", type="primary", key="do_import"):
         bar = st.progress(0.0, text="starting")
         try:

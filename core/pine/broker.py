@@ -33,6 +33,7 @@ class Order:
     oca_type: str = "none"
     seq: int = 0
     triggered: bool = False
+    reverse: float = 0.0  # an entry's reversal part: the opposite position when it was placed
 
     @property
     def market(self) -> bool:

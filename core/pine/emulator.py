@@ -7,11 +7,28 @@ previous bar's script, books them, and returns them in execution order.
 
 from __future__ import annotations
 
+import math as _math
 from typing import Any
 
 from core.pine.broker import NA, QTY_EPS, Book, BrokerSettings, ExitOrder, Fill, Order, _isna
 
 MS_PER_DAY = 86_400_000
+
+
+def to_tick(price: float, side: int, tick: float) -> float:
+    """``price`` on the tick grid, rounded against the order (pine.md R3): a buy's level up, a
+    sell's level down. A price within 1e-6 tick of the grid counts as on it (so that
+    ``high + mintick`` = 1.0968900000000001 stays 1.09689)."""
+    if _isna(price) or tick <= 0:
+        return price
+    ticks = price / tick
+    nearest = round(ticks)
+    if abs(ticks - nearest) < 1e-6:
+        ticks = nearest
+    else:
+        ticks = _math.ceil(ticks) if side > 0 else _math.floor(ticks)
+    digits = max(0, -_math.floor(_math.log10(tick)) + 2)
+    return round(ticks * tick, digits)
 
 
 class Emulator:
@@ -62,6 +79,13 @@ class Emulator:
                 return
             if self._open_count(order.side) >= max(self.settings.pyramiding, 1):
                 return
+            # R4: an entry against the position also closes it; TradingView fixes that part of
+            # the order's size when the order is placed, not when it fills
+            position = self.book.position
+            order.reverse = abs(position) if position * order.side < 0 else 0.0
+        tick = self.settings.mintick
+        order.limit = to_tick(order.limit, order.side, tick)
+        order.stop = to_tick(order.stop, order.side, tick)
         if order.market and _isna(order.qty):
             order.qty = self.book.default_qty(self.book.close_price)
         old = self.pending.get(order.id)
@@ -127,9 +151,7 @@ class Emulator:
             if self.pending.get(order.id) is not order:
                 continue  # cancelled by an OCA group while this loop ran
             del self.pending[order.id]
-            slip = self.settings.slippage * self.settings.mintick * order.side
-            price = min(max(o + slip, low), h)
-            self._fill_order(order, price)
+            self._fill_order(order, self._slipped(o, order.side))
 
     def _fill_order(self, order: Order, price: float) -> None:
         book = self.book
@@ -141,9 +163,7 @@ class Emulator:
             if position * order.side > 0 and \
                     self._open_count(order.side) >= max(self.settings.pyramiding, 1):
                 return
-            qty = self._capped(qty, position, order.side)
-            if position * order.side < 0:
-                qty += abs(position)
+            qty = self._capped(qty, position, order.side) + order.reverse
         if qty <= QTY_EPS:
             return
         book.execute(order.side, qty, price, order.id, self.bar)
@@ -189,11 +209,13 @@ class Emulator:
             for trade in list(self.book.open):
                 if exit_order.from_entry and trade.entry_id != exit_order.from_entry:
                     continue
-                for rises, level in self._exit_levels(exit_order, trade):
-                    out.append((rises, level, 1, exit_order.seq, ("exit", exit_order, trade)))
+                for rises, level, kind in self._exit_levels(exit_order, trade):
+                    out.append((rises, level, 1, exit_order.seq,
+                                ("exit", exit_order, trade, kind)))
         return out
 
-    def _exit_levels(self, ex: ExitOrder, trade: Any) -> list[tuple[bool, float]]:
+    def _exit_levels(self, ex: ExitOrder, trade: Any) -> list[tuple[bool, float, str]]:
+        """(reached while rising, level, "limit" | "stop") of each of a trade's exit levels."""
         leg = ex.legs.get(trade.uid)
         if leg is not None and leg.get("done"):
             return []
@@ -203,14 +225,15 @@ class Emulator:
             entry + side * ex.profit * tick if not _isna(ex.profit) else NA)
         stop = ex.stop if not _isna(ex.stop) else (
             entry - side * ex.loss * tick if not _isna(ex.loss) else NA)
-        # a long's target is a sell limit (reached while rising), its stops are sell stops
+        # a long's target is a sell limit (reached while rising), its stops are sell stops; both
+        # are sells for a long (rounded down to the tick) and buys for a short (rounded up)
         if not _isna(target):
-            levels.append((side > 0, target))
+            levels.append((side > 0, to_tick(target, -side, tick), "limit"))
         if not _isna(stop):
-            levels.append((side < 0, stop))
+            levels.append((side < 0, to_tick(stop, -side, tick), "stop"))
         trail = self._trail_level(ex, trade)
         if not _isna(trail):
-            levels.append((side < 0, trail))
+            levels.append((side < 0, trail, "stop"))
         return levels
 
     def _trail_level(self, ex: ExitOrder, trade: Any) -> float:
@@ -254,7 +277,9 @@ class Emulator:
 
     def _act(self, action: tuple, price: float) -> None:
         if action[0] == "exit":
-            _, ex, trade = action
+            _, ex, trade, kind = action
+            if kind == "stop":  # R13: stop exits (stop loss, trailing stop) take the slippage
+                price = self._slipped(price, -trade.side)
             leg = ex.legs.setdefault(trade.uid, {})
             leg["done"] = True
             qty = trade.qty
@@ -272,11 +297,17 @@ class Emulator:
             order.triggered = True
             return
         self.pending.pop(order.id, None)
-        if action[0] == "stop" and self.settings.slippage:
-            low, high = self.range
-            price = min(max(price + order.side * self.settings.slippage * self.settings.mintick,
-                            low), high)
+        if action[0] == "stop":
+            price = self._slipped(price, order.side)
         self._fill_order(order, price)
+
+    def _slipped(self, price: float, side: int) -> float:
+        """A market or stop fill moved ``slippage`` ticks against a ``side`` order (R13), kept
+        inside the bar's range (a mirrored fill must lie within low-high)."""
+        if not self.settings.slippage:
+            return price
+        low, high = self.range
+        return min(max(price + side * self.settings.slippage * self.settings.mintick, low), high)
 
     # ----- risk rules (R14, simplified: checked at each bar's close) -----
     def _roll_day(self, time_ms: float) -> None:

@@ -103,7 +103,10 @@ class PineRuntime:
         self.step_ms = step
         self.done = -1
         self._expected: float | None = None
+        self._expected_ids: list[str] = []
         self.plots: dict[str, list[float]] = {}
+        if self.size > 1:
+            self._advance(0)  # bar 0's orders fill on bar 1, before backtesting.py's first next()
 
     def record_plot(self, title: str, value: Any) -> None:
         """Keep this bar's value of a plot() series (na and non-numbers become NaN)."""
@@ -123,6 +126,13 @@ class PineRuntime:
         if broker.orders:
             for order in list(broker.orders):
                 order.cancel()  # every mirrored order fills on its bar; nothing may linger
+        self._advance(current)
+
+    def _advance(self, current: int) -> None:
+        """Run the script up to bar ``current`` and mirror the fills of bar ``current`` + 1.
+
+        Called with 0 from __init__ (Strategy.init): TradingView runs the script on bar 0 and
+        its orders fill on bar 1, which backtesting.py processes before its first next()."""
         script, bar, strategy, emulator = self._script, self.bar, self.strategy, self.emulator
         while self.done < current:
             i = self.done + 1
@@ -143,6 +153,7 @@ class PineRuntime:
             if i == current and fills:
                 self._mirror(fills, self._o[j])
                 self._expected = emulator.book.position
+                self._expected_ids = sorted({f.tag for f in fills})
 
     def _fill_at_close(self, i: int) -> None:
         """process_orders_on_close (R1): this bar's market orders fill at its close; the engine
@@ -153,14 +164,17 @@ class PineRuntime:
                 (self._owner.buy if fill.side > 0 else self._owner.sell)(
                     size=_size(fill.qty), tag=fill.tag)
             self._expected = self.emulator.book.position
+            self._expected_ids = sorted({f.tag for f in fills})
 
     def _check_mirror(self, broker: Any, index: int) -> None:
         expected, self._expected = self._expected, None
         actual = sum(t.size for t in broker.trades)
         if abs(actual - expected) > 1e-6 * max(1.0, abs(expected)):
+            ids = ", ".join(repr(i) for i in self._expected_ids)
             raise MirrorError(
                 f"bar {index}: the backtest engine did not fill an order TradingView's broker "
-                f"fills (position {actual:g} instead of {expected:g}). The engine refused it: "
+                f"fills (order id {ids}, placed by the strategy.* call with that id; position "
+                f"{actual:g} instead of {expected:g}). The engine refused it: "
                 "allow short selling, give enough cash or margin, use a lot step that fits the "
                 "quantity, and switch off the engine's own stop-loss/risk rules for Pine runs.")
 

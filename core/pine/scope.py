@@ -65,6 +65,19 @@ class Scope:
         self.slots: dict[str, int] = {}
         self.params: set[str] = set()
         self.counter = 0
+        self.live: list[set[str]] = [set()]  # names declared in each open block, outermost first
+
+    def enter_block(self) -> None:
+        """An if/for/while/switch branch starts: its declarations are its own (Pine scoping)."""
+        self.live.append(set())
+
+    def exit_block(self) -> None:
+        """The branch ended: names it declared may be declared again by a sibling block."""
+        self.live.pop()
+
+    def is_declared(self, name: str) -> bool:
+        """True when ``name`` was declared in the current block or a block enclosing it."""
+        return any(name in names for names in self.live)
 
     def next_number(self) -> int:
         """A fresh call-site or slot number in this scope."""
@@ -77,6 +90,7 @@ class Scope:
         if name == "_":
             return py
         self.names[name] = py
+        self.live[-1].add(name)
         if is_bool:
             self.bools.add(name)
         if (name in self.var_names or name in self.hist_names) and name not in self.slots:

@@ -101,8 +101,7 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
             self.emit(code)
 
     def s_Assign(self, stmt: n.Assign) -> None:
-        if self.scope.lookup(stmt.target) is not None and stmt.target in self.scope.names \
-                and not stmt.mode:
+        if self.scope.is_declared(stmt.target) and not stmt.mode:
             raise self.fail(f"'{stmt.target}' is already declared; use := to reassign it", stmt)
         if isinstance(stmt.value, n.Call) and (dotted(stmt.value.func) or "").split(".")[0] \
                 == "input" and self.scope.kind == "root" and not stmt.mode:
@@ -235,13 +234,18 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
             self.emit(f"{INDENT}{target} = {self._na_for(target)}")
 
     def branch(self, body: tuple[n.Node, ...], target: str | None) -> None:
-        """A block whose last statement's value is assigned to ``target`` (when given)."""
-        if target is None:
-            self.body(body)
-            return
-        for stmt in body[:-1]:
-            self.statement(stmt)
-        self.result_of(body[-1], target)
+        """A block whose last statement's value is assigned to ``target`` (when given). Names
+        it declares are local to it (a sibling block may declare them again)."""
+        self.scope.enter_block()
+        try:
+            if target is None:
+                self.body(body)
+                return
+            for stmt in body[:-1]:
+                self.statement(stmt)
+            self.result_of(body[-1], target)
+        finally:
+            self.scope.exit_block()
 
     def result_of(self, last: n.Node, target: str) -> None:
         """Emit ``last`` and assign its value to ``target``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,82 @@ def test_strategy_defaults_reads_strategy_properties() -> None:
     assert pine_run.strategy_defaults(source) == {"cash_usdt": props["initial_capital"],
                                                   "commission": props["commission"]}
     assert pine_run.strategy_defaults("strategy(") == {}
+
+
+EMA_CROSS = """//@version=5
+strategy("EMA cross both ways", default_qty_type=strategy.percent_of_equity,
+     default_qty_value=100)
+fast = ta.ema(close, 12)
+slow = ta.ema(close, 26)
+if ta.crossover(fast, slow)
+    strategy.entry("Long", strategy.long)
+if ta.crossunder(fast, slow)
+    strategy.entry("Short", strategy.short)
+if strategy.position_size > 0
+    strategy.exit("TP/SL long", "Long", stop=strategy.position_avg_price * 0.98,
+         limit=strategy.position_avg_price * 1.04)
+if strategy.position_size < 0
+    strategy.exit("TP/SL short", "Short", stop=strategy.position_avg_price * 1.02,
+         limit=strategy.position_avg_price * 0.96)
+"""
+
+
+@pytest.mark.parametrize("market", ["spot", "perp"])
+def test_percent_of_equity_long_short_with_exits_completes(home: Path, tmp_path: Path,
+                                                           market: str) -> None:
+    # Issue 14: this script stopped with "MirrorError: bar 619" on spot 1h and on a 1x perp,
+    # because the engine refused a reversal sized at 100 % of equity that filled at an open above
+    # the signal close. TradingView (v5: margin_long/margin_short 0 = no margin simulation) fills
+    # it; the engine mirrors Pine fills and must not refuse them.
+    path = tmp_path / "ema_cross.pine"
+    path.write_text(EMA_CROSS)
+    done = pineopt("backtest", str(path), "--symbol", "BTCUSDT", "--timeframe", "1h",
+                   "--market", market, "--leverage", "1", "--start", "2024-01-01",
+                   "--end", "2024-06-30", "--commission", "0.001", "--json", home=home)
+    assert done.returncode == 0, done.stderr + done.stdout
+    out = json.loads(done.stdout)
+    assert out["status"] == "completed"
+    db = home / "pineopt.duckdb"
+    trades = runs.run_trades(db, out["run_id"])
+    equity = runs.run_equity(db, out["run_id"])
+    closes = runs.run_equity(db, out["run_id"]).index  # bar times of the run
+    assert (trades["size"] < 0).sum() > 10 and (trades["size"] > 0).sum() > 10
+    # TradingView R11: a market entry is sized at the signal bar's close with that bar's equity,
+    # qty = equity * 100 % / (close * (1 + commission %)), floored to the quantity step (the
+    # symbol's lot step from the catalogue). Check
+    # the trades opened flat (a reversal's entry closes the old trade at the same fill first).
+    from core import market_data
+    bars = market_data.load_ohlcv(db, exchange="sample", market=market, symbol="BTCUSDT",
+                                  timeframe="1h", start="2024-01-01", end="2024-06-30")
+    assert list(bars.index) == list(closes)
+    lot = market_data.get_symbol(db, "sample", market, "BTCUSDT").lot_step
+    assert lot == pytest.approx(1e-5)
+    if market == "perp":
+        return  # perp equity includes funding, which TradingView (and strategy.equity) has not
+    flat = trades[~trades["entry_bar"].isin(trades["exit_bar"])]
+    assert len(flat) > 5
+    for _, trade in flat.iterrows():
+        signal = int(trade["entry_bar"]) - 1
+        want = equity.iloc[signal] / (bars["Close"].iloc[signal] * 1.001)
+        assert abs(trade["size"]) == pytest.approx(math.floor(want / lot) * lot, abs=1e-9)
+
+
+def test_run_settings_a_pine_run_would_ignore_are_refused_with_the_pine_equivalent(
+        settings: Settings) -> None:
+    # Issue 14: a 1 % stop-loss, a 2 % drawdown halt and 50 bps slippage gave a Pine run the
+    # same result as without them. TradingView takes these from the script, so they are refused.
+    from core.errors import ConfigError
+    from core.model import CostModel, RiskRules
+
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="ema"), source=EMA_CROSS,
+                             language=Language.PINE)
+    config = BacktestConfig(symbol="BTCUSDT", timeframe="1h", start="2024-01-01",
+                            end="2024-01-31", costs=CostModel(slippage_bps=50.0),
+                            risk=RiskRules(stop_loss_pct=0.01, max_drawdown_halt=0.02))
+    with pytest.raises(ConfigError) as info:
+        runs.request_run(settings, strategy_id=sid, config=config)
+    message = str(info.value)
+    assert "--slippage-bps 50" in message and "strategy(slippage=N)" in message
+    assert "--stop-loss 0.01" in message and "strategy.exit(stop=...)" in message
+    assert "--max-drawdown-halt 0.02" in message and "strategy.risk.max_drawdown" in message
+    assert runs.list_runs(settings.db_path) == []  # nothing was stored

@@ -82,11 +82,53 @@ def test_funding_file_goes_to_funding_rates(settings) -> None:
     assert set(rates.index.hour) == {0, 8, 16}
 
 
-def test_import_fills_the_symbol_catalogue_from_decimals(settings) -> None:
-    importers.import_file(settings.db_path, VALID / "BTCUSDT-1h-2024-01-01.csv")
+def test_import_fills_the_symbol_catalogue_from_prices(settings) -> None:
+    # issue 14, D3: the lot step came from the Volume column's decimals (0.001 here, 1 for
+    # integer volumes), which floored percent-of-equity sizes; it is now inferred from prices
+    # (one lot worth at most 1 USDT at ~42,000: 1e-05, Binance's own BTCUSDT step)
+    report = importers.import_file(settings.db_path, VALID / "BTCUSDT-1h-2024-01-01.csv")
     info = market_data.get_symbol(settings.db_path, "binance", "spot", "BTCUSDT")
-    assert (info.base, info.quote, info.tick_size, info.lot_step) == ("BTC", "USDT", 0.01, 0.001)
+    assert (info.base, info.quote, info.tick_size, info.lot_step) == ("BTC", "USDT", 0.01, 1e-05)
     assert info.source == "import"
+    got = _one(report)
+    assert (got.tick_size, got.lot_step, got.steps) == (0.01, 1e-05, "inferred from prices")
+    assert "tick size 0.01, lot step 1e-05 (inferred from prices" in report.summary
+
+
+def test_integer_volumes_do_not_make_whole_coin_lots(settings, tmp_path: Path) -> None:
+    index = pd.date_range("2024-03-01", periods=10, freq="1h", tz="UTC", name="time")
+    frame = pd.DataFrame({"open": 1.1, "high": 1.2, "low": 1.05, "close": 1.15,
+                          "volume": 300.0}, index=index)
+    path = tmp_path / "EURUSDT-1h.parquet"
+    frame.to_parquet(path)
+    importers.import_file(settings.db_path, path)
+    info = market_data.get_symbol(settings.db_path, "imported", "spot", "EURUSDT")
+    assert (info.tick_size, info.lot_step) == (0.01, 0.1)  # not 1 from the volumes
+
+
+def test_tick_size_and_lot_step_given_with_the_import_win(settings) -> None:
+    path = VALID / "BTCUSDT-1h-2024-01-01.csv"
+    importers.import_file(settings.db_path, path)
+    report = importers.import_file(settings.db_path, path, target=importers.Target(
+        tick_size=0.1, lot_step=1e-8))
+    info = market_data.get_symbol(settings.db_path, "binance", "spot", "BTCUSDT")
+    assert (info.tick_size, info.lot_step) == (0.1, 1e-8)
+    assert _one(report).steps == "given"
+    again = _one(importers.import_file(settings.db_path, path))  # the catalogue keeps them
+    assert (again.tick_size, again.lot_step, again.steps) == (0.1, 1e-8, "catalogue")
+    with pytest.raises(DataError, match="lot step must be a positive number"):
+        importers.import_file(settings.db_path, path, target=importers.Target(lot_step=-1.0))
+
+
+def test_cli_import_takes_tick_size_and_lot_step(settings, capsys) -> None:
+    import cli
+
+    code = cli.main(["data", "import", str(VALID / "BTCUSDT-1h-2024-01-01.csv"),
+                     "--tick-size", "0.5", "--lot-step", "0.001"])
+    assert code == 0
+    assert "tick size 0.5, lot step 0.001 (given" in capsys.readouterr().out
+    info = market_data.get_symbol(settings.db_path, "binance", "spot", "BTCUSDT")
+    assert (info.tick_size, info.lot_step) == (0.5, 0.001)
 
 
 def test_parquet_with_datetime_index(settings, tmp_path: Path) -> None:

@@ -52,8 +52,12 @@ def test_upload_import_updates_catalogue(at: AppTest, settings: Settings) -> Non
                                                    "text/csv")).run()
     _ok(at)
     assert any("binance-kline" in c.value for c in at.caption)
+    at.number_input(key="import_lot").set_value(0.0001).run()  # the lot step, given
     _click(at, "do_import")
     assert "binance/spot/BTCUSDT 1h: 24 rows (24 new)" in at.success[0].value
+    assert "tick size 0.01, lot step 0.0001 (given" in at.success[0].value
+    info = market_data.get_symbol(settings.db_path, "binance", "spot", "BTCUSDT")
+    assert (info.tick_size, info.lot_step) == (0.01, 0.0001)  # tick inferred from the prices
     table = _catalogue(at)
     assert ("binance", "BTCUSDT", "ok") in set(zip(table["Exchange"], table["Symbol"],
                                                    table["Quality"], strict=True))

@@ -1,7 +1,8 @@
 """Where our metric definitions agree with quantstats (periods=365), the values are equal to 1e-9.
 
 quantstats gets exactly the daily returns core.metrics uses. Equity is on daily bars, where our
-per-bar drawdown and elapsed-time CAGR coincide with quantstats' daily ones (docstrings say so).
+per-bar drawdown coincides with quantstats' daily one (docstrings say so); CAGR counts the run's
+UTC days as quantstats counts daily returns, on any bars.
 """
 
 from __future__ import annotations

@@ -94,3 +94,30 @@ def test_every_metric_has_a_definition_and_formats() -> None:
         assert trade_stats.format_value(info.name, 1.5)
         assert trade_stats.format_value(info.name, None) == "—"
     assert trade_stats.format_value("closed_profit_factor", math.inf) == "∞"
+
+
+def test_headline_trade_figures_are_the_summary_tables_closed_trade_figures(
+        inp: metrics.Inputs) -> None:
+    # One definition per figure (issue 14): the trade open at the end is an open trade, as in
+    # TradingView's summary, for the headline cards (core.metrics) too.
+    s = trade_stats.compute_by_side(inp)["all"]
+    assert metrics.total_trades(inp) == s["total_closed_trades"] == 4.0
+    assert metrics.win_rate(inp) == s["percent_profitable"] == 0.5
+    assert metrics.profit_factor(inp) == s["closed_profit_factor"] == pytest.approx(130 / 40)
+
+
+def test_a_blown_account_has_flat_months_and_a_rolling_sharpe() -> None:
+    from reports import frames
+
+    idx = pd.date_range("2024-01-01", periods=24 * 120, freq="1h")
+    rng = np.random.default_rng(3)
+    equity = pd.Series(1000.0 * np.cumprod(1 + rng.normal(0, 0.002, len(idx))), index=idx)
+    equity.iloc[24 * 40:] = 0.0  # liquidated and blown on day 40: equity 0 from then on
+    months = frames.monthly_returns(equity)
+    assert months["ret"].notna().all()
+    assert (months.loc[months["month"] > 2, "ret"] == 0).all()  # March, April: flat, not null
+    daily = metrics.daily_returns(equity)
+    assert len(daily) == 120 and daily.iloc[40] == -1.0 and (daily.iloc[41:] == 0).all()
+    rolling = frames.rolling_stats(equity)
+    assert len(rolling) == 120 - 30 + 1 and rolling["sharpe"].notna().all()
+    assert (rolling["sharpe"].iloc[-1], rolling["volatility"].iloc[-1]) == (0.0, 0.0)

@@ -138,7 +138,10 @@ def test_liquidation_at_the_exact_price(side: str, adverse_bar: tuple, liq: floa
     t = trade(out)
     assert t.ExitReason == "liquidation" and t.ExitBar == 4
     assert t.ExitPrice == pytest.approx(liq, rel=1e-12)
-    assert t.Commission == pytest.approx(10 * liq * 0.005, **APPROX)  # liquidation fee, no taker
+    # liquidation fee (0.5 %, no taker), out of what is left of the isolated margin: at the
+    # liquidation price exactly the maintenance margin (0.4 % of the notional) is left, so the
+    # fee is capped there and the position loses exactly its margin, 10 x 100 / 10 = 100
+    assert t.Commission == pytest.approx(10 * liq * 0.004, **APPROX)
     sign = 1 if side == "buy" else -1
     assert t.PnL == pytest.approx(sign * 10 * (liq - 100) - t.Commission, **APPROX)
     assert list(out.events["rule"]) == ["liquidation"]
@@ -155,6 +158,40 @@ def test_liquidation_on_a_gap_fills_at_the_open() -> None:
     out = run(rows, {1: [("buy", {"size": coins(10)})]}, perp=True, margin=0.1,
               maintenance_margin_rate=0.004, liquidation_fee_rate=0.005)
     assert (trade(out).ExitPrice, trade(out).ExitReason) == (88, "liquidation")
+    assert trade(out).Commission == 0  # the margin was gone before the open: no fee is left
+    assert trade(out).PnL == pytest.approx(-120, **APPROX)  # the gap beyond the margin (100)
+
+
+def test_a_liquidation_loses_the_isolated_margin_and_nothing_more() -> None:
+    # 990 coins at 10x: margin 9,900 + entry fee 99 (0.1 %, paid in full) of the 10,000 equity
+    rows = [
+        (100, 100, 100, 100),  # 0 warm-up
+        (100, 101, 99, 100),   # 1 buy 990 coins
+        (100, 101, 99, 100),   # 2 entry at 100
+        (97, 98, 90, 91),      # 3 low 90 passes the 90.36 liquidation price
+        (91, 92, 90, 91),      # 4 a new buy: refused, the account is blown
+        (91, 92, 90, 91),      # 5
+    ]
+    out = run(rows, {1: [("buy", {"size": coins(990)})], 4: [("buy", {"size": coins(1)})]},
+              perp=True, margin=0.1, commission=0.001, maintenance_margin_rate=0.004,
+              liquidation_fee_rate=0.005)
+    t = trade(out)
+    assert t.ExitReason == "liquidation"
+    assert t.PnL == pytest.approx(-9_900 - 99, **APPROX)  # the margin and the entry fee
+    assert out.equity.min() >= 0
+    assert out.equity.iloc[-1] == pytest.approx(1.0, **APPROX)  # 10,000 - 9,900 - 99
+    assert list(out.events["rule"]) == ["liquidation", "account_blown"]
+    assert "trading stopped" in out.events["detail"].iloc[1]
+    assert out.rejected == {"risk_halt": 1} and len(out.trades) == 1
+
+
+def test_leveraged_entries_pay_the_whole_fee_from_equity() -> None:
+    # 999 coins at 10x need 9,990 margin + 99.9 fee > 10,000: refused (backtesting.py's margin
+    # arithmetic would leverage the fee too, 9,990 + 9.99, and let equity go below zero later)
+    rows = [(100, 100, 100, 100), (100, 101, 99, 100), (100, 101, 99, 100)]
+    out = run(rows, {1: [("buy", {"size": coins(999)})]}, perp=True, margin=0.1,
+              commission=0.001)
+    assert out.rejected == {"insufficient_margin": 1} and out.trades.empty
 
 
 # -- funding: longs pay positive rates, shorts receive them ---------------------------------------

@@ -37,8 +37,10 @@ def with_gaps(bars: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
 
 
 def engine_settings(commission: float = 0.0) -> engine.EngineSettings:
-    """Engine settings for Pine fidelity runs: exact fractional coins (lot step 1e-8)."""
-    return engine.EngineSettings(cash_usdt=CASH, commission=commission, lot_step_coins=1e-8)
+    """Engine settings for Pine fidelity runs as core.pine_run sets them: exact fractional coins
+    (lot step 1e-8), mirror mode, trades open at the end closed at the last close."""
+    return engine.EngineSettings(cash_usdt=CASH, commission=commission, lot_step_coins=1e-8,
+                                 mirror=True, finalize_at_close=True)
 
 
 def run_source(source: str, bars: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:

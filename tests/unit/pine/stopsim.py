@@ -5,18 +5,34 @@ bar i act from bar i+1; market orders fill at the open; a stop already passed at
 at the open; otherwise fills follow the intrabar path (open->high->low->close when the high is
 nearer the open, else open->low->high->close); an opposite entry reverses (|position| + 1);
 a same-direction entry is refused when placed while already in that direction; OCA 'cancel'
-groups drop their siblings on a fill. Open trades are closed at the last bar's open (what
-backtesting.py's finalize_trades does). Orders of bar 0 are skipped (backtesting.py starts
-calling next() on bar 1).
+groups drop their siblings on a fill. Open trades are valued at the last bar's close (TradingView
+marks its open P&L at the last close). Orders placed on bar 0 act from bar 1. Stop levels are
+put on the 0.01 tick grid against the order (a buy stop rounded up, a sell stop down), as
+TradingView does (pine.md R3).
 """
 
 from __future__ import annotations
 
 import math
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+
+
+TICK = Decimal("0.01")  # syminfo.mintick of the examples' default parameter
+
+
+def on_grid(level: float, side: int) -> float:
+    """TradingView: "Prices are rounded to the tick grid, against the order" (pine.md R3),
+    i.e. a buy stop up and a sell stop down to syminfo.mintick; computed in Decimal after
+    dropping float noise below 1e-6 tick (high + mintick stays on the grid)."""
+    if math.isnan(level):
+        return level
+    ticks = (Decimal(repr(float(level))) / TICK).quantize(Decimal("1e-6")).to_integral_value(
+        ROUND_CEILING if side > 0 else ROUND_FLOOR)
+    return float(ticks * TICK)
 
 
 def simulate(bars: pd.DataFrame, actions: Callable[[int, int], list[tuple]]) -> pd.DataFrame:
@@ -24,8 +40,10 @@ def simulate(bars: pd.DataFrame, actions: Callable[[int, int], list[tuple]]) -> 
     o, h, low, c = (bars[k].to_numpy(dtype=float) for k in ("Open", "High", "Low", "Close"))
     pending: dict[str, tuple[int, float, str]] = {}
     position, trades, open_trades = 0, [], []
-    for i in range(1, len(bars)):
-        fills = _fills_for_bar(pending, o[i], h[i], low[i])
+    for i in range(len(bars)):
+        # TradingView runs the script on bar 0 too: its orders act from bar 1; a stop entry whose
+        # level is still na (ta.lowest warming up) is a market order filling at bar 1's open
+        fills = _fills_for_bar(pending, o[i], h[i], low[i]) if i else []
         for order_id, side, price in fills:
             if order_id not in pending:
                 continue  # cancelled by an OCA sibling filled earlier on this bar
@@ -41,10 +59,11 @@ def simulate(bars: pd.DataFrame, actions: Callable[[int, int], list[tuple]]) -> 
             if act[0] == "cancel":
                 pending.pop(act[1], None)
             elif act[2] * position <= 0:
-                pending[act[1]] = (act[2], act[3], act[4] if len(act) > 4 else "")
+                pending[act[1]] = (act[2], on_grid(act[3], act[2]),
+                                   act[4] if len(act) > 4 else "")
     last = len(bars) - 1
     for trade in open_trades:
-        trades.append((*trade, last, o[last]))
+        trades.append((*trade, last, c[last]))
     frame = pd.DataFrame(trades, columns=["EntryBar", "EntryPrice", "Size", "ExitBar",
                                           "ExitPrice"])
     return frame.sort_values(["EntryBar", "ExitBar"], kind="stable").reset_index(drop=True)

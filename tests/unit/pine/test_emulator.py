@@ -58,16 +58,58 @@ def test_stop_gapped_through_fills_at_the_open():
 
 
 def test_path_rule_decides_which_of_two_stops_fills_first():
-    # high nearer the open: open -> high -> low -> close, so the buy stop fills first
+    # high nearer the open: open -> high -> low -> close, so the buy stop fills first. Both were
+    # placed while flat, so the second is 1 contract and only closes (its size was fixed when
+    # it was placed: issue 14, D7)
     em = emulator()
     em.place(Order("L", "entry", 1, NAN, stop=103))
     em.place(Order("S", "entry", -1, NAN, stop=96))
-    assert bar(em, 1, 100, 104, 95, 97) == [(1, 1.0, 103, "L"), (-1, 2.0, 96, "S")]
+    assert bar(em, 1, 100, 104, 95, 97) == [(1, 1.0, 103, "L"), (-1, 1.0, 96, "S")]
     # low nearer the open: open -> low -> high
     em = emulator()
     em.place(Order("L", "entry", 1, NAN, stop=103))
     em.place(Order("S", "entry", -1, NAN, stop=99))
-    assert bar(em, 1, 100, 110, 98, 105) == [(-1, 1.0, 99, "S"), (1, 2.0, 103, "L")]
+    assert bar(em, 1, 100, 110, 98, 105) == [(-1, 1.0, 99, "S"), (1, 1.0, 103, "L")]
+    assert em.book.position == 0
+
+
+# TradingView (issue 14, D7, measured on its exports): strategy.entry's reversal part
+# (|position| + qty, R4) is fixed when the order is placed, not when it fills: a limit entry
+# placed while flat only closes a position opened before it fills, and one placed against a
+# position that an exit closes before the fill opens a trade of double size.
+
+def test_a_reversal_is_sized_when_placed_double_size_after_an_exit():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 100, 100, 100)  # long 1
+    em.place(Order("S", "entry", -1, NAN, limit=110))  # placed against long 1: sells 2
+    em.place_exit(ExitOrder("X", "L", stop=95))
+    # the stop exit flattens at 95, then the limit sells 2 at 110: short 2
+    assert bar(em, 2, 100, 110, 94, 105) == [(-1, 1.0, 95, "X"), (-1, 2.0, 110, "S")]
+    assert em.book.position == -2
+
+
+def test_a_limit_entry_placed_flat_only_closes_a_later_position():
+    em = emulator()
+    em.place(Order("S", "entry", -1, NAN, limit=110))  # placed flat: 1 contract
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 111, 99, 105)  # long 1 at the open, then the limit sells 1 at 110
+    assert em.book.position == 0
+    assert [(t.entry_price, t.exit_price, t.exit_id) for t in em.book.closed] == [(100, 110, "S")]
+
+
+def test_slippage_applies_to_stop_exits_not_to_limit_exits():
+    # pine.md R13: "slippage·mintick, adverse, on market fills ... and stop fills; never on limit
+    # fills"; TradingView's stop exits fill at the tick-rounded stop minus the ticks (D6)
+    em = emulator(slippage=2)
+    em.place(Order("L", "entry", 1, NAN))
+    assert bar(em, 1, 100, 100, 90, 100) == [(1, 1.0, 100, "L")]  # the open 100 + 2 clamped
+    em.place_exit(ExitOrder("X", "L", stop=95.5))  # a sell stop: 95, filled at 93
+    assert bar(em, 2, 100, 101, 90, 92) == [(-1, 1.0, 93, "X")]
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 3, 100, 103, 90, 100)  # 102
+    em.place_exit(ExitOrder("T", "L", limit=110))
+    assert bar(em, 4, 105, 111, 104, 108) == [(-1, 1.0, 110, "T")]
 
 
 def test_exit_profit_and_loss_are_ticks_from_the_entry_fill():
@@ -173,8 +215,9 @@ def test_an_order_the_engine_refuses_stops_the_run_with_a_clear_error():
     source = 'strategy("s")\nif bar_index == 2\n    strategy.entry("S", strategy.short)\n'
     cls = load_strategy_class(translate(source).python_source)
     settings = engine.EngineSettings(cash_usdt=1e6, allow_short=False)
-    with pytest.raises(MirrorError, match="allow short selling"):
+    with pytest.raises(MirrorError, match="allow short selling") as info:
         engine.run(cls, _bars(), settings)
+    assert "order id 'S'" in str(info.value)
 
 
 def test_max_drawdown_closes_and_stops_for_good():
@@ -215,3 +258,73 @@ def test_max_position_size_reduces_entries_and_skips_when_full():
     em.place(Order("S", "entry", -1, NAN))  # reversal: closes 5, opens at most 5 short
     assert bar(em, 4, 100, 101, 99, 100) == [(-1, 8.0, 100, "S")]
     assert em.book.position == -3.0
+
+
+# --- tick rounding (issue 14, D1). TradingView (pine.md R3): "Prices are rounded to the tick
+# grid, against the order": a buy stop up and a sell stop down to syminfo.mintick before the
+# level is compared with the bar; limit orders and strategy.exit levels follow the same rule
+# (a buy's level up, a sell's level down).
+
+def test_a_stop_one_tick_above_the_high_is_on_the_grid_despite_float_noise():
+    em = Emulator(BrokerSettings(mintick=0.00001))
+    em.book.close_price = 1.0968
+    level = 1.09688 + 0.00001  # 1.0968900000000001 in floats: TradingView keeps 1.09689
+    em.place(Order("L", "entry", 1, NAN, stop=level))
+    assert em.pending["L"].stop == 1.09689
+    fills = em.process_bar(1, T0 + HOUR, 1.0968, 1.09689, 1.0967, 1.0968)
+    assert [(f.side, f.price) for f in fills] == [(1, 1.09689)]  # the exact touch fills
+
+
+def test_stop_and_limit_entries_are_rounded_against_the_order():
+    em = emulator()  # mintick 1
+    em.place(Order("BS", "entry", 1, NAN, stop=100.3))
+    em.place(Order("SS", "entry", -1, NAN, stop=99.7))
+    em.place(Order("BL", "order", 1, NAN, limit=95.2))
+    em.place(Order("SL", "order", -1, NAN, limit=105.8))
+    levels = [o.limit if math.isnan(o.stop) else o.stop for o in em.pending.values()]
+    assert levels == [101, 99, 96, 105]
+    # bar high 100.5 reaches the raw 100.3 but not the rounded 101: the buy stop does not fill
+    assert bar(em, 1, 100, 100.5, 99.5, 100) == []
+
+
+def test_exit_levels_are_rounded_sells_down_buys_up():
+    em = emulator()
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 100, 100, 100)  # long 1 @ 100
+    em.place_exit(ExitOrder("X", "L", stop=97.6, limit=104.2))  # sells: 97 and 104
+    assert bar(em, 2, 100, 103.9, 97.5, 100) == []  # neither 97 nor 104 reached
+    assert bar(em, 3, 100, 104.0, 99.0, 100) == [(-1, 1.0, 104, "X")]
+    em.place(Order("S", "entry", -1, NAN))
+    bar(em, 4, 100, 100, 100, 100)  # short 1 @ 100
+    em.place_exit(ExitOrder("Y", "S", stop=102.2, loss=NAN))  # a buy stop: 103
+    assert bar(em, 5, 100, 102.9, 99, 100) == []
+    assert bar(em, 6, 100, 103.5, 99, 100) == [(1, 1.0, 103, "Y")]
+
+
+def test_exit_levels_in_ticks_stay_on_the_grid():
+    em = Emulator(BrokerSettings(mintick=0.1))
+    em.book.close_price = 100.0
+    em.place(Order("L", "entry", 1, NAN))
+    em.process_bar(1, T0 + HOUR, 100.05, 100.05, 100.05, 100.05)  # off-grid fill 100.05
+    em.place_exit(ExitOrder("X", "L", profit=3))  # 100.05 + 0.3 = 100.35: a sell, down to 100.3
+    fills = em.process_bar(2, T0 + 2 * HOUR, 100.1, 100.3, 100.0, 100.2)
+    assert [(f.side, f.price) for f in fills] == [(-1, 100.3)]
+
+
+def test_the_trade_open_at_the_end_is_valued_at_the_last_close():
+    # TradingView marks a trade still open at the end at the last bar's close (its Open P&L);
+    # backtesting.py's finalize_trades would close it at the last bar's open (119 here).
+    source = 'strategy("s")\nif bar_index == 6\n    strategy.entry("L", strategy.long)\n'
+    trades = run_source(source, _bars())
+    assert trades[["EntryBar", "ExitBar"]].to_numpy().tolist() == [[7, 9]]
+    assert trades["EntryPrice"].tolist() == [96.0] and trades["ExitPrice"].tolist() == [120.0]
+
+
+def test_an_order_placed_on_bar_0_with_an_na_stop_fills_at_bar_1_open():
+    # TradingView runs the script on bar 0 too; a stop entry whose level is na (ta.lowest still
+    # warming up) is sent as a market order and fills at the next bar's open (issue 14, D2:
+    # ChannelBreakOut's first trade). Before, orders of bar 0 were dropped.
+    source = ('strategy("s")\nlo = ta.lowest(low, 2)\nif bar_index == 0\n'
+              '    strategy.entry("S", strategy.short, stop=lo)\n')
+    trades = run_source(source, _bars())
+    assert trades[["EntryBar", "EntryPrice", "Size"]].to_numpy().tolist() == [[1, 100.0, -1]]

@@ -8,6 +8,7 @@ close: cancel, close at the next open, no new orders until the next UTC day).
 from __future__ import annotations
 
 import math
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,17 @@ from tests.unit.pine.harness import EXAMPLES, load_bars, run_source, with_gaps
 
 TICK = 5.0  # syminfo_mintick: tp/sl of 10 ticks = 50 USDT
 DAY_MS = 86_400_000
+
+
+def on_grid(level: float, side: int) -> float:
+    """TradingView rounds an order's price to syminfo.mintick against the order (pine.md R3:
+    "Prices are rounded to the tick grid, against the order"): a buy's level up, a sell's down.
+    Decimal arithmetic on the printed value, independent of the emulator's float rounding."""
+    if math.isnan(level):
+        return level
+    ticks = (Decimal(repr(float(level))) / Decimal(repr(TICK))).quantize(Decimal("1e-6"))
+    ticks = ticks.to_integral_value(ROUND_CEILING if side > 0 else ROUND_FLOOR)
+    return float(ticks * Decimal(repr(TICK)))
 
 
 class Reference:
@@ -39,7 +51,7 @@ class Reference:
         if kind == "entry" and sum(1 for t in self.open if t[2] == side) >= 100:
             return
         seq = self.orders[oid][5] if oid in self.orders else self._next()
-        self.orders[oid] = [side, qty, stop, limit, oca, seq, kind]
+        self.orders[oid] = [side, qty, on_grid(stop, side), on_grid(limit, side), oca, seq, kind]
 
     def _next(self) -> int:
         self.seq += 1
@@ -141,7 +153,8 @@ def reference_trades(bars: pd.DataFrame) -> pd.DataFrame:
         ref.risk()
         ref.script(i, o, h, low, c)
     last = len(bars) - 1
-    rows = ref.closed + [(t[0], last, t[1], o[last], t[2] * t[3]) for t in ref.open]
+    # the trades still open at the end are valued at the last close (TradingView's open P&L)
+    rows = ref.closed + [(t[0], last, t[1], c[last], t[2] * t[3]) for t in ref.open]
     frame = pd.DataFrame(rows, columns=["EntryBar", "ExitBar", "EntryPrice", "ExitPrice", "Size"])
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 

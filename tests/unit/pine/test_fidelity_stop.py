@@ -181,6 +181,8 @@ def parabolic_sar(bars):
 
     def actions(i, position):
         up, level = states[i]
+        if up is None:
+            return []  # bar 0: the script places nothing (if bar_index > 0)
         if up:
             return [("entry", "ParSE", -1, level), ("cancel", "ParLE")]
         return [("entry", "ParLE", 1, level), ("cancel", "ParSE")]

@@ -36,6 +36,12 @@ CASES = {
     "v5 const int division truncates": ("v = 5 / 2", "2"),
     "casts": ("v = int(7.9) + int(float(2)) + (bool(1) ? 1 : 0)", "10"),
     "series int division keeps the fraction": ("n = bar_index + 2\nv = n / 2 * 2", "7"),
+    # Pine: each if/for block is its own scope, so sibling blocks may each declare a name
+    # (issue 14, D8: "'limitPrice' is already declared" refused valid Pine)
+    "sibling blocks declare the same name": ("t = 0.0\nif close > 0\n    limitPrice = 3.0\n"
+                                             "    t += limitPrice\nif close > 1\n"
+                                             "    limitPrice = 4.0\n    t += limitPrice\n"
+                                             "v = t", "7"),
 }
 
 

@@ -158,3 +158,16 @@ def test_valid_pine_runs_without_python_errors(first, second):
     source = (f'strategy("fuzz")\nx = 0.0\nx := {first}\ny = {second}\n'
               'if y > 0\n    strategy.entry("L", strategy.long)\n')
     run_source(source, _bars())
+
+
+def test_a_name_declared_twice_in_one_block_is_refused_with_its_line():
+    from core.errors import TranslationError
+
+    source = ('strategy("s")\nif close > 0\n    limitPrice = 1.0\n    limitPrice = 2.0\n'
+              'if close > 1\n    limitPrice = 3.0\n')
+    with pytest.raises(TranslationError, match="'limitPrice' is already declared") as info:
+        translate(source)
+    assert info.value.line == 4
+    nested = 'strategy("s")\nx = 1.0\nif close > 0\n    x = 2.0\n'  # shadows the outer x
+    with pytest.raises(TranslationError, match="'x' is already declared"):
+        translate(nested)

@@ -1,0 +1,190 @@
+"""One value per figure (issue 14): every figure shown in more than one place (headline cards,
+the Metrics tab's summary and ratio tables, the PDF, the JSON export, Compare and the quantstats
+tearsheet) shows the same value, on a real sandboxed 10x perp run that is liquidated several
+times and still holds a trade at the end of the data.
+
+Figures that two places name differently but define alike are paired (the cards' Total trades
+is the summary's Total closed trades). Where a place defines a figure differently (quantstats'
+max drawdown on daily closes), the Glossary says so; that is checked too.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import analytics, metrics, runs, strategies, trade_stats
+from core.model import BacktestConfig, MarginModel, RunStatus, StrategyMeta
+from reports import compare, export, pdf, tables, tearsheet
+from tests.conftest import make_settings
+from ui import results_view
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.sandbox
+
+LEVERAGED = '''from backtesting import Strategy
+
+
+class LeveragedHold(Strategy):
+    """Long 30 % of margin for `hold` bars, again and again (10x perps get liquidated)."""
+
+    hold = 120  # Bars held; range: 10..500
+
+    def init(self):
+        self.opened = -10
+
+    def next(self):
+        i = len(self.data) - 1
+        if not self.position and i - self.opened > 5:
+            self.buy(size=0.3)
+            self.opened = i
+        elif self.position and i - self.opened >= self.hold:
+            self.position.close()
+'''
+# the same figure under two names: (headline / seed metric, TradingView summary row)
+SAME_FIGURE = (("total_trades", "total_closed_trades"), ("win_rate", "percent_profitable"),
+               ("profit_factor", "closed_profit_factor"))
+# quantstats tearsheet row -> our metric with the same definition
+TEARSHEET = {"Cumulative Return": "total_return", "CAGR﹪": "cagr", "Sharpe": "sharpe_ratio",
+             "Sortino": "sortino_ratio", "Volatility (ann.)": "volatility",
+             "Omega": "omega_ratio"}
+
+
+@pytest.fixture(scope="module")
+def lab(template_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    home = tmp_path_factory.mktemp("onevalue") / "home"
+    shutil.copytree(template_home, home)
+    settings = make_settings(home)
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="leveraged"),
+                             source=LEVERAGED)
+    config = BacktestConfig(symbol="ETHUSDT", market="perp", timeframe="1h",
+                            start="2023-01-01", end="2023-06-30",
+                            margin=MarginModel(leverage=10.0))
+    run = runs.run_sync(settings, strategy_id=sid, config=config)
+    other = runs.run_sync(settings, strategy_id=sid, config=BacktestConfig(
+        **{**config.to_dict(), "params": {"hold": 60}}))
+    assert run.status is other.status is RunStatus.COMPLETED, (run.error, other.error)
+    return {"home": home, "settings": settings, "id": run.id, "other": other.id,
+            "bundle": analytics.load(settings, run.id)}
+
+
+def _text(name: str, value: float) -> str:
+    return trade_stats.format_value(name, value)
+
+
+def test_the_run_has_liquidations_an_open_trade_and_never_negative_equity(lab: dict) -> None:
+    b = lab["bundle"]
+    reasons = set(b.trades["exit_reason"])
+    assert {"liquidation", "end_of_data"} <= reasons
+    assert b.equity.min() >= 0  # isolated margin: a liquidation loses the margin, no more
+    values = b.metrics["all"]
+    assert values["total_open_trades"] == 1
+    assert values["total_trades"] == len(b.trades) - 1  # closed trades only
+
+
+def test_paired_figures_have_one_value(lab: dict) -> None:
+    values = lab["bundle"].metrics["all"]
+    for seed, summary in SAME_FIGURE:
+        assert values[seed] == pytest.approx(values[summary], rel=1e-12, abs=0), (seed, summary)
+        assert _text(seed, values[seed]) == _text(summary, values[summary])
+
+
+def _abbr_rows(body: str) -> dict[str, str]:
+    """Label -> first value cell of the summary / ratio HTML tables."""
+    pattern = r'<abbr title="[^"]*">([^<]+)</abbr></td><td class="v">([^<]*)</td>'
+    return {html.unescape(k): html.unescape(v) for k, v in re.findall(pattern, body)}
+
+
+def test_cards_tables_pdf_json_and_compare_agree(lab: dict,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    b = lab["bundle"]
+    values = b.metrics["all"]
+    monkeypatch.setenv("PINEOPT_HOME", str(lab["home"]))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+    at.session_state["selected_run_id"] = lab["id"]
+    at.run()
+    at.switch_page("app_pages/results.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    cards = {m.label: m.value for m in at.metric}
+    shown: dict[str, str] = {}
+    for element in at.get("html"):
+        shown |= _abbr_rows(element.proto.body)
+    assert "Total closed trades" in shown and "Sharpe ratio" in shown
+    pdf_text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.build_pdf(b),
+                              capture_output=True, check=True).stdout.decode()
+    doc = export.run_document(b)
+    table, _ = compare.metrics_table(compare.load_runs(lab["settings"], [lab["id"],
+                                                                         lab["other"]]))
+    compared = dict(zip(table["Metric"], table[f"Run {lab['id']}"], strict=True))
+    checked = 0
+    for name in metrics.METRICS:
+        label, text = metrics.describe(name).label, _text(name, values[name])
+        if label in cards:
+            assert cards[label] == text, name
+        if label in shown:
+            assert shown[label] == text, name
+        assert compared[label] == text, name
+        assert _in_pdf(pdf_text, label, text), (name, text)
+        assert doc["metrics"][name] == pytest.approx(values[name], rel=1e-12), name
+        checked += 1
+    assert checked == len(metrics.METRICS)
+    assert {metrics.describe(n).label for n in results_view.HEADLINE} <= set(cards)
+    for seed, summary in SAME_FIGURE:  # the card and the summary row of one figure
+        assert cards[metrics.describe(seed).label] == shown[trade_stats.describe(summary).label]
+        assert doc["metrics_by_side"]["all"][summary] == doc["metrics"][seed]
+
+
+def _in_pdf(text: str, label: str, value: str) -> bool:
+    """True when a PDF table row shows ``label`` with ``value`` in the next cell (a long label
+    wraps: its first words, then the value on the following line)."""
+    words = [re.escape(w) for w in label.split()]
+    gap = r"\s+"
+    return any(re.search(rf"^\s+{gap.join(words[:k])}\s+{re.escape(value)}(\s|$)", text,
+                         re.MULTILINE) for k in range(len(words), 0, -1))
+
+
+def _tearsheet_rows(page: str) -> dict[str, tuple[str, str]]:
+    """quantstats' key-metrics table: label -> (Buy & hold column, Strategy column)."""
+    first = page[page.index("<table>"):page.index("</table>")]
+    out = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", first, re.S):
+        cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row)]
+        if len(cells) == 3:
+            out[cells[0]] = (cells[1], cells[2])
+    return out
+
+
+def test_the_tearsheet_shows_the_results_pages_values(lab: dict) -> None:
+    b = lab["bundle"]
+    values = b.metrics["all"]
+    page = tearsheet.build_html(b.equity, b.benchmark, title="t").decode()
+    rows = _tearsheet_rows(page)
+    assert rows["Risk-Free Rate"] == ("0.0%", "0.0%")
+    for label, name in TEARSHEET.items():
+        text = rows[label][1]
+        want = values[name] * (100 if text.endswith("%") else 1)
+        assert float(text.rstrip("%")) == pytest.approx(want, abs=0.0051), (label, text)
+    # buy and hold is the benchmark column of the same table
+    bench = rows["Cumulative Return"][0]
+    assert float(bench.rstrip("%")) == pytest.approx(values["buy_hold_return"] * 100, abs=0.0051)
+    # quantstats' max drawdown is on daily closes, ours on every bar: the Glossary says so
+    assert "daily closes" in metrics.describe("max_drawdown").definition
+    assert "Worst 10 Drawdowns" in page and "<td>-" in page.split("Worst 10 Drawdowns")[1]
+
+
+def test_the_glossary_lists_the_differences(lab: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINEOPT_HOME", str(lab["home"]))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/glossary.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = "\n".join(m.value for m in at.markdown)
+    for item in metrics.DIFFERENCES:
+        assert item in shown
+    assert any("match_dates" in item for item in metrics.DIFFERENCES)
