@@ -1,4 +1,4 @@
-"""Compare page: 2-10 stored runs side by side — metrics with the best per row, normalised equity
+"""Compare page (?runs=3,5 in the URL): 2-10 stored runs side by side — metrics with the best per row, normalised equity
 and drawdown overlays, correlation of daily returns, and config differences."""
 
 import streamlit as st
@@ -17,13 +17,7 @@ if len(done) < compare.MIN_RUNS:
     st.info("Compare needs at least two completed runs: start them on the Backtest page.")
     st.stop()
 labels = results_view.run_options(done)
-wanted = [r for r in st.session_state.get(results_view.COMPARE_RUNS) or [] if r in labels]
-if len(wanted) < compare.MIN_RUNS:  # coming from one run: add the newest other runs
-    wanted = (wanted + [r for r in labels if r not in wanted])[:compare.MIN_RUNS]
-picked = st.multiselect("Runs (2 to 10)", list(labels), default=wanted,
-                        format_func=labels.get, max_selections=compare.MAX_RUNS,
-                        key="compare_pick")
-st.session_state[results_view.COMPARE_RUNS] = picked
+picked = results_view.compare_picker(labels)
 if len(picked) < compare.MIN_RUNS:
     st.info("Pick at least two runs.")
     st.stop()
@@ -34,11 +28,10 @@ except PineOptError as exc:
     services.show_error(exc)
     st.stop()
 
-left, right = st.columns(2)
-left.markdown("**Normalised equity (growth of 1)**")
-left.altair_chart(compare.equity_overlay(bundles), width="stretch")
-right.markdown("**Drawdown**")
-right.altair_chart(compare.drawdown_overlay(bundles), width="stretch")
+st.markdown("**Normalised equity (growth of 1)**")
+st.altair_chart(compare.equity_overlay(bundles), width="stretch")
+st.markdown("**Drawdown**")
+st.altair_chart(compare.drawdown_overlay(bundles), width="stretch")
 st.subheader("Metrics")
 st.caption("Best value per row highlighted (lower is better for risk and cost rows; counts, "
            "beta, exposure and buy & hold are not ranked). Definitions: the Glossary page.")

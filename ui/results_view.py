@@ -12,10 +12,10 @@ import streamlit as st
 from core import analytics, metrics, runs
 from core.analytics import RunBundle
 from core.errors import PineOptError
-from core.model import RunRecord
+from core.model import RunRecord, RunStatus
 from core.settings import Settings
 from reports import broker_charts, charts, export, frames, pdf, tables, tearsheet, trade_charts
-from ui import services
+from ui import backtest_form, run_actions, services, url_state
 
 COMPARE_RUNS = "compare_run_ids"
 HEADLINE = ("total_return", "cagr", "sharpe_ratio", "sortino_ratio", "max_drawdown", "win_rate",
@@ -174,19 +174,56 @@ def download_section(settings: Settings, b: RunBundle) -> None:
     st.iframe("data:text/html;base64," + base64.b64encode(content).decode(), height=900)
 
 
-def compare_button(run_id: int) -> None:
-    """Start a comparison that includes this run."""
-    if st.button("Compare with other runs", icon=":material/compare_arrows:"):
+def run_actions_row(settings: Settings, run: RunRecord) -> None:
+    """Compare (completed runs), re-run with these settings on the Backtest page, delete."""
+    cols = st.columns([2, 2, 1, 3])
+    if run.status is RunStatus.COMPLETED and cols[0].button(
+            "Compare with other runs", icon=":material/compare_arrows:"):
         chosen = list(st.session_state.get(COMPARE_RUNS) or [])
-        st.session_state[COMPARE_RUNS] = [run_id, *[r for r in chosen if r != run_id]][:10]
+        st.session_state[COMPARE_RUNS] = [run.id, *[r for r in chosen if r != run.id]][:10]
         st.switch_page("app_pages/compare.py")
+    if cols[1].button("Re-run with these settings", icon=":material/replay:",
+                      help="Open the Backtest page filled with this run's settings.",
+                      disabled=run.strategy_id is None):
+        backtest_form.request_rerun(run)
+        st.switch_page("app_pages/backtest.py")
+    if run.status.finished:
+        run_actions.delete_popover(settings, [run.id], label="Delete", where=cols[2],
+                                   key=f"delete_run_{run.id}")
+
+
+COMPARE_PICK = "compare_pick"
+
+
+def _picked_compare() -> None:
+    st.session_state[COMPARE_RUNS] = list(st.session_state[COMPARE_PICK])
+    url_state.publish("runs", st.session_state[COMPARE_PICK])
+
+
+def compare_picker(labels: dict[int, str]) -> list[int]:
+    """The Compare multiselect: runs from ?runs=3,5 when the URL names new ones, else this
+    session's choice, filled up to two with the newest; the URL follows the choice."""
+    from reports import compare
+
+    from_url = url_state.incoming_ints("runs")
+    wanted = from_url if from_url is not None else st.session_state.get(COMPARE_RUNS) or []
+    wanted = [r for r in dict.fromkeys(wanted) if r in labels][:compare.MAX_RUNS]
+    if len(wanted) < compare.MIN_RUNS:  # coming from one run: add the newest other runs
+        wanted = (wanted + [r for r in labels if r not in wanted])[:compare.MIN_RUNS]
+    current = st.session_state.get(COMPARE_PICK)
+    if from_url is not None or current is None or any(r not in labels for r in current):
+        st.session_state[COMPARE_PICK] = wanted
+    picked = st.multiselect("Runs (2 to 10)", list(labels), format_func=labels.get,
+                            max_selections=compare.MAX_RUNS, key=COMPARE_PICK,
+                            on_change=_picked_compare)
+    st.session_state[COMPARE_RUNS] = picked
+    url_state.publish("runs", picked)
+    return picked
 
 
 def run_options(records: list[RunRecord]) -> dict[int, str]:
-    """Run id -> selector label."""
-    return {r.id: f"Run {r.id} · {r.strategy_name} v{r.strategy_version} · {r.config.symbol} "
-                  f"{r.config.timeframe} · {r.status.value}" for r in records}
-
+    """Run id -> selector label (with the parameters that differ from the defaults)."""
+    return run_actions.run_labels(services.settings().db_path, records)
 
 
 COST_LABELS = {"price_pnl": "Price P&L", "fees_paid": "Fees paid", "funding_pnl": "Funding P&L",

@@ -14,7 +14,7 @@ from core import examples, files, params, pine, strategies, validation
 from core.errors import PineOptError
 from core.model import TIMEFRAMES, Language, Severity, StrategyMeta, ValidationIssue
 from core.settings import Settings
-from ui import services
+from ui import services, url_state
 
 VIEW = "strategies_view"  # "Editor" | "Library" | "Examples"
 PICK = "strategies_pick"  # the Strategy selectbox on this page (None = new strategy)
@@ -76,6 +76,8 @@ NEW_STRATEGY = 0  # picker value of "+ New strategy": a selectbox shows None as 
 
 
 def _picker(settings: Settings) -> int | None:
+    if from_url := url_state.incoming_ints("strategy"):  # ?strategy=ID: a link or a reload
+        st.session_state["strategies_pending"] = from_url[0]
     if "strategies_pending" in st.session_state:
         st.session_state[PICK] = st.session_state.pop("strategies_pending")
     elif PICK not in st.session_state:  # widget state is dropped on other pages: restore it
@@ -88,6 +90,7 @@ def _picker(settings: Settings) -> int | None:
     picked = st.selectbox("Strategy", list(choices), format_func=choices.get, key=PICK)
     sid = None if picked == NEW_STRATEGY else picked
     st.session_state[services.SELECTED_STRATEGY] = sid
+    url_state.publish("strategy", sid)
     return sid
 
 
