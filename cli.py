@@ -18,14 +18,25 @@ COMMAND_MODULES = (common, serve, doctor, validate, strategies, backtest, runs, 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command group."""
     parser = argparse.ArgumentParser(prog="pineopt", description="PineOpt crypto strategy lab")
+    parser.add_argument("--version", action="version", version=f"pineopt {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.add_parser(sub)
     return parser
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("pineopt")
+    except metadata.PackageNotFoundError:  # run from a checkout without `pip install -e .`
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+    """Entry point; returns the exit code. Errors are one line on stderr, or with --json one
+    object {"error": message} on stdout."""
     from core.errors import PineOptError
 
     parser = build_parser()
@@ -34,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         _configure_logging()
         return int(args.handler(args) or 0)
     except PineOptError as exc:
+        if getattr(args, "json", False):
+            common.print_json({"error": str(exc)})
         print(f"pineopt: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -48,7 +61,9 @@ def _configure_logging() -> None:
     from core import logs
     from core.settings import load_settings
 
-    logs.configure(load_settings())
+    settings = load_settings()
+    common.check_home(settings.home)
+    logs.configure(settings)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def test_every_report_format_through_the_cli(lab: dict, tmp_path: Path,
     assert doc["metrics"]["fees_paid"] > 0
     equity = pd.read_parquet(io.BytesIO((tmp_path / "r.parquet").read_bytes()))
     assert list(equity.columns) == ["time", "equity_usdt"] and len(equity) == len(doc["equity"])
-    assert "wrote" in capsys.readouterr().out
+    assert "wrote" in capsys.readouterr().err
 
 
 def test_compare_cli_text_and_json(lab: dict, monkeypatch: pytest.MonkeyPatch,
