@@ -15,6 +15,8 @@ run_actions.flash()
 
 all_runs = runs.list_runs(settings.db_path)
 if not all_runs:
+    if "run" in st.query_params:
+        run_actions.warn_missing_link("no runs are stored")
     st.info("No runs yet: start one on the Backtest page.")
     st.stop()
 run_id = run_actions.pick_run(settings, all_runs)

@@ -42,9 +42,7 @@ def pick_run(settings: Settings, records: list[RunRecord]) -> int:
         if from_url and from_url[0] in labels:
             wanted = from_url[0]
         else:
-            st.warning(f"The link names run {st.query_params.get('run')}, which does not exist "
-                       "(deleted?); showing the newest run instead. `pineopt runs list` lists "
-                       "the stored ones.", icon=":material/link_off:")
+            warn_missing_link("showing the newest run instead")
             wanted = ids[0]
     wanted = wanted if wanted in labels else ids[0]
     if st.session_state.get(RUN_PICK) != wanted:
@@ -54,6 +52,13 @@ def pick_run(settings: Settings, records: list[RunRecord]) -> int:
     st.session_state[services.SELECTED_RUN] = run_id
     url_state.publish("run", run_id)
     return int(run_id)
+
+
+def warn_missing_link(instead: str) -> None:
+    """Say that the run named in ?run=… does not exist, and what is shown instead."""
+    st.warning(f"The link names run {st.query_params.get('run')}, which does not exist "
+               f"(deleted?); {instead}. `pineopt runs list` lists the stored runs.",
+               icon=":material/link_off:")
 
 
 def _delete(db: Path, run_ids: list[int]) -> None:
