@@ -9,6 +9,7 @@ from core.model import RunStatus
 from reports import compare
 from ui import results_view, services
 
+ROW_PX = 35  # st.dataframe's row height
 settings = services.settings()
 st.title("Compare runs")
 
@@ -35,7 +36,9 @@ st.altair_chart(compare.drawdown_overlay(bundles), width="stretch")
 st.subheader("Metrics")
 st.caption("Best value per row highlighted (lower is better for risk and cost rows; counts, "
            "beta, exposure and buy & hold are not ranked). Definitions: the Glossary page.")
-st.dataframe(compare.styled_metrics(bundles), hide_index=True, width="stretch", height=560)
+table = compare.styled_metrics(bundles)
+st.dataframe(table, hide_index=True, width="stretch",  # every row shown: no inner scroll box
+             height=ROW_PX * (len(table.data) + 1) + 3)
 left, right = st.columns([2, 3])
 left.markdown("**Correlation of daily returns**")
 left.altair_chart(compare.correlation_chart(bundles), width="stretch")

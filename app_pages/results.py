@@ -32,17 +32,16 @@ except PineOptError as exc:
     services.show_error(exc)
     st.stop()
 results_view.header(bundle)
-charts_tab, metrics_tab, trades_tab, costs_tab, config_tab, downloads_tab = st.tabs(
-    ["Charts", "Metrics", "Trades", "Costs & risk", "Run config & log", "Downloads & tearsheet"])
-with charts_tab:
-    results_view.chart_section(bundle)
-with metrics_tab:
-    results_view.metric_section(bundle)
-with trades_tab:
-    results_view.trade_section(bundle)
-with costs_tab:
-    results_view.cost_risk_section(settings, bundle)
-with config_tab:
-    results_view.config_section(bundle)
-with downloads_tab:
-    results_view.download_section(settings, bundle)
+# Only the open tab is drawn (on_change="rerun" makes tab.open known); chart specs are cached.
+tabs = st.tabs(["Charts", "Metrics", "Trades", "Costs & risk", "Run config & log",
+                "Downloads & tearsheet"], key="results_tab", on_change="rerun")
+sections = [lambda: results_view.chart_section(bundle),
+            lambda: results_view.metric_section(bundle),
+            lambda: results_view.trade_section(bundle),
+            lambda: results_view.cost_risk_section(settings, bundle),
+            lambda: results_view.config_section(bundle),
+            lambda: results_view.download_section(settings, bundle)]
+for tab, draw in zip(tabs, sections, strict=True):
+    if tab.open is not False:  # None: state not tracked (AppTest) -> draw everything
+        with tab:
+            draw()

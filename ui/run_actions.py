@@ -14,7 +14,6 @@ from core.model import RunRecord
 from core.settings import Settings
 from ui import services, url_state
 
-RUN_PICK = "results_run"  # the Run selectbox of the Results page
 FLASH = "runs_flash"  # (kind, text) shown once after the next rerun
 
 
@@ -24,11 +23,6 @@ def run_labels(db: Path, records: list[RunRecord]) -> dict[int, str]:
     return {r.id: f"Run {r.id} · {r.strategy_name} v{r.strategy_version} · {r.config.symbol} "
                   f"{r.config.timeframe}{run_admin.param_text(changes[r.id])} · {r.status.value}"
             for r in records}
-
-
-def _picked_run() -> None:
-    st.session_state[services.SELECTED_RUN] = st.session_state[RUN_PICK]
-    url_state.publish("run", st.session_state[RUN_PICK])
 
 
 def pick_run(settings: Settings, records: list[RunRecord]) -> int:
@@ -45,10 +39,8 @@ def pick_run(settings: Settings, records: list[RunRecord]) -> int:
             warn_missing_link("showing the newest run instead")
             wanted = ids[0]
     wanted = wanted if wanted in labels else ids[0]
-    if st.session_state.get(RUN_PICK) != wanted:
-        st.session_state[RUN_PICK] = wanted
-    run_id = st.selectbox("Run", ids, index=None, format_func=labels.get, key=RUN_PICK,
-                          on_change=_picked_run)
+    # No key: the widget follows ``wanted`` (URL, then session), and a pick becomes ``wanted``.
+    run_id = st.selectbox("Run", ids, index=ids.index(wanted), format_func=labels.get)
     st.session_state[services.SELECTED_RUN] = run_id
     url_state.publish("run", run_id)
     return int(run_id)
@@ -69,7 +61,6 @@ def _delete(db: Path, run_ids: list[int]) -> None:
         return
     if st.session_state.get(services.SELECTED_RUN) in gone:
         st.session_state.pop(services.SELECTED_RUN)
-        st.session_state.pop(RUN_PICK, None)
         url_state.publish("run", None)
     which = f"run {gone[0]}" if len(gone) == 1 else f"{len(gone)} runs"
     st.session_state[FLASH] = ("success", f"Deleted {which} with its trades, equity, metrics, "
