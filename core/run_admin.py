@@ -97,8 +97,9 @@ def param_changes(db: Path, records: list[RunRecord]) -> dict[int, dict[str, Any
             defaults[key] = _defaults(db, *key)
         declared = defaults[key]
         values = run.config.params
-        out[run.id] = {name: values[name] for name in [*declared, *values]
-                       if name in values and values[name] != declared.get(name, object())}
+        out[run.id] = {name: values[name] for name in declared
+                       if name in values and name not in params.INTERNAL_PARAMS
+                       and values[name] != declared[name]}
     return out
 
 

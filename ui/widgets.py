@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import metrics, run_admin, runs
+from core import metrics, params, run_admin, runs
 from core.model import ParameterDef, RunRecord, RunStatus
 from core.settings import Settings
 from ui import run_actions, services
@@ -24,7 +24,9 @@ def pick(options: list[Any], value: Any) -> Any:
 
 
 def parameter_form(defs: list[ParameterDef], *, key: str) -> dict[str, Any]:
-    """Typed, bounded inputs for strategy parameters; returns name -> value."""
+    """Typed, bounded inputs for strategy parameters; returns name -> value. A Pine input's
+    title is the label and its name the help; internal parameters are not shown."""
+    defs = params.user_facing(defs)
     if not defs:
         return {}
     st.subheader("Parameters")
@@ -33,7 +35,7 @@ def parameter_form(defs: list[ParameterDef], *, key: str) -> dict[str, Any]:
     for i, p in enumerate(defs):
         col = cols[i % len(cols)]
         label = p.title or p.name
-        help_text = p.description or None
+        help_text = p.description or (f"`{p.name}`" if p.title else None)
         k = f"{key}_{p.name}"
         if p.type == "bool":
             values[p.name] = col.checkbox(label, value=bool(p.default), help=help_text, key=k,
