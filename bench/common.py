@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -16,12 +17,18 @@ from core import bootstrap, store
 from core.settings import Settings, load_settings
 
 
+# Where this machine's sandbox lives (setup_system.sh honours the same names): followed here.
+MACHINE_VARIABLES = ("PINEOPT_SANDBOX_USER", "PINEOPT_SANDBOX_VENV", "PINEOPT_SANDBOX_HOME",
+                     "PINEOPT_JOBS_ROOT")
+
+
 @contextmanager
 def temp_settings() -> Iterator[Settings]:
     """Settings for a throwaway PINEOPT_HOME with an initialised store."""
     home = Path(tempfile.mkdtemp(prefix="pineopt-bench-"))
     try:
-        settings = load_settings({"PINEOPT_HOME": str(home)})
+        machine = {k: v for k, v in os.environ.items() if k in MACHINE_VARIABLES and v}
+        settings = load_settings({**machine, "PINEOPT_HOME": str(home)})
         bootstrap.init_store(settings)
         yield settings
     finally:

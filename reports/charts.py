@@ -21,7 +21,7 @@ GAIN_COLOR = "#2ca02c"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
-def _thin(frame: pd.DataFrame, column: str | None = None) -> pd.DataFrame:
+def thin(frame: pd.DataFrame, column: str | None = None) -> pd.DataFrame:
     """At most about MAX_POINTS rows for display. With ``column``, each bucket keeps the rows of
     its lowest and highest value (peaks and troughs survive), plus the first and last rows."""
     step = -(-len(frame) // MAX_POINTS)  # ceil
@@ -46,7 +46,7 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
     """Strategy equity and buy and hold of the same bars from the same starting capital (USDT)."""
     start = float(equity.iloc[0])
     bench_equity = benchmark.reindex(equity.index) / float(benchmark.iloc[0]) * start
-    frame = _thin(pd.DataFrame({"time": equity.index, "Strategy": equity.to_numpy(),
+    frame = thin(pd.DataFrame({"time": equity.index, "Strategy": equity.to_numpy(),
                                 "Buy & hold": bench_equity.to_numpy()}), "Strategy")
     return alt.Chart(frame).transform_fold(
         ["Strategy", "Buy & hold"], as_=["series", "equity_usdt"]).mark_line(
@@ -64,7 +64,7 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
 
 def underwater(equity: pd.Series, *, height: int = 200) -> alt.Chart:
     """Drawdown from the running equity peak at each bar (an area below zero)."""
-    frame = _thin(pd.DataFrame({"time": equity.index,
+    frame = thin(pd.DataFrame({"time": equity.index,
                                 "drawdown": frames.drawdown(equity).to_numpy()}), "drawdown")
     return alt.Chart(frame).mark_area(
         color=LOSS_COLOR, opacity=0.5, line={"color": LOSS_COLOR, "strokeWidth": 0.8}).encode(

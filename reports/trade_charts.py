@@ -10,11 +10,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from reports.charts import GAIN_COLOR, LOSS_COLOR, TIME_FORMAT
+from reports.charts import GAIN_COLOR, LOSS_COLOR, TIME_FORMAT, thin
 
 CANDLE_LIMIT = 5_000
 PLOT_WIDTH_PX = 900  # typical plot width, for candle body width
-LINE_LIMIT = 5_000  # altair refuses more rows by default; thinned beyond
 
 
 def pnl_histogram(trades: pd.DataFrame, *, height: int = 220) -> alt.Chart:
@@ -68,8 +67,7 @@ def _markers(trades: pd.DataFrame) -> pd.DataFrame:
 def _price_layer(ohlcv: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     bars = ohlcv.reset_index(names="time")
     if len(bars) > CANDLE_LIMIT:
-        step = -(-len(bars) // LINE_LIMIT)  # ceil: at most LINE_LIMIT points
-        return alt.Chart(bars.iloc[::step]).mark_line(color="#555", strokeWidth=0.8).encode(
+        return alt.Chart(thin(bars, "Close")).mark_line(color="#555", strokeWidth=0.8).encode(
             x=alt.X("time:T", title="Time (UTC)"),
             y=alt.Y("Close:Q", title="Price (USDT)", scale=alt.Scale(zero=False)),
             tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT),
