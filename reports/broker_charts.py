@@ -61,11 +61,12 @@ def price_with_plots(close: pd.Series, plots: pd.DataFrame, *,
         return thin.melt("ts", value_vars=columns, var_name="series",
                          value_name="value").dropna(subset=["value"])
 
-    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    zoom = alt.selection_interval(bind="scales", encodings=["x"], name="plots_zoom")
     top = _plot_lines(melt(["Close", *overlay]), title="Price (USDT)", height=height,
                       domain=["Close", *overlay]).add_params(zoom)
     if not other:
         return top
     below = _plot_lines(melt(other), title="Value", height=max(160, height // 2), domain=other)
     return alt.vconcat(top, below.add_params(alt.selection_interval(
-        bind="scales", encodings=["x"]))).resolve_scale(x="shared", color="independent")
+        bind="scales", encodings=["x"], name="plots_zoom_below"))).resolve_scale(
+        x="shared", color="independent")
