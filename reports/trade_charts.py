@@ -49,8 +49,8 @@ EXIT_STYLE = {  # exit reason -> (shape, colour); one look per reason, both side
     "signal": ("circle", "#424242"), "stop_loss": ("cross", "#d62728"),
     "take_profit": ("diamond", "#2e7d32"), "trailing_stop": ("triangle-left", "#ef6c00"),
     "liquidation": ("square", "#b71c1c"), "risk_halt": ("triangle-right", "#6d4c41"),
-    "end_of_data": ("stroke", "#9e9e9e")}
-MARKER_LIMIT = 600  # beyond this many markers in view, they shrink and fade
+    "end_of_data": ("triangle", "#757575")}
+MARKER_LIMIT = 150  # beyond this many markers in view, they shrink and fade
 
 
 def _markers(trades: pd.DataFrame) -> pd.DataFrame:
@@ -67,7 +67,7 @@ def _markers(trades: pd.DataFrame) -> pd.DataFrame:
 def _price_layer(ohlcv: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     bars = ohlcv.reset_index(names="time")
     if len(bars) > CANDLE_LIMIT:
-        return alt.Chart(thin(bars, "Close")).mark_line(color="#555", strokeWidth=0.8).encode(
+        return alt.Chart(thin(bars, "Close")).mark_line(color="#a0a0a0", strokeWidth=0.8).encode(
             x=alt.X("time:T", title="Time (UTC)"),
             y=alt.Y("Close:Q", title="Price (USDT)", scale=alt.Scale(zero=False)),
             tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT),
@@ -106,7 +106,7 @@ def price_with_trades(ohlcv: pd.DataFrame, trades: pd.DataFrame, *,
     domain = [*styles, *extra]
     crowded = len(marks) > MARKER_LIMIT
     points = alt.Chart(marks).mark_point(
-        filled=True, size=18 if crowded else 70, opacity=0.55 if crowded else 0.95,
+        filled=True, size=22 if crowded else 60, opacity=0.75 if crowded else 0.95,
         strokeWidth=1.5).encode(
         x="time:T", y="price:Q",
         shape=alt.Shape("event:N", title=None, scale=alt.Scale(
