@@ -37,14 +37,19 @@ def _use_example(page: Page, app_url: str, title: str, language: str) -> None:
 
 
 def _run_and_open(page: Page) -> int:
-    """Press Run backtest, wait for the job, follow its Open link; returns the run id."""
+    """Press Run backtest, wait for that new job to complete, follow its Open link; returns the
+    run id. Runs listed before the click are excluded, so an older run is never taken."""
+    wait_idle(page)
+    before = {int(m) for m in re.findall(r"Run (\d+) ·", page.locator("body").inner_text())}
     page.get_by_role("button", name=re.compile("^Run backtest")).click()
+    older = "".join(f"(?!{n} ·)" for n in sorted(before))
     done = page.get_by_test_id("stAlertContentSuccess").filter(
-        has_text=re.compile(r"completed, return")).first
+        has_text=re.compile(f"Run {older}\\d+ · .*completed, return")).first
     expect(done).to_be_visible(timeout=LONG_MS)
     run_id = int(re.search(r"Run (\d+)", done.inner_text()).group(1))
+    assert run_id not in before
     wait_idle(page)
-    page.get_by_test_id("stPageLink").filter(has_text="Open").first.click()
+    page.get_by_test_id("stPageLink").locator(f"a[href*='run={run_id}']").click()
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=30_000)
     return run_id
 
