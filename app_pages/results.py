@@ -42,6 +42,6 @@ sections = [lambda: results_view.chart_section(bundle),
             lambda: results_view.config_section(bundle),
             lambda: results_view.download_section(settings, bundle)]
 for tab, draw in zip(tabs, sections, strict=True):
-    if tab.open is not False:  # None: state not tracked (AppTest) -> draw everything
+    if tab.open is not False:  # None would mean "not tracked": draw it then
         with tab:
             draw()
