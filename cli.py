@@ -22,14 +22,25 @@ COMMAND_MODULES = (common, serve, api, doctor, validate, strategies, backtest, r
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command group."""
     parser = argparse.ArgumentParser(prog="pineopt", description="PineOpt crypto strategy lab")
+    parser.add_argument("--version", action="version", version=f"pineopt {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.add_parser(sub)
     return parser
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("pineopt")
+    except metadata.PackageNotFoundError:  # run from a checkout without `pip install -e .`
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code. stdout and stderr are made inert while it runs."""
+    """Entry point; returns the exit code. stdout and stderr are made inert while it runs.
+    Errors are one line on stderr, or with --json one object {"error": message} on stdout."""
     from core.inert import InertStream
 
     out, err = sys.stdout, sys.stderr
@@ -53,6 +64,8 @@ def _main(argv: list[str] | None) -> int:
         _configure_logging()
         return int(args.handler(args) or 0)
     except PineOptError as exc:
+        if getattr(args, "json", False):
+            common.print_json({"error": str(exc)})
         print(f"pineopt: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -67,7 +80,9 @@ def _configure_logging() -> None:
     from core import logs
     from core.settings import load_settings
 
-    logs.configure(load_settings())
+    settings = load_settings()
+    common.check_home(settings.home)
+    logs.configure(settings)
 
 
 if __name__ == "__main__":

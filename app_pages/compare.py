@@ -1,4 +1,4 @@
-"""Compare page: 2-10 stored runs side by side — metrics with the best per row, normalised equity
+"""Compare page (?runs=3,5 in the URL): 2-10 stored runs side by side — metrics with the best per row, normalised equity
 and drawdown overlays, correlation of daily returns, and config differences."""
 
 import streamlit as st
@@ -9,6 +9,7 @@ from core.model import RunStatus
 from reports import compare
 from ui import results_view, services
 
+ROW_PX = 35  # st.dataframe's row height
 settings = services.settings()
 st.title("Compare runs")
 
@@ -17,13 +18,7 @@ if len(done) < compare.MIN_RUNS:
     st.info("Compare needs at least two completed runs: start them on the Backtest page.")
     st.stop()
 labels = results_view.run_options(done)
-wanted = [r for r in st.session_state.get(results_view.COMPARE_RUNS) or [] if r in labels]
-if len(wanted) < compare.MIN_RUNS:  # coming from one run: add the newest other runs
-    wanted = (wanted + [r for r in labels if r not in wanted])[:compare.MIN_RUNS]
-picked = st.multiselect("Runs (2 to 10)", list(labels), default=wanted,
-                        format_func=labels.get, max_selections=compare.MAX_RUNS,
-                        key="compare_pick")
-st.session_state[results_view.COMPARE_RUNS] = picked
+picked = results_view.compare_picker(labels)
 if len(picked) < compare.MIN_RUNS:
     st.info("Pick at least two runs.")
     st.stop()
@@ -34,15 +29,16 @@ except PineOptError as exc:
     services.show_error(exc)
     st.stop()
 
-left, right = st.columns(2)
-left.markdown("**Normalised equity (growth of 1)**")
-left.altair_chart(compare.equity_overlay(bundles), width="stretch")
-right.markdown("**Drawdown**")
-right.altair_chart(compare.drawdown_overlay(bundles), width="stretch")
+st.markdown("**Normalised equity (growth of 1)**")
+st.altair_chart(compare.equity_overlay(bundles), width="stretch")
+st.markdown("**Drawdown**")
+st.altair_chart(compare.drawdown_overlay(bundles), width="stretch")
 st.subheader("Metrics")
 st.caption("Best value per row highlighted (lower is better for risk and cost rows; counts, "
            "beta, exposure and buy & hold are not ranked). Definitions: the Glossary page.")
-st.dataframe(compare.styled_metrics(bundles), hide_index=True, width="stretch", height=560)
+table = compare.styled_metrics(bundles)
+st.dataframe(table, hide_index=True, width="stretch",  # every row shown: no inner scroll box
+             height=ROW_PX * (len(table.data) + 1) + 3)
 left, right = st.columns([2, 3])
 left.markdown("**Correlation of daily returns**")
 left.altair_chart(compare.correlation_chart(bundles), width="stretch")

@@ -1,26 +1,27 @@
 """Results page: one stored run — headline cards, charts, All/Long/Short metrics, trades, config,
-downloads and the quantstats tearsheet. Layout lives in ui.results_view; data in core/reports."""
+downloads and the quantstats tearsheet. The run comes from ?run=ID (bookmarkable). Layout lives
+in ui.results_view; data in core/reports."""
 
 import streamlit as st
 
 from core import runs
 from core.errors import PineOptError
 from core.model import RunStatus
-from ui import results_view, services, widgets
+from ui import results_view, run_actions, services
 
 settings = services.settings()
 st.title("Results")
+run_actions.flash()
 
 all_runs = runs.list_runs(settings.db_path)
 if not all_runs:
+    if "run" in st.query_params:
+        run_actions.warn_missing_link("no runs are stored")
     st.info("No runs yet: start one on the Backtest page.")
     st.stop()
-labels = results_view.run_options(all_runs)
-ids = list(labels)
-run_id = st.selectbox("Run", ids, format_func=labels.get,
-                      index=widgets.index_of(ids, st.session_state.get(services.SELECTED_RUN)))
-st.session_state[services.SELECTED_RUN] = run_id
+run_id = run_actions.pick_run(settings, all_runs)
 run = runs.get_run(settings.db_path, run_id)
+results_view.run_actions_row(settings, run)
 if run.status is not RunStatus.COMPLETED:
     results_view.failed_run(run)
     st.stop()
@@ -32,18 +33,16 @@ except PineOptError as exc:
     st.stop()
 results_view.run_warnings(settings, run_id)
 results_view.header(bundle)
-results_view.compare_button(run_id)
-charts_tab, metrics_tab, trades_tab, costs_tab, config_tab, downloads_tab = st.tabs(
-    ["Charts", "Metrics", "Trades", "Costs & risk", "Run config & log", "Downloads & tearsheet"])
-with charts_tab:
-    results_view.chart_section(bundle)
-with metrics_tab:
-    results_view.metric_section(bundle)
-with trades_tab:
-    results_view.trade_section(bundle)
-with costs_tab:
-    results_view.cost_risk_section(settings, bundle)
-with config_tab:
-    results_view.config_section(bundle)
-with downloads_tab:
-    results_view.download_section(settings, bundle)
+# Only the open tab is drawn (on_change="rerun" makes tab.open known); chart specs are cached.
+tabs = st.tabs(["Charts", "Metrics", "Trades", "Costs & risk", "Run config & log",
+                "Downloads & tearsheet"], key="results_tab", on_change="rerun")
+sections = [lambda: results_view.chart_section(bundle),
+            lambda: results_view.metric_section(bundle),
+            lambda: results_view.trade_section(bundle),
+            lambda: results_view.cost_risk_section(settings, bundle),
+            lambda: results_view.config_section(bundle),
+            lambda: results_view.download_section(settings, bundle)]
+for tab, draw in zip(tabs, sections, strict=True):
+    if tab.open is not False:  # None would mean "not tracked": draw it then
+        with tab:
+            draw()

@@ -17,13 +17,18 @@ from core import bootstrap, store
 from core.settings import Settings, load_settings
 
 
+# Where this machine's sandbox lives (setup_system.sh honours the same names): followed here.
+MACHINE_VARIABLES = ("PINEOPT_SANDBOX_USER", "PINEOPT_SANDBOX_VENV", "PINEOPT_SANDBOX_HOME",
+                     "PINEOPT_JOBS_ROOT")
+
+
 @contextmanager
 def temp_settings() -> Iterator[Settings]:
     """Settings for a throwaway PINEOPT_HOME with an initialised store."""
     home = Path(tempfile.mkdtemp(prefix="pineopt-bench-"))
     try:
-        # the machine's sandbox names (PINEOPT_SANDBOX_*, PINEOPT_JOBS_ROOT) as for the app
-        settings = load_settings({**os.environ, "PINEOPT_HOME": str(home)})
+        machine = {k: v for k, v in os.environ.items() if k in MACHINE_VARIABLES and v}
+        settings = load_settings({**machine, "PINEOPT_HOME": str(home)})
         bootstrap.init_store(settings)
         yield settings
     finally:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json, settings, status_line
-from core import config_file, files, metrics, pine_run, run_notes, runs, semantics, strategies
+from core import (analytics, config_file, files, metrics, pine_run, run_notes, runs, semantics,
+                  strategies)
 from core.errors import ConfigError, PineOptError
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
+from reports import export
 
 
 # (flag, BacktestConfig path, type, help): every broker flag, its place in the config
@@ -157,7 +159,8 @@ def handle(args: argparse.Namespace) -> int:
     values = runs.run_metrics(s.db_path, run.id) if done else {}
     split = runs.run_cost_split(s.db_path, run.id) if done else {}
     notes = run_notes.warnings_for(split)
-    if args.json:
+    if args.json:  # the metric set of `pineopt report --format json`
+        values = export.run_document(analytics.load(s, run.id))["metrics"] if done else {}
         print_json({"run_id": run.id, "status": run.status.value, "metrics": values,
                     "costs": split, "trades": int(values.get("total_trades", 0)),
                     "warnings": notes, "error": run.error})

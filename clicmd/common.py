@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from core.settings import Settings, load_settings
@@ -17,6 +19,38 @@ def settings() -> Settings:
     s = load_settings()
     bootstrap.init_store(s)
     return s
+
+
+def check_home(home: Path) -> None:
+    """Raise PineOptError (one line) unless PINEOPT_HOME is, or can become, a writable folder."""
+    from core.errors import PineOptError
+
+    fix = "point PINEOPT_HOME at a writable folder (e.g. export PINEOPT_HOME=$HOME/.pineopt)"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise PineOptError(f"PINEOPT_HOME={home} is a file, not a folder; {fix}.") from None
+    except OSError as exc:
+        raise PineOptError(f"PINEOPT_HOME={home} cannot be created ({exc.strerror}); "
+                           f"{fix}.") from None
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise PineOptError(f"PINEOPT_HOME={home} is not writable by this user; {fix}.")
+
+
+def status(message: str) -> None:
+    """A status line ("wrote ...") on stderr, so stdout carries only the command's output."""
+    print(message, file=sys.stderr)
+
+
+def write_output(output: Path, content: bytes) -> str:
+    """Write content to the file ``output``, or to stdout when it is "-"; returns where."""
+    if str(output) == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return "stdout"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(content)
+    return str(output)
 
 
 def jsonable(value: Any) -> Any:

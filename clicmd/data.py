@@ -200,7 +200,7 @@ def _export(args: argparse.Namespace) -> int:
                                     symbol=d.symbol, timeframe=args.timeframe, start=args.start,
                                     end=args.end)
     print(f"wrote {rows} {args.timeframe} bars of {d.exchange}/{d.market}/{d.symbol} to "
-          f"{args.output}")
+          f"{args.output}", file=sys.stderr)
     return 0
 
 

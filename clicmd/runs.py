@@ -1,13 +1,16 @@
-"""`pineopt runs list`, `pineopt report RUN_ID` and `pineopt compare RUN_ID RUN_ID ...`."""
+"""`pineopt runs list/show/delete`, `pineopt report RUN_ID` and `pineopt compare RUN_ID RUN_ID ...`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from clicmd.common import print_json, settings, table
-from core import metrics, runs, trade_stats
+from clicmd.common import print_json, settings, status, table, write_output
+from core import metrics, run_admin, runs, trade_stats
+from core.errors import ConfigError
+from core.model import RunRecord, RunStatus
 from reports import compare, export
 
 REPORT_HELP = ("html: quantstats tearsheet (365-day year, benchmark = buy & hold); pdf: report "
@@ -21,13 +24,28 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("runs", help="stored backtest runs")
     rs = p.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     lp = rs.add_parser("list", help="list runs, newest first")
+    lp.add_argument("--strategy", help="only runs of strategies whose name contains this")
+    lp.add_argument("--status", choices=[s.value for s in RunStatus] + ["failed-any"],
+                    help="only runs with this status (failed-any: every unsuccessful end)")
+    lp.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     lp.add_argument("--json", action="store_true")
     lp.set_defaults(handler=_list)
+    sp = rs.add_parser("show", help="one run: status, config, metrics, error and log")
+    sp.add_argument("run_id", type=int)
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(handler=_show)
+    dp = rs.add_parser("delete", help="delete runs with their trades, equity, metrics, plots, "
+                                      "risk events and cached reports")
+    dp.add_argument("run_ids", type=int, nargs="*", metavar="RUN_ID")
+    dp.add_argument("--failed", action="store_true", help="every run that did not complete")
+    dp.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    dp.add_argument("--json", action="store_true")
+    dp.set_defaults(handler=_delete)
     rp = sub.add_parser("report", help="write a run's report file",
                         description="Write a completed run's report. " + REPORT_HELP)
     rp.add_argument("run_id", type=int)
     rp.add_argument("--format", choices=export.REPORT_FORMATS, default="html", help=REPORT_HELP)
-    rp.add_argument("-o", "--output", type=Path, required=True, help="file to write")
+    rp.add_argument("-o", "--output", type=Path, required=True, help="file to write; - for stdout")
     rp.set_defaults(handler=_report)
     cp = sub.add_parser("compare", help="metrics of 2-10 runs side by side")
     cp.add_argument("run_ids", type=int, nargs="+", metavar="RUN_ID")
@@ -36,34 +54,98 @@ def add_parser(sub: Any) -> None:
     cp.set_defaults(handler=_compare)
 
 
+def _matching(db: Path, args: argparse.Namespace) -> list[RunRecord]:
+    if args.limit < 1:
+        raise ConfigError(f"--limit {args.limit}: give a positive number of runs.")
+    failed = {s for s in RunStatus if s.finished and s is not RunStatus.COMPLETED}
+    wanted = failed if args.status == "failed-any" else \
+        {RunStatus(args.status)} if args.status else set(RunStatus)
+    needle = (args.strategy or "").casefold()
+    found = [r for r in runs.list_runs(db, limit=1_000_000)
+             if r.status in wanted and needle in r.strategy_name.casefold()]
+    return found[:args.limit]
+
+
 def _list(args: argparse.Namespace) -> int:
     s = settings()
-    records = runs.list_runs(s.db_path)
+    records = _matching(s.db_path, args)
+    changes = run_admin.param_changes(s.db_path, records)
     rows = []
     for r in records:
         ret = runs.run_metrics(s.db_path, r.id).get("total_return")
         rows.append({"run_id": r.id, "status": r.status.value, "strategy": r.strategy_name,
                      "version": r.strategy_version, "symbol": r.config.symbol,
                      "timeframe": r.config.timeframe, "created_at": str(r.created_at),
-                     "total_return": ret})
+                     "total_return": ret, "params_changed": changes[r.id]})
     if args.json:
         print_json(rows)
         return 0
     if not rows:
-        print("no runs yet: `pineopt backtest FILE --symbol BTCUSDT --timeframe 1h`")
+        print("no runs match these filters" if args.strategy or args.status else
+              "no runs yet: `pineopt backtest FILE --symbol BTCUSDT --timeframe 1h`")
         return 0
     print(table([[r["run_id"], r["status"], r["strategy"], r["version"], r["symbol"],
                   r["timeframe"], r["created_at"][:19],
-                  metrics.format_value("total_return", r["total_return"])] for r in rows],
-                ["ID", "STATUS", "STRATEGY", "VER", "SYMBOL", "TF", "CREATED (UTC)", "RETURN"]))
+                  metrics.format_value("total_return", r["total_return"]),
+                  run_admin.param_text(r["params_changed"]).removeprefix(" · ")] for r in rows],
+                ["ID", "STATUS", "STRATEGY", "VER", "SYMBOL", "TF", "CREATED (UTC)", "RETURN",
+                 "PARAMS (not default)"]))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    s = settings()
+    run = runs.get_run(s.db_path, args.run_id)
+    values = runs.run_metrics(s.db_path, run.id)
+    doc = {"run_id": run.id, "status": run.status.value, "strategy": run.strategy_name,
+           "version": run.strategy_version, "config": run.config.to_dict(),
+           "params_changed": run_admin.param_changes(s.db_path, [run])[run.id],
+           "created_at": str(run.created_at), "duration_s": run.duration_s,
+           "metrics": {n: values.get(n) for n in metrics.METRICS if n in values},
+           "error": run.error, "log": run.log}
+    if args.json:
+        print_json(doc)
+        return 0
+    cfg = run.config
+    print(f"run {run.id}: {run.status.value} · {run.strategy_name} v{run.strategy_version} · "
+          f"{cfg.exchange}/{cfg.market} {cfg.symbol} {cfg.timeframe} {cfg.start or 'start'} to "
+          f"{cfg.end or 'end'} · cash {cfg.cash_usdt:,.0f} USDT"
+          f"{run_admin.param_text(doc['params_changed'])}")
+    for name in doc["metrics"]:
+        print(f"  {metrics.describe(name).label:<22} {metrics.format_value(name, values[name])}")
+    if run.error:
+        print(f"error: {run.error}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    s = settings()
+    ids = sorted(set(args.run_ids) | set(run_admin.failed_run_ids(s.db_path) if args.failed else []))
+    if not ids:
+        raise ConfigError("Nothing to delete: give run ids (`pineopt runs list`) or --failed.")
+    for run_id in ids:
+        runs.get_run(s.db_path, run_id)  # an unknown id fails before anything is asked
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ConfigError(f"Deleting {len(ids)} run(s) needs confirmation: add --yes "
+                              "(stdin is not a terminal).")
+        answer = input(f"Delete run(s) {', '.join(map(str, ids))} with their trades, equity, "
+                       "metrics and reports? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            status("nothing deleted")
+            return 1
+    gone = run_admin.delete_runs(s.db_path, ids)
+    if args.json:
+        print_json({"deleted": gone})
+    else:
+        status(f"deleted run(s) {', '.join(map(str, gone))}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
     content = export.report_bytes(settings(), args.run_id, args.format)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(content)
-    print(f"wrote {args.output} ({len(content):,} bytes, {args.format})")
+    where = write_output(args.output, content)
+    status(f"wrote {where} ({len(content):,} bytes, {args.format})")
     return 0
 
 

@@ -119,7 +119,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"id": args.id, "file": str(target), "bytes": len(data)})
     else:
-        print(f"wrote {target} ({len(data):,} bytes)")
+        print(f"wrote {target} ({len(data):,} bytes)", file=sys.stderr)
     return 0
 
 

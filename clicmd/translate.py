@@ -34,5 +34,5 @@ def handle(args: argparse.Namespace) -> int:
     if args.output.suffix != ".py":
         raise PineOptError(f"{args.output}: the output must be a .py file.")
     args.output.write_text(translation.python_source, encoding="utf-8")
-    print(f"{args.output}: written ({len(translation.params)} parameters)")
+    print(f"{args.output}: written ({len(translation.params)} parameters)", file=sys.stderr)
     return 0

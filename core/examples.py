@@ -8,6 +8,7 @@ Parameters follow the core.params comment convention (``fast = 20  # Fast MA; ra
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from core.errors import NotFoundError
@@ -43,15 +44,38 @@ def _load(path_key: str) -> Example:
                    language=Language.PYTHON, source=source)
 
 
-def list_examples() -> list[Example]:
-    """Every Python example, the default (SMA cross) first, then by file name."""
-    keys = sorted(p.stem for p in EXAMPLES_DIR.glob("*.py"))
-    keys.sort(key=lambda k: k != DEFAULT_EXAMPLE)
-    return [_load(k) for k in keys]
+PINE_DIR = EXAMPLES_DIR / "pine"
+PINE_PREFIX = "pine/"  # keys of Pine examples: "pine/rsi_strategy"
+_PINE_TITLE = re.compile(r"""strategy\(\s*(?:title\s*=\s*)?["']([^"']+)["']""")
+
+
+def _load_pine(stem: str) -> Example:
+    source = (PINE_DIR / f"{stem}.pine").read_text(encoding="utf-8")
+    found = _PINE_TITLE.search(source)
+    title = found.group(1) if found else stem.replace("_", " ").capitalize()
+    return Example(key=PINE_PREFIX + stem, title=title, language=Language.PINE, source=source,
+                   description=f"TradingView's built-in “{title}” strategy in Pine Script, "
+                               "written from its known behaviour; runs through the Pine "
+                               "translator.")
+
+
+def list_examples(*, language: Language | None = Language.PYTHON) -> list[Example]:
+    """Shipped examples of one language (None: all, Python first). Python: the default (SMA
+    cross) first, then by file name; Pine (examples/pine/*.pine): by file name."""
+    out: list[Example] = []
+    if language in (None, Language.PYTHON):
+        keys = sorted(p.stem for p in EXAMPLES_DIR.glob("*.py"))
+        keys.sort(key=lambda k: k != DEFAULT_EXAMPLE)
+        out += [_load(k) for k in keys]
+    if language in (None, Language.PINE):
+        out += [_load_pine(p.stem) for p in sorted(PINE_DIR.glob("*.pine"))]
+    return out
 
 
 def get_example(key: str) -> Example:
     """One example by its file stem. Raises NotFoundError listing the keys."""
+    if key.startswith(PINE_PREFIX) and (PINE_DIR / f"{key[len(PINE_PREFIX):]}.pine").is_file():
+        return _load_pine(key[len(PINE_PREFIX):])
     names = sorted(p.stem for p in EXAMPLES_DIR.glob("*.py"))
     if key not in names:
         raise NotFoundError(f"No example '{key}'; examples: {', '.join(names)}.")

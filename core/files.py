@@ -1,7 +1,8 @@
 """Reading strategy files a user uploads or names on the command line.
 
 Refuses, with a message naming the problem and the fix: a wrong extension, an empty file,
-binary or non-UTF-8 content, and anything over 10 MB. Nothing is saved by this module.
+binary or non-UTF-8 content, and anything over MAX_UPLOAD_BYTES (the sandbox's source limit).
+Nothing is saved by this module.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from pathlib import Path
 
 from core.errors import PineOptError
 from core.model import Language
+from sandbox.policy import MAX_SOURCE_BYTES
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_SOURCE_BYTES  # one limit: what the sandbox accepts as a source
+MAX_UPLOAD_TEXT = f"{MAX_UPLOAD_BYTES // 1024} KB"
 EXTENSIONS = {".py": Language.PYTHON, ".pine": Language.PINE}
 
 
@@ -32,8 +35,8 @@ def decode_upload(name: str, data: bytes) -> StrategyFile:
         raise PineOptError(f"{name}: only .py (Python) and .pine (Pine Script) files can be "
                            "uploaded; rename the file or paste its text into the editor.")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise PineOptError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is 10 MB. Remove "
-                           "unused code or data from it.")
+        raise PineOptError(f"{name} is {len(data) / 1024:,.0f} KB; strategies are limited to "
+                           f"{MAX_UPLOAD_TEXT}. Remove unused code or data from it.")
     if not data.strip():
         raise PineOptError(f"{name} is empty; choose the file that holds your strategy.")
     if b"\x00" in data:
@@ -52,5 +55,6 @@ def read_strategy_file(path: Path) -> StrategyFile:
     if not path.is_file():
         raise PineOptError(f"{path} does not exist or is not a file; check the path.")
     if path.stat().st_size > MAX_UPLOAD_BYTES:
-        raise PineOptError(f"{path} is larger than 10 MB; that is not a strategy source.")
+        raise PineOptError(f"{path} is larger than {MAX_UPLOAD_TEXT}, the limit for a strategy "
+                           "source; remove unused code or data from it.")
     return decode_upload(path.name, path.read_bytes())

@@ -131,6 +131,16 @@ def extract_python(source: str, *, as_declared: bool = False) -> list[ParameterD
     return out if as_declared else [_widened(p) for p in out]
 
 
+# Set by the lab, not the user: a Pine run's syminfo.mintick comes from the symbol's tick size
+# (core.pine_run.prepare_config). Still accepted from the CLI's --param for experiments.
+INTERNAL_PARAMS = frozenset({"syminfo_mintick"})
+
+
+def user_facing(defs: list[ParameterDef]) -> list[ParameterDef]:
+    """The parameters a person tunes (INTERNAL_PARAMS left out)."""
+    return [p for p in defs if p.name not in INTERNAL_PARAMS]
+
+
 def extract(source: str, language: Language) -> list[ParameterDef]:
     """Parameters of a strategy in either language (Pine: its input.* calls)."""
     if language is Language.PINE:

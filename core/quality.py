@@ -82,17 +82,22 @@ def _fmt(ts: pd.Timestamp) -> str:
     return pd.Timestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """'1 gap', '3 gaps' (``many`` when the plural is not one + 's')."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
 def _order_issues(index: pd.DatetimeIndex) -> list[QualityIssue]:
     out = []
     dup = index.duplicated()
     if dup.any():
         out.append(QualityIssue(kind="duplicates", count=int(dup.sum()),
-                                message=f"{int(dup.sum())} duplicate timestamps",
+                                message=_n(int(dup.sum()), "duplicate timestamp"),
                                 examples=tuple(_fmt(t) for t in index[dup][:EXAMPLES])))
     back = np.flatnonzero(np.diff(index.asi8) < 0) + 1
     if len(back):
         out.append(QualityIssue(kind="non_monotonic", count=len(back),
-                                message=f"{len(back)} timestamps go backwards",
+                                message=_n(len(back), "timestamp goes", "timestamps go") + " backwards",
                                 examples=tuple(_fmt(index[i]) for i in back[:EXAMPLES])))
     return out
 
@@ -108,7 +113,7 @@ def _gap_issue(index: pd.DatetimeIndex, timeframe: str) -> list[QualityIssue]:
     missing = int(sum(diffs.iloc[i] // step - 1 for i in where))
     examples = tuple(f"{_fmt(index[i])} → {_fmt(index[i + 1])}" for i in where[:EXAMPLES])
     return [QualityIssue(kind="gaps", count=len(where), repair="gaps", examples=examples,
-                         message=f"{len(where)} gaps ({missing} missing bars)")]
+                         message=f"{_n(len(where), 'gap')} ({_n(missing, 'missing bar')})")]
 
 
 def _price_issues(frame: pd.DataFrame) -> list[QualityIssue]:
@@ -118,13 +123,13 @@ def _price_issues(frame: pd.DataFrame) -> list[QualityIssue]:
     if bad.any():
         out.append(QualityIssue(
             kind="ohlc", count=int(bad.sum()), repair="ohlc",
-            message=f"{int(bad.sum())} bars with High below Open/Close or Low above them",
+            message=_n(int(bad.sum()), "bar") + " with High below Open/Close or Low above them",
             examples=tuple(_fmt(t) for t in frame.index[bad][:EXAMPLES])))
     nonpos = (np.minimum.reduce([o, h, lo, c]) <= 0) | (v < 0)
     if nonpos.any():
         out.append(QualityIssue(
             kind="non_positive", count=int(nonpos.sum()), repair="non_positive",
-            message=f"{int(nonpos.sum())} bars with a price <= 0 or a negative volume",
+            message=_n(int(nonpos.sum()), "bar") + " with a price <= 0 or a negative volume",
             examples=tuple(_fmt(t) for t in frame.index[nonpos][:EXAMPLES])))
     return out
 
@@ -140,7 +145,7 @@ def _zero_volume_issue(frame: pd.DataFrame) -> list[QualityIssue]:
         return []
     longest = int((ends - starts)[long].max())
     return [QualityIssue(kind="zero_volume", count=int(long.sum()),
-                         message=f"{int(long.sum())} runs of >= {ZERO_VOLUME_RUN_BARS} zero-volume "
+                         message=f"{_n(int(long.sum()), 'run')} of >= {ZERO_VOLUME_RUN_BARS} zero-volume "
                                  f"bars (longest {longest})",
                          examples=tuple(_fmt(frame.index[s]) for s in starts[long][:EXAMPLES]))]
 
@@ -160,7 +165,7 @@ def _outlier_issue(frame: pd.DataFrame) -> list[QualityIssue]:
     if not mask.any():
         return []
     return [QualityIssue(kind="outliers", count=int(mask.sum()), repair="outliers",
-                         message=f"{int(mask.sum())} outlier jumps in Close",
+                         message=_n(int(mask.sum()), "outlier jump") + " in Close",
                          examples=tuple(_fmt(t) for t in frame.index[mask][:EXAMPLES]))]
 
 

@@ -30,16 +30,43 @@ def margin_chart(series: pd.DataFrame, *, height: int = 180) -> alt.VConcatChart
     return alt.vconcat(used, distance).resolve_scale(x="shared")
 
 
-def price_with_plots(close: pd.Series, plots: pd.DataFrame, *, height: int = 300) -> alt.Chart:
-    """Close price with a Pine strategy's plot() series drawn over it (USDT, zoomable)."""
-    frame = plots.reindex(close.index).assign(Close=close.to_numpy())
-    step = max(1, len(frame) // MAX_POINTS)
-    long = frame.iloc[::step].rename_axis("ts").reset_index().melt(
-        "ts", var_name="series", value_name="price").dropna(subset=["price"])
+PRICE_LIKE = (0.5, 2.0)  # a plot whose median is within this ratio of the close's is price-like
+
+
+def _plot_lines(long: pd.DataFrame, *, title: str, height: int, domain: list[str]) -> alt.Chart:
     return alt.Chart(long).mark_line(strokeWidth=1.2).encode(
         x=alt.X("ts:T", title="Time (UTC)"),
-        y=alt.Y("price:Q", title="Price (USDT)", scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top-left")),
+        y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=domain, scheme="tableau10")),
         tooltip=[alt.Tooltip("ts:T", format="%Y-%m-%d %H:%M"), "series:N",
-                 alt.Tooltip("price:Q", format=",.2f")],
-    ).properties(height=height).add_params(alt.selection_interval(bind="scales", encodings=["x"]))
+                 alt.Tooltip("value:Q", format=",.4g")],
+    ).properties(height=height)
+
+
+def price_with_plots(close: pd.Series, plots: pd.DataFrame, *,
+                     height: int = 300) -> alt.Chart | alt.VConcatChart:
+    """A Pine strategy's plot() series by title: price-like ones (median within PRICE_LIKE of
+    the close's) over the close price, the others (RSI, volume, spreads...) in a panel below
+    with their own scale; the time axes zoom together."""
+    frame = plots.reindex(close.index)
+    step = max(1, len(frame) // MAX_POINTS)
+    ref = float(close.median()) or 1.0
+    ratios = (frame.median() / ref).abs()
+    overlay = [c for c in frame.columns if PRICE_LIKE[0] <= ratios[c] <= PRICE_LIKE[1]]
+    other = [c for c in frame.columns if c not in overlay]
+    thin = frame.iloc[::step].assign(Close=close.to_numpy()[::step]).rename_axis("ts").reset_index()
+
+    def melt(columns: list[str]) -> pd.DataFrame:
+        return thin.melt("ts", value_vars=columns, var_name="series",
+                         value_name="value").dropna(subset=["value"])
+
+    zoom = alt.selection_interval(bind="scales", encodings=["x"], name="plots_zoom")
+    top = _plot_lines(melt(["Close", *overlay]), title="Price (USDT)", height=height,
+                      domain=["Close", *overlay]).add_params(zoom)
+    if not other:
+        return top
+    below = _plot_lines(melt(other), title="Value", height=max(160, height // 2), domain=other)
+    return alt.vconcat(top, below.add_params(alt.selection_interval(
+        bind="scales", encodings=["x"], name="plots_zoom_below"))).resolve_scale(
+        x="shared", color="independent")

@@ -8,11 +8,12 @@ Long series are thinned to MAX_POINTS rows so the browser stays quick; time axes
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from reports import frames
 
-MAX_POINTS = 5_000
+MAX_POINTS = 2_000  # per chart line; each bucket keeps its lowest and highest point
 STRATEGY_COLOR = "#1f77b4"
 BENCH_COLOR = "#9a9a9a"
 LOSS_COLOR = "#d62728"
@@ -20,9 +21,20 @@ GAIN_COLOR = "#2ca02c"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
-def _thin(frame: pd.DataFrame) -> pd.DataFrame:
-    step = -(-len(frame) // MAX_POINTS)  # ceil: at most MAX_POINTS rows
-    return frame.iloc[::step] if step > 1 else frame
+def thin(frame: pd.DataFrame, column: str | None = None) -> pd.DataFrame:
+    """At most about MAX_POINTS rows for display. With ``column``, each bucket keeps the rows of
+    its lowest and highest value (peaks and troughs survive), plus the first and last rows."""
+    step = -(-len(frame) // MAX_POINTS)  # ceil
+    if step <= 1:
+        return frame
+    if column is None:
+        return frame.iloc[::step]
+    step = -(-len(frame) // (MAX_POINTS // 2))  # two rows per bucket
+    values = pd.Series(frame[column].to_numpy())
+    groups = values.groupby(np.arange(len(values)) // step)
+    keep = np.unique(np.concatenate([groups.idxmin().to_numpy(), groups.idxmax().to_numpy(),
+                                     [0, len(values) - 1]]))
+    return frame.iloc[keep]
 
 
 def _zoom() -> alt.Parameter:
@@ -34,8 +46,8 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
     """Strategy equity and buy and hold of the same bars from the same starting capital (USDT)."""
     start = float(equity.iloc[0])
     bench_equity = benchmark.reindex(equity.index) / float(benchmark.iloc[0]) * start
-    frame = _thin(pd.DataFrame({"time": equity.index, "Strategy": equity.to_numpy(),
-                                "Buy & hold": bench_equity.to_numpy()}))
+    frame = thin(pd.DataFrame({"time": equity.index, "Strategy": equity.to_numpy(),
+                                "Buy & hold": bench_equity.to_numpy()}), "Strategy")
     return alt.Chart(frame).transform_fold(
         ["Strategy", "Buy & hold"], as_=["series", "equity_usdt"]).mark_line(
         strokeWidth=1.4).encode(
@@ -52,8 +64,8 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
 
 def underwater(equity: pd.Series, *, height: int = 200) -> alt.Chart:
     """Drawdown from the running equity peak at each bar (an area below zero)."""
-    frame = _thin(pd.DataFrame({"time": equity.index,
-                                "drawdown": frames.drawdown(equity).to_numpy()}))
+    frame = thin(pd.DataFrame({"time": equity.index,
+                                "drawdown": frames.drawdown(equity).to_numpy()}), "drawdown")
     return alt.Chart(frame).mark_area(
         color=LOSS_COLOR, opacity=0.5, line={"color": LOSS_COLOR, "strokeWidth": 0.8}).encode(
         x=alt.X("time:T", title="Time (UTC)"),
@@ -77,7 +89,9 @@ def monthly_heatmap(equity: pd.Series) -> alt.LayerChart:
         x=alt.X("month_name:O", title=None, sort=list(frames.MONTHS)),
         y=alt.Y("year:O", title=None))
     cells = base.mark_rect(stroke="white").encode(
-        color=alt.Color("ret:Q", title="Return", legend=alt.Legend(format="%"),
+        color=alt.Color("ret:Q", title="Monthly return",
+                        legend=alt.Legend(format="%", orient="bottom", direction="horizontal",
+                                          gradientLength=260, titleOrient="left"),
                         scale=alt.Scale(scheme="redyellowgreen", domain=[-limit, limit])),
         tooltip=["year:O", "month_name:O", alt.Tooltip("ret:Q", format=".2%", title="return")])
     text = base.mark_text(fontSize=11).encode(text=alt.Text("ret:Q", format=".1%"))

@@ -19,12 +19,18 @@ def last_candles(frame: pd.DataFrame, limit: int = MAX_CANDLES) -> pd.DataFrame:
     return frame.iloc[-limit:] if len(frame) > limit else frame
 
 
-def candles_with_volume(frame: pd.DataFrame, *, title: str = "",
-                        height: int = 320) -> alt.VConcatChart:
-    """Candlesticks (wick = low..high, body = open..close; green up, red down) over volume.
+VOLUME_SHARE = 0.25  # volume bars use the bottom quarter of the price chart
+MARK_COLOR = "#ff6f00"
 
-    frame: DatetimeIndex (UTC), columns Open, High, Low, Close, Volume. The x axes zoom and pan
-    together (drag, mouse wheel).
+
+def candles_with_volume(frame: pd.DataFrame, *, title: str = "", height: int = 380,
+                        marks: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Candlesticks (wick = low..high, body = open..close; green up, red down) with volume bars
+    in the bottom quarter (own axis on the right), in one chart that fits its column.
+
+    frame: DatetimeIndex (UTC), columns Open, High, Low, Close, Volume. marks: bars a quality
+    check flagged (columns time, finding), drawn as orange dashed rules with the finding as
+    tooltip. Drag or wheel to zoom the time axis.
     """
     data = last_candles(frame).rename_axis("time").reset_index()
     data["direction"] = (data["Close"] >= data["Open"]).map({True: "up", False: "down"})
@@ -35,14 +41,24 @@ def candles_with_volume(frame: pd.DataFrame, *, title: str = "",
     tooltip = [alt.Tooltip("time:T", format=TIME_FORMAT), "Open:Q", "High:Q", "Low:Q", "Close:Q",
                alt.Tooltip("Volume:Q", format=",.2f")]
     base = alt.Chart(data).encode(x=x, color=color, tooltip=tooltip)
-    wick = base.mark_rule().encode(y=alt.Y("Low:Q", title="Price (quote)",
-                                           scale=alt.Scale(zero=False)), y2="High:Q")
+    low, high = float(data["Low"].min()), float(data["High"].max())
+    room = (high - low) * VOLUME_SHARE / (1 - VOLUME_SHARE)  # keep the volume strip free
+    wick = base.mark_rule().encode(y=alt.Y("Low:Q", title="Price (quote)", scale=alt.Scale(
+        zero=False, nice=False, domain=[low - room, high])), y2="High:Q")
     body = base.mark_bar().encode(y="Open:Q", y2="Close:Q")
-    price = (wick + body).properties(height=height, title=title).add_params(zoom)
-    volume = base.mark_bar().encode(y=alt.Y("Volume:Q", title="Volume (base)")).properties(
-        height=max(60, height // 4)).add_params(
-        alt.selection_interval(bind="scales", encodings=["x"], name="volume_zoom"))
-    return alt.vconcat(price, volume).resolve_scale(x="shared")
+    top = float(data["Volume"].max() or 1.0) / VOLUME_SHARE
+    volume = base.mark_bar(opacity=0.35).encode(y=alt.Y(
+        "Volume:Q", title="Volume (base)", scale=alt.Scale(domain=[0, top]),
+        axis=alt.Axis(orient="right", grid=False)))
+    price = alt.layer(wick, body).add_params(zoom)
+    layers = [price, volume]
+    if marks is not None and len(marks):
+        shown = marks[(marks["time"] >= data["time"].min()) & (marks["time"] <= data["time"].max())]
+        layers.append(alt.Chart(shown).mark_rule(color=MARK_COLOR, strokeDash=[4, 3],
+                                                 strokeWidth=2).encode(
+            x="time:T", tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT), "finding:N"]))
+    return alt.layer(*layers).resolve_scale(y="independent").properties(height=height,
+                                                                        title=title)
 
 
 def funding_chart(rates: pd.Series, *, height: int = 220) -> alt.Chart:

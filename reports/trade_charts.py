@@ -10,11 +10,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from reports.charts import GAIN_COLOR, LOSS_COLOR, TIME_FORMAT
+from reports.charts import GAIN_COLOR, LOSS_COLOR, TIME_FORMAT, thin
 
 CANDLE_LIMIT = 5_000
 PLOT_WIDTH_PX = 900  # typical plot width, for candle body width
-LINE_LIMIT = 5_000  # altair refuses more rows by default; thinned beyond
 
 
 def pnl_histogram(trades: pd.DataFrame, *, height: int = 220) -> alt.Chart:
@@ -45,19 +44,30 @@ def duration_vs_return(trades: pd.DataFrame, *, height: int = 220) -> alt.Chart:
     ).properties(height=height)
 
 
+ENTRY_STYLE = {"long entry": ("triangle-up", "#1565c0"), "short entry": ("triangle-down", "#8e24aa")}
+EXIT_STYLE = {  # exit reason -> (shape, colour); one look per reason, both sides
+    "signal": ("circle", "#424242"), "stop_loss": ("cross", "#d62728"),
+    "take_profit": ("diamond", "#2e7d32"), "trailing_stop": ("triangle-left", "#ef6c00"),
+    "liquidation": ("square", "#b71c1c"), "risk_halt": ("triangle-right", "#6d4c41"),
+    "end_of_data": ("triangle", "#757575")}
+MARKER_LIMIT = 150  # beyond this many markers in view, they shrink and fade
+
+
 def _markers(trades: pd.DataFrame) -> pd.DataFrame:
     entries = pd.DataFrame({"time": trades["entry_time"], "price": trades["entry_price"],
-                            "event": [f"{s} entry" for s in trades["side"]], "n": trades["n"]})
+                            "event": [f"{s} entry" for s in trades["side"]], "n": trades["n"],
+                            "side": trades["side"], "pnl": trades["pnl"]})
+    reasons = trades["exit_reason"] if "exit_reason" in trades else "signal"
     exits = pd.DataFrame({"time": trades["exit_time"], "price": trades["exit_price"],
-                          "event": [f"{s} exit" for s in trades["side"]], "n": trades["n"]})
+                          "event": [f"exit: {r}" for r in pd.Series(reasons, index=trades.index)],
+                          "n": trades["n"], "side": trades["side"], "pnl": trades["pnl"]})
     return pd.concat([entries, exits], ignore_index=True)
 
 
 def _price_layer(ohlcv: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     bars = ohlcv.reset_index(names="time")
     if len(bars) > CANDLE_LIMIT:
-        step = -(-len(bars) // LINE_LIMIT)  # ceil: at most LINE_LIMIT points
-        return alt.Chart(bars.iloc[::step]).mark_line(color="#555", strokeWidth=0.8).encode(
+        return alt.Chart(thin(bars, "Close")).mark_line(color="#a0a0a0", strokeWidth=0.8).encode(
             x=alt.X("time:T", title="Time (UTC)"),
             y=alt.Y("Close:Q", title="Price (USDT)", scale=alt.Scale(zero=False)),
             tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT),
@@ -78,19 +88,45 @@ def _price_layer(ohlcv: pd.DataFrame) -> alt.LayerChart | alt.Chart:
 
 
 def price_with_trades(ohlcv: pd.DataFrame, trades: pd.DataFrame, *,
-                      height: int = 360) -> alt.LayerChart:
-    """Candles (or a close line beyond CANDLE_LIMIT bars) with trade entry and exit markers."""
+                      height: int = 380) -> alt.LayerChart:
+    """Candles (or a close line beyond CANDLE_LIMIT bars) with the trades' entries and exits.
+
+    Entries: a triangle up (long, blue) or down (short, purple). Exits: one shape and colour per
+    exit reason (signal, stop-loss, take-profit, trailing stop, liquidation, risk halt, end of
+    data). With more than MARKER_LIMIT markers the points shrink and fade so price stays
+    readable; the caller offers a narrower window for candles and full-size markers.
+    """
     marks = _markers(trades)
-    domain = ["long entry", "long exit", "short entry", "short exit"]
-    points = alt.Chart(marks).mark_point(filled=True, size=70, opacity=0.95).encode(
+    if len(ohlcv):  # a window: markers outside it would stretch the time axis
+        marks = marks[(marks["time"] >= ohlcv.index[0]) & (marks["time"] <= ohlcv.index[-1])]
+    reasons = [r for r in EXIT_STYLE if f"exit: {r}" in set(marks["event"])]
+    styles = {**{k: v for k, v in ENTRY_STYLE.items() if k in set(marks["event"])},
+              **{f"exit: {r}": EXIT_STYLE[r] for r in reasons}}
+    extra = sorted(set(marks["event"]) - set(styles))  # an unknown reason still gets drawn
+    domain = [*styles, *extra]
+    crowded = len(marks) > MARKER_LIMIT
+    points = alt.Chart(marks).mark_point(
+        filled=True, size=22 if crowded else 60, opacity=0.75 if crowded else 0.95,
+        strokeWidth=1.5).encode(
         x="time:T", y="price:Q",
         shape=alt.Shape("event:N", title=None, scale=alt.Scale(
-            domain=domain, range=["triangle-up", "circle", "triangle-down", "circle"])),
-        color=alt.Color("event:N", title=None, scale=alt.Scale(
-            domain=domain, range=["#1f77b4", "#111111", "#9467bd", "#111111"])),
-        tooltip=[alt.Tooltip("n:Q", title="trade #"), "event:N",
+            domain=domain, range=[styles[k][0] for k in styles] + ["circle"] * len(extra))),
+        color=alt.Color("event:N", title=None, legend=alt.Legend(orient="top", columns=5),
+                        scale=alt.Scale(domain=domain, range=[styles[k][1] for k in styles]
+                                        + ["#000000"] * len(extra))),
+        tooltip=[alt.Tooltip("n:Q", title="trade #"), "event:N", "side:N",
                  alt.Tooltip("time:T", format=TIME_FORMAT),
-                 alt.Tooltip("price:Q", format=",.2f")])
+                 alt.Tooltip("price:Q", format=",.2f"),
+                 alt.Tooltip("pnl:Q", format=",.2f", title="trade P&L (USDT)")])
     chart = alt.layer(_price_layer(ohlcv), points)
     return chart.add_params(alt.selection_interval(bind="scales", encodings=["x"])).properties(
         height=height)
+
+
+def window(ohlcv: pd.DataFrame, trades: pd.DataFrame, start: pd.Timestamp,
+           end: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bars in [start, end] and the trades with an entry or exit inside it."""
+    bars = ohlcv.loc[(ohlcv.index >= start) & (ohlcv.index <= end)]
+    inside = ((trades["entry_time"] >= start) & (trades["entry_time"] <= end)) | (
+        (trades["exit_time"] >= start) & (trades["exit_time"] <= end))
+    return bars, trades.loc[inside]

@@ -206,27 +206,53 @@ def preview_panel(db: Path, sets: list[market_data.Dataset]) -> None:
               >= market_data.TIMEFRAME_MINUTES[d.timeframe]]
     timeframe = st.selectbox("Show as", higher, key="pv_tf")
     start, end = _range(d)
+    report = _report_of(d)
     try:
         frame = market_data.load_ohlcv(db, exchange=d.exchange, market=d.market, symbol=d.symbol,
                                        timeframe=timeframe, start=str(start), end=str(end))
     except PineOptError as exc:
         services.show_error(exc)
     else:
-        st.altair_chart(market_charts.candles_with_volume(frame, title=f"{d.symbol} {timeframe}"),
-                        width="stretch")
+        marks = _flagged_bars(report) if report is not None and timeframe == d.timeframe else None
+        st.altair_chart(market_charts.candles_with_volume(frame, title=f"{d.symbol} {timeframe}",
+                                                          marks=marks), width="stretch")
+        if marks is not None and len(marks):
+            st.caption("Orange dashed lines: bars the quality check flagged (hover for the "
+                       "finding; up to 5 examples per check).")
         if len(frame) > market_charts.MAX_CANDLES:
             st.caption(f"Showing the last {market_charts.MAX_CANDLES} of {len(frame)} bars.")
     symbol_rules_form(db, d)
     quality_panel(db, d)
 
 
+QUALITY = "q_reports"  # dataset label -> its last quality report in this session
+
+
+def _label(d: market_data.Dataset) -> str:
+    return f"{d.exchange}/{d.market}/{d.symbol} {d.timeframe}"
+
+
+def _report_of(d: market_data.Dataset) -> quality.QualityReport | None:
+    return st.session_state.get(QUALITY, {}).get(_label(d))
+
+
+def _flagged_bars(report: quality.QualityReport) -> pd.DataFrame:
+    """time, finding of the example bars in the report (a gap marks the bar before it)."""
+    rows = [{"time": pd.Timestamp(example.split(" → ")[0]), "finding": issue.message}
+            for issue in report.issues for example in issue.examples]
+    return pd.DataFrame(rows, columns=["time", "finding"])
+
+
 def quality_panel(db: Path, d: market_data.Dataset) -> None:
-    """Run the quality report; offer repairs (applied only when the user clicks)."""
+    """Run the quality report; offer repairs (applied only when the user clicks). The verdict
+    shown is always the selected dataset's own."""
     key = {"exchange": d.exchange, "market": d.market, "symbol": d.symbol,
            "timeframe": d.timeframe}
+    reports = st.session_state.setdefault(QUALITY, {})
     if st.button("Check quality", key="q_check"):
-        st.session_state["q_report"] = quality.dataset_report(db, **key)
-    report = st.session_state.get("q_report")
+        reports[_label(d)] = quality.dataset_report(db, **key)
+        st.rerun()  # draw the flagged bars on the chart above
+    report = reports.get(_label(d))
     if report is None:
         return
     if report.ok:
@@ -241,5 +267,5 @@ def quality_panel(db: Path, d: market_data.Dataset) -> None:
                            key="q_fixes")
     if st.button("Repair", key="q_repair", disabled=not fixes):
         result = quality.repair(db, fixes=fixes, **key)
-        st.session_state["q_report"] = result.after
+        reports[_label(d)] = result.after
         st.success(f"Repaired: {result.summary}.")

@@ -7,15 +7,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from core import analytics, metrics, run_notes, runs
 from core.analytics import RunBundle
 from core.errors import PineOptError
-from core.model import RunRecord
+from core.model import RunRecord, RunStatus
 from core.settings import Settings
 from reports import broker_charts, charts, export, frames, pdf, tables, tearsheet, trade_charts
-from ui import services
+from ui import backtest_form, run_actions, services, url_state
 
 COMPARE_RUNS = "compare_run_ids"
 HEADLINE = ("total_return", "cagr", "sharpe_ratio", "sortino_ratio", "max_drawdown", "win_rate",
@@ -75,31 +76,75 @@ def header(b: RunBundle) -> None:
                    help=info.definition)
 
 
-def _chart(title: str, chart: object, where: object = st) -> None:
+def _chart(title: str, spec: dict, where: object = st) -> None:
     where.markdown(f"**{title}**")
-    where.altair_chart(chart, width="stretch")
+    where.vega_lite_chart(spec, width="stretch")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _chart_specs(home: str, run_id: int) -> dict[str, dict]:
+    """Every Charts-tab chart of a run as a Vega-Lite spec, built once per run (runs never
+    change once completed; a deleted run's id is never reused)."""
+    b = _bundle(home, run_id)
+    specs = {"equity": charts.equity_vs_benchmark(b.equity, b.benchmark),
+             "underwater": charts.underwater(b.equity), "monthly": charts.monthly_heatmap(b.equity),
+             "yearly": charts.yearly_returns(b.equity),
+             "rolling": charts.rolling_sharpe_volatility(b.equity)}
+    if len(b.trades):
+        specs |= {"pnl": trade_charts.pnl_histogram(b.trades),
+                  "duration": trade_charts.duration_vs_return(b.trades)}
+    plots = runs.run_plots(services.settings().db_path, run_id)
+    if len(plots.columns):
+        specs["plots"] = broker_charts.price_with_plots(b.ohlcv["Close"], plots)
+    return {name: chart.to_dict() for name, chart in specs.items()}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _price_spec(home: str, run_id: int, start: str, end: str) -> dict:
+    b = _bundle(home, run_id)
+    bars, trades = trade_charts.window(b.ohlcv, b.trades, pd.Timestamp(start), pd.Timestamp(end))
+    return trade_charts.price_with_trades(bars, trades).to_dict()
+
+
+@st.fragment
+def _price_panel(b: RunBundle) -> None:
+    """Price with trades over a chosen window: the whole run draws a close line with small
+    markers; a window of up to CANDLE_LIMIT bars draws candles. Only this panel reruns."""
+    first, last = b.ohlcv.index[0].date(), b.ohlcv.index[-1].date()
+    head, pick = st.columns([2, 3], vertical_alignment="bottom")
+    head.markdown("**Price with trades**")
+    if first < last:
+        start, end = pick.slider("Window (UTC)", min_value=first, max_value=last,
+                                 value=(first, last), key=f"price_window_{b.run.id}",
+                                 format="YYYY-MM-DD")
+    else:
+        start, end = first, last
+    spec = _price_spec(str(services.settings().home), b.run.id, str(start),
+                       f"{end} 23:59:59")
+    st.vega_lite_chart(spec, width="stretch")
+    st.caption("Entries: ▲ long, ▼ short; exits: one shape and colour per exit reason. Narrow "
+               f"the window to {trade_charts.CANDLE_LIMIT:,} bars or fewer for candles.")
 
 
 def chart_section(b: RunBundle) -> None:
-    """Equity, drawdown, period returns, rolling ratios and trade charts."""
-    _chart("Equity vs buy & hold (same starting capital)",
-           charts.equity_vs_benchmark(b.equity, b.benchmark))
-    _chart("Underwater (drawdown from the running peak)", charts.underwater(b.equity))
-    _chart("Monthly returns", charts.monthly_heatmap(b.equity))
-    cols = st.columns(3 if len(b.trades) else 1)
-    _chart("Yearly returns", charts.yearly_returns(b.equity), cols[0])
-    if len(b.trades):
-        _chart("Trade P&L distribution", trade_charts.pnl_histogram(b.trades), cols[1])
-        _chart("Trade duration vs return", trade_charts.duration_vs_return(b.trades), cols[2])
+    """Equity, drawdown, period returns, rolling ratios and trade charts (specs cached per
+    run; long series thinned for display, keeping each bucket's extremes)."""
+    specs = _chart_specs(str(services.settings().home), b.run.id)
+    _chart("Equity vs buy & hold (same starting capital)", specs["equity"])
+    _chart("Underwater (drawdown from the running peak)", specs["underwater"])
+    _chart("Monthly returns", specs["monthly"])
+    cols = st.columns(3 if "pnl" in specs else 1)
+    _chart("Yearly returns", specs["yearly"], cols[0])
+    if "pnl" in specs:
+        _chart("Trade P&L distribution", specs["pnl"], cols[1])
+        _chart("Trade duration vs return", specs["duration"], cols[2])
     _chart(f"Rolling {frames.ROLLING_DAYS}-day Sharpe and volatility (annualised, rf 0)",
-           charts.rolling_sharpe_volatility(b.equity))
-    _chart("Price with trades", trade_charts.price_with_trades(b.ohlcv, b.trades))
-    plots = runs.run_plots(services.settings().db_path, b.run.id)
-    if len(plots.columns):
-        _chart("Price with the strategy's plot() series",
-               broker_charts.price_with_plots(b.ohlcv["Close"], plots))
-    st.caption("Drag or scroll on a time chart to zoom; double-click to reset. Candles up to "
-               f"{trade_charts.CANDLE_LIMIT:,} bars, a close line beyond.")
+           specs["rolling"])
+    _price_panel(b)
+    if "plots" in specs:
+        _chart("The strategy's plot() series (price-like series over the close; others on "
+               "their own scale below)", specs["plots"])
+    st.caption("Drag or scroll on a time chart to zoom; double-click to reset.")
 
 
 def metric_section(b: RunBundle) -> None:
@@ -180,19 +225,56 @@ def download_section(settings: Settings, b: RunBundle) -> None:
     st.iframe("data:text/html;base64," + base64.b64encode(content).decode(), height=900)
 
 
-def compare_button(run_id: int) -> None:
-    """Start a comparison that includes this run."""
-    if st.button("Compare with other runs", icon=":material/compare_arrows:"):
+def run_actions_row(settings: Settings, run: RunRecord) -> None:
+    """Compare (completed runs), re-run with these settings on the Backtest page, delete."""
+    cols = st.columns([2, 2, 1, 3])
+    if run.status is RunStatus.COMPLETED and cols[0].button(
+            "Compare with other runs", icon=":material/compare_arrows:"):
         chosen = list(st.session_state.get(COMPARE_RUNS) or [])
-        st.session_state[COMPARE_RUNS] = [run_id, *[r for r in chosen if r != run_id]][:10]
+        st.session_state[COMPARE_RUNS] = [run.id, *[r for r in chosen if r != run.id]][:10]
         st.switch_page("app_pages/compare.py")
+    if cols[1].button("Re-run with these settings", icon=":material/replay:",
+                      help="Open the Backtest page filled with this run's settings.",
+                      disabled=run.strategy_id is None):
+        backtest_form.request_rerun(run)
+        st.switch_page("app_pages/backtest.py")
+    if run.status.finished:
+        run_actions.delete_popover(settings, [run.id], label="Delete", where=cols[2],
+                                   key=f"delete_run_{run.id}")
+
+
+COMPARE_PICK = "compare_pick"
+
+
+def _picked_compare() -> None:
+    st.session_state[COMPARE_RUNS] = list(st.session_state[COMPARE_PICK])
+    url_state.publish("runs", st.session_state[COMPARE_PICK])
+
+
+def compare_picker(labels: dict[int, str]) -> list[int]:
+    """The Compare multiselect: runs from ?runs=3,5 when the URL names new ones, else this
+    session's choice, filled up to two with the newest; the URL follows the choice."""
+    from reports import compare
+
+    from_url = url_state.incoming_ints("runs")
+    wanted = from_url if from_url is not None else st.session_state.get(COMPARE_RUNS) or []
+    wanted = [r for r in dict.fromkeys(wanted) if r in labels][:compare.MAX_RUNS]
+    if len(wanted) < compare.MIN_RUNS:  # coming from one run: add the newest other runs
+        wanted = (wanted + [r for r in labels if r not in wanted])[:compare.MIN_RUNS]
+    current = st.session_state.get(COMPARE_PICK)
+    if from_url is not None or current is None or any(r not in labels for r in current):
+        st.session_state[COMPARE_PICK] = wanted
+    picked = st.multiselect("Runs (2 to 10)", list(labels), format_func=labels.get,
+                            max_selections=compare.MAX_RUNS, key=COMPARE_PICK,
+                            on_change=_picked_compare)
+    st.session_state[COMPARE_RUNS] = picked
+    url_state.publish("runs", picked)
+    return picked
 
 
 def run_options(records: list[RunRecord]) -> dict[int, str]:
-    """Run id -> selector label."""
-    return {r.id: f"Run {r.id} · {r.strategy_name} v{r.strategy_version} · {r.config.symbol} "
-                  f"{r.config.timeframe} · {r.status.value}" for r in records}
-
+    """Run id -> selector label (with the parameters that differ from the defaults)."""
+    return run_actions.run_labels(services.settings().db_path, records)
 
 
 COST_LABELS = {"price_pnl": "Price P&L", "fees_paid": "Fees paid", "funding_pnl": "Funding P&L",

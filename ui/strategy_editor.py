@@ -14,7 +14,7 @@ from core import examples, files, params, pine, strategies, validation
 from core.errors import PineOptError
 from core.model import TIMEFRAMES, Language, Severity, StrategyMeta, ValidationIssue
 from core.settings import Settings
-from ui import services
+from ui import services, url_state
 
 VIEW = "strategies_view"  # "Editor" | "Library" | "Examples"
 PICK = "strategies_pick"  # the Strategy selectbox on this page (None = new strategy)
@@ -22,8 +22,11 @@ NONCE = "strategies_nonce"  # bumped to remount the editor and the uploader with
 FLASH = "strategies_flash"  # one message shown after the next rerun
 CONFIRM = "strategies_confirm_delete"
 ACE_THEME = "tomorrow"  # light, high-contrast, readable
+ACE_DARK_THEME = "tomorrow_night"  # the same palette when the app follows a dark browser
 ACE_FONT_PX = 15  # at 14 and 16 px Debian Chromium clips underscores off identifiers
 VALID_TEXT = "Valid: one Strategy subclass, allowed imports only."
+VALID_PINE = ("Valid Pine Script: it translates to a backtesting.py strategy that passes the "
+              "sandbox checks.")
 
 
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$"})
@@ -76,6 +79,8 @@ NEW_STRATEGY = 0  # picker value of "+ New strategy": a selectbox shows None as 
 
 
 def _picker(settings: Settings) -> int | None:
+    if from_url := url_state.incoming_ints("strategy"):  # ?strategy=ID: a link or a reload
+        st.session_state["strategies_pending"] = from_url[0]
     if "strategies_pending" in st.session_state:
         st.session_state[PICK] = st.session_state.pop("strategies_pending")
     elif PICK not in st.session_state:  # widget state is dropped on other pages: restore it
@@ -88,6 +93,7 @@ def _picker(settings: Settings) -> int | None:
     picked = st.selectbox("Strategy", list(choices), format_func=choices.get, key=PICK)
     sid = None if picked == NEW_STRATEGY else picked
     st.session_state[services.SELECTED_STRATEGY] = sid
+    url_state.publish("strategy", sid)
     return sid
 
 
@@ -108,8 +114,13 @@ def _doc(settings: Settings, sid: int | None) -> Doc:
 
 
 def _upload(settings: Settings) -> None:
-    got = st.file_uploader("Upload a strategy file (.py or .pine, up to 10 MB)",
-                           type=["py", "pine"], key=f"upload_{st.session_state.get(NONCE, 0)}")
+    # One limit, stated in the label and checked by files.decode_upload; the widget's own
+    # whole-MB cap (its smallest) only stops far bigger files, so its text is hidden.
+    st.html("<style>[class*='st-key-upload_'] [data-testid='stFileUploaderDropzoneInstructions'] "
+            "small {display: none}</style>")
+    got = st.file_uploader(f"Upload a strategy file (.py or .pine, up to {files.MAX_UPLOAD_TEXT})",
+                           type=["py", "pine"], key=f"upload_{st.session_state.get(NONCE, 0)}",
+                           max_upload_size=1)
     if got is None:
         return
     try:
@@ -151,7 +162,8 @@ def _meta_form(doc: Doc) -> StrategyMeta:
 
 def _ace(doc: Doc, issues: list[ValidationIssue]) -> str:
     source = st_ace(value=doc.source, language="python" if doc.language is Language.PYTHON
-                    else "text", theme=ACE_THEME, key=f"ace_{doc.key}", height=460,
+                    else "text", theme=ACE_DARK_THEME if st.context.theme.type == "dark" else ACE_THEME,
+                    key=f"ace_{doc.key}", height=460,
                     show_gutter=True, wrap=False, font_size=ACE_FONT_PX, auto_update=True,
                     annotations=validation.ace_annotations(issues))
     return doc.source if source is None else source
@@ -172,9 +184,10 @@ def _translation(doc: Doc, source: str) -> None:
     st.code(python, language="python", line_numbers=True)
 
 
-def _issue_list(issues: list[ValidationIssue]) -> None:
+def _issue_list(issues: list[ValidationIssue], language: Language) -> None:
     if not issues:
-        st.success(VALID_TEXT, icon=":material/check_circle:")
+        st.success(VALID_PINE if language is Language.PINE else VALID_TEXT,
+                   icon=":material/check_circle:")
         return
     for issue in issues:
         where = f"Line {issue.line}, col {issue.col}" if issue.line else "Whole file"
@@ -185,16 +198,28 @@ def _issue_list(issues: list[ValidationIssue]) -> None:
             st.warning(text, icon=":material/warning:")
 
 
+def _bound(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
 def _params_table(source: str, language: Language) -> None:
-    defs = params.extract(source, language)
+    defs = params.user_facing(params.extract(source, language))
+    pine_source = language is Language.PINE
     if not defs:
-        st.caption("No parameters: add class attributes such as "
-                   "`fast = 20  # Fast MA length; range: 5..100`.")
+        st.caption("No parameters: declare them with `input.int(20, \"Fast length\")` and the "
+                   "other input.* calls." if pine_source else "No parameters: add class "
+                   "attributes such as `fast = 20  # Fast MA length; range: 5..100`.")
         return
     st.dataframe(pd.DataFrame([{
         "Parameter": p.name, "Type": p.type, "Default": str(p.default),
-        "Min": p.min, "Max": p.max, "Description": p.description} for p in defs]),
+        "Min": _bound(p.min), "Max": _bound(p.max),
+        "Description": p.description or p.title} for p in defs]),
         hide_index=True, width="stretch")
+    if pine_source:
+        st.caption("Parameters are the script's input.* calls: the title is the description, "
+                   "minval/maxval the bounds, options a choice. The Backtest page shows them as "
+                   "a bounded form; the tick size comes from the symbol.")
+        return
     st.caption("Parameters are class attributes; a trailing comment gives a description and "
                "bounds: `fast = 20  # Fast MA length; range: 5..100` (also `step:` and "
                "`options: a, b`). The Backtest page shows them as a bounded form.")
@@ -235,7 +260,7 @@ def render(settings: Settings) -> Doc:
             _translation(doc, source)
     else:
         source = _ace(doc, issues)
-    _issue_list(issues)
+    _issue_list(issues, doc.language)
     _params_table(source, doc.language)
     _save(settings, doc, meta, source)
     return doc

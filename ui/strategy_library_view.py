@@ -144,16 +144,27 @@ def _unique_name(settings: Settings, title: str) -> str:
     return name
 
 
+GALLERY_LANGUAGES = {"All": None, "Python": Language.PYTHON, "Pine Script": Language.PINE}
+
+
+def _gallery(choice: str) -> list[examples.Example]:
+    return examples.list_examples(language=GALLERY_LANGUAGES[choice])
+
+
 def examples_gallery(settings: Settings) -> None:
     """Every shipped example with a preview and "Use this example"."""
     st.caption("Each example validates and trades on the sample data. Using one creates a new "
                "strategy you can edit; the example itself stays unchanged.")
-    for ex in examples.list_examples():
+    shown = st.segmented_control("Language", list(GALLERY_LANGUAGES), default="All",
+                                 key="gallery_language", label_visibility="collapsed",
+                                 format_func=lambda k: f"{k} ({len(_gallery(k))})")
+    for ex in _gallery(shown or "All"):
         with st.container(border=True):
-            st.markdown(f"**{ex.title}**")
+            kind = "Pine Script" if ex.language is Language.PINE else "Python"
+            st.markdown(f"**{md_escape(ex.title)}** · {kind}")
             st.caption(ex.description)
             with st.expander("Show code"):
-                st.code(ex.source, language="python")
+                st.code(ex.source, language="python" if ex.language is Language.PYTHON else None)
             if st.button("Use this example", key=f"use_{ex.key}", icon=":material/add:"):
                 _use(settings, ex)
 

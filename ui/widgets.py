@@ -7,10 +7,10 @@ from typing import Any
 
 import streamlit as st
 
-from core import metrics, runs
+from core import metrics, params, run_admin, runs
 from core.model import ParameterDef, RunRecord, RunStatus
 from core.settings import Settings
-from ui import services
+from ui import run_actions, services
 
 
 def index_of(options: list[Any], value: Any) -> int:
@@ -18,8 +18,15 @@ def index_of(options: list[Any], value: Any) -> int:
     return options.index(value) if value in options else 0
 
 
+def pick(options: list[Any], value: Any) -> Any:
+    """value when it is one of options, else the first option."""
+    return options[index_of(options, value)]
+
+
 def parameter_form(defs: list[ParameterDef], *, key: str) -> dict[str, Any]:
-    """Typed, bounded inputs for strategy parameters; returns name -> value."""
+    """Typed, bounded inputs for strategy parameters; returns name -> value. A Pine input's
+    title is the label and its name the help; internal parameters are not shown."""
+    defs = params.user_facing(defs)
     if not defs:
         return {}
     st.subheader("Parameters")
@@ -28,25 +35,28 @@ def parameter_form(defs: list[ParameterDef], *, key: str) -> dict[str, Any]:
     for i, p in enumerate(defs):
         col = cols[i % len(cols)]
         label = p.title or p.name
-        help_text = p.description or None
+        help_text = p.description or (f"`{p.name}`" if p.title else None)
         k = f"{key}_{p.name}"
         if p.type == "bool":
-            values[p.name] = col.checkbox(label, value=bool(p.default), help=help_text, key=k)
+            values[p.name] = col.checkbox(label, value=bool(p.default), help=help_text, key=k,
+                                          persist_state="session")
         elif p.options:
             values[p.name] = col.selectbox(label, list(p.options),
                                            index=index_of(list(p.options), p.default),
-                                           help=help_text, key=k)
+                                           help=help_text, key=k, persist_state="session")
         elif p.type == "int":
             values[p.name] = int(col.number_input(
                 label, value=int(p.default), step=int(p.step or 1), help=help_text, key=k,
-                min_value=int(p.min) if p.min is not None else None,
+                persist_state="session", min_value=int(p.min) if p.min is not None else None,
                 max_value=int(p.max) if p.max is not None else None))
         elif p.type == "float":
             values[p.name] = float(col.number_input(
                 label, value=float(p.default), step=float(p.step or 0.0) or None, help=help_text,
-                key=k, format="%g", min_value=p.min, max_value=p.max))
+                key=k, format="%g", min_value=p.min, max_value=p.max,
+                persist_state="session"))
         else:
-            values[p.name] = col.text_input(label, value=str(p.default), help=help_text, key=k)
+            values[p.name] = col.text_input(label, value=str(p.default), help=help_text, key=k,
+                                            persist_state="session")
     return values
 
 
@@ -61,33 +71,33 @@ STATUS_TEXT = {
 JOB_HISTORY = 30
 
 
-def _run_label(run: RunRecord) -> str:
+def _run_label(run: RunRecord, changes: dict[int, dict[str, Any]]) -> str:
     return (f"Run {run.id} · {run.strategy_name} v{run.strategy_version} · {run.config.symbol} "
-            f"{run.config.timeframe}")
+            f"{run.config.timeframe}{run_admin.param_text(changes.get(run.id, {}))}")
 
 
-def _active_job(run: RunRecord, position: int) -> None:
+def _active_job(run: RunRecord, position: int, label: str) -> None:
     cols = st.columns([5, 1])
     if run.status is RunStatus.RUNNING:
         cols[0].progress(min(max(run.progress, 0.0), 1.0),
-                         text=f"{_run_label(run)} — running, {run.progress * 100:.0f}% of bars")
+                         text=f"{label} — running, {run.progress * 100:.0f}% of bars")
     else:
-        cols[0].info(f"{_run_label(run)} — queued (#{position} in line)")
+        cols[0].info(f"{label} — queued (#{position} in line)")
     if cols[1].button("Cancel", key=f"cancel_{run.id}"):
         services.jobs().cancel(run.id)
 
 
-def _finished_job(settings: Settings, run: RunRecord) -> None:
+def _finished_job(settings: Settings, run: RunRecord, label: str, *, live: bool) -> None:
     cols = st.columns([5, 1])
     if run.status is RunStatus.COMPLETED:
         ret = runs.run_metrics(settings.db_path, run.id).get("total_return")
-        cols[0].success(f"{_run_label(run)} — completed, return "
+        cols[0].success(f"{label} — completed, return "
                         f"{metrics.format_value('total_return', ret)}")
-        if cols[1].button("Open", key=f"open_{run.id}"):
-            st.session_state[services.SELECTED_RUN] = run.id
-            st.switch_page("app_pages/results.py")
+        # A link, not a button + st.switch_page: navigation never runs inside the fragment.
+        cols[1].page_link("app_pages/results.py", label="Open", icon=":material/monitoring:",
+                          query_params={"run": str(run.id)})
         return
-    text = f"{_run_label(run)} — {STATUS_TEXT.get(run.status, run.status.value)}"
+    text = f"{label} — {STATUS_TEXT.get(run.status, run.status.value)}"
     box = cols[0].warning if run.status in (RunStatus.CANCELLED, RunStatus.INTERRUPTED) \
         else cols[0].error
     box(text)
@@ -95,23 +105,49 @@ def _finished_job(settings: Settings, run: RunRecord) -> None:
         cols[0].text(run.error[:2000])  # plain text: the message can quote the user's code
     if run.status is RunStatus.INTERRUPTED and cols[1].button("Re-queue", key=f"rq_{run.id}"):
         services.jobs().requeue(run.id)
+    if not live:
+        run_actions.delete_popover(settings, [run.id], label="Delete", where=cols[1],
+                                   key=f"jobdel_{run.id}")
 
 
-@st.fragment(run_every=1.0)
-def job_monitor(settings: Settings) -> None:
-    """Running runs with a progress bar and Cancel, the queue in order, then recent finished
-    runs: completed ones open in Results, interrupted ones can be re-queued."""
-    recent = runs.list_runs(settings.db_path, limit=JOB_HISTORY)
-    if not recent:
-        return
+def _job_list(settings: Settings, recent: list[RunRecord], *, live: bool) -> None:
     active = sorted((r for r in recent if not r.status.finished), key=lambda r: r.id)
-    st.subheader("Jobs")
+    head, action = st.columns([5, 1], vertical_alignment="bottom")
+    head.subheader("Jobs")
+    failed = [r.id for r in recent if r.status.finished and r.status is not RunStatus.COMPLETED]
+    if failed and not live:
+        run_actions.delete_popover(settings, failed, label=f"Delete {len(failed)} failed",
+                                   where=action, key="jobdel_failed")
+    done = [r for r in recent if r.status.finished][:8]
+    changes = run_admin.param_changes(settings.db_path, [*active, *done])
     queued = 0
     for run in sorted(active, key=lambda r: r.status is not RunStatus.RUNNING):
         queued += run.status is RunStatus.QUEUED
-        _active_job(run, queued)
-    for run in [r for r in recent if r.status.finished][:8]:
-        _finished_job(settings, run)
+        _active_job(run, queued, _run_label(run, changes))
+    for run in done:
+        _finished_job(settings, run, _run_label(run, changes), live=live)
+
+
+@st.fragment(run_every=1.0)
+def _live_jobs(settings: Settings) -> None:
+    recent = runs.list_runs(settings.db_path, limit=JOB_HISTORY)
+    _job_list(settings, recent, live=True)
+    if all(r.status.finished for r in recent):
+        st.rerun(scope="app")  # the last job ended: draw the list once more, without a timer
+
+
+def job_monitor(settings: Settings) -> None:
+    """Running runs with a progress bar and Cancel, the queue in order, then recent finished
+    runs: completed ones open in Results (a link with ?run=ID), interrupted ones can be
+    re-queued, failed ones deleted. The list refreshes every second only while something is
+    queued or running; otherwise it is drawn once, so clicks are never lost to a refresh."""
+    recent = runs.list_runs(settings.db_path, limit=JOB_HISTORY)
+    if not recent:
+        return
+    if any(not r.status.finished for r in recent):
+        _live_jobs(settings)
+    else:
+        _job_list(settings, recent, live=False)
 
 
 def sandbox_banner(settings: Settings) -> None:

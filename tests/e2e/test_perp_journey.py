@@ -3,6 +3,7 @@ liquidation marked among the trade exit reasons in Results."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -73,8 +74,8 @@ def test_ten_x_perp_run_shows_the_liquidation(page: Page, app_url: str) -> None:
     leverage.fill("10")
     leverage.press("Enter")
     expect(leverage).to_have_value("10.00")
-    page.get_by_role("button", name="Run backtest").click()
-    open_button = page.get_by_test_id("stButton").get_by_role("button", name="Open").first
+    page.get_by_role("button", name=re.compile("^Run backtest")).click()
+    open_button = page.get_by_test_id("stPageLink").filter(has_text="Open").first
     expect(open_button).to_be_visible(timeout=120_000)
     open_button.click()
 

@@ -44,8 +44,8 @@ def test_edit_save_run_results_download(page: Page, app_url: str, tmp_path: Path
     expect(page.get_by_role("combobox", name="Strategy")).to_have_value("Journey SMA (v1)")
     expect(page.get_by_role("spinbutton", name="fast")).to_have_value("12")
     wait_idle(page)
-    page.get_by_role("button", name="Run backtest").click()
-    open_button = page.get_by_test_id("stButton").get_by_role("button", name="Open").first
+    page.get_by_role("button", name=re.compile("^Run backtest")).click()
+    open_button = page.get_by_test_id("stPageLink").filter(has_text="Open").first
     expect(open_button).to_be_visible(timeout=90_000)
     expect(page.get_by_text(re.compile(r"Journey SMA v1 .* completed, return"))).to_be_visible()
     open_button.click()

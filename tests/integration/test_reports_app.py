@@ -93,7 +93,7 @@ def test_every_report_format_through_the_cli(lab: dict, tmp_path: Path,
     assert doc["metrics"]["fees_paid"] > 0
     equity = pd.read_parquet(io.BytesIO((tmp_path / "r.parquet").read_bytes()))
     assert list(equity.columns) == ["time", "equity_usdt"] and len(equity) == len(doc["equity"])
-    assert "wrote" in capsys.readouterr().out
+    assert "wrote" in capsys.readouterr().err
 
 
 def test_compare_cli_text_and_json(lab: dict, monkeypatch: pytest.MonkeyPatch,
@@ -132,7 +132,13 @@ def test_results_page_shows_cards_tabs_and_downloads(lab: dict,
                                           "Run config & log",
                                           "Downloads & tearsheet"]
     assert len(at.get("vega_lite_chart")) >= 8
+    assert at.get("download_button") == []  # only the open tab is drawn
+    at.session_state["results_tab"] = "Downloads & tearsheet"
+    at.run()
+    assert at.get("vega_lite_chart") == []
     assert len(at.get("download_button")) >= 5  # the tearsheet was built by the CLI test
+    at.session_state["results_tab"] = "Trades"
+    at.run()
     at.multiselect(key="trade_sides").set_value(["short"]).run()
     assert any(c.value.startswith("0 of ") for c in at.caption)
 

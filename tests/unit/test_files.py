@@ -17,7 +17,7 @@ from core.model import Language
     ("empty.py", b"  \n\n", "is empty"),
     ("blob.py", b"x = 1\x00\x01", "looks binary"),
     ("latin.py", b"x = 1\n# caf\xe9\n", "not UTF-8 text (bad byte at line 2)"),
-    ("huge.py", b"#" * (files.MAX_UPLOAD_BYTES + 1), "the limit is 10 MB"),
+    ("huge.py", b"#" * (files.MAX_UPLOAD_BYTES + 1), "strategies are limited to 512 KB"),
 ])
 def test_bad_uploads_are_refused_with_a_reason(name: str, data: bytes, needle: str) -> None:
     with pytest.raises(PineOptError, match=needle.replace("(", r"\(").replace(")", r"\)")):

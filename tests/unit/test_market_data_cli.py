@@ -74,7 +74,7 @@ def test_export_resampled(home, capsys, tmp_path: Path, suffix: str) -> None:
     out = tmp_path / f"eth{suffix}"
     assert cli.main(["data", "export", "--symbol", "ETHUSDT", "--market", "perp", "--timeframe",
                      "1d", "--start", "2024-01-01", "--end", "2024-01-10", "-o", str(out)]) == 0
-    assert "wrote 10 1d bars of sample/perp/ETHUSDT" in capsys.readouterr().out
+    assert "wrote 10 1d bars of sample/perp/ETHUSDT" in capsys.readouterr().err
     frame = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
     assert list(frame.columns) == ["time", "open", "high", "low", "close", "volume"]
     assert len(frame) == 10

@@ -85,7 +85,7 @@ def test_price_chart_draws_candles_then_a_line_beyond_the_limit() -> None:
     assert '"rule"' in small_spec and '"bar"' in small_spec
     assert large_spec["layer"][0]["mark"]["type"] == "line"
     rows = max(len(v) for v in large_spec["datasets"].values())
-    assert rows <= trade_charts.LINE_LIMIT * 2  # markers are separate; bars are thinned
+    assert rows <= charts.MAX_POINTS + 2  # markers are separate; bars are thinned
 
 
 def test_excursions_bound_the_gross_trade_result(bundle: analytics.RunBundle) -> None:
@@ -169,3 +169,32 @@ def test_compare_tables_and_best_values() -> None:
     assert compare.correlation([a, b]).shape == (2, 2)
     with pytest.raises(PineOptError, match="2 to 10"):
         compare.load_runs(None, [1])  # type: ignore[arg-type]
+
+
+def test_thinning_keeps_every_bucket_extreme() -> None:
+    values = np.sin(np.arange(20_000) / 50.0) * 100 + np.arange(20_000) * 0.01
+    values[12_345] = -1_000.0  # one spike that plain every-k-th sampling would miss
+    frame = pd.DataFrame({"time": pd.date_range("2022-01-01", periods=len(values), freq="h"),
+                          "v": values})
+    shown = charts.thin(frame, "v")
+    assert len(shown) <= charts.MAX_POINTS + 2
+    assert shown["v"].min() == -1_000.0 and shown["v"].max() == values.max()
+    assert shown["time"].is_monotonic_increasing
+    assert shown["time"].iloc[0] == frame["time"].iloc[0]
+    assert shown["time"].iloc[-1] == frame["time"].iloc[-1]
+
+
+def test_trade_markers_differ_by_side_and_exit_reason() -> None:
+    b = _bundle(bars=500)
+    trades = b.trades.copy()
+    trades["exit_reason"] = ["stop_loss" if i % 2 else "signal" for i in range(len(trades))]
+    spec = trade_charts.price_with_trades(b.ohlcv, trades).to_dict()
+    points = spec["layer"][-1]["encoding"]
+    domain = points["shape"]["scale"]["domain"]
+    assert {"exit: stop_loss", "exit: signal"} <= set(domain)
+    shapes = dict(zip(domain, points["shape"]["scale"]["range"], strict=True))
+    colours = dict(zip(domain, points["color"]["scale"]["range"], strict=True))
+    assert shapes["exit: stop_loss"] != shapes["exit: signal"]
+    assert colours["exit: stop_loss"] != colours["exit: signal"]
+    entries = [k for k in domain if k.endswith("entry")]
+    assert entries and all(shapes[k].startswith("triangle") for k in entries)

@@ -47,3 +47,16 @@ def test_broken_pine_shows_no_translation_but_the_error(settings: Settings) -> N
                                     "\"D\", close)\n", language=Language.PINE)
     at = _strategies_page(settings, sid)
     assert any("No translation while the Pine source has an error" in i.value for i in at.info)
+
+
+def test_pine_wording_and_parameters_by_input_title(settings: Settings) -> None:
+    source = (REPO / "examples" / "pine" / "supertrend.pine").read_text()
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="st"), source=source,
+                             language=Language.PINE)
+    at = _strategies_page(settings, sid)
+    assert at.success[0].value.startswith("Valid Pine Script")
+    table = next(d.value for d in at.dataframe if "Parameter" in d.value.columns)
+    assert "syminfo_mintick" not in set(table["Parameter"])  # set from the symbol, not the user
+    assert dict(zip(table["Parameter"], table["Description"], strict=True))["atrPeriod"] == \
+        "ATR Length"
+    assert "None" not in set(table["Max"].astype(str))
