@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,8 @@ def handle(args: argparse.Namespace) -> int:
     upload = files.read_strategy_file(args.file)
     own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
     config = build_config(args, own)
-    s = settings()
+    # one run, one sandbox: no pool of pre-started workers that this process would never use
+    s = dataclasses.replace(settings(), pool_size=0)
     sid, _version = strategies.save_by_name(
         s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
         language=upload.language)

@@ -11,11 +11,20 @@ from core.settings import Settings, load_settings
 
 
 def settings() -> Settings:
-    """Settings with the store initialised (migrations + sample data)."""
+    """Settings with the store initialised (migrations + sample data), for commands that write."""
     from core import bootstrap
 
     s = load_settings()
     bootstrap.init_store(s)
+    return s
+
+
+def reader() -> Settings:
+    """Settings for a read-only command: the store is checked, never migrated or written."""
+    from core import bootstrap
+
+    s = load_settings()
+    bootstrap.check_readable(s)
     return s
 
 

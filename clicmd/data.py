@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clicmd.common import print_json, settings, table
+from clicmd.common import print_json, reader, settings, table
 from core import data_export, download, importers, market_data, quality
 from core.import_layouts import ColumnMapping
 from core.model import TIMEFRAMES
@@ -94,7 +94,7 @@ def _progress(fraction: float, message: str) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    s = settings()
+    s = reader()
     sets = market_data.list_datasets(s.db_path)
     badges = quality.saved_badges(s.db_path)
     rows = [{"exchange": d.exchange, "market": d.market, "symbol": d.symbol,
@@ -160,7 +160,7 @@ def _noop(_fraction: float, _message: str) -> None:
 
 
 def _quality(args: argparse.Namespace) -> int:
-    s = settings()
+    s = settings()  # the report is saved for the catalogue badge: a write
     d = data_export.find_dataset(s.db_path, symbol=args.symbol, timeframe=args.timeframe,
                                  exchange=args.exchange, market=args.market)
     key = {"exchange": d.exchange, "market": d.market, "symbol": d.symbol,
@@ -184,7 +184,7 @@ def _quality(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    s = settings()
+    s = reader()
     d = data_export.find_dataset(s.db_path, symbol=args.symbol, timeframe=args.timeframe,
                                  exchange=args.exchange, market=args.market)
     rows = data_export.export_ohlcv(s.db_path, args.output, exchange=d.exchange, market=d.market,
@@ -196,7 +196,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _symbols(args: argparse.Namespace) -> int:
-    s = settings()
+    s = settings() if args.refresh else reader()
     if args.refresh:
         count = download.refresh_markets(s.db_path, args.exchange or "binance",
                                          base_url=download.base_url_from_env())

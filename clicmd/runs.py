@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from clicmd.common import print_json, settings, table
+from clicmd.common import print_json, reader, settings, table
 from core import metrics, runs, trade_stats
 from reports import compare, export
 
@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    s = settings()
+    s = reader()
     records = runs.list_runs(s.db_path)
     rows = []
     for r in records:
@@ -60,7 +60,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    content = export.report_bytes(settings(), args.run_id, args.format)
+    # html and pdf are cached in the store (a write); the other formats only read
+    content = export.report_bytes(settings() if args.format in ("html", "pdf") else reader(),
+                                  args.run_id, args.format)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(content)
     print(f"wrote {args.output} ({len(content):,} bytes, {args.format})")
@@ -68,7 +70,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    bundles = compare.load_runs(settings(), args.run_ids)
+    bundles = compare.load_runs(reader(), args.run_ids)
     values = compare.values_table(bundles)
     best = compare.best_columns(values)
     if args.json:
