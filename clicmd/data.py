@@ -64,6 +64,9 @@ def _add_import(ds: Any) -> None:
     p.add_argument("--timeframe", default="", help="default: from the file name or the spacing")
     p.add_argument("--map", default="", metavar="time=COL,open=COL,...",
                    help="explicit columns when detection is unsure (names or 0-based positions)")
+    p.add_argument("--replace", action="store_true",
+                   help="overwrite stored bars the file changes (without it such an import is "
+                        "refused and the differences are shown)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_import)
 
@@ -118,8 +121,14 @@ def _import(args: argparse.Namespace) -> int:
     target = importers.Target(exchange=args.exchange, market=args.market, symbol=args.symbol,
                               timeframe=args.timeframe)
     mapping = ColumnMapping.parse(args.map) if args.map else None
-    report = importers.import_file(s.db_path, args.file, target=target, mapping=mapping,
-                                   progress=_progress_for(args))
+    try:
+        report = importers.import_file(s.db_path, args.file, target=target, mapping=mapping,
+                                       replace=args.replace, progress=_progress_for(args))
+    except importers.ReplaceNeeded as exc:
+        print(table([[str(r.ts), r.field, f"{r.stored:g}", f"{r.imported:g}"]
+                     for r in exc.changes.itertuples()],
+                    ["TIME (UTC)", "FIELD", "STORED", "IN THE FILE"]), file=sys.stderr)
+        raise
     if args.json:
         print_json({"file": report.file, "members": list(report.members),
                     "notes": list(report.notes),
