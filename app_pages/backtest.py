@@ -7,7 +7,7 @@ import streamlit as st
 from core import config_file, market_data, params, pine_run, runs, strategies
 from core.errors import PineOptError
 from core.model import TIMEFRAMES, Language
-from ui import broker_form, services, widgets
+from ui import broker_form, services, submit, widgets
 
 settings = services.settings()
 st.title("Backtest")
@@ -64,20 +64,22 @@ with st.expander("Risk rules (0 = off)"):
     risk_layer = broker_form.risk_inputs(key=key)
 values = widgets.parameter_form(params.extract(version.source, record.language), key=f"p{sid}")
 
-if st.button("Run backtest", type="primary"):
-    mapping = {"exchange": exchange, "market": market, "symbol": symbol, "timeframe": timeframe,
-               "start": str(start), "end": str(end), "cash_usdt": float(cash),
-               "fractional": fractional, "costs": cost_layer, "margin": margin_layer,
-               "risk": risk_layer, "params": values}
-    try:
-        run = runs.request_run(settings, strategy_id=sid, config=config_file.build_config(mapping))
-    except PineOptError as exc:
-        services.show_error(exc)
-    else:
-        if run.status.finished:
-            st.info(f"An identical run already exists: run {run.id}. Open it on the Results page.")
-        else:
-            services.jobs().submit(run.id)
-        st.session_state[services.SELECTED_RUN] = run.id
+mapping = {"exchange": exchange, "market": market, "symbol": symbol, "timeframe": timeframe,
+           "start": str(start), "end": str(end), "cash_usdt": float(cash), "fractional": fractional,
+           "costs": cost_layer, "margin": margin_layer, "risk": risk_layer, "params": values}
+force = st.checkbox("Run again even if an identical run exists", key="run_force")
+
+
+def _submit() -> runs.RunRecord:
+    run = runs.request_run(settings, strategy_id=sid, config=config_file.build_config(mapping),
+                           force=force)
+    if not run.status.finished:
+        services.jobs().submit(run.id)
+    st.session_state[services.SELECTED_RUN] = run.id
+    return run
+
+
+st.button("Run backtest", type="primary", key="run_backtest", on_click=submit.on_click)
+submit.serve(_submit)  # each click: exactly one run, or the reason why not
 
 widgets.job_monitor(settings)
