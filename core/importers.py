@@ -147,6 +147,10 @@ def _check_spacing(frame: pd.DataFrame, target: Target, name: str) -> None:
         raise DataError(f"{name}: bars are {smallest} apart, shorter than the chosen timeframe "
                         f"{target.timeframe}; pick the file's own timeframe (it can be resampled "
                         "later).")
+    if smallest > size:  # not one pair of neighbouring bars: the file has a longer timeframe
+        raise DataError(f"{name}: no two bars are closer than {smallest}, longer than the chosen "
+                        f"timeframe {target.timeframe}: this is not {target.timeframe} data. Pick "
+                        "the file's own timeframe (or leave it on auto).")
 
 
 def _check_bars(frame: pd.DataFrame, name: str) -> None:

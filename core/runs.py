@@ -26,13 +26,21 @@ import pandas as pd
 from core import broker_store, costs, instance, market_data, metrics, pine_run, store, strategies
 from core import progress as progress_files
 from core import validation
-from core.errors import ConfigError, NotFoundError, PineOptError, SandboxError, TranslationError
+from core.errors import (
+    ConfigError,
+    DataError,
+    NotFoundError,
+    PineOptError,
+    SandboxError,
+    TranslationError,
+)
 from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
 from core.result_check import check_result
 from core.settings import Settings
 from sandbox.command import Limits
 
 _log = logging.getLogger("pineopt.runs")
+MIN_BARS = 3  # fewer bars cannot show a trade and a result
 RECORD_WAIT_S = 600.0  # how long a final status keeps being retried while the store is locked
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -55,16 +63,9 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
 
     Raises NotFoundError / DataError / ConfigError for bad requests (nothing is stored then).
     """
-    from core import params as params_mod
-
     record = strategies.get(settings.db_path, strategy_id)
     ver = strategies.get_version(settings.db_path, strategy_id, version)
-    config = params_mod.checked_config(config, ver.source, record.language)
-    if record.language is Language.PINE:
-        config = pine_run.prepare_config(settings.db_path, config)
-    costs.check_config(config)
-    run_limits(settings, config)
-    data = _load_data(settings, config)
+    config, data = _checked(settings, ver.source, record.language, config)
     data_digest = market_data.data_sha(data)
     digest = run_hash(strategy_sha=ver.sha256, data_sha=data_digest, config=config)
     if not force:
@@ -78,6 +79,36 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
             [digest, strategy_id, ver.version, record.meta.name, json.dumps(config.to_dict()),
              data_digest, RunStatus.QUEUED.value]).fetchone()
     return get_run(settings.db_path, int(row[0]))
+
+
+def _checked(settings: Settings, source: str, language: Language,
+             config: BacktestConfig) -> tuple[BacktestConfig, pd.DataFrame]:
+    """The checked config and its bars; raises ConfigError / DataError. Stores nothing."""
+    from core import params as params_mod
+
+    config = params_mod.checked_config(config, source, language)
+    if language is Language.PINE:
+        config = pine_run.prepare_config(settings.db_path, config)
+    costs.check_config(config)
+    run_limits(settings, config)
+    data = _load_data(settings, config)
+    if len(data) < MIN_BARS:
+        raise DataError(f"{config.symbol} {config.timeframe} has only {len(data)} bar(s) from "
+                        f"{config.start} to {config.end}; a backtest needs at least {MIN_BARS}. "
+                        "Choose a longer date range or a lower timeframe.")
+    return config, data
+
+
+def check_request(settings: Settings, *, source: str, language: Language,
+                  config: BacktestConfig) -> None:
+    """Everything request_run checks, plus validation, for a source not saved yet: a request
+    that would fail is refused before a strategy version is stored. Raises PineOptError."""
+    problems = validation.errors_only(validation.validate_python(
+        validation.python_source_for(source, language)))
+    if problems:
+        raise PineOptError("The strategy is not valid, so it was neither saved nor run:\n"
+                           + "\n".join(str(p) for p in problems))
+    _checked(settings, source, language, config)
 
 
 def find_completed(db: Path, digest: str) -> RunRecord | None:
@@ -124,14 +155,24 @@ def record_final(db: Path, run_id: int, status: RunStatus, *, error: str = "",
             return False
 
 
-def _failure(settings: Settings, exc: Exception) -> tuple[RunStatus, str, str] | None:
+def _memory_mb(settings: Settings, run: RunRecord | None) -> float:
+    """The memory limit the run had (its own lowered one, or the server's)."""
+    try:
+        return run_limits(settings, run.config).memory_mb if run is not None \
+            else settings.memory_mb
+    except ConfigError:
+        return settings.memory_mb
+
+
+def _failure(settings: Settings, exc: Exception, *,
+             memory_mb: float) -> tuple[RunStatus, str, str] | None:
     """(status, message, log) for an expected way a run fails; None for a bug of ours."""
     if isinstance(exc, TranslationError):
         return RunStatus.REJECTED, str(exc), ""
     if isinstance(exc, SandboxError):
         status = RunStatus(exc.status) if exc.status in RunStatus._value2member_map_ \
             else RunStatus.FAILED
-        return status, _explain_limit(settings, status, str(exc)), exc.log
+        return status, _explain_limit(memory_mb, status, str(exc)), exc.log
     if isinstance(exc, store.StoreLockedError):
         holder = re.search(r"Conflicting lock is held in (.*?\(PID \d+\))", str(exc))
         return RunStatus.FAILED, (
@@ -150,11 +191,11 @@ def _failure(settings: Settings, exc: Exception) -> tuple[RunStatus, str, str] |
     return None
 
 
-def _explain_limit(settings: Settings, status: RunStatus, message: str) -> str:
+def _explain_limit(memory_mb: float, status: RunStatus, message: str) -> str:
     """A memory-limit stop names the limit and what to do about it."""
     if status is not RunStatus.MEMORY_LIMIT:
         return message
-    return (f"Stopped by the sandbox memory limit of {settings.memory_mb} MB (PINEOPT_MEMORY_MB)."
+    return (f"Stopped by the sandbox memory limit of {memory_mb:g} MB (PINEOPT_MEMORY_MB)."
             " The strategy, or the trades and equity it returns, needed more: use a shorter date "
             "range or a higher timeframe, trade less often, or raise PINEOPT_MEMORY_MB for the "
             "server. " + message)
@@ -172,6 +213,7 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
     run; anything else is a bug, recorded by fail_unexpected(). Raises only NotFoundError for
     an unknown run."""
     db = settings.db_path
+    run: RunRecord | None = None
     try:
         run = get_run(db, run_id)
         _set_status(db, run_id, RunStatus.RUNNING)
@@ -192,7 +234,7 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
         _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
                       extras=extras, plots=plots)
     except Exception as exc:  # noqa: BLE001 - every way out ends the run with a status
-        known = _failure(settings, exc)
+        known = _failure(settings, exc, memory_mb=_memory_mb(settings, run))
         if known is None:
             fail_unexpected(settings, run_id, exc)
         else:

@@ -242,3 +242,37 @@ def test_sweep_removes_stale_job_folders_and_progress_files_but_not_live_ones(ho
     finally:
         live.cleanup()
     assert instance.sweep(settings.home) >= 0
+
+
+MEMORY_BOMB = ("from backtesting import Strategy\n\n\nclass Hog(Strategy):\n"
+               "    def init(self):\n        pass\n\n    def next(self):\n"
+               "        big = [0] * (10 ** 9)\n")
+
+
+def test_the_memory_limit_message_names_the_limit_and_the_fix(home) -> None:
+    settings = make_settings(home, pineopt_pool_size="0")
+    config = BacktestConfig(start="2024-01-01", end="2024-01-07",
+                            extra={"limits": {"memory_mb": 700}})
+    run = runs.request_run(settings, strategy_id=_save(settings, MEMORY_BOMB), config=config)
+    done = runs.execute(settings, run.id)
+    assert done.status is RunStatus.MEMORY_LIMIT
+    assert "memory limit of 700 MB (PINEOPT_MEMORY_MB)" in done.error
+    assert "shorter date range" in done.error and "raise PINEOPT_MEMORY_MB" in done.error
+
+
+def test_a_cli_backtest_starts_one_strategy_sandbox_and_no_pool(home, monkeypatch) -> None:
+    import cli
+
+    entries: list[object] = []
+    real_start = Worker.start
+
+    def counted(self, *, entry=None):  # noqa: ANN001, ANN202 - counts sandboxes started
+        entries.append(entry)
+        return real_start(self, entry=entry)
+
+    monkeypatch.setattr(Worker, "start", counted)
+    assert cli.main(["backtest", str(REPO / "examples" / "sma_cross.py"), "--symbol", "BTCUSDT",
+                     "--timeframe", "1h", "--start", "2024-01-01", "--end", "2024-01-07"]) == 0
+    # The self-test canary (fail closed, once per process) and the run's own sandbox; no pool.
+    assert len(entries) == 2, entries
+    assert not any(t.name == "pineopt-pool" for t in threading.enumerate())

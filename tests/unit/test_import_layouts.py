@@ -145,7 +145,7 @@ def test_import_refuses_invalid_bars_and_reports_quality(settings, tmp_path: Pat
                                         "imported"):
         importers.import_file(settings.db_path, path)
     assert not any(d.symbol == "BNBUSDT" for d in market_data.list_datasets(settings.db_path))
-    path.write_text("\n".join(["1704067200000,1,2,0.5,1.5,10",
+    path.write_text("\n".join(["1704067200000,1,2,0.5,1.5,10", "1704070800000,1,2,0.5,1.5,10",
                                "1704085200000,1,2,0.5,1.5,10"]) + "\n")
     got = _one(importers.import_file(settings.db_path, path))
     assert got.quality is not None and {i.kind for i in got.quality.issues} == {"gaps"}
