@@ -68,13 +68,14 @@ mapping = {"exchange": exchange, "market": market, "symbol": symbol, "timeframe"
            "start": str(start), "end": str(end), "cash_usdt": float(cash), "fractional": fractional,
            "costs": cost_layer, "margin": margin_layer, "risk": risk_layer, "params": values}
 force = st.checkbox("Run again even if an identical run exists", key="run_force")
+manager = services.jobs()  # warm now: inside _submit a cache spinner would be a rerun point
 
 
 def _submit() -> runs.RunRecord:
     run = runs.request_run(settings, strategy_id=sid, config=config_file.build_config(mapping),
                            force=force)
     if not run.status.finished:
-        services.jobs().submit(run.id)
+        manager.submit(run.id)
     st.session_state[services.SELECTED_RUN] = run.id
     return run
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from core import instance, store
 from core.settings import Settings
 
 _log = logging.getLogger("pineopt.housekeeping")
+JOB_FOLDER = re.compile(r"[0-9a-f]{32}")  # sandbox.runner.Worker: uuid4().hex
 STALE_AGE_S = 60.0  # younger leftovers may belong to a worker or run that is just starting
 
 
@@ -60,10 +62,12 @@ def _size(folder: Path) -> int:
 
 
 def sweep_job_folders(jobs_root: Path) -> tuple[int, int]:
-    """Remove job folders no live worker holds; return (folders, bytes)."""
+    """Remove job folders (named by 32 hex digits) no live worker holds; return (folders,
+    bytes). The shared runtime-* code folders beside them are never touched."""
     now, count, size = time.time(), 0, 0
     try:
-        folders = [p for p in jobs_root.iterdir() if p.is_dir() and not p.is_symlink()]
+        folders = [p for p in jobs_root.iterdir() if JOB_FOLDER.fullmatch(p.name)
+                   and p.is_dir() and not p.is_symlink()]
     except OSError:
         return 0, 0
     for folder in folders:

@@ -30,23 +30,26 @@ def on_click() -> None:
 
 def serve(submit: Callable[[], RunRecord]) -> None:
     """Serve every pending request once with ``submit`` (request + queue one run), then show
-    the outcome of each request served in this run: a run id, or the error and its fix."""
+    the outcome of each request served in this run: a run id, or the error and its fix.
+
+    ``submit`` must call no st element (a cached resource it uses must already be warm), so no
+    rerun can cut it short between creating the run and recording the outcome.
+    """
     pending: list[str] = st.session_state.setdefault(PENDING, [])
     outcomes: dict[str, tuple[str, str]] = st.session_state.setdefault(OUTCOMES, {})
     served = []
     while pending:
-        request = pending[0]
-        if request not in outcomes:
-            try:
-                run = submit()
-            except PineOptError as exc:
-                outcomes[request] = ("error", str(exc))
-            else:
-                outcomes[request] = (("info", f"An identical run already exists: run {run.id}. "
-                                      "Open it on the Results page, or tick \"Run again\".")
-                                     if run.status.finished else
-                                     ("success", f"Run {run.id} queued."))
-        pending.pop(0)
+        request = pending.pop(0)  # first: a bug in submit() must not make it run twice
+        if request in outcomes:
+            continue
+        try:
+            run = submit()
+        except PineOptError as exc:
+            outcomes[request] = ("error", str(exc))
+        else:
+            outcomes[request] = (("info", f"An identical run already exists: run {run.id}. "
+                                  "Open it on the Results page, or tick \"Run again\".")
+                                 if run.status.finished else ("success", f"Run {run.id} queued."))
         served.append(request)
     for request in served[-SHOWN:]:
         kind, message = outcomes[request]

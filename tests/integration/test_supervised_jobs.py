@@ -233,11 +233,13 @@ def test_sweep_removes_stale_job_folders_and_progress_files_but_not_live_ones(ho
     (stale / "out").mkdir(parents=True)
     (stale / "ohlcv.parquet").write_bytes(b"x" * 1000)
     live = Worker(make_settings(home, pineopt_pool_size="0")).start()
+    runtimes = sorted(settings.jobs_root.glob("runtime-*"))  # the sandbox's code: never swept
     monkeypatch.setattr(housekeeping, "STALE_AGE_S", 0.0)  # everything is old enough now
     try:
         swept = housekeeping.sweep(settings)
         assert not stale.exists() and swept.job_folders >= 1 and swept.job_bytes >= 1000
         assert live.job_dir.is_dir()  # its worker holds it
+        assert runtimes and all(r.is_dir() for r in runtimes)
         assert progress.read(settings.home, run.id) is None and swept.progress_files == 1
     finally:
         live.cleanup()
