@@ -8,7 +8,7 @@ from core import config_file, market_data, params, pine_run, runs, semantics, st
 from core.errors import PineOptError
 from core.model import Language
 from ui import backtest_form as form
-from ui import broker_form, services, widgets
+from ui import broker_form, services, submit, widgets
 
 settings = services.settings()
 st.title("Backtest")
@@ -89,19 +89,24 @@ else:
 values = widgets.parameter_form(params.extract(version.source, record.language),
                                 key=form.param_key(sid))
 
-if st.button("Run backtest", type="primary", shortcut="Mod+Enter", help="Ctrl/Cmd+Enter"):
-    mapping = {"exchange": exchange, "market": market, "symbol": symbol, "timeframe": timeframe,
-               "start": str(start), "end": str(end), "cash_usdt": float(cash), **layers,
-               "params": values}
-    try:
-        run = runs.request_run(settings, strategy_id=sid, config=config_file.build_config(mapping))
-    except PineOptError as exc:
-        services.show_error(exc)
-    else:
-        if run.status.finished:
-            st.info(f"An identical run already exists: run {run.id}. Open it on the Results page.")
-        else:
-            services.jobs().submit(run.id)
-        st.session_state[services.SELECTED_RUN] = run.id
+mapping = {"exchange": exchange, "market": market, "symbol": symbol, "timeframe": timeframe,
+           "start": str(start), "end": str(end), "cash_usdt": float(cash), **layers,
+           "params": values}
+force = st.checkbox("Run again even if an identical run exists", key="run_force")
+manager = services.jobs()  # warm now: inside _submit a cache spinner would be a rerun point
+
+
+def _submit() -> runs.RunRecord:
+    run = runs.request_run(settings, strategy_id=sid, config=config_file.build_config(mapping),
+                           force=force)
+    if not run.status.finished:
+        manager.submit(run.id)
+    st.session_state[services.SELECTED_RUN] = run.id
+    return run
+
+
+st.button("Run backtest", type="primary", key="run_backtest", on_click=submit.on_click,
+          shortcut="Mod+Enter", help="Ctrl/Cmd+Enter")
+submit.serve(_submit)  # each click: exactly one run, or the reason why not
 
 widgets.job_monitor(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,12 @@ def build_config(args: argparse.Namespace,
         if not mapping.get(key):
             raise ConfigError(f"{flag} is missing: give it on the command line or as {key} = "
                               "\"...\" in the --config file.")
-    return config_file.build_config(mapping, names=FLAG_NAMES)
+    names = dict(FLAG_NAMES)
+    if args.commission is not None:  # a fee given as --commission is reported as --commission
+        for side in ("maker", "taker"):
+            if getattr(args, f"{side}_fee") is None:
+                names[f"{side}_fee_rate"] = "--commission"
+    return config_file.build_config(mapping, names=names)
 
 
 def parse_params(items: list[str]) -> dict[str, str]:
@@ -146,7 +152,9 @@ def handle(args: argparse.Namespace) -> int:
     upload = files.read_strategy_file(args.file)
     own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
     config = build_config(args, own)
-    s = settings()
+    # one run, one sandbox: no pool of pre-started workers that this process would never use
+    s = dataclasses.replace(settings(), pool_size=0)
+    runs.check_request(s, source=upload.source, language=upload.language, config=config)
     sid, _version = strategies.save_by_name(
         s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
         language=upload.language)

@@ -13,7 +13,7 @@ from core.settings import Settings, load_settings
 
 
 def settings() -> Settings:
-    """Settings with the store initialised (migrations + sample data)."""
+    """Settings with the store initialised (migrations + sample data), for commands that write."""
     from core import bootstrap
 
     s = load_settings()
@@ -51,6 +51,15 @@ def write_output(output: Path, content: bytes) -> str:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(content)
     return str(output)
+
+
+def reader() -> Settings:
+    """Settings for a read-only command: the store is checked, never migrated or written."""
+    from core import bootstrap
+
+    s = load_settings()
+    bootstrap.check_readable(s)
+    return s
 
 
 def jsonable(value: Any) -> Any:

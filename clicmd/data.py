@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clicmd.common import print_json, settings, status_line, table
+from clicmd.common import print_json, reader, settings, status_line, table
 from core import data_export, download, importers, market_data, quality
 from core.import_layouts import ColumnMapping
 from core.model import TIMEFRAMES
@@ -70,6 +70,9 @@ def _add_import(ds: Any) -> None:
     p.add_argument("--lot-step", type=float, default=0.0,
                    help="quantity step in coins, e.g. 0.00001; default: the catalogue's, else "
                         "inferred from the prices (never from volumes)")
+    p.add_argument("--replace", action="store_true",
+                   help="overwrite stored bars the file changes (without it such an import is "
+                        "refused and the differences are shown)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_import)
 
@@ -100,7 +103,7 @@ def _progress(fraction: float, message: str) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    s = settings()
+    s = reader()
     sets = market_data.list_datasets(s.db_path)
     badges = quality.saved_badges(s.db_path)
     rows = [{"exchange": d.exchange, "market": d.market, "symbol": d.symbol,
@@ -125,8 +128,14 @@ def _import(args: argparse.Namespace) -> int:
                               timeframe=args.timeframe, tick_size=args.tick_size,
                               lot_step=args.lot_step)
     mapping = ColumnMapping.parse(args.map) if args.map else None
-    report = importers.import_file(s.db_path, args.file, target=target, mapping=mapping,
-                                   progress=_progress_for(args))
+    try:
+        report = importers.import_file(s.db_path, args.file, target=target, mapping=mapping,
+                                       replace=args.replace, progress=_progress_for(args))
+    except importers.ReplaceNeeded as exc:
+        print(table([[str(r.ts), r.field, f"{r.stored:g}", f"{r.imported:g}"]
+                     for r in exc.changes.itertuples()],
+                    ["TIME (UTC)", "FIELD", "STORED", "IN THE FILE"]), file=sys.stderr)
+        raise
     if args.json:
         print_json({"file": report.file, "members": list(report.members),
                     "notes": list(report.notes),
@@ -169,7 +178,7 @@ def _noop(_fraction: float, _message: str) -> None:
 
 
 def _quality(args: argparse.Namespace) -> int:
-    s = settings()
+    s = settings()  # the report is saved for the catalogue badge: a write
     d = data_export.find_dataset(s.db_path, symbol=args.symbol, timeframe=args.timeframe,
                                  exchange=args.exchange, market=args.market)
     key = {"exchange": d.exchange, "market": d.market, "symbol": d.symbol,
@@ -193,7 +202,7 @@ def _quality(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    s = settings()
+    s = reader()
     d = data_export.find_dataset(s.db_path, symbol=args.symbol, timeframe=args.timeframe,
                                  exchange=args.exchange, market=args.market)
     rows = data_export.export_ohlcv(s.db_path, args.output, exchange=d.exchange, market=d.market,
@@ -205,7 +214,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _symbols(args: argparse.Namespace) -> int:
-    s = settings()
+    s = settings() if args.refresh else reader()
     if args.refresh:
         count = download.refresh_markets(s.db_path, args.exchange or "binance",
                                          base_url=download.base_url_from_env())

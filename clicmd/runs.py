@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clicmd.common import print_json, settings, status, table, write_output
+from clicmd.common import print_json, reader, settings, status, table, write_output
 from core import metrics, run_admin, runs, trade_stats
 from core.errors import ConfigError
 from core.model import RunRecord, RunStatus
@@ -67,7 +67,7 @@ def _matching(db: Path, args: argparse.Namespace) -> list[RunRecord]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    s = settings()
+    s = reader()
     records = _matching(s.db_path, args)
     changes = run_admin.param_changes(s.db_path, records)
     rows = []
@@ -143,14 +143,16 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    content = export.report_bytes(settings(), args.run_id, args.format)
+    # html and pdf are cached in the store (a write); the other formats only read
+    content = export.report_bytes(settings() if args.format in ("html", "pdf") else reader(),
+                                  args.run_id, args.format)
     where = write_output(args.output, content)
     status(f"wrote {where} ({len(content):,} bytes, {args.format})")
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    bundles = compare.load_runs(settings(), args.run_ids)
+    bundles = compare.load_runs(reader(), args.run_ids)
     values = compare.values_table(bundles)
     best = compare.best_columns(values)
     if args.json:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clicmd.common import print_json, settings, table
+from clicmd.common import print_json, reader, settings, table
 from core import files, metrics, params, strategies, strategy_library, validation
 from core.model import Language, StrategyMeta
 
@@ -47,7 +47,7 @@ def add_parser(sub: Any) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     rows = strategy_library.library(
-        settings().db_path, search=args.search, tag=args.tag or None, status=args.status,
+        reader().db_path, search=args.search, tag=args.tag or None, status=args.status,
         language=Language(args.language) if args.language else None)
     if args.json:
         print_json([{"id": r.id, "name": r.name, "language": r.language.value,
@@ -64,7 +64,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    db = settings().db_path
+    db = reader().db_path
     record = strategies.get(db, args.id)
     hist = strategies.history(db, args.id)
     latest = hist[0]
@@ -111,7 +111,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    filename, data = strategies.export(settings().db_path, args.id, args.version)
+    filename, data = strategies.export(reader().db_path, args.id, args.version)
     target = args.output or Path.cwd()
     if target.is_dir():
         target = target / filename

@@ -193,7 +193,7 @@ def _ohlcv_frame(raw: RawTable, m: ColumnMapping) -> tuple[pd.DataFrame, bool]:
     ts, naive = time_column(raw, m.time, m.time)
     data = {"ts": ts}
     for label in ("open", "high", "low", "close", "volume"):
-        data[label] = numeric_column(raw, getattr(m, label), getattr(m, label))
+        data[label] = numeric_column(raw, getattr(m, label), getattr(m, label), label)
     return pd.DataFrame(data), naive
 
 

@@ -140,8 +140,11 @@ def read_delimited(data: bytes, name: str) -> RawTable:
                                            skip_rows=1 if has_header else 0,
                                            block_size=8 << 20),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            # Only an empty field is missing: "NaN" stays a NaN and "NA" text, so the message
+            # about the row can say which it was.
             convert_options=pacsv.ConvertOptions(decimal_point=decimal, timestamp_parsers=[],
-                                                 include_columns=_kline_columns(names)))
+                                                 include_columns=_kline_columns(names),
+                                                 null_values=[""]))
     except pa.ArrowInvalid as exc:
         if "Expected" in str(exc) and "columns" in str(exc):
             raise _find_bad_row(data, name, delimiter, width) from None
@@ -149,8 +152,23 @@ def read_delimited(data: bytes, name: str) -> RawTable:
     if table.num_rows == 0:
         raise DataError(f"{name}: the file has a header but no data rows.")
     start = _first_line_number(data) + (1 if has_header else 0)
-    return RawTable(name=name, frame=table.to_pandas(), has_header=has_header,
+    return RawTable(name=name, frame=_with_missing(table), has_header=has_header,
                     delimiter=delimiter, first_line=start, width=width)
+
+
+def _with_missing(table: pa.Table) -> pd.DataFrame:
+    """The table as a frame where an empty numeric field is None, not NaN (told apart in
+    messages); only columns that have empty fields are converted."""
+    frame = table.to_pandas()
+    for name in table.column_names:
+        column = table.column(name)
+        if column.null_count and (pa.types.is_floating(column.type)
+                                  or pa.types.is_integer(column.type)):
+            missing = column.is_null().to_numpy(zero_copy_only=False)
+            values = frame[name].to_numpy(dtype=object)
+            values[missing] = None
+            frame[name] = pd.Series(values, index=frame.index, dtype=object)
+    return frame
 
 
 def _kline_columns(names: list[str]) -> list[str] | None:
@@ -175,8 +193,9 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def numeric_column(raw: RawTable, column: str, label: str) -> np.ndarray:
-    """Column ``column`` as float64; raises DataError naming the line and the bad text."""
+def numeric_column(raw: RawTable, column: str, label: str, field: str = "") -> np.ndarray:
+    """Column ``column`` as float64; raises DataError naming the line, the column (and the
+    ``field`` it was read as) and the bad text: an empty field, a NaN, or other text."""
     series = raw.frame[column]
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
@@ -187,12 +206,23 @@ def numeric_column(raw: RawTable, column: str, label: str) -> np.ndarray:
     if len(bad):
         pos = int(bad[0])
         text = series.iloc[pos]
-        shown = "an empty field" if text is None or (isinstance(text, float) and np.isnan(text)) \
-            else repr(str(text))
+        shown = _shown(text)
         more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
-        raise DataError(f"{raw.name}: line {raw.line_of(pos)}, column {label!r}: {shown} is not a "
-                        f"number{more}. Fix or remove that row and import again.")
+        role = f" ({field})" if field and field != label else ""
+        raise DataError(f"{raw.name}: line {raw.line_of(pos)}, column {label!r}{role}: {shown} is "
+                        f"not a number{more}. Fix or remove that row and import again.")
     return values
+
+
+def _shown(text: object) -> str:
+    """How a bad numeric cell is named: an empty field (missing), a NaN, or the text itself."""
+    if text is None or text is pd.NA:
+        return "an empty field"
+    if isinstance(text, float) and np.isnan(text):
+        return "a NaN (not-a-number value)"
+    if isinstance(text, float):
+        return f"{text:g}"
+    return repr(str(text))
 
 
 def epoch_unit(values: np.ndarray, raw: RawTable, label: str) -> str:

@@ -8,25 +8,23 @@ quality report. ``progress(fraction, message)`` is called as the work advances.
 
 from __future__ import annotations
 
-import io
 import math
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from core import market_data, quality, store
+from core import decompress, market_data, quality, store
 from core.errors import DataError
 from core.import_layouts import ColumnMapping, Detection, ParsedFile, detect, infer_timeframe
 from core.import_layouts import parse_file, read_raw
 from core.resample import check_timeframe
 
 Progress = Callable[[float, str], None]
-MAX_FILE_BYTES = 1 << 30  # 1 GiB; larger files should be split (or downloaded instead)
 _CHUNK_ROWS = 250_000
-_MEMBER_SUFFIXES = (".csv", ".txt", ".json", ".parquet")
+GZIP_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"PK\x03\x04"
+CHANGE_EXAMPLES = 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,32 +80,37 @@ class ImportReport:
             for d in self.datasets)
 
 
+class ReplaceNeeded(DataError):
+    """The import would change bars already stored; nothing was written. ``changes`` holds up to
+    CHANGE_EXAMPLES of them (ts, field, stored, imported); ``count`` all changed bars."""
+
+    def __init__(self, message: str, *, changes: pd.DataFrame, count: int) -> None:
+        super().__init__(message)
+        self.changes, self.count = changes, count
+
+
 def _noop(_fraction: float, _message: str) -> None:
     return None
 
 
-def read_members(name: str, data: bytes) -> list[tuple[str, bytes]]:
-    """The files inside ``data``: itself, or each data file of a zip. Raises DataError."""
-    if len(data) > MAX_FILE_BYTES:
-        raise DataError(f"{name}: {len(data) / 1e6:.0f} MB is over the {MAX_FILE_BYTES >> 20} MB "
-                        "import limit; split the file or download the data instead.")
-    if not name.lower().endswith(".zip"):
-        return [(name, data)]
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = sorted(n for n in archive.namelist() if n.lower().endswith(_MEMBER_SUFFIXES)
-                           and not n.startswith("__MACOSX"))
-            members = [(f"{name}:{n}", archive.read(n)) for n in names]
-    except zipfile.BadZipFile:
-        raise DataError(f"{name}: not a valid zip archive; download it again.") from None
-    if not members:
-        raise DataError(f"{name}: the zip holds no .csv, .json or .parquet file.")
-    return members
+def read_members(name: str, data: bytes, *, first_only: bool = False) -> list[tuple[str, bytes]]:
+    """The files inside ``data``: itself, its gzip content, or each data file of a zip,
+    unpacked within core.decompress's limits. Raises DataError."""
+    if len(data) > decompress.MAX_IMPORT_MB << 20:
+        raise DataError(f"{name}: {len(data) / 1e6:.0f} MB is over the "
+                        f"{decompress.MAX_IMPORT_MB} MB import limit; split the file or download "
+                        "the data instead.")
+    lower = name.lower()
+    if lower.endswith(".gz") or data[:2] == GZIP_MAGIC:
+        return [(name.removesuffix(".gz").removesuffix(".GZ"), decompress.gunzip(name, data))]
+    if lower.endswith(".zip") or data[:4] == ZIP_MAGIC:
+        return decompress.unzip(name, data, first_only=first_only)
+    return [(name, data)]
 
 
 def preview(name: str, data: bytes) -> Detection:
     """Detection of the first data file in ``data`` (for the mapping preview). Raises DataError."""
-    first_name, first = read_members(name, data)[0]
+    first_name, first = read_members(name, data, first_only=True)[0]
     return detect(read_raw(first_name, first))
 
 
@@ -162,6 +165,53 @@ def _check_spacing(frame: pd.DataFrame, target: Target, name: str) -> None:
         raise DataError(f"{name}: bars are {smallest} apart, shorter than the chosen timeframe "
                         f"{target.timeframe}; pick the file's own timeframe (it can be resampled "
                         "later).")
+    if smallest > size:  # not one pair of neighbouring bars: the file has a longer timeframe
+        raise DataError(f"{name}: no two bars are closer than {smallest}, longer than the chosen "
+                        f"timeframe {target.timeframe}: this is not {target.timeframe} data. Pick "
+                        "the file's own timeframe (or leave it on auto).")
+
+
+def _check_bars(frame: pd.DataFrame, name: str) -> None:
+    """Refuse bars that fail the price checks (they would be stored over good bars)."""
+    problems = quality.price_problems(frame.set_index("ts").rename(columns=str.capitalize))
+    if problems:
+        found = "; ".join(f"{p.message} (e.g. {', '.join(p.examples[:3])} UTC)"
+                          for p in problems)
+        raise DataError(f"{name}: {found}. Nothing was imported: fix or remove those rows and "
+                        "import again (stored bars are never replaced by invalid ones).")
+
+
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+def _changed_bars(con, frame: pd.DataFrame, target: Target) -> tuple[int, pd.DataFrame]:
+    """(how many stored bars the frame would change, up to CHANGE_EXAMPLES field changes)."""
+    con.register("incoming_bars", frame.loc[:, ["ts", *_FIELDS]])
+    try:
+        differ = " OR ".join(f"s.{f} IS DISTINCT FROM i.{f}" for f in _FIELDS)
+        where = ("FROM incoming_bars i JOIN ohlcv s ON s.ts = i.ts AND s.exchange = ? AND "
+                 f"s.market = ? AND s.symbol = ? AND s.timeframe = ? WHERE {differ}")
+        key = [target.exchange, target.market, target.symbol, target.timeframe]
+        count = con.execute(f"SELECT count(*) {where}", key).fetchone()[0]  # noqa: S608
+        sample = con.execute(
+            "SELECT i.ts, " + ", ".join(f"s.{f} AS stored_{f}, i.{f} AS new_{f}" for f in _FIELDS)
+            + f" {where} ORDER BY i.ts LIMIT ?", [*key, CHANGE_EXAMPLES]).df()  # noqa: S608
+    finally:
+        con.unregister("incoming_bars")
+    rows = [{"ts": r["ts"], "field": f, "stored": r[f"stored_{f}"], "imported": r[f"new_{f}"]}
+            for _, r in sample.iterrows() for f in _FIELDS
+            if r[f"stored_{f}"] != r[f"new_{f}"]]
+    return int(count), pd.DataFrame(rows, columns=["ts", "field", "stored", "imported"])
+
+
+def _refuse_changes(name: str, target: Target, count: int, changes: pd.DataFrame) -> None:
+    first = changes.iloc[0]
+    raise ReplaceNeeded(
+        f"{name}: {count} bar(s) already stored for {target.exchange}/{target.market}/"
+        f"{target.symbol} {target.timeframe} would change (e.g. {first['ts']}: {first['field']} "
+        f"{first['stored']:g} -> {first['imported']:g}). Nothing was imported. To overwrite the "
+        "stored bars import again with --replace (Data page: tick \"Replace the stored bars\").",
+        changes=changes, count=count)
 
 
 def _write(con, frame: pd.DataFrame, target: Target, kind: str, progress: Progress) -> int:
@@ -223,9 +273,13 @@ def _group(parsed: list[ParsedFile], target: Target) -> dict[tuple, list[ParsedF
 
 
 def import_bytes(db: Path, name: str, data: bytes, *, target: Target = Target(),
-                 mapping: ColumnMapping | None = None,
+                 mapping: ColumnMapping | None = None, replace: bool = False,
                  progress: Progress = _noop) -> ImportReport:
-    """Import one file's bytes (name decides the format). All or nothing; raises DataError."""
+    """Import one file's bytes (name decides the format). All or nothing; raises DataError.
+
+    Bars failing the price checks are refused. Bars that would change stored ones raise
+    ReplaceNeeded (with the differences) unless ``replace``.
+    """
     members = read_members(name, data)
     parsed = []
     for i, (member, content) in enumerate(members):
@@ -238,10 +292,16 @@ def import_bytes(db: Path, name: str, data: bytes, *, target: Target = Target(),
     for (kind, tgt), parts in groups.items():
         frames[(kind, tgt)] = _combine(parts)
         _check_spacing(frames[(kind, tgt)], tgt, parts[0].name)
+        if kind == "ohlcv":
+            _check_bars(frames[(kind, tgt)], parts[0].name)
     progress(0.6, "writing to the store")
     written = []
     with store.transaction(db) as con:
         for (kind, tgt), frame in frames.items():
+            if kind == "ohlcv" and not replace:
+                count, changes = _changed_bars(con, frame, tgt)
+                if count:
+                    _refuse_changes(name, tgt, count, changes)
             new = _write(con, frame, tgt, kind, progress)
             steps = _catalogue(con, frame, tgt) if kind == "ohlcv" else (0.0, 0.0, "")
             written.append((kind, tgt, frame, new, steps))
@@ -268,12 +328,15 @@ def _finish(db: Path, kind: str, tgt: Target, frame: pd.DataFrame, new: int,
 
 
 def import_file(db: Path, path: Path, *, target: Target = Target(),
-                mapping: ColumnMapping | None = None,
+                mapping: ColumnMapping | None = None, replace: bool = False,
                 progress: Progress = _noop) -> ImportReport:
     """Import the file at ``path``; see import_bytes. Raises DataError if it cannot be read."""
     try:
+        if Path(path).stat().st_size > decompress.MAX_IMPORT_MB << 20:
+            raise DataError(f"{path}: over the {decompress.MAX_IMPORT_MB} MB import limit; split "
+                            "the file or download the data instead.")
         data = Path(path).read_bytes()
     except OSError as exc:
         raise DataError(f"Cannot read {path}: {exc.strerror}. Check the path.") from None
     return import_bytes(db, Path(path).name, data, target=target, mapping=mapping,
-                        progress=progress)
+                        replace=replace, progress=progress)

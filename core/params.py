@@ -183,6 +183,11 @@ def _bounds_text(param: ParameterDef) -> str:
     return f"its maximum {param.max:g}"
 
 
+def _number(value: float) -> str:
+    """A value for a message: huge numbers (1e308 as an int has 309 digits) in short form."""
+    return f"{float(value):g}" if abs(value) >= 1e15 else str(value)
+
+
 def coerce(param: ParameterDef, raw: Any) -> Any:
     """Convert a value (CLI text or widget value) to the parameter's type and check bounds.
 
@@ -191,13 +196,15 @@ def coerce(param: ParameterDef, raw: Any) -> Any:
     try:
         value = _convert(param, raw)
     except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"Parameter {param.name}={raw!r} is not a valid {param.type} "
+        shown = _number(float(raw)) if isinstance(raw, (int, float)) else repr(raw)[:40]
+        raise ConfigError(f"Parameter {param.name}={shown} is not a valid {param.type} "
                           f"({_TYPE_WORDS.get(param.type, param.type)}); the default is "
                           f"{param.default!r}.") from None
     if param.type in ("int", "float") and (
             (param.min is not None and value < param.min)
             or (param.max is not None and value > param.max)):
-        raise ConfigError(f"Parameter {param.name}={value} is outside {_bounds_text(param)}; "
+        raise ConfigError(f"Parameter {param.name}={_number(value)} is outside "
+                          f"{_bounds_text(param)}; "
                           "choose a value inside it.")
     if param.options and value not in param.options:
         raise ConfigError(f"Parameter {param.name}={value!r} is not one of "

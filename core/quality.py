@@ -134,6 +134,12 @@ def _price_issues(frame: pd.DataFrame) -> list[QualityIssue]:
     return out
 
 
+def price_problems(frame: pd.DataFrame) -> list[QualityIssue]:
+    """Bars (Open..Volume columns, time index) that are not valid prices: High below Open/Close
+    or Low above them, a price <= 0 or a negative volume. Empty when all are valid."""
+    return _price_issues(frame)
+
+
 def _zero_volume_issue(frame: pd.DataFrame) -> list[QualityIssue]:
     zero = (frame["Volume"].to_numpy() == 0).astype(np.int8)
     if zero.sum() < ZERO_VOLUME_RUN_BARS:

@@ -9,9 +9,11 @@ transaction; a failure records its status and message and loses nothing saved be
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import logging
 import os
+import re
 import threading
 import time
 import traceback
@@ -21,15 +23,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import broker_store, costs, market_data, metrics, pine_run, store, strategies, validation
+from core import broker_store, costs, instance, market_data, metrics, pine_run, store, strategies
 from core import progress as progress_files
-from core.errors import ConfigError, NotFoundError, PineOptError, SandboxError, TranslationError
+from core import validation
+from core.errors import (
+    ConfigError,
+    DataError,
+    NotFoundError,
+    PineOptError,
+    SandboxError,
+    TranslationError,
+)
 from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
 from core.result_check import check_result, untrusted
 from core.settings import Settings
 from sandbox.command import Limits
 
 _log = logging.getLogger("pineopt.runs")
+MIN_BARS = 3  # fewer bars cannot show a trade and a result
+RECORD_WAIT_S = 600.0  # how long a final status keeps being retried while the store is locked
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 Progress = Callable[[float], None]
 
@@ -50,17 +63,9 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
 
     Raises NotFoundError / DataError / ConfigError for bad requests (nothing is stored then).
     """
-    from core import params as params_mod
-
     record = strategies.get(settings.db_path, strategy_id)
     ver = strategies.get_version(settings.db_path, strategy_id, version)
-    config = params_mod.checked_config(config, ver.source, record.language)
-    if record.language is Language.PINE:
-        config = pine_run.prepare_config(settings.db_path, config)
-        pine_run.check_config(config)
-    costs.check_config(config)
-    run_limits(settings, config)
-    data = _load_data(settings, config)
+    config, data = _checked(settings, ver.source, record.language, config)
     data_digest = market_data.data_sha(data)
     digest = run_hash(strategy_sha=ver.sha256, data_sha=data_digest, config=config)
     if not force:
@@ -76,6 +81,37 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     return get_run(settings.db_path, int(row[0]))
 
 
+def _checked(settings: Settings, source: str, language: Language,
+             config: BacktestConfig) -> tuple[BacktestConfig, pd.DataFrame]:
+    """The checked config and its bars; raises ConfigError / DataError. Stores nothing."""
+    from core import params as params_mod
+
+    config = params_mod.checked_config(config, source, language)
+    if language is Language.PINE:
+        config = pine_run.prepare_config(settings.db_path, config)
+        pine_run.check_config(config)
+    costs.check_config(config)
+    run_limits(settings, config)
+    data = _load_data(settings, config)
+    if len(data) < MIN_BARS:
+        raise DataError(f"{config.symbol} {config.timeframe} has only {len(data)} bar(s) from "
+                        f"{config.start} to {config.end}; a backtest needs at least {MIN_BARS}. "
+                        "Choose a longer date range or a lower timeframe.")
+    return config, data
+
+
+def check_request(settings: Settings, *, source: str, language: Language,
+                  config: BacktestConfig) -> None:
+    """Everything request_run checks, plus validation, for a source not saved yet: a request
+    that would fail is refused before a strategy version is stored. Raises PineOptError."""
+    problems = validation.errors_only(validation.validate_python(
+        validation.python_source_for(source, language)))
+    if problems:
+        raise PineOptError("The strategy is not valid, so it was neither saved nor run:\n"
+                           + "\n".join(str(p) for p in problems))
+    _checked(settings, source, language, config)
+
+
 def find_completed(db: Path, digest: str) -> RunRecord | None:
     """The newest completed run with this run hash, if any."""
     with store.connect(db) as con:
@@ -89,13 +125,81 @@ def _set_status(db: Path, run_id: int, status: RunStatus, *, error: str = "", lo
     with store.connect(db) as con:
         if status is RunStatus.RUNNING:
             con.execute("UPDATE backtests SET status = ?, started_at = ?, progress = 0, "
-                        "owner_pid = ? WHERE id = ?",
-                        [status.value, started or _now(), os.getpid(), run_id])
+                        "owner_pid = ?, owner_token = ? WHERE id = ?",
+                        [status.value, started or _now(), os.getpid(),
+                         instance.token(db.parent), run_id])
             return
         con.execute(
             "UPDATE backtests SET status = ?, error = ?, log = ?, finished_at = ?, duration_s = "
             "epoch(? - coalesce(started_at, created_at)) WHERE id = ?",
             [status.value, error[:20_000], log[:1_000_000], _now(), _now(), run_id])
+
+
+def record_final(db: Path, run_id: int, status: RunStatus, *, error: str = "",
+                 log: str = "") -> bool:
+    """Record a run's final status, retrying while the store is locked by another process
+    (up to RECORD_WAIT_S); True when stored. Never raises: a store that cannot be written is
+    logged with the status that was lost."""
+    deadline = time.monotonic() + RECORD_WAIT_S
+    while True:
+        try:
+            _set_status(db, run_id, status, error=error, log=log)
+            return True
+        except store.StoreLockedError as exc:
+            if time.monotonic() > deadline:
+                _log.error("run %s: could not record %s: %s", run_id, status.value, exc)
+                return False
+            _log.warning("run %s: the store is busy in another process; retrying to record "
+                         "%s", run_id, status.value)
+        except Exception:  # noqa: BLE001 - the caller is a failure path; the log keeps it
+            _log.exception("run %s: could not record %s in the store", run_id, status.value)
+            return False
+
+
+def _memory_mb(settings: Settings, run: RunRecord | None) -> float:
+    """The memory limit the run had (its own lowered one, or the server's)."""
+    try:
+        return run_limits(settings, run.config).memory_mb if run is not None \
+            else settings.memory_mb
+    except ConfigError:
+        return settings.memory_mb
+
+
+def _failure(settings: Settings, exc: Exception, *,
+             memory_mb: float) -> tuple[RunStatus, str, str] | None:
+    """(status, message, log) for an expected way a run fails; None for a bug of ours."""
+    if isinstance(exc, TranslationError):
+        return RunStatus.REJECTED, str(exc), ""
+    if isinstance(exc, SandboxError):
+        status = RunStatus(exc.status) if exc.status in RunStatus._value2member_map_ \
+            else RunStatus.FAILED
+        return status, _explain_limit(memory_mb, status, str(exc)), exc.log
+    if isinstance(exc, store.StoreLockedError):
+        holder = re.search(r"Conflicting lock is held in (.*?\(PID \d+\))", str(exc))
+        return RunStatus.FAILED, (
+            f"The store stayed busy in another process{f' ({holder[1]})' if holder else ''} for "
+            f"over {store.LOCK_WAIT_S:g} s while this run needed it. Nothing was stored for the "
+            f"run: close the program that holds {settings.db_path} (another PineOpt, a DuckDB "
+            "shell) and re-queue the run."), ""
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        return RunStatus.FAILED, (
+            f"The disk is full ({exc.strerror}: {exc.filename or settings.jobs_root}). Free "
+            f"space on it (job folders live in {settings.jobs_root}, the store in "
+            f"{settings.home}) or point PINEOPT_JOBS_ROOT at a larger disk, then re-queue the "
+            "run."), ""
+    if isinstance(exc, PineOptError):
+        return RunStatus.FAILED, str(exc), ""
+    return None
+
+
+def _explain_limit(memory_mb: float, status: RunStatus, message: str) -> str:
+    """A memory-limit stop names the limit and what to do about it."""
+    if status is not RunStatus.MEMORY_LIMIT:
+        return message
+    return (f"Stopped by the sandbox memory limit of {memory_mb:g} MB (PINEOPT_MEMORY_MB)."
+            " The strategy, or the trades and equity it returns, needed more: use a shorter date "
+            "range or a higher timeframe, trade less often, or raise PINEOPT_MEMORY_MB for the "
+            "server. " + message)
 
 
 def set_progress(settings: Settings, run_id: int, fraction: float) -> None:
@@ -105,18 +209,22 @@ def set_progress(settings: Settings, run_id: int, fraction: float) -> None:
 
 def execute(settings: Settings, run_id: int, *, progress: Progress | None = None,
             cancel: threading.Event | None = None) -> RunRecord:
-    """Run a queued run to its end and store the outcome. Never raises for user errors."""
+    """Run a queued run to its end and store the outcome. Every run ends in a final status:
+    user errors, a locked store (retried, then recorded) and a full disk are reported in the
+    run; anything else is a bug, recorded by fail_unexpected(). Raises only NotFoundError for
+    an unknown run."""
     db = settings.db_path
-    run = get_run(db, run_id)
-    _set_status(db, run_id, RunStatus.RUNNING)
+    run: RunRecord | None = None
     try:
+        run = get_run(db, run_id)
+        _set_status(db, run_id, RunStatus.RUNNING)
         version = strategies.get_version(db, run.strategy_id, run.strategy_version)
         language = strategies.get(db, run.strategy_id).language
         source = validation.python_source_for(version.source, language)
         problems = validation.errors_only(validation.validate_python(source))
         if problems:
-            _set_status(db, run_id, RunStatus.REJECTED,
-                        error="\n".join(str(p) for p in problems))
+            record_final(db, run_id, RunStatus.REJECTED,
+                         error="\n".join(str(p) for p in problems))
             return get_run(db, run_id)
         data = _load_data(settings, run.config)
         outcome_equity, outcome_trades, log, extras, plots = _sandbox(
@@ -126,15 +234,14 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
                 version.source))
         _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
                       extras=extras, plots=plots)
-    except TranslationError as exc:
-        _set_status(db, run_id, RunStatus.REJECTED, error=str(exc))
-    except SandboxError as exc:
-        _set_status(db, run_id, RunStatus(exc.status) if exc.status in RunStatus._value2member_map_
-                    else RunStatus.FAILED, error=str(exc), log=exc.log)
-    except PineOptError as exc:
-        _set_status(db, run_id, RunStatus.FAILED, error=str(exc))
-    except Exception as exc:  # a bug of ours: the run must still end, with the evidence
-        fail_unexpected(settings, run_id, exc)
+    except Exception as exc:  # noqa: BLE001 - every way out ends the run with a status
+        known = _failure(settings, exc, memory_mb=_memory_mb(settings, run))
+        if known is None:
+            fail_unexpected(settings, run_id, exc)
+        else:
+            if known[0] is RunStatus.FAILED:
+                _log.error("run %s failed: %s", run_id, known[1])
+            record_final(db, run_id, known[0], error=known[1], log=known[2])
     finally:
         progress_files.clear(settings.home, run_id)
     return get_run(db, run_id)
@@ -143,16 +250,13 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
 def fail_unexpected(settings: Settings, run_id: int, exc: BaseException) -> None:
     """End a run ``failed`` after an unexpected exception: a "this is a bug" message, the
     traceback in the run's log, and an ERROR log line. Never raises (a store that cannot be
-    written is logged too)."""
+    written is retried, then logged)."""
     trace = "".join(traceback.format_exception(exc))
     _log.error("run %s failed with an unexpected %s", run_id, type(exc).__name__, exc_info=exc)
     message = (f"PineOpt hit an unexpected error ({type(exc).__name__}: {str(exc)[:300]}). This "
                "is a bug in PineOpt, not in your strategy; the traceback is in the run's log "
                f"and in {settings.home / 'logs' / 'pineopt.log'}. Re-queue the run to try again.")
-    try:
-        _set_status(settings.db_path, run_id, RunStatus.FAILED, error=message, log=trace)
-    except Exception:  # noqa: BLE001 - the store itself failed; the log keeps the record
-        _log.exception("run %s: could not record its failure in the store", run_id)
+    record_final(settings.db_path, run_id, RunStatus.FAILED, error=message, log=trace)
 
 
 def run_limits(settings: Settings, config: BacktestConfig) -> Limits:

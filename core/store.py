@@ -216,6 +216,11 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             PRIMARY KEY (backtest_id, name, ts)
         )""",
     )),
+    # 8: reliability (issue #18): the owner of a run is an instance token (core.instance), not a
+    # PID, which a container reuses on every start.
+    (8, (
+        "ALTER TABLE backtests ADD COLUMN IF NOT EXISTS owner_token VARCHAR",
+    )),
     # 19: studies (issue #19): parameter sweeps and their trials, one compact row per trial
     # (headline metrics as columns, the rest as JSON, daily returns as a list for DSR/PBO).
     (19, (
@@ -269,6 +274,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
         "CREATE INDEX IF NOT EXISTS trials_hash ON trials (trial_hash)",
     )),
 ]
+LATEST_SCHEMA = max(number for number, _ in MIGRATIONS)
 
 
 class StoreLockedError(PineOptError):
@@ -393,6 +399,20 @@ def transaction(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+
+
+def schema_version(path: Path) -> int:
+    """The schema version of an existing store without changing it (0 when there is no store
+    or no migration was ever recorded)."""
+    if not path.exists():
+        return 0
+    with connect(path) as con:
+        known = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = "
+                            "'schema_migrations'").fetchone()
+        if not known or not known[0]:
+            return 0
+        row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def migrate(path: Path) -> int:

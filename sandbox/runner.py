@@ -9,6 +9,7 @@ run result_rejected. Every way a run can end maps to a RunStatus value.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
@@ -82,6 +83,7 @@ class Worker:
         self.job_dir = settings.jobs_root / uuid.uuid4().hex
         self.proc: subprocess.Popen[bytes] | None = None
         self._result_r = -1
+        self._dir_fd = -1  # a shared flock on job_dir: the sweep (core.housekeeping) keeps it
         self._ready = False
         self._buffers: dict[int, bytearray] = {}
         self._open: set[int] = set()
@@ -102,6 +104,8 @@ class Worker:
         runtime = ensure_runtime(self.settings)
         ids = sandbox_ids(self.settings) if self.settings.sandbox_mode == "firejail" else None
         (self.job_dir / "out").mkdir(parents=True)
+        self._dir_fd = os.open(self.job_dir, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(self._dir_fd, fcntl.LOCK_SH)
         self.job_dir.chmod(0o711)
         (self.job_dir / "out").chmod(0o700)
         if ids:
@@ -348,6 +352,9 @@ class Worker:
         shutil.rmtree(self.job_dir, ignore_errors=True)
         if self.group is not None:
             self.group.remove()
+        if self._dir_fd >= 0:
+            os.close(self._dir_fd)
+            self._dir_fd = -1
 
 
 def _first_line(text: str) -> str:

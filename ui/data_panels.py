@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import data_export, download, importers, market_data, quality
+from core import data_export, decompress, download, importers, market_data, quality
 from core.errors import PineOptError
 from core.import_layouts import ColumnMapping
 from core.model import TIMEFRAMES
@@ -20,8 +20,8 @@ from core.sample_data import SAMPLE_LABEL
 from reports import market_charts
 from ui import services
 
-UPLOAD_MAX_MB = 512
-UPLOAD_TYPES = ["csv", "txt", "json", "parquet", "zip"]
+UPLOAD_MAX_MB = decompress.UPLOAD_MAX_MB  # Streamlit's server.maxUploadSize says the same
+UPLOAD_TYPES = ["csv", "txt", "json", "parquet", "zip", "gz"]
 BADGE = {"ok": "ok", "warnings": "warnings", "problems": "problems", "": "unchecked"}
 FIELDS = ("time", "open", "high", "low", "close", "volume")
 FLASH = "data_page_flash"
@@ -81,8 +81,11 @@ def _step_inputs() -> dict[str, float]:
 def import_panel(db: Path) -> None:
     """Upload, mapping preview, target fields, import with progress and the report."""
     upload = st.file_uploader("Data file (Binance kline/funding CSV or zip, ccxt JSON/CSV, "
-                              "generic CSV or Parquet)", type=UPLOAD_TYPES,
-                              max_upload_size=UPLOAD_MAX_MB, key="data_upload")
+                              "generic CSV or Parquet; .gz too)", type=UPLOAD_TYPES,
+                              max_upload_size=UPLOAD_MAX_MB, key="data_upload",
+                              help=f"Up to {UPLOAD_MAX_MB} MB per upload. Larger files: "
+                                   "`pineopt data import FILE` (up to "
+                                   f"{decompress.MAX_IMPORT_MB} MB).")
     if upload is None:
         return
     data = upload.getvalue()
@@ -101,11 +104,19 @@ def import_panel(db: Path) -> None:
         symbol=c3.text_input("Symbol", placeholder="from the file name, e.g. BTCUSDT"),
         timeframe=c4.selectbox("Timeframe", ["", *TIMEFRAMES], format_func=lambda t: t or "auto"),
         **_step_inputs())
+    replace = st.checkbox("Replace the stored bars", key="import_replace",
+                          help="Off: an import that would change bars already stored is refused "
+                               "and shows the differences.")
     if st.button("Import", type="primary", key="do_import"):
         bar = st.progress(0.0, text="starting")
         try:
             report = importers.import_bytes(db, upload.name, data, target=target, mapping=mapping,
+                                            replace=replace,
                                             progress=lambda f, m: bar.progress(f, text=m))
+        except importers.ReplaceNeeded as exc:
+            services.show_error(exc)
+            st.dataframe(exc.changes, hide_index=True)
+            return
         except PineOptError as exc:
             services.show_error(exc)
             return

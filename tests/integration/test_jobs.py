@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core import bootstrap, jobs, progress, runs, sandbox_check, store, strategies
+from core import bootstrap, instance, jobs, progress, runs, sandbox_check, store, strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from tests.conftest import make_settings
 
@@ -81,7 +81,7 @@ def test_cancel_running_and_queued(home) -> None:
         assert time.monotonic() < deadline and manager.active(), runs.get_run(settings.db_path,
                                                                                first)
         time.sleep(0.05)
-    assert manager.cancel(first)
+    assert manager.cancel(first), (runs.get_run(settings.db_path, first).status, runs.get_run(settings.db_path, first).error)
     _wait_status(settings.db_path, first, RunStatus.CANCELLED)
     assert manager.wait([first, second], timeout_s=30)
     assert runs.get_run(settings.db_path, second).status is RunStatus.CANCELLED
@@ -98,8 +98,8 @@ def test_restart_marks_orphans_interrupted_and_requeue_completes(home, sma_sourc
                     [dead, orphan])
     mine = runs.request_run(settings, strategy_id=sid, config=WEEK, force=True).id
     with store.connect(settings.db_path) as con:
-        con.execute("UPDATE backtests SET status = 'running', owner_pid = ? WHERE id = ?",
-                    [os.getpid(), mine])
+        con.execute("UPDATE backtests SET status = 'running', owner_pid = ?, owner_token = ? "
+                    "WHERE id = ?", [os.getpid(), instance.token(settings.home), mine])
     bootstrap.init_store(settings)  # what the app and the CLI do at start-up
     lost = runs.get_run(settings.db_path, orphan)
     assert lost.status is RunStatus.INTERRUPTED and "Re-queue" in lost.error

@@ -179,14 +179,20 @@ def test_exact_duplicate_rows_are_dropped_and_reported(settings, tmp_path: Path)
     assert any("dropped 1 exact duplicate rows" in n for n in report.notes)
 
 
-def test_import_reports_quality(settings, tmp_path: Path) -> None:
+def test_import_refuses_invalid_bars_and_reports_quality(settings, tmp_path: Path) -> None:
     path = tmp_path / "BNBUSDT-1h-x.csv"
     path.write_text("\n".join(["1704067200000,1,2,0.5,1.5,10", "1704070800000,1,0.9,0.5,1.5,10",
                                "1704085200000,1,2,0.5,1.5,10"]) + "\n")
+    with pytest.raises(DataError, match=r"1 bars with High below .*2024-01-01 01:00.*Nothing was "
+                                        "imported"):
+        importers.import_file(settings.db_path, path)
+    assert not any(d.symbol == "BNBUSDT" for d in market_data.list_datasets(settings.db_path))
+    path.write_text("\n".join(["1704067200000,1,2,0.5,1.5,10", "1704070800000,1,2,0.5,1.5,10",
+                               "1704085200000,1,2,0.5,1.5,10"]) + "\n")
     got = _one(importers.import_file(settings.db_path, path))
-    assert got.quality is not None and {i.kind for i in got.quality.issues} == {"gaps", "ohlc"}
+    assert got.quality is not None and {i.kind for i in got.quality.issues} == {"gaps"}
     badges = quality.saved_badges(settings.db_path)
-    assert badges[("imported", "spot", "BNBUSDT", "1h")] == "problems"
+    assert badges[("imported", "spot", "BNBUSDT", "1h")] == got.quality.badge != "ok"
 
 
 def test_chosen_timeframe_shorter_spacing_is_refused(settings) -> None:

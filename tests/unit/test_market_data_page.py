@@ -130,3 +130,30 @@ def test_backtest_page_shows_coverage_of_the_chosen_dataset(settings: Settings) 
     captions = [c.value for c in at.caption if c.value.startswith("Stored coverage")]
     assert captions == ["Stored coverage (UTC): 1h 2022-01-01 00:00 to 2024-12-31 23:00, "
                         "26,304 bars · synthetic sample data"]
+
+
+def test_a_reimport_that_changes_bars_shows_the_differences_and_needs_replace(
+        at: AppTest, settings: Settings) -> None:
+    name = "BTCUSDT-1h-2024-01-01.csv"
+    original = (VALID / name).read_bytes()
+    at.file_uploader(key="data_upload").set_value((name, original, "text/csv")).run()
+    _click(at, "do_import")
+    key = {"exchange": "binance", "market": "spot", "symbol": "BTCUSDT", "timeframe": "1h",
+           "start": "2024-01-01", "end": "2024-01-01"}
+    before = market_data.load_ohlcv(settings.db_path, **key)
+    lines = original.decode().splitlines()
+    fields = lines[-1].split(",")
+    fields[4] = str(float(fields[4]) + 1)  # the last bar's close changes by 1
+    changed = "\n".join([*lines[:-1], ",".join(fields)]) + "\n"
+    at.file_uploader(key="data_upload").set_value((name, changed.encode(), "text/csv")).run()
+    _click(at, "do_import")
+    assert "1 bar(s) already stored" in at.error[0].value and "Replace" in at.error[0].value
+    diff = at.dataframe[-1].value
+    assert list(diff["field"]) == ["close"] and diff["imported"].iloc[0] == \
+        diff["stored"].iloc[0] + 1
+    assert market_data.load_ohlcv(settings.db_path, **key).equals(before)
+    at.checkbox(key="import_replace").check().run()
+    _click(at, "do_import")
+    assert "24 rows (0 new)" in at.success[0].value
+    after = market_data.load_ohlcv(settings.db_path, **key)
+    assert after["Close"].iloc[-1] == before["Close"].iloc[-1] + 1

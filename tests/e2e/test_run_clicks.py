@@ -1,0 +1,69 @@
+"""No Run click is lost (issue 18): 20 quick clicks while the app is busy create 20 runs, each
+confirmed on the page; then SIGTERM stops the server with no run left running or queued."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from core import runs, strategies
+from core.model import Language, RunStatus, StrategyMeta
+from tests.conftest import REPO, make_settings
+from tests.e2e.conftest import start_app, wait_idle
+
+pytestmark = pytest.mark.sandbox
+CLICKS = 20
+
+
+@pytest.fixture
+def busy_app(template_home: Path, tmp_path: Path):
+    """A served app (2 runs at once) with the SMA example saved; yields (process, url, home)."""
+    home = tmp_path / "home"
+    shutil.copytree(template_home, home)
+    settings = make_settings(home)
+    strategies.save_by_name(settings.db_path, meta=StrategyMeta(name="Clicks SMA"),
+                            source=(REPO / "examples" / "sma_cross.py").read_text(),
+                            language=Language.PYTHON)
+    proc, url = start_app(home, extra_env={"PINEOPT_MAX_CONCURRENT": "2",
+                                           "PINEOPT_POOL_SIZE": "1"})
+    try:
+        yield proc, url, home
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stderr.close()
+
+
+def test_twenty_quick_clicks_create_twenty_runs_and_sigterm_leaves_none_running(
+        page: Page, busy_app) -> None:
+    proc, url, home = busy_app
+    page.goto(url + "/backtest")
+    expect(page.get_by_role("heading", name="Backtest")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("combobox", name="Strategy")).to_have_value("Clicks SMA (v1)",
+                                                                        timeout=30_000)
+    page.get_by_text("Run again even if an identical run exists").click()
+    wait_idle(page)
+    button = page.get_by_role("button", name="Run backtest")
+    answered = page.get_by_text(re.compile(r"Run requests answered in this session: \d+"))
+    for clicked in range(1, CLICKS + 1):
+        button.click()  # no waiting for the script to be idle: runs and the Jobs panel rerun
+        expect(answered).to_have_text(f"Run requests answered in this session: {clicked}",
+                                      timeout=30_000)
+    db = make_settings(home).db_path
+    recorded = runs.list_runs(db)
+    assert len(recorded) == CLICKS, [r.status for r in recorded]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
+    final = runs.list_runs(db)
+    statuses = [r.status for r in final]
+    assert not {RunStatus.RUNNING, RunStatus.QUEUED} & set(statuses), statuses
+    completed = statuses.count(RunStatus.COMPLETED)
+    assert completed + statuses.count(RunStatus.INTERRUPTED) == CLICKS, statuses
+    print(f"runs asked {CLICKS} / recorded {len(final)} / completed {completed} / "
+          f"interrupted by SIGTERM {CLICKS - completed}; clicks lost 0")
