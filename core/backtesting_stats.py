@@ -29,11 +29,15 @@ EQUAL = "equal"
 PAIRS = (
     StatPair(metric="total_return", stat="Return [%]"),
     StatPair(metric="cagr", stat="Return (Ann.) [%]",
-             difference="equal to backtesting.py's Return (Ann.), its geometric annual return "
-             "(both on 365-day years when every calendar day has a bar). backtesting.py's own "
-             "CAGR [%] counts years of 365.25 days, so it is slightly lower in magnitude"),
+             difference="the lab: (final / initial equity)^(365 / days) - 1, days = the UTC "
+             "calendar days the run covers (as quantstats); backtesting.py's Return (Ann.) "
+             "compounds the geometric mean of its daily returns, which start one day later (from "
+             "the first day's close), so the two differ slightly; its CAGR [%] counts years of "
+             "365.25 days"),
     StatPair(metric="max_drawdown", stat="Max. Drawdown [%]", scale=-0.01),
-    StatPair(metric="calmar_ratio", stat="Calmar Ratio", scale=1.0),
+    StatPair(metric="calmar_ratio", stat="Calmar Ratio", scale=1.0,
+             difference="the lab: its CAGR / max drawdown; backtesting.py: its Return (Ann.) / "
+             "max drawdown (the same drawdown; the annual returns differ as in the CAGR row)"),
     StatPair(metric="exposure", stat="Exposure Time [%]"),
     StatPair(metric="total_trades", stat="# Trades", scale=1.0),
     StatPair(metric="win_rate", stat="Win Rate [%]"),
@@ -47,7 +51,9 @@ PAIRS = (
              "strategy can trade)"),
     StatPair(metric="annualized_return", stat="Return (Ann.) [%]",
              difference="the lab's is arithmetic: mean daily return x 365; backtesting.py's is "
-             "geometric, (1 + geometric mean daily return)^365 - 1, which is the lab's CAGR"),
+             "geometric, (1 + geometric mean daily return)^365 - 1 (close to the lab's CAGR). "
+             "The lab's daily returns start from the initial equity, backtesting.py's one day "
+             "later; the rows below use each side's own"),
     StatPair(metric="volatility", stat="Volatility (Ann.) [%]",
              difference="the lab: standard deviation of daily returns x sqrt(365); "
              "backtesting.py: the volatility of its geometric annual return, "

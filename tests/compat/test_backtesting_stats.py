@@ -13,7 +13,8 @@ import pytest
 from backtesting import Backtest
 from backtesting.backtesting import _indicator_warmup_nbars
 
-from core import backtesting_stats, config_file, market_data, runs, semantics, strategies
+from core import (backtesting_stats, config_file, market_data, metrics, runs, semantics,
+                  strategies)
 from core.model import RunStatus, StrategyMeta
 from core.settings import Settings
 from tests.compat.test_semantics_cli import QUICK_START
@@ -51,21 +52,29 @@ def both(template_home, tmp_path_factory) -> tuple[dict, pd.Series, pd.Series, p
 def _differences(stats: pd.Series, equity: pd.Series, data: pd.DataFrame) -> dict:
     """metric -> (the lab's value by the stated formula, backtesting.py's by its stated one,
     backtesting.py's reported value)."""
-    day = equity.resample("D").last().dropna().pct_change().dropna()
-    g = float(np.exp(np.log1p(day).mean()) - 1)
+    # The lab's daily returns (core.metrics.daily_returns: the first day measured from the
+    # initial equity) and backtesting.py's own (from the first day's close on: one fewer).
+    day = metrics.daily_returns(equity)
+    bday = equity.resample("D").last().dropna().pct_change().dropna()
+    g = float(np.exp(np.log1p(bday).mean()) - 1)
     close = data["Close"].to_numpy()
     warm = _indicator_warmup_nbars(stats["_strategy"])
     ret = stats["_trades"]["ReturnPct"]
     pnl = stats["_trades"]["PnL"]
     log_eq, log_px = np.diff(np.log(equity.to_numpy())), np.diff(np.log(close))
-    bench = pd.Series(close, index=data.index).resample("D").last().pct_change().dropna()
+    bench = metrics.daily_returns(pd.Series(close, index=data.index))
     lab_beta = day.cov(bench) / bench.var()
+    lab_cagr = float((equity.iloc[-1] / equity.iloc[0]) ** (365 / len(day)) - 1)
+    lab_dd = float(-(equity / equity.cummax() - 1).min())
     bt_ann = (1 + g) ** 365 - 1
-    bt_vol = math.sqrt((day.var(ddof=1) + (1 + g) ** 2) ** 365 - (1 + g) ** 730)
+    bt_vol = math.sqrt((bday.var(ddof=1) + (1 + g) ** 2) ** 365 - (1 + g) ** 730)
     bt_beta = np.cov(log_eq, log_px)[0, 1] / np.cov(log_eq, log_px)[1, 1]
     down = math.sqrt(float((np.minimum(day, 0) ** 2).mean()))
+    bt_down = math.sqrt(float((np.minimum(bday, 0) ** 2).mean()))
     return {
-        "cagr": (stats["Return (Ann.) [%]"] / 100, bt_ann, stats["Return (Ann.) [%]"] / 100),
+        "cagr": (lab_cagr, bt_ann, stats["Return (Ann.) [%]"] / 100),
+        "calmar_ratio": (lab_cagr / lab_dd, bt_ann / (-stats["Max. Drawdown [%]"] / 100),
+                         stats["Calmar Ratio"]),
         "buy_hold_return": (close[-1] / close[0] - 1, close[-1] / close[warm] - 1,
                             stats["Buy & Hold Return [%]"] / 100),
         "annualized_return": (day.mean() * 365, bt_ann, stats["Return (Ann.) [%]"] / 100),
@@ -73,8 +82,8 @@ def _differences(stats: pd.Series, equity: pd.Series, data: pd.DataFrame) -> dic
                        stats["Volatility (Ann.) [%]"] / 100),
         "sharpe_ratio": (day.mean() / day.std(ddof=1) * math.sqrt(365), bt_ann / bt_vol,
                          stats["Sharpe Ratio"]),
-        "sortino_ratio": (day.mean() / down * math.sqrt(365), bt_ann / (down * math.sqrt(365)),
-                          stats["Sortino Ratio"]),
+        "sortino_ratio": (day.mean() / down * math.sqrt(365),
+                          bt_ann / (bt_down * math.sqrt(365)), stats["Sortino Ratio"]),
         "beta": (lab_beta, bt_beta, stats["Beta"]),
         "alpha": ((day.mean() - lab_beta * bench.mean()) * 365,
                   stats["Return [%]"] / 100 - bt_beta * stats["Buy & Hold Return [%]"] / 100,
@@ -99,7 +108,7 @@ def test_each_pair_is_as_the_glossary_says(both, pair: backtesting_stats.StatPai
 def test_the_stated_differences_are_real_on_this_run(both) -> None:
     lab, stats, _equity, _data = both
     for pair in backtesting_stats.PAIRS:
-        if pair.difference and pair.metric != "cagr":
+        if pair.difference and pair.metric not in ("cagr", "calmar_ratio"):
             assert lab[pair.metric] != pytest.approx(stats[pair.stat] * pair.scale, rel=1e-3), \
                 pair.metric
     assert stats["CAGR [%]"] / 100 != pytest.approx(lab["cagr"], rel=1e-6)
