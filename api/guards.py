@@ -19,12 +19,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from api.errors import ApiError, body
+from core.decompress import UPLOAD_MAX_MB
 from core.files import MAX_UPLOAD_BYTES
 
 OPEN_PATHS = frozenset({"/api/health", "/api/docs", "/api/openapi.json",
                         "/api/docs/oauth2-redirect"})
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # form boundaries and fields around one file
-DATA_UPLOAD_BYTES = 100 * 1024 * 1024  # the app's upload cap for data files (.streamlit config)
+DATA_UPLOAD_BYTES = UPLOAD_MAX_MB * 1024 * 1024  # the app's one cap for data files (Data page)
 STRATEGY_PATHS = ("/api/strategies", "/api/validate", "/api/translate")
 # The strategy file limit plus room for the form around it (a JSON body's escapes count
 # against the same limit); the decoded source is then checked with the app's own message.
@@ -47,13 +48,19 @@ def body_limit(path: str) -> int:
     return OTHER_BODY_BYTES
 
 
+def human_size(size: float) -> str:
+    """Bytes as KB below 1 MB, else MB (one decimal)."""
+    return f"{size / 1024:.0f} KB" if size < 2**20 else f"{size / 2**20:.1f} MB"
+
+
 def too_large(size: int | None, limit: int) -> ApiError:
     """413 with the app's wording: the size, the limit and what to do."""
-    seen = f"is {size / 2**20:.1f} MB" if size is not None else "is larger than that"
+    seen = f"is {human_size(size)}" if size is not None else "is larger than that"
     return ApiError(413, "too_large",
-                    f"The request body {seen}; the limit here is {limit / 2**20:.2f} MB (strategy "
-                    f"files: {MAX_UPLOAD_BYTES >> 20} MB, data files: {DATA_UPLOAD_BYTES >> 20} "
-                    "MB). Remove unused code or data from the file, or split it.",
+                    f"The request body {seen}; the limit here is {human_size(limit)} (strategy "
+                    f"files: {human_size(MAX_UPLOAD_BYTES)}, data files: "
+                    f"{human_size(DATA_UPLOAD_BYTES)}). Remove unused code or data from the "
+                    "file, or split it.",
                     headers={"Connection": "close"})  # the rest of the body is never read
 
 

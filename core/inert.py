@@ -68,6 +68,12 @@ class InertStream(io.TextIOBase):
         """The wrapped stream's descriptor."""
         return self.target.fileno()
 
+    @property
+    def buffer(self) -> Any:
+        """The wrapped stream's byte buffer: a file's exact bytes (`-o -`), never escaped (a PDF
+        or Parquet file must stay intact; CSV and JSON exports are made inert when built)."""
+        return self.target.buffer
+
     def writable(self) -> bool:
         """Always True."""
         return True

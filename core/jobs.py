@@ -282,11 +282,11 @@ class JobManager:
     def _cancel_orphan(self, run_id: int) -> bool:
         """Mark a 'running' run cancelled when the process that owned it is gone."""
         with store.connect(self.settings.db_path) as con:
-            row = con.execute("SELECT status, owner_pid FROM backtests WHERE id = ?",
+            row = con.execute("SELECT status, owner_token FROM backtests WHERE id = ?",
                               [run_id]).fetchone()
         if row is None or row[0] != RunStatus.RUNNING.value:
             return False
-        if _alive(row[1]):
+        if instance.alive(self.settings.home, row[1]):
             return False  # a live process (this one or another) works on it
         return _mark(self.settings.db_path, run_id, RunStatus.CANCELLED, only_from=("running",),
                      error="Cancelled by the user; no process was working on it any more.")
