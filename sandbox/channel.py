@@ -23,6 +23,10 @@ MAX_TEXT = 20_000
 RESULT_KEYS = {"type": str, "bars": int, "trades": int, "open_trades": int, "rejected": dict,
                "rss_kb": int, "job_s": float, "claimed": dict}
 RESULT_REQUIRED = ("bars", "trades", "claimed")
+# A study batch (core.studies.batch) ends with one result listing each trial instead.
+BATCH_RESULT_KEYS = {"type": str, "bars": int, "trials": list, "job_s": float}
+TRIAL_KEYS = {"i": int, "ok": bool, "trades": int, "rejected": dict, "kind": str, "message": str}
+MAX_TRIALS = 10_000
 ERROR_KEYS = {"type": str, "kind": str, "message": str}
 PROGRESS_KEYS = {"type": str, "done": int, "total": int}
 
@@ -75,8 +79,8 @@ def parse_line(line: bytes) -> dict[str, Any]:
 
 
 def _typed(value: Any, kind: type) -> bool:
-    if isinstance(value, bool):
-        return False
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
     if kind is float:
         return isinstance(value, (int, float))
     if kind is int:
@@ -119,7 +123,23 @@ def check_message(msg: dict[str, Any]) -> None:
         raise ChannelError("a result-channel message has an overlong type")
 
 
+def _check_batch_result(msg: dict[str, Any]) -> None:
+    _check_keys(msg, BATCH_RESULT_KEYS, ("bars", "trials"))
+    trials = msg["trials"]
+    if len(trials) > MAX_TRIALS or not all(isinstance(t, dict) for t in trials):
+        raise ChannelError(f"the batch result must list at most {MAX_TRIALS} trial objects")
+    for trial in trials:
+        unknown = sorted(set(trial) - set(TRIAL_KEYS))
+        if unknown or not all(_typed(v, TRIAL_KEYS[k]) for k, v in trial.items()):
+            raise ChannelError(f"a batch trial has unknown keys or wrong types {unknown[:5]}")
+        if len(trial.get("message", "")) > MAX_TEXT or len(trial.get("rejected", {})) > 64:
+            raise ChannelError("a batch trial's message or rejected counts are too long")
+
+
 def _check_result(msg: dict[str, Any]) -> None:
+    if "trials" in msg:
+        _check_batch_result(msg)
+        return
     _check_keys(msg, RESULT_KEYS, RESULT_REQUIRED)
     if msg["bars"] < 0 or msg["trades"] < 0 or msg.get("open_trades", 0) < 0:
         raise ChannelError("the result message has a negative bar or trade count")

@@ -112,6 +112,9 @@ def test_cards_tables_pdf_json_and_compare_agree(lab: dict,
     at.switch_page("app_pages/results.py").run()
     assert not at.exception, [e.message for e in at.exception]
     cards = {m.label: m.value for m in at.metric}
+    at.session_state["results_tab"] = "Metrics"  # only the open tab is drawn
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
     shown: dict[str, str] = {}
     for element in at.get("html"):
         shown |= _abbr_rows(element.proto.body)
