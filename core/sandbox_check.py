@@ -148,10 +148,10 @@ def _judge(messages: list[dict], log: str, status: str) -> list[str]:
     if probe is None:
         return [*failures, f"the canary program reported nothing ({status}): {explain(log)}"]
     checks = probe.get("checks", {})
-    unsandboxed = [n for n in ("seccomp", "pid_namespace") if checks.get(n, [True])[0] is not True]
+    unsandboxed = [n for n in ("seccomp", "no_new_privs") if checks.get(n, [True])[0] is not True]
     if len(unsandboxed) == 2:
-        failures.append("firejail ran the canary WITHOUT a sandbox (no seccomp filter, no PID "
-                        "namespace of its own): it believes it already runs inside one. Fix: "
+        failures.append("firejail ran the canary WITHOUT a sandbox (no seccomp filter, no "
+                        "no-new-privileges flag): it believes it already runs inside one. Fix: "
                         "inside a container set the environment variable container=docker (the "
                         "Dockerfile does); never start PineOpt inside another firejail")
     for name, (passed, detail) in sorted(checks.items()):

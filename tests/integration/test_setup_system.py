@@ -112,16 +112,17 @@ def test_two_setups_at_once_leave_one_working_sandbox(fresh: dict[str, str]) -> 
     assert status.ok, status.message
 
 
-@pytest.mark.parametrize(("break_it", "fact", "said"), [
-    ("rm -rf {home}", "sandbox home", "does not exist"),
-    ("chown root:root {home}", "sandbox home", "not owned by"),
-    ("usermod --home /nonexistent {user}", "sandbox home", "/nonexistent does not exist"),
-    ("rm -rf $(readlink -f {venv})", "sandbox interpreter", "does not exist"),
-    ("chmod 755 {jobs}", "jobs root", "other users can list it"),
+@pytest.mark.parametrize(("break_it", "fact", "said", "wall_down"), [
+    ("rm -rf {home}", "sandbox home", "does not exist", True),
+    ("chown root:root {home}", "sandbox home", "not owned by", True),
+    ("usermod --home /nonexistent {user}", "sandbox home", "/nonexistent does not exist", True),
+    ("rm -rf $(readlink -f {venv})", "sandbox interpreter", "does not exist", True),
+    # the sandbox sees only its own job folder, so the wall holds; doctor still names the fault
+    ("chmod 755 {jobs}", "jobs root", "other users can list it", False),
 ])
 def test_a_broken_setup_is_named_by_doctor_and_repaired(installed: dict[str, str],
                                                         break_it: str, fact: str,
-                                                        said: str) -> None:
+                                                        said: str, wall_down: bool) -> None:
     fresh = installed
     assert _doctor(fresh).returncode == 0  # whole before it is broken
     subprocess.run(break_it.format(home=fresh["PINEOPT_SANDBOX_HOME"],
@@ -134,7 +135,7 @@ def test_a_broken_setup_is_named_by_doctor_and_repaired(installed: dict[str, str
     named = [i for i, ln in enumerate(lines) if ln.startswith(f"✗ {fact}:")]
     assert named and said in lines[named[0]], broken.stdout
     assert "fix: run `sudo make setup`" in lines[named[0] + 1]
-    assert "✗ sandbox self-test" in broken.stdout  # the wall really is down, and it says so
+    assert ("✗ sandbox self-test" in broken.stdout) is wall_down  # down only when it is
     repaired = _setup(fresh)
     assert repaired.returncode == 0, repaired.stderr
     again = _doctor(fresh)
