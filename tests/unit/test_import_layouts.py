@@ -183,7 +183,7 @@ def test_import_refuses_invalid_bars_and_reports_quality(settings, tmp_path: Pat
     path = tmp_path / "BNBUSDT-1h-x.csv"
     path.write_text("\n".join(["1704067200000,1,2,0.5,1.5,10", "1704070800000,1,0.9,0.5,1.5,10",
                                "1704085200000,1,2,0.5,1.5,10"]) + "\n")
-    with pytest.raises(DataError, match=r"1 bars with High below .*2024-01-01 01:00.*Nothing was "
+    with pytest.raises(DataError, match=r"1 bar with High below .*2024-01-01 01:00.*Nothing was "
                                         "imported"):
         importers.import_file(settings.db_path, path)
     assert not any(d.symbol == "BNBUSDT" for d in market_data.list_datasets(settings.db_path))
