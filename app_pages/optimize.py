@@ -2,6 +2,7 @@
 cancel; the trials table, a heatmap of any two parameters, overfitting statistics, open a trial
 as a run; Monte Carlo of a completed run with a fan chart."""
 
+import logging
 import threading
 import time
 
@@ -35,6 +36,11 @@ def _start(study_id: int, workers: int) -> None:
                                         on_batch=lambda r: entry.__setitem__("report", r))
         except PineOptError as exc:
             entry["error"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must end the sweep visibly, and logged
+            logging.getLogger("pineopt.optimize").exception("study %s failed", study_id)
+            entry["error"] = (f"PineOpt hit an unexpected error ({type(exc).__name__}: {exc}); "
+                              "this is a bug, the traceback is in the log. Resume the study to "
+                              "continue.")
 
     thread = threading.Thread(target=work, name=f"pineopt-study-{study_id}", daemon=True)
     entry["thread"] = thread
