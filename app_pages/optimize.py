@@ -71,11 +71,7 @@ with sweep_tab:
             left, right = st.columns([1, 3])
             on = left.checkbox(p.name, value=p.type in ("int", "float") and p.min is not None
                                and len(specs) < 2, key=f"opt_on_{sid}_{p.name}")
-            default = (f"{p.min:g}:{p.max:g}:{p.step or max(1, (p.max - p.min) / 10):g}"
-                       if p.type in ("int", "float") and p.min is not None and p.max is not None
-                       else ",".join(map(str, p.options or ((False, True) if p.type == "bool"
-                                                             else (p.default,)))))
-            text = right.text_input(f"{p.name} values", default, key=f"opt_spec_{sid}_{p.name}",
+            text = right.text_input(f"{p.name} values", space.default_spec(p), key=f"opt_spec_{sid}_{p.name}",
                                     label_visibility="collapsed", help=p.description)
             if on:
                 specs[p.name] = text

@@ -183,15 +183,61 @@ def _guarded_import(name: str, globals_: Any = None, locals_: Any = None,
 
 def _make_getattr(strategy_module: str) -> Any:
     """The guarded getattr, which also reads allowed private attributes (sandbox.names) of the
-    strategy's own objects."""
+    strategy's own objects.
+
+    The allow decision is cached per (class, name), or (module, name) for a module: it depends
+    only on the name (frozen lists), the class's MRO and a module's name, none of which strategy
+    code can change (no dunders, no writes to classes or modules). The value read is checked on
+    every access, skipping only values of a type that can never be a module, class or function
+    (``_inert_type``). The caches live in this closure: one per strategy namespace.
+    """
     from sandbox import names
 
+    allowed: set[tuple[Any, str]] = set()
+    inert: set[type] = set()
+
+    def decide(obj: Any, name: str) -> None:
+        """Return when strategy code may read ``name`` of ``obj``; raise PolicyViolation if not."""
+        if names.private_allowed(name) and names.is_own_object(obj, strategy_module):
+            return
+        if not attribute_allowed(name):
+            raise PolicyViolation(f"access to attribute {name!r} is not allowed")
+        if isinstance(obj, types.ModuleType) and not module_name_allowed(obj.__name__, name):
+            raise PolicyViolation(f"{obj.__name__}.{name} is not allowed: it is not on the "
+                                  f"reviewed list of {obj.__name__} names strategies may use")
+
     def guarded(obj: Any, name: Any, *default: Any) -> Any:
-        if isinstance(name, str) and names.private_allowed(name) and names.is_own_object(
-                obj, strategy_module):
-            return check_value(builtins.getattr(obj, name, *default[:1]), f"attribute {name!r}")
-        return _safe_getattr(obj, name, *default)
+        if type(name) is not str:  # noqa: E721 - a str subclass could fake its hash
+            return _safe_getattr(obj, name, *default)
+        owner = obj if isinstance(obj, (type, types.ModuleType)) else type(obj)
+        if (owner, name) not in allowed:
+            decide(obj, name)
+            allowed.add((owner, name))
+        value = builtins.getattr(obj, name, *default[:1])
+        cls = type(value)
+        if cls in inert:
+            return value
+        check_value(value, f"attribute {name!r}")
+        if _inert_type(cls):
+            inert.add(cls)
+        return value
     return guarded
+
+
+# Built-in types whose own __getattribute__ finds __class__ on the type first (generic lookup).
+_TYPE_FIRST_GETATTR = frozenset({object, float, int, bool, str, bytes, tuple, list, dict, set,
+                                 frozenset, complex, types.MethodType})
+
+
+def _inert_type(cls: type) -> bool:
+    """True when no instance of ``cls`` can pass for a module, class or function in isinstance:
+    not a subclass of one, and no ``__class__`` or ``__getattribute__`` of its own in its MRO
+    beyond the built-ins' type-first lookup (the only ways an instance's ``__class__`` can
+    differ from its type)."""
+    if issubclass(cls, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)):
+        return False
+    return not any("__class__" in vars(c) or "__getattribute__" in vars(c)
+                   for c in cls.__mro__ if c not in _TYPE_FIRST_GETATTR)
 
 
 def _safe_getattr(obj: Any, name: Any, *default: Any) -> Any:

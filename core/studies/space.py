@@ -1,7 +1,8 @@
 """The search space of a sweep, built from the strategy's typed parameters.
 
-A dimension is written ``name=low:high:step`` (ints and floats; the step defaults to the
-parameter's declared step, else 1 for ints), ``name=a,b,c`` (listed values: options, bools or
+A dimension is written ``name=low:high:step`` (ints and floats; a step the user writes always
+wins; without one it is ``default_step``: the declared step, whole for ints, else 1 for ints and
+a round tenth of the range for floats), ``name=a,b,c`` (listed values: options, bools or
 numbers) or ``name=value`` (fixed). Bounds default to the parameter's declared range. Every value
 is coerced and checked by core.params, so a sweep can only ask for what a single run accepts.
 Grid plans enumerate the product in a fixed order; random plans draw from it with a seed.
@@ -46,6 +47,40 @@ class Dimension:
                    low=raw.get("low"), high=raw.get("high"), step=raw.get("step"))
 
 
+def _nice(value: float) -> float:
+    """The number of the form 1, 2, 2.5 or 5 times a power of ten nearest to ``value`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    best = min((1.0, 2.0, 2.5, 5.0, 10.0), key=lambda m: abs(m * power - value))
+    return float(f"{best * power:.12g}")
+
+
+def default_step(param: ParameterDef, low: float, high: float, *, coarse: bool = False) -> float:
+    """The step of ``param``'s range when the user writes none.
+
+    The declared step wins (an int parameter's rounded to a whole number, at least 1). Otherwise
+    ints step by 1, or with ``coarse`` (the page's suggestion) by a whole tenth of the range;
+    floats by a round tenth of the range (1, 2, 2.5 or 5 times a power of ten).
+    """
+    if param.type == "int":
+        if param.step:
+            return float(max(1, round(param.step)))
+        return float(max(1, round((high - low) / 10))) if coarse else 1.0
+    if param.step:
+        return float(param.step)
+    return _nice((high - low) / 10) if high > low else 1.0
+
+
+def default_spec(param: ParameterDef) -> str:
+    """The page's suggested text for ``param``: ``low:high:step`` (about ten values of a declared
+    range), its options, ``False,True`` or its default."""
+    if param.type in ("int", "float") and param.min is not None and param.max is not None:
+        step = default_step(param, param.min, param.max, coarse=True)
+        return f"{param.min:g}:{param.max:g}:{step:g}"
+    if param.options:
+        return ",".join(map(str, param.options))
+    return "False,True" if param.type == "bool" else str(param.default)
+
+
 def _number_range(param: ParameterDef, low: float, high: float, step: float) -> tuple[Any, ...]:
     if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(step)) or step <= 0:
         raise ConfigError(f"--param {param.name}: the step must be a positive number.")
@@ -73,7 +108,7 @@ def dimension(param: ParameterDef, spec: str | None) -> Dimension:
         if param.type == "bool":
             return Dimension(param.name, "bool", (False, True))
         if param.type in ("int", "float") and param.min is not None and param.max is not None:
-            step = param.step or (1.0 if param.type == "int" else (param.max - param.min) / 10)
+            step = default_step(param, param.min, param.max)
             return _checked(param, Dimension(param.name, param.type, _number_range(
                 param, param.min, param.max, step), param.min, param.max, step))
         raise ConfigError(f"Parameter {param.name} has no declared range; give one, e.g. "
@@ -84,8 +119,7 @@ def dimension(param: ParameterDef, spec: str | None) -> Dimension:
             raise ConfigError(f"--param {param.name}={text}: write LOW:HIGH or LOW:HIGH:STEP.")
         try:
             low, high = float(parts[0]), float(parts[1])
-            step = float(parts[2]) if len(parts) == 3 else (
-                param.step or (1.0 if param.type == "int" else (high - low) / 10 or 1.0))
+            step = float(parts[2]) if len(parts) == 3 else default_step(param, low, high)
         except ValueError:
             raise ConfigError(f"--param {param.name}={text}: LOW, HIGH and STEP must be numbers."
                               ) from None

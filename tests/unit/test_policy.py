@@ -135,3 +135,46 @@ def test_every_listed_name_exists_and_is_not_a_file_helper() -> None:
         missing = sorted(n for n in names if not hasattr(loaded, n))
         assert missing == [], f"{module}: {missing}"
         assert all(policy.attribute_allowed(n) for n in names), module
+
+
+# --- the guard's caches: a cached allow decision never lets anything new through ---------------
+
+def test_cached_decisions_still_refuse_and_still_check_values() -> None:
+    ns = run("import numpy as np\na = np.zeros(3)\n")
+    read, arr, np_module = ns["_getattr_"], ns["a"], ns["np"]
+    for _ in range(3):  # allowed reads, repeated: served from the cache
+        assert read(arr, "shape") == (3,)
+        assert read(np_module, "mean") is not None
+    for name in ("tofile", "_data", "__class__"):  # the same class, refused names: still refused
+        with pytest.raises(policy.PolicyViolation):
+            read(arr, name)
+    with pytest.raises(policy.PolicyViolation, match="numpy.f2py|f2py"):
+        read(np_module, "f2py")
+
+
+def test_value_check_is_not_skipped_for_a_type_seen_before() -> None:
+    import types
+
+    holder = types.SimpleNamespace(value=1.5)
+    guarded = policy.restricted_globals(module_name="user_strategy",
+                                        printer=_make_printer(100))["_getattr_"]
+    assert guarded(holder, "value") == 1.5  # float: inert, cached
+    holder.value = types  # same (class, name), now a module off the allow-list
+    with pytest.raises(policy.PolicyViolation, match="module 'types'"):
+        guarded(holder, "value")
+    holder.value = __import__("os").system  # a function of a denied module
+    with pytest.raises(policy.PolicyViolation, match="not allowed"):
+        guarded(holder, "value")
+
+
+def test_inert_types_exclude_anything_that_can_pose_as_a_class() -> None:
+    import types
+
+    class Liar:
+        @property
+        def __class__(self) -> type:  # noqa: PLE0237 - what an instance could fake
+            return type
+
+    assert policy._inert_type(float) and policy._inert_type(list)
+    for cls in (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, Liar):
+        assert not policy._inert_type(cls)
