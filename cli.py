@@ -12,11 +12,11 @@ import argparse
 import os
 import sys
 
-from clicmd import (api, backtest, common, data, doctor, montecarlo, optimize, runs, serve,
-                    strategies, translate, validate)
+from clicmd import (api, backtest, common, data, doctor, lookahead, montecarlo, optimize, runs,
+                    serve, strategies, translate, validate)
 
 COMMAND_MODULES = (common, serve, api, doctor, validate, strategies, backtest, runs, data,
-                   translate, optimize, montecarlo)
+                   translate, optimize, montecarlo, lookahead)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -54,12 +54,12 @@ def open_mask(trades: pd.DataFrame, n_bars: int) -> pd.Series:
     return metrics.open_at_end(trades, n_bars)
 
 
-def split(inp: metrics.Inputs) -> dict[str, SideTrades]:
-    """The All / Long / Short views of a run's trades."""
+def split(inp: metrics.Inputs, sides: tuple[str, ...] = SIDES) -> dict[str, SideTrades]:
+    """The All / Long / Short views of a run's trades (those of ``sides``)."""
     trades = inp.trades
     is_open = open_mask(trades, len(inp.equity)) if len(trades) else pd.Series(dtype=bool)
     views = {}
-    for side in SIDES:
+    for side in sides:
         pick = pd.Series(True, index=trades.index)
         if side != "all":
             pick = trades["Size"].gt(0) if side == "long" else trades["Size"].lt(0)
@@ -281,20 +281,24 @@ SUMMARY_ROWS = ("net_profit", "net_profit_pct", "gross_profit", "gross_loss", "m
                 "avg_bars_in_winning_trades", "avg_bars_in_losing_trades")
 
 
-def compute_by_side(inp: metrics.Inputs) -> dict[str, dict[str, float]]:
-    """Trade statistics per side ('all', 'long', 'short'); 'all' adds the equity statistics."""
-    views = split(inp)
+def compute_by_side(inp: metrics.Inputs, sides: tuple[str, ...] = SIDES
+                    ) -> dict[str, dict[str, float]]:
+    """Trade statistics per side ('all', 'long', 'short', or those of ``sides``, which must
+    include 'all'); 'all' adds the equity statistics."""
+    views = split(inp, sides)
     out = {side: {name: func(views[side]) for name, (func, _, _) in TRADE_STATS.items()}
-           for side in SIDES}
+           for side in sides}
     out["all"].update({name: func(inp) for name, (func, _, _) in EQUITY_STATS.items()})
     return out
 
 
-def metric_rows(inp: metrics.Inputs) -> list[tuple[str, float, str]]:
+def metric_rows(inp: metrics.Inputs, *, sides: tuple[str, ...] = SIDES
+                ) -> list[tuple[str, float, str]]:
     """(name, value, kind) rows for backtest_metrics: every seed metric as kind 'all', and the
-    trade statistics of each side as kinds 'all', 'long', 'short'."""
+    trade statistics of each side as kinds 'all', 'long', 'short' (a study's trials keep only
+    ``sides=("all",)``: the same 'all' rows, without computing the other sides)."""
     rows = [(name, value, "all") for name, value in metrics.compute(inp).items()]
-    for side, values in compute_by_side(inp).items():
+    for side, values in compute_by_side(inp, sides).items():
         rows += [(name, value, side) for name, value in values.items()]
     return rows
 

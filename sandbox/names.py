@@ -33,8 +33,9 @@ RESERVED_STRATEGY_ATTRIBUTES = frozenset({
     "_broker", "_data", "_indicators", "_params", "_check_params", "_FULL_EQUITY", "_abc_impl",
 })
 _HOOK = re.compile(r"_tmp\d*|_print")  # RestrictedPython's generated names
+# Trusted subclasses the engine (progress, sizing) and the lookahead recorder wrap strategies in.
 FRAMEWORK_MODULES = frozenset({"backtesting.backtesting", "backtesting.lib", "core.engine",
-                               "builtins"})
+                               "core.studies.batch", "builtins"})
 
 
 def refusal(name: str) -> str | None:

@@ -57,8 +57,8 @@ def trial_metrics(config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
 
     inputs = metrics.Inputs(equity=equity, trades=trades, benchmark=data["Close"],
                             risk_free_rate=float(config.extra.get("risk_free_rate", 0.0)))
-    values = {name: float(value) for name, value, kind in trade_stats.metric_rows(inputs)
-              if kind == "all"}
+    values = {name: float(value) for name, value, kind
+              in trade_stats.metric_rows(inputs, sides=("all",)) if kind == "all"}
     return values, inputs.daily_returns
 
 
