@@ -1,6 +1,7 @@
 """Optimize page: parameter sweeps (grid, random, TPE) in sandbox batches with progress and
 cancel; the trials table, a heatmap of any two parameters, overfitting statistics, open a trial
-as a run; Monte Carlo of a completed run with a fan chart."""
+as a run; Monte Carlo of a completed run with a fan chart; the lookahead check
+(ui.lookahead_tab)."""
 
 import logging
 import threading
@@ -13,7 +14,7 @@ from core.errors import PineOptError
 from core.model import BacktestConfig, RunStatus
 from core.studies import montecarlo, space, stats, study_store, sweep
 from reports import studies_charts
-from ui import services
+from ui import lookahead_tab, services
 
 settings = services.settings()
 st.title("Optimize")
@@ -48,7 +49,8 @@ def _start(study_id: int, workers: int) -> None:
     thread.start()
 
 
-sweep_tab, studies_tab, mc_tab = st.tabs(["New sweep", "Studies", "Monte Carlo"])
+sweep_tab, studies_tab, mc_tab, la_tab = st.tabs(["New sweep", "Studies", "Monte Carlo",
+                                                  "Lookahead"])
 
 with sweep_tab:
     library = [s for s in strategies.list_strategies(settings.db_path)]
@@ -224,3 +226,6 @@ with mc_tab:
                  for name, pct in out["percentiles"].items()}, width="stretch")
             st.markdown(f"P(lose ≥ {loss:.0%}) = **{out['prob_loss']:.3f}** · "
                         f"P(drawdown > {dd:.0%}) = **{out['prob_drawdown']:.3f}**")
+
+with la_tab:
+    lookahead_tab.render(settings)

@@ -321,3 +321,18 @@ def _orders(frame: pd.DataFrame, n_bars: int) -> pd.DataFrame:
     return pd.DataFrame({"bar": bars, **{c: nums[:, j] for j, c in enumerate(ORDER_COLUMNS[1:6])},
                          "close": close})
 
+
+
+def check_strategy(settings: Settings, *, strategy_id: int, config: BacktestConfig,
+                   version: int | None = None, cuts: int = DEFAULT_CUTS) -> Report:
+    """The check of a saved strategy version (the Optimize page's Lookahead tab).
+
+    Raises what prepare() and check() raise, and PineOptError for an unknown strategy.
+    """
+    from core import strategies
+
+    record = strategies.get(settings.db_path, strategy_id)
+    ver = strategies.get_version(settings.db_path, strategy_id, version)
+    prepared = prepare(settings, name=f"{record.meta.name} v{ver.version}", source=ver.source,
+                       language=record.language, config=config)
+    return check(settings, prepared, cuts=cuts)
