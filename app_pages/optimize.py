@@ -73,7 +73,8 @@ with sweep_tab:
             left, right = st.columns([1, 3])
             on = left.checkbox(p.name, value=p.type in ("int", "float") and p.min is not None
                                and len(specs) < 2, key=f"opt_on_{sid}_{p.name}")
-            text = right.text_input(f"{p.name} values", space.default_spec(p), key=f"opt_spec_{sid}_{p.name}",
+            text = right.text_input(f"{p.name} values", space.default_spec(p),
+                                    key=f"opt_spec_{sid}_{p.name}",
                                     label_visibility="collapsed", help=p.description)
             if on:
                 specs[p.name] = text
