@@ -9,7 +9,7 @@ its error. Imports only what the child may import (pandas, the engine); never th
 A lookahead check (core.studies.lookahead) sends the same job with two optional keys: "bars",
 the number of leading bars each trial runs on (null: all), and "record": each trial then also
 writes out/r<i>/indicators.parquet (every self.I indicator, and a Pine script's plot() series,
-one column per series named "<name>@<line>") and out/r<i>/orders.parquet (every order the
+one column per series named "<name>@<line>", after a "bar" column) and out/r<i>/orders.parquet (every order the
 strategy placed, with the bar it was placed on).
 """
 
@@ -134,7 +134,7 @@ class Recorder:
         import pandas as pd
 
         folder.mkdir()
-        columns: dict[str, Any] = {}
+        columns: dict[str, Any] = {"bar": np.arange(n_bars)}  # rows even with no series
         for k, (line, value) in enumerate(self.indicators):
             try:
                 rows = np.atleast_2d(np.asarray(value, dtype="float64"))

@@ -287,7 +287,10 @@ def _read_run(out: Any, i: int, info: Any, prepared: Prepared, broker: Any,
     folder = out / f"r{i}"
     child_files.check_out_dir(folder, {"indicators.parquet", "orders.parquet"})
     series = child_files.read_parquet(folder / "indicators.parquet", None, child_files.Caps(
-        max_rows=n_bars, rows=n_bars, max_columns=64))
+        max_rows=n_bars, rows=n_bars, max_columns=65))
+    if "bar" not in series or not np.array_equal(series.pop("bar").to_numpy(), np.arange(n_bars)):
+        raise SandboxError("Result rejected: indicators.parquet lacks its bar numbers",
+                           status="result_rejected")
     orders = child_files.read_parquet(folder / "orders.parquet", ORDER_COLUMNS, child_files.Caps(
         max_rows=4 * n_bars + 100))
     return RunView(indicators=_indicators(series), orders=_orders(orders, n_bars)), trades

@@ -58,13 +58,38 @@ def test_a_strategy_peeking_at_the_next_bar_is_flagged(settings: Settings) -> No
 
 
 @pytest.mark.parametrize("example", ["sma_cross.py", "macd_trend.py", "donchian_atr.py",
-                                     "pine/moving_avg_cross.pine", "pine/supertrend.pine"])
+                                     "pine/moving_avg_2line_cross.pine", "pine/supertrend.pine"])
 def test_bundled_examples_pass(settings: Settings, example: str) -> None:
     path = REPO / "examples" / example
     language = Language.PINE if path.suffix == ".pine" else Language.PYTHON
     report = _check(settings, path.read_text(), language, cuts=2)
     assert report.passed, [f.text() for f in report.findings]
-    assert report.orders > 0 and (report.indicators or language is Language.PINE)
+    assert report.orders > 0
+    assert language is Language.PINE or report.indicators
+
+
+PLOTTING = """//@version=5
+strategy("Plot demo", overlay=true)
+fast = ta.sma(close, 10)
+slow = ta.sma(close, 30)
+plot(fast, title="Fast MA")
+plot(slow, "Slow MA")
+plot(last_bar_index - bar_index, "Bars left")
+if ta.crossover(fast, slow)
+    strategy.entry("L", strategy.long)
+if ta.crossunder(fast, slow)
+    strategy.close("L")
+"""
+
+
+def test_pine_plots_are_compared_and_last_bar_index_is_flagged(settings: Settings) -> None:
+    honest = _check(settings, PLOTTING.replace('plot(last_bar_index - bar_index, "Bars left")\n',
+                                               ""), Language.PINE, cuts=2)
+    assert honest.passed, [f.text() for f in honest.findings]
+    assert honest.indicators == ["plot Fast MA", "plot Slow MA"]
+    peeking = _check(settings, PLOTTING, Language.PINE, cuts=2)
+    assert {f.name for f in peeking.findings} == {"plot Bars left"}
+    assert all(f.bar == CONFIG.start + " 00:00:00" for f in peeking.findings)  # from bar 0
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
