@@ -1,7 +1,7 @@
 """The engine golden: executes the engine with every realism setting on and pins what it produced.
 
 Run: tests/golden/engine_strategy.py (an SMA 10/30 reversal, 0.3 of the margin per entry) on
-the synthetic ETHUSDT perpetual (core.sample_data, deterministic), 4h bars of 2022, 100,000
+the synthetic ETHUSDT perpetual (core.market.sample, deterministic), 4h bars of 2022, 100,000
 USDT, 10x leverage (isolated margin, 0.5 % maintenance, 1.25 % liquidation fee), maker/taker
 fees 0.02 %/0.05 %, 2 bps slippage, a 0.001 ETH lot step and 5 USDT minimum notional, funding
 from the sample's 8-hourly rates, and a default take-profit of 8 % as the risk rule. The run has
@@ -31,8 +31,8 @@ SETTINGS = {"cash_usdt": 100_000.0, "maker_fee_rate": 0.0002, "taker_fee_rate": 
 
 
 def _bars_and_funding() -> tuple[pd.DataFrame, pd.Series]:
-    from core import sample_data
-    from core.resample import resample
+    from core.market import sample as sample_data
+    from core.market.resample import resample
 
     spec = next(s for s in sample_data.SAMPLE_SPECS if s.symbol == SYMBOL)
     perp = sample_data.generate_perp(spec).set_index("ts").rename(columns=str.capitalize)
@@ -44,7 +44,7 @@ def _bars_and_funding() -> tuple[pd.DataFrame, pd.Series]:
 
 def run() -> dict[str, pd.DataFrame]:
     """Execute the golden run in-process -> {"trades", "equity", "events"} frames as pinned."""
-    from core import engine
+    from core.engine import backtest as engine
 
     bars, funding = _bars_and_funding()
     loader = importlib.util.spec_from_file_location("golden_engine_strategy",
