@@ -8,7 +8,8 @@ from typing import Any
 
 from clicmd.backtest import build_config
 from clicmd.common import print_json, settings
-from core import files, pine_run
+from core.strategies import files
+from core.runs import pine_run
 from core.model import Language
 from core.studies import lookahead
 

@@ -34,8 +34,8 @@ RESERVED_STRATEGY_ATTRIBUTES = frozenset({
 })
 _HOOK = re.compile(r"_tmp\d*|_print")  # RestrictedPython's generated names
 # Trusted subclasses the engine (progress, sizing) and the lookahead recorder wrap strategies in.
-FRAMEWORK_MODULES = frozenset({"backtesting.backtesting", "backtesting.lib", "core.engine",
-                               "core.studies.batch", "builtins"})
+FRAMEWORK_MODULES = frozenset({"backtesting.backtesting", "backtesting.lib", "core.engine.backtest",
+                               "core.engine.batch", "builtins"})
 
 
 def refusal(name: str) -> str | None:

@@ -9,7 +9,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from core import strategies
+from core.strategies import crud as strategies
 from core.errors import PineOptError
 from core.model import BacktestConfig
 from core.settings import Settings

@@ -7,7 +7,7 @@ Up to its cut, a strategy without lookahead computes the same indicator values (
 the same orders as the full run. Any difference is lookahead bias: the report names the first
 bar that differs, the indicator (with the line of its ``self.I`` call) or the order, for each
 cut. All runs go through the sandbox: the full run in one child, the truncated ones batched in
-another (core.studies.batch with "bars" and "record"). Nothing is stored.
+another (core.engine.batch with "bars" and "record"). Nothing is stored.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import broker_store, child_files, costs, market_data, pine_run, validation
-from core import params as params_mod
+from core.runs import broker_store, child_files, costs, pine_run
+from core.market import catalogue as market_data
+from core.strategies import validation
+from core.strategies import params as params_mod
 from core.errors import ConfigError, PineOptError, SandboxError
 from core.model import BacktestConfig, Language
-from core.result_check import check_result
+from core.runs.result_check import check_result
 from core.settings import Settings
 
 MIN_BARS = 30  # fewer bars leave nothing to cut
@@ -239,8 +241,9 @@ def _run(settings: Settings, prepared: Prepared, bars: list[int | None]
          ) -> list[tuple[RunView, pd.DataFrame] | str]:
     """One sandbox child running the strategy on each prefix in ``bars`` (None: all bars);
     per prefix its checked recording and trades, or the run's error message."""
-    from core import jobs, sandbox_check
-    from core.runs import run_limits
+    from core.runs import jobs
+    from sandbox import selftest as sandbox_check
+    from core.runs.service import run_limits
 
     sandbox_check.require_sandbox(settings)
     config = prepared.config
@@ -332,7 +335,7 @@ def check_strategy(settings: Settings, *, strategy_id: int, config: BacktestConf
 
     Raises what prepare() and check() raise, and PineOptError for an unknown strategy.
     """
-    from core import strategies
+    from core.strategies import crud as strategies
 
     record = strategies.get(settings.db_path, strategy_id)
     ver = strategies.get_version(settings.db_path, strategy_id, version)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import strategies
+from core.strategies import crud as strategies
 from core.model import StrategyMeta
 from tests.conftest import REPO, make_settings
 from tests.integration.test_lookahead import PEEK

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from clicmd.backtest import parse_params
-from core import params, strategies
+from core.strategies import params, crud as strategies
 from core.model import Language, ParameterDef, StrategyMeta
 from core.studies import space
 
