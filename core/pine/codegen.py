@@ -182,6 +182,11 @@ class ExprCompiler:
             return f"ta_{rest}({self.tr.site()}, bar)", False, True
         if head in ("barstate", "syminfo", "timeframe"):
             return f"rt.{path}", head == "barstate", True
+        return self._constant_attribute(node, path, head, rest)
+
+    def _constant_attribute(self, node: n.Attribute, path: str, head: str,
+                            rest: str) -> tuple[str, bool, bool]:
+        """math.pi and friends, colors and the namespaces' named constants."""
         if head == "math" and rest in ("pi", "e", "phi"):
             self.tr.use("pmath")
             return f"pmath.{rest}", False, True

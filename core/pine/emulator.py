@@ -131,7 +131,7 @@ class Emulator:
         path = (o, h, low, c) if h - o < o - low else (o, low, h, c)
         self._touch_trails(o)
         self._scan(o, o, gap=True)
-        for a, b in zip(path, path[1:]):
+        for a, b in zip(path, path[1:], strict=False):  # consecutive pairs
             self._scan(a, b, gap=False)
             self._touch_trails(b)
         self.book.close_price = c

@@ -122,7 +122,7 @@ class PineRuntime:
         current = len(self._owner.data) - 1
         broker = self._owner._broker
         if self._expected is not None:
-            self._check_mirror(broker, current)
+            self._check_mirror(broker, current, self._expected)
         if broker.orders:
             for order in list(broker.orders):
                 order.cancel()  # every mirrored order fills on its bar; nothing may linger
@@ -166,8 +166,8 @@ class PineRuntime:
             self._expected = self.emulator.book.position
             self._expected_ids = sorted({f.tag for f in fills})
 
-    def _check_mirror(self, broker: Any, index: int) -> None:
-        expected, self._expected = self._expected, None
+    def _check_mirror(self, broker: Any, index: int, expected: float) -> None:
+        self._expected = None
         actual = sum(t.size for t in broker.trades)
         if abs(actual - expected) > 1e-6 * max(1.0, abs(expected)):
             ids = ", ".join(repr(i) for i in self._expected_ids)
@@ -242,7 +242,7 @@ class PineRuntime:
         return getattr(moment, field)
 
     def timestamp(self, *args: Any) -> float:
-        """timestamp([tz,] year, month, day[, hour, minute, second]) or an ISO date, in UTC ms."""
+        """UTC ms of ([tz,] year, month, day[, hour, minute, second]) or of an ISO date."""
         if args and isinstance(args[0], str) and len(args) == 1:
             moment = _dt.datetime.fromisoformat(args[0].replace("Z", "+00:00"))
             if moment.tzinfo is None:
@@ -251,7 +251,9 @@ class PineRuntime:
         if args and isinstance(args[0], str):
             args = args[1:]
         parts = [int(a) for a in args] + [0] * (6 - len(args))
-        return _dt.datetime(*parts[:6], tzinfo=_dt.UTC).timestamp() * 1000.0
+        year, month, day, hour, minute, second = parts[:6]
+        return _dt.datetime(year, month, day, hour, minute, second,
+                            tzinfo=_dt.UTC).timestamp() * 1000.0
 
 
 def _broker_settings(owner: Any, settings: dict[str, Any]) -> _BrokerSettings:
