@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def _is_text(kind: pa.DataType) -> bool:
         kind) or pa.types.is_large_binary(kind)
 
 
-def check_out_dir(out_dir: Path, allowed: set[str]) -> None:
+def check_out_dir(out_dir: Path, allowed: AbstractSet[str]) -> None:
     """Only ``allowed`` names, each a regular file within MAX_FILE_BYTES; raises SandboxError."""
     with os.scandir(out_dir) as entries:
         for count, entry in enumerate(entries, start=1):

@@ -157,7 +157,8 @@ def detect(raw: RawTable) -> Detection:
         layout = "binance-um-kline" if kline else "generic"
         if not missing:
             return Detection(layout=layout, columns=tuple(cols),
-                             mapping=ColumnMapping(**found), confident=True,
+                             mapping=ColumnMapping(**{k: v for k, v in found.items()
+                                                      if v is not None}), confident=True,
                              reason="columns found by name", preview=preview)
         return Detection(layout="generic", columns=tuple(cols), mapping=None, confident=False,
                          reason=f"no column for {', '.join(missing)}", preview=preview)
@@ -174,7 +175,9 @@ def detect(raw: RawTable) -> Detection:
                      reason=f"{raw.width} unnamed columns", preview=preview)
 
 
-def _resolve(raw: RawTable, mapping: ColumnMapping) -> ColumnMapping:
+def _resolve(raw: RawTable, mapping: ColumnMapping | None) -> ColumnMapping:
+    if mapping is None:
+        raise DataError(f"{raw.name}: no column mapping; pass --map time=COL,open=COL,...")
     cols = [str(c) for c in raw.frame.columns]
     out = {}
     for f in fields(mapping):

@@ -221,7 +221,8 @@ class JobManager:
                          daemon=True).start()
         # Runs before concurrent.futures joins its threads at exit (hooks run last-in first):
         # without it the executor would start queued runs during shutdown and abandon them.
-        threading._register_atexit(self.shutdown)  # noqa: SLF001 - the hook the executor uses
+        # private and not in typeshed's stubs, hence the one ignore
+        threading._register_atexit(self.shutdown)  # type: ignore[attr-defined]  # noqa: SLF001
         pool_for(self.settings).refill()
 
     def submit(self, run_id: int) -> None:

@@ -66,7 +66,8 @@ def _literal(node: ast.expr | None) -> Any:
         return node.value
     if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
             and isinstance(node.operand, ast.Constant)
-            and type(node.operand.value) in (int, float)):
+            and isinstance(node.operand.value, (int, float))
+            and not isinstance(node.operand.value, bool)):
         return -node.operand.value
     return None
 

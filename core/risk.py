@@ -25,7 +25,7 @@ in the parent.
 from __future__ import annotations
 
 from math import copysign, floor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -34,11 +34,12 @@ if TYPE_CHECKING:
 
     from core.broker import CryptoBroker
 
+_Price = TypeVar("_Price", float, np.ndarray)  # one price, or one per bar (core.broker_check)
 BLOWN_FRACTION = 0.01  # equity below 1 % of the initial capital after a liquidation: blown
 
 
-def liquidation_price(*, avg_entry: float, long: bool, leverage: float,
-                      maintenance_rate: float) -> float:
+def liquidation_price(*, avg_entry: _Price, long: bool, leverage: float,
+                      maintenance_rate: float) -> _Price:
     """Isolated-margin liquidation price (quote currency); 0 for an unleveraged long."""
     if long:
         return avg_entry * (1 - 1 / leverage) / (1 - maintenance_rate)

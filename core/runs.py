@@ -78,6 +78,8 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
             "data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [digest, strategy_id, ver.version, record.meta.name, json.dumps(config.to_dict()),
              data_digest, RunStatus.QUEUED.value]).fetchone()
+    if row is None:
+        raise RuntimeError("INSERT ... RETURNING id returned no row")
     return get_run(settings.db_path, int(row[0]))
 
 
@@ -217,6 +219,8 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
     run: RunRecord | None = None
     try:
         run = get_run(db, run_id)
+        if run.strategy_id is None:
+            raise NotFoundError(f"Run {run_id} has no strategy to run (it was deleted).")
         _set_status(db, run_id, RunStatus.RUNNING)
         version = strategies.get_version(db, run.strategy_id, run.strategy_version)
         language = strategies.get(db, run.strategy_id).language

@@ -302,7 +302,7 @@ def metric_rows(inp: metrics.Inputs) -> list[tuple[str, float, str]]:
 def _entry(name: str) -> tuple[Callable, str, str]:
     for registry in (metrics.METRICS, TRADE_STATS, EQUITY_STATS):
         if name in registry:
-            return registry[name]  # type: ignore[return-value]
+            return registry[name]
     raise KeyError(f"unknown metric {name!r}")
 
 

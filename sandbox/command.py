@@ -12,6 +12,7 @@ import pwd
 import shutil
 import sys
 import uuid
+from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,7 @@ class Limits:
 
         Raises ValueError naming an unknown limit.
         """
-        base = {"timeout_s": float(settings.timeout_s), "memory_mb": settings.memory_mb,
+        base: dict[str, Any] = {"timeout_s": float(settings.timeout_s), "memory_mb": settings.memory_mb,
                 "cpu_s": settings.cpu_s, "nproc": settings.nproc, "nofile": settings.nofile,
                 "fsize_mb": settings.fsize_mb, "output_bytes": settings.output_bytes,
                 "result_bytes": settings.result_bytes, "out_mb": settings.out_mb}

@@ -208,6 +208,7 @@ class _ItemWriter:
     """Lets strategy code set items of numpy/pandas containers but none of their attributes."""
 
     __slots__ = ("_target",)
+    _target: Any
 
     def __init__(self, target: Any) -> None:
         object.__setattr__(self, "_target", target)

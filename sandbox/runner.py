@@ -128,6 +128,7 @@ class Worker:
             env=dict(CLEAN_ENV), start_new_session=True, pass_fds=(result_w,), **kwargs)
         os.close(result_w)
         self._result_r = result_r
+        assert self.proc.stdout is not None and self.proc.stderr is not None  # PIPE above
         for fd in (self.proc.stdout.fileno(), self.proc.stderr.fileno()):
             self._buffers[fd] = bytearray()
         self._open.update((*self._buffers, result_r))

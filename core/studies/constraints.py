@@ -80,8 +80,9 @@ class _Parser:
         if not self.toks:
             raise self.fail("it is empty")
         node = self.or_()
-        if self.peek() is not None:
-            raise self.fail(f"unexpected {self.peek()[1]!r}")
+        extra = self.peek()
+        if extra is not None:
+            raise self.fail(f"unexpected {extra[1]!r}")
         return node
 
     def or_(self) -> tuple:

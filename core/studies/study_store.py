@@ -109,6 +109,8 @@ def insert_study(db: Path, **values: Any) -> int:
     with store.connect(db) as con:
         row = con.execute(f"INSERT INTO studies ({names}) VALUES ({marks}) RETURNING id",  # noqa: S608
                           list(values.values())).fetchone()
+    if row is None:
+        raise RuntimeError("INSERT ... RETURNING id returned no row")
     return int(row[0])
 
 

@@ -17,7 +17,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -320,10 +320,11 @@ def _plan(study: study_store.Study) -> list[dict[str, Any]]:
 def _distribution(dim: space_mod.Dimension) -> Any:
     import optuna
 
-    numeric = dim.type in ("int", "float") and dim.step and dim.low is not None
-    if numeric and dim.type == "int":
+    step = dim.step
+    numeric = dim.type in ("int", "float") and step and dim.low is not None
+    if numeric and step and dim.type == "int":
         return optuna.distributions.IntDistribution(int(dim.values[0]), int(dim.values[-1]),
-                                                    step=max(1, int(round(dim.step))))
+                                                    step=max(1, int(round(step))))
     if numeric:
         return optuna.distributions.FloatDistribution(float(dim.values[0]),
                                                       float(dim.values[-1]), step=dim.step)
@@ -385,13 +386,18 @@ def _run_tpe(runner: _Runner) -> None:
                 opt.tell(trial, value)
 
 
+def _nearest(values: Sequence[Any], target: Any) -> Any:
+    """The first of ``values`` closest to ``target``."""
+    return min(values, key=lambda v: abs(v - target))
+
+
 def _snap(dims: list[space_mod.Dimension], params: dict[str, Any]) -> dict[str, Any]:
     """Optuna's values mapped onto the grid values (float steps drift by rounding)."""
     out = {}
     for d in dims:
         value = params[d.name]
         if d.type in ("int", "float") and not isinstance(value, (bool, str)):
-            value = min(d.values, key=lambda v, x=value: abs(v - x))
+            value = _nearest(d.values, value)
         out[d.name] = value
     return out
 
