@@ -1,7 +1,8 @@
 """File layouts we can import, column detection, and one file's rows -> a clean frame.
 
 Layouts: Binance public-data klines (12 columns, ms or µs times; spot files have no header, so
-a file with Binance's kline header is taken as USDⓈ-M futures, market "perp", unless told), Binance funding-rate files (calc_time, funding_interval_hours, last_funding_rate),
+a file with Binance's kline header is taken as USDⓈ-M futures, market "perp", unless told),
+Binance funding-rate files (calc_time, funding_interval_hours, last_funding_rate),
 ccxt's OHLCV list ([[ms, open, high, low, close, volume], ...] as JSON or CSV), and generic
 CSV/Parquet with a time column and OHLCV columns found by name. When detection is unsure the
 caller must pass an explicit ColumnMapping. Pure: no store access.

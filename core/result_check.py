@@ -39,7 +39,7 @@ def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
     try:
         values = frame[column].to_numpy(dtype="float64")
     except (TypeError, ValueError):
-        raise _reject(f"{name}.{column} is not numeric")
+        raise _reject(f"{name}.{column} is not numeric") from None
     if not np.isfinite(values).all():
         raise _reject(f"{name}.{column} has non-finite values")
     return values

@@ -74,8 +74,8 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
             return existing
     with store.connect(settings.db_path) as con:
         row = con.execute(
-            "INSERT INTO backtests (run_hash, strategy_id, strategy_version, strategy_name, config, "
-            "data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO backtests (run_hash, strategy_id, strategy_version, strategy_name, "
+            "config, data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [digest, strategy_id, ver.version, record.meta.name, json.dumps(config.to_dict()),
              data_digest, RunStatus.QUEUED.value]).fetchone()
     if row is None:
@@ -365,8 +365,8 @@ def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data:
         con.execute("INSERT INTO trades (backtest_id, n, size, entry_time, exit_time, entry_price, "
                     "exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
                     "exit_reason) SELECT backtest_id, n, size, entry_time, exit_time, "
-                    "entry_price, exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
-                    "exit_reason FROM tr_rows")
+                    "entry_price, exit_price, pnl, return_pct, commission, entry_bar, exit_bar, "
+                    "tag, exit_reason FROM tr_rows")
         if extras is not None:
             broker_store.store_extras(con, run_id, data, trades, extras)
         con.executemany("INSERT INTO backtest_metrics (backtest_id, name, value, kind) VALUES "

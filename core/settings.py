@@ -22,7 +22,8 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}")
+        raise ConfigError(
+            f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

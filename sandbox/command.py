@@ -55,7 +55,8 @@ class Limits:
 
         Raises ValueError naming an unknown limit.
         """
-        base: dict[str, Any] = {"timeout_s": float(settings.timeout_s), "memory_mb": settings.memory_mb,
+        base: dict[str, Any] = {
+                "timeout_s": float(settings.timeout_s), "memory_mb": settings.memory_mb,
                 "cpu_s": settings.cpu_s, "nproc": settings.nproc, "nofile": settings.nofile,
                 "fsize_mb": settings.fsize_mb, "output_bytes": settings.output_bytes,
                 "result_bytes": settings.result_bytes, "out_mb": settings.out_mb}
@@ -120,7 +121,7 @@ def sandbox_ids(settings: Settings) -> tuple[int, int] | None:
     except KeyError:
         raise SandboxError(
             f"The sandbox user {settings.sandbox_user!r} does not exist. Run `make setup` as root "
-            "(it creates it) or set PINEOPT_SANDBOX_USER.", status="sandbox_unavailable")
+            "(it creates it) or set PINEOPT_SANDBOX_USER.", status="sandbox_unavailable") from None
     return entry.pw_uid, entry.pw_gid
 
 
@@ -225,7 +226,8 @@ def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program:
         "--x11=none", "--dbus-user=none", "--dbus-system=none", "--nosound", "--no3d",
         "--novideo", "--noinput", "--nou2f",
         f"--rlimit-as={limits.memory_mb}m", f"--rlimit-cpu={limits.cpu_s + STARTUP_CPU_S}",
-        f"--rlimit-fsize={limits.fsize_mb}m", f"--rlimit-nproc={user_nproc(settings, limits, group)}",
+        f"--rlimit-fsize={limits.fsize_mb}m",
+        f"--rlimit-nproc={user_nproc(settings, limits, group)}",
         f"--rlimit-nofile={limits.nofile}",
         # No --timeout: on firejail 0.9.72 it slows the child ~4x (measured). The parent keeps
         # the wall clock, and the child arms SIGALRM as a backstop if the parent dies.

@@ -34,7 +34,8 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise ConfigError(f"Constraint {text!r}: unexpected character {text[pos:].strip()[:1]!r}"
+            raise ConfigError(f"Constraint {text!r}: unexpected character "
+                              f"{text[pos:].strip()[:1]!r}"
                               f" at position {pos + 1}; use names, numbers, comparisons, + - * / "
                               "%, and, or, not, parentheses.")
         pos = m.end()

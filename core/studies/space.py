@@ -37,11 +37,13 @@ class Dimension:
     step: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, as stored with the study (from_dict reads it back)."""
         return {"name": self.name, "type": self.type, "values": list(self.values),
                 "low": self.low, "high": self.high, "step": self.step}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Dimension:
+        """The Dimension that to_dict wrote."""
         return cls(name=raw["name"], type=raw["type"], values=tuple(raw["values"]),
                    low=raw.get("low"), high=raw.get("high"), step=raw.get("step"))
 

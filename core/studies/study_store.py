@@ -62,6 +62,7 @@ class Study:
 
     @property
     def shown_status(self) -> str:
+        """The status to show: 'interrupted' for a running study whose process is gone."""
         return "interrupted" if self.interrupted else self.status
 
 
@@ -145,6 +146,7 @@ def set_status(db: Path, study_id: int, status: str, *, error: str = "") -> None
 
 
 def set_return_days(db: Path, study_id: int, days: list[str]) -> None:
+    """Store the UTC days (ISO dates) that the trials' daily returns are aligned to."""
     with store.connect(db) as con:
         con.execute("UPDATE studies SET return_days = ? WHERE id = ?",
                     [json.dumps(days), study_id])

@@ -200,31 +200,36 @@ class _Runner:
         if self.on_batch is not None:
             self.on_batch(self.report)
 
+    def _copy_known(self, todo: list[tuple[int, dict[str, Any]]]
+                    ) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+        """Store copies of the trials an identical earlier trial ran; (copies, the rest)."""
+        known = study_store.find_by_hash(self.settings.db_path,
+                                         [trial_hash(self.study, p) for _, p in todo])
+        copies, rest = [], []
+        for n, p in todo:
+            hit = known.get(trial_hash(self.study, p))
+            if hit is None:
+                rest.append((n, p))
+                continue
+            row = {"n": n, "params": p, "params_key": space_mod.key(p),
+                   "trial_hash": trial_hash(self.study, p), "status": "completed",
+                   "reused": True, "metrics": hit["metrics"], "trades": hit["trades"],
+                   "objective": objective_of(self.study, hit["metrics"]),
+                   "daily_returns": hit["daily_returns"]}
+            copies.append(row)
+        if copies:
+            self.report.reused += len(copies)
+            self._store(copies)
+        return copies, rest
+
     def run_round(self, numbered: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
         """Run (n, params) pairs: identical ones copied, the rest in parallel sandbox batches.
         Returns the stored rows (in completion order)."""
         stored: list[dict[str, Any]] = []
         todo = [(n, p) for n, p in numbered if space_mod.key(p) not in self.done]
         if self.reuse and todo:
-            known = study_store.find_by_hash(self.settings.db_path,
-                                             [trial_hash(self.study, p) for _, p in todo])
-            copies, rest = [], []
-            for n, p in todo:
-                hit = known.get(trial_hash(self.study, p))
-                if hit is None:
-                    rest.append((n, p))
-                    continue
-                row = {"n": n, "params": p, "params_key": space_mod.key(p),
-                       "trial_hash": trial_hash(self.study, p), "status": "completed",
-                       "reused": True, "metrics": hit["metrics"], "trades": hit["trades"],
-                       "objective": objective_of(self.study, hit["metrics"]),
-                       "daily_returns": hit["daily_returns"]}
-                copies.append(row)
-            if copies:
-                self.report.reused += len(copies)
-                self._store(copies)
-                stored += copies
-            todo = rest
+            copies, todo = self._copy_known(todo)
+            stored += copies
         if not todo:
             return stored
         size = max(1, min(self.batch_size, math.ceil(len(todo) / self.workers)))
@@ -298,10 +303,12 @@ def run(settings: Settings, study_id: int, *, workers: int | None = None,
 
 
 def dimensions(study: study_store.Study) -> list[space_mod.Dimension]:
+    """The study's search space as Dimensions."""
     return [space_mod.Dimension.from_dict(d) for d in study.space]
 
 
 def rules(study: study_store.Study) -> list[constraints_mod.Constraint]:
+    """The study's parameter constraints, parsed."""
     return [constraints_mod.parse(text) for text in study.constraints]
 
 

@@ -220,7 +220,7 @@ def test_oversize_upload_refused_before_the_body_is_read(server: Server) -> None
             + str(50 * MAX_UPLOAD_BYTES).encode() + b"\r\n\r\n")
     reply = _raw(server, head, [])
     assert reply.startswith(b"HTTP/1.1 413 ")
-    from api.guards import STRATEGY_BODY_BYTES, human_size
+    from api.guards import human_size
 
     said = (f"is {human_size(50 * MAX_UPLOAD_BYTES)}; the limit here is "
             f"{human_size(STRATEGY_BODY_BYTES)}").encode()

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import analytics, metrics, runs, strategies, trade_stats
 from core.model import BacktestConfig, MarginModel, RunStatus, StrategyMeta
-from reports import compare, export, pdf, tables, tearsheet
+from reports import compare, export, pdf, tearsheet
 from tests.conftest import make_settings
 from ui import results_view
 
