@@ -293,7 +293,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
 
     sandbox_check.require_sandbox(settings)  # fail closed: raises sandbox_unavailable
     _stop_if_cancelled(cancel)
-    worker = jobs.take_worker(settings)
+    worker = jobs.take_worker(settings, cancel)
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)

@@ -77,7 +77,7 @@ def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
     k = max(len(batch), 1)
     limits = dataclasses.replace(base, timeout_s=base.timeout_s * k, cpu_s=base.cpu_s * k,
                                  output_bytes=base.output_bytes)
-    worker = jobs.take_worker(settings)
+    worker = jobs.take_worker(settings, cancel)
     try:
         job.data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, job.config, job.data, worker.job_dir)
