@@ -79,12 +79,14 @@ class Trade:
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """One execution: side (+1 buy/-1 sell), quantity (> 0), price and the order id."""
+    """One execution: side (+1 buy/-1 sell), quantity (> 0), price, the order id, and the
+    slippage already in ``price`` (signed price units: ``price - slip`` is the unslipped fill)."""
 
     side: int
     qty: float
     price: float
     tag: str
+    slip: float = 0.0
 
 
 @dataclass(slots=True)
@@ -146,11 +148,13 @@ class Book:
             return value
         return qty * price * value / 100.0
 
-    def execute(self, side: int, qty: float, price: float, tag: str, bar: int) -> None:
-        """Book a fill: close opposite trades FIFO, open the remainder as a new trade."""
+    def execute(self, side: int, qty: float, price: float, tag: str, bar: int, *,
+                slip: float = 0.0) -> None:
+        """Book a fill (``slip``: the slippage included in ``price``): close opposite trades
+        FIFO, open the remainder as a new trade."""
         if qty <= QTY_EPS:
             return
-        self.fills.append(Fill(side, qty, price, tag))
+        self.fills.append(Fill(side, qty, price, tag, slip))
         fee_total = self.commission(qty, price)
         remaining = qty
         for trade in list(self.open):

@@ -151,9 +151,10 @@ class Emulator:
             if self.pending.get(order.id) is not order:
                 continue  # cancelled by an OCA group while this loop ran
             del self.pending[order.id]
-            self._fill_order(order, self._slipped(o, order.side))
+            self._fill_order(order, o, slip=self._slip(order.side))
 
-    def _fill_order(self, order: Order, price: float) -> None:
+    def _fill_order(self, order: Order, price: float, *, slip: float = 0.0) -> None:
+        """Fill ``order`` at ``price`` plus ``slip`` (R13's slippage, signed price units)."""
         book = self.book
         qty = order.qty if not _isna(order.qty) else book.default_qty(price)
         if order.kind == "close":
@@ -166,7 +167,7 @@ class Emulator:
             qty = self._capped(qty, position, order.side) + order.reverse
         if qty <= QTY_EPS:
             return
-        book.execute(order.side, qty, price, order.id, self.bar)
+        book.execute(order.side, qty, price + slip, order.id, self.bar, slip=slip)
         self.day_fills += 1
         self._after_fill(order, qty)
 
@@ -278,8 +279,7 @@ class Emulator:
     def _act(self, action: tuple, price: float) -> None:
         if action[0] == "exit":
             _, ex, trade, kind = action
-            if kind == "stop":  # R13: stop exits (stop loss, trailing stop) take the slippage
-                price = self._slipped(price, -trade.side)
+            slip = self._slip(-trade.side) if kind == "stop" else 0.0  # R13: stop exits too
             leg = ex.legs.setdefault(trade.uid, {})
             leg["done"] = True
             qty = trade.qty
@@ -287,7 +287,7 @@ class Emulator:
                 qty = min(qty, ex.qty)
             elif not _isna(ex.qty_percent):
                 qty = trade.qty * ex.qty_percent / 100.0
-            self.book.execute(-trade.side, qty, price, ex.id, self.bar)
+            self.book.execute(-trade.side, qty, price + slip, ex.id, self.bar, slip=slip)
             self.day_fills += 1
             if not self.book.open:
                 self.exits.clear()
@@ -297,17 +297,13 @@ class Emulator:
             order.triggered = True
             return
         self.pending.pop(order.id, None)
-        if action[0] == "stop":
-            price = self._slipped(price, order.side)
-        self._fill_order(order, price)
+        self._fill_order(order, price, slip=self._slip(order.side) if action[0] == "stop" else 0.0)
 
-    def _slipped(self, price: float, side: int) -> float:
-        """A market or stop fill moved ``slippage`` ticks against a ``side`` order (R13), kept
-        inside the bar's range (a mirrored fill must lie within low-high)."""
-        if not self.settings.slippage:
-            return price
-        low, high = self.range
-        return min(max(price + side * self.settings.slippage * self.settings.mintick, low), high)
+    def _slip(self, side: int) -> float:
+        """The price move of a market or stop fill of a ``side`` order: ``slippage`` ticks
+        against it (R13), in full even where the fill lands outside the bar's range (as
+        TradingView does; the mirrored engine order carries it, core.pine.runtime)."""
+        return side * self.settings.slippage * self.settings.mintick
 
     # ----- risk rules (R14, simplified: checked at each bar's close) -----
     def _roll_day(self, time_ms: float) -> None:

@@ -161,8 +161,9 @@ class PineRuntime:
         fills = self.emulator.fill_market_at_close(i, self._c[i], self._h[i], self._l[i])
         if fills:
             for fill in fills:
-                (self._owner.buy if fill.side > 0 else self._owner.sell)(
+                order = (self._owner.buy if fill.side > 0 else self._owner.sell)(
                     size=_size(fill.qty), tag=fill.tag)
+                order._mirror_slip = fill.slip  # the engine adds R13's slippage in full
             self._expected = self.emulator.book.position
             self._expected_ids = sorted({f.tag for f in fills})
 
@@ -193,16 +194,21 @@ class PineRuntime:
         self.emulator.book.close_price = c
 
     def _mirror(self, fills: list[Any], open_price: float) -> None:
+        """Each fill as an engine order at its unslipped price (inside the bar, so the engine
+        triggers it) carrying the slippage, which the engine adds in full (R13: TradingView
+        slips even beyond the bar's range; the host allows exactly that much)."""
         owner = self._owner
         on_close = self.emulator.settings.process_orders_on_close
         for fill in fills:
             kwargs: dict[str, Any] = {"size": _size(fill.qty), "tag": fill.tag}
-            if on_close and fill.price == open_price:
-                kwargs["stop"] = fill.price  # the engine's market orders fill at closes here
-            elif fill.price != open_price:
-                above = fill.price > open_price
-                kwargs["stop" if above == (fill.side > 0) else "limit"] = fill.price
-            (owner.buy if fill.side > 0 else owner.sell)(**kwargs)
+            base = fill.price - fill.slip
+            if on_close and base == open_price:
+                kwargs["stop"] = base  # the engine's market orders fill at closes here
+            elif base != open_price:
+                above = base > open_price
+                kwargs["stop" if above == (fill.side > 0) else "limit"] = base
+            order = (owner.buy if fill.side > 0 else owner.sell)(**kwargs)
+            order._mirror_slip = fill.slip
 
     def past(self, name: str, offset: Any) -> Any:
         """Built-in series ``name`` (close, high, time, bar_index, ...) ``offset`` bars ago."""

@@ -4,6 +4,7 @@ backtesting.py: every emulated fill must become a real fill at the same price.""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -103,7 +104,7 @@ def test_slippage_applies_to_stop_exits_not_to_limit_exits():
     # fills"; TradingView's stop exits fill at the tick-rounded stop minus the ticks (D6)
     em = emulator(slippage=2)
     em.place(Order("L", "entry", 1, NAN))
-    assert bar(em, 1, 100, 100, 90, 100) == [(1, 1.0, 100, "L")]  # the open 100 + 2 clamped
+    assert bar(em, 1, 100, 100, 90, 100) == [(1, 1.0, 102, "L")]  # the open 100 + 2, past the high
     em.place_exit(ExitOrder("X", "L", stop=95.5))  # a sell stop: 95, filled at 93
     assert bar(em, 2, 100, 101, 90, 92) == [(-1, 1.0, 93, "X")]
     em.place(Order("L", "entry", 1, NAN))
@@ -318,6 +319,63 @@ def test_the_trade_open_at_the_end_is_valued_at_the_last_close():
     trades = run_source(source, _bars())
     assert trades[["EntryBar", "ExitBar"]].to_numpy().tolist() == [[7, 9]]
     assert trades["EntryPrice"].tolist() == [96.0] and trades["ExitPrice"].tolist() == [120.0]
+
+
+# TradingView (issue 14, D5, measured on its exports: 437 of 2,303 entries of one export fill
+# outside their bar): "slippage" ticks move a market or stop fill against the order in full,
+# even where the fill lands beyond the bar's high or low. The engine fills the mirrored order at
+# the unslipped price and adds the slippage; the host allows exactly strategy(slippage=N) ticks
+# beyond the bar and nothing more.
+SLIPPED_SCRIPT = '''strategy("slipped", slippage=3)
+if bar_index == 0
+    strategy.entry("L", strategy.long)
+if bar_index == 2
+    strategy.close("L")
+'''
+
+
+def _slip_bars() -> pd.DataFrame:
+    rows = [(100, 101, 99, 100),    # bar 0: the entry is placed at the close
+            (100, 100.5, 99, 100),  # bar 1: market buy at the open 100 + 3 x 0.5 = 101.5 > high
+            (100, 101, 99, 100),    # bar 2: the close is placed
+            (99, 101, 99, 100),     # bar 3: market sell at the open 99 - 1.5 = 97.5 < low 99
+            (100, 101, 99, 100)]
+    frame = pd.DataFrame(rows, columns=["Open", "High", "Low", "Close"], dtype=float,
+                         index=pd.date_range("2023-01-01", periods=len(rows), freq="h"))
+    frame["Volume"] = 1.0
+    return frame
+
+
+def _check_slipped(trades: pd.DataFrame, bars: pd.DataFrame, out: Path, beyond: float) -> None:
+    import dataclasses
+
+    from core.result_check import check_result
+    from tests.unit.pine.harness import engine_settings
+
+    out.mkdir(exist_ok=True)
+    equity = np.full(len(bars), 1e6)
+    equity[-2:] += float(trades["PnL"].sum())
+    pd.DataFrame({"equity": equity}, index=bars.index).to_parquet(out / "equity.parquet")
+    trades.to_parquet(out / "trades.parquet")
+    broker = {**dataclasses.asdict(engine_settings()), "maker_fee_rate": 0.0,
+              "taker_fee_rate": 0.0, "mirror_slippage": beyond}
+    check_result(out, bars, {"trades": len(trades)}, cash_usdt=1e6, commission=0.0,
+                 broker=broker, pine=True)
+
+
+def test_slippage_applies_in_full_beyond_the_bar_and_the_host_allows_exactly_that(tmp_path):
+    from core.errors import SandboxError
+
+    bars = _slip_bars()
+    trades = run_source(SLIPPED_SCRIPT, bars, params={"syminfo_mintick": 0.5})
+    assert trades[["EntryBar", "ExitBar"]].to_numpy().tolist() == [[1, 3]]
+    assert trades[["EntryPrice", "ExitPrice"]].to_numpy().tolist() == [[101.5, 97.5]]
+    assert trades["Slippage"].tolist() == [3.0]  # 1.5 at entry and at exit, one coin
+    _check_slipped(trades, bars, tmp_path / "ok", beyond=1.5)  # 3 ticks of 0.5: accepted
+    with pytest.raises(SandboxError, match="outside its bar's low-high range widened by the 1 "):
+        _check_slipped(trades, bars, tmp_path / "less", beyond=1.0)  # 2 ticks: an engine bug
+    with pytest.raises(SandboxError, match="outside its bar's low-high range"):
+        _check_slipped(trades, bars, tmp_path / "none", beyond=0.0)
 
 
 def test_an_order_placed_on_bar_0_with_an_na_stop_fills_at_bar_1_open():
