@@ -11,6 +11,7 @@ from core.pine import nodes as n
 from core.pine.codegen import dotted, literal
 
 _CASTS = {"int": "as_int", "float": "as_float", "bool": "as_bool"}
+ORDER_CALLS = frozenset({"entry", "order", "close", "close_all", "exit"})  # place orders
 _NA_FUNCS = {"na": "isna", "nz": "nz"}
 
 
@@ -170,7 +171,9 @@ class CallCompiler:
             code = self.expr(bound[param])[0]
             positional = name.startswith("risk.") or (i == 0 and param == "id")
             parts.append(code if positional else f"{param}={code}")
-        call = f"strategy.{name}({', '.join(parts)})"
+        # order calls name their Pine line, so a refused order can be traced to it
+        head = f"strategy.at({node.line})" if name in ORDER_CALLS else "strategy"
+        call = f"{head}.{name}({', '.join(parts)})"
         if "when" in bound:
             self.pending_when = self.cond(bound["when"])
         return call, False, True

@@ -75,7 +75,8 @@ class Emulator:
         if order.kind == "entry":
             if self.allow != "all" and order.side != (1 if self.allow == "long" else -1):
                 if self.book.position * order.side < 0:
-                    self.place(Order("close all", "order", order.side, abs(self.book.position)))
+                    self.place(Order("close all", "order", order.side, abs(self.book.position),
+                                     placed_by=order.placed_by))
                 return
             if self._open_count(order.side) >= max(self.settings.pyramiding, 1):
                 return
@@ -167,7 +168,8 @@ class Emulator:
             qty = self._capped(qty, position, order.side) + order.reverse
         if qty <= QTY_EPS:
             return
-        book.execute(order.side, qty, price + slip, order.id, self.bar, slip=slip)
+        book.execute(order.side, qty, price + slip, order.id, self.bar, slip=slip,
+                     placed_by=order.placed_by)
         self.day_fills += 1
         self._after_fill(order, qty)
 
@@ -238,6 +240,9 @@ class Emulator:
         return levels
 
     def _trail_level(self, ex: ExitOrder, trade: Any) -> float:
+        """The trailing stop's level: ``trail_offset`` ticks behind the best price since it
+        armed, on the tick grid against the exit (a long's sell stop down, a short's buy stop
+        up, R3), or na while not armed."""
         if _isna(ex.trail_offset) or (_isna(ex.trail_price) and _isna(ex.trail_points)):
             return NA
         leg = ex.legs.setdefault(trade.uid, {"best": trade.entry_price})
@@ -246,7 +251,7 @@ class Emulator:
             trade.entry_price + side * ex.trail_points * tick
         if side * (leg["best"] - activation) < 0:
             return NA
-        return leg["best"] - side * int(ex.trail_offset) * tick
+        return to_tick(leg["best"] - side * int(ex.trail_offset) * tick, -side, tick)
 
     def _touch_trails(self, price: float) -> None:
         for ex in self.exits.values():
@@ -287,7 +292,8 @@ class Emulator:
                 qty = min(qty, ex.qty)
             elif not _isna(ex.qty_percent):
                 qty = trade.qty * ex.qty_percent / 100.0
-            self.book.execute(-trade.side, qty, price + slip, ex.id, self.bar, slip=slip)
+            self.book.execute(-trade.side, qty, price + slip, ex.id, self.bar, slip=slip,
+                              placed_by=ex.placed_by)
             self.day_fills += 1
             if not self.book.open:
                 self.exits.clear()

@@ -138,6 +138,27 @@ def test_trailing_stop_arms_and_fires_on_the_same_bar():
     assert bar(em, 2, 101, 106, 103, 104) == [(-1, 1.0, 104, "T")]
 
 
+def test_trailing_stop_levels_are_rounded_against_the_exit():
+    # TradingView (issue 14, D1's rule, pine.md R3): a stop level is put on the syminfo.mintick
+    # grid against the order before it is compared with the bar: a sell stop rounds down, a buy
+    # stop up. A trailing stop is such a level: offset ticks behind an off-grid best price.
+    em = emulator()  # mintick 1
+    em.place(Order("L", "entry", 1, NAN))
+    bar(em, 1, 100, 100.5, 99.5, 100)  # long 1 @ 100
+    em.place_exit(ExitOrder("T", "L", trail_points=5, trail_offset=2))
+    # open -> low -> high 106.6 (armed at 105; 106.6 - 2 = 104.6, a sell stop: down to 104)
+    # -> close 104.3: the raw 104.6 would have filled here, the rounded 104 is not reached
+    assert bar(em, 2, 101, 106.6, 100.5, 104.3) == []
+    assert bar(em, 3, 104.3, 104.5, 103.5, 104) == [(-1, 1.0, 104, "T")]
+    em.place(Order("S", "entry", -1, NAN))
+    bar(em, 4, 100, 100.5, 99.5, 100)  # short 1 @ 100
+    em.place_exit(ExitOrder("U", "S", trail_points=5, trail_offset=2))
+    # open -> high -> low 93.4 (armed at 95; 93.4 + 2 = 95.4, a buy stop: up to 96)
+    # -> close 95.5: the raw 95.4 would have filled, the rounded 96 is not reached
+    assert bar(em, 5, 99, 99.5, 93.4, 95.5) == []
+    assert bar(em, 6, 95.5, 96.2, 95, 96) == [(1, 1.0, 96, "U")]
+
+
 def test_oca_cancel_and_reduce_groups():
     em = emulator()
     em.place(Order("L", "entry", 1, NAN, stop=103, oca_name="g", oca_type="cancel"))
@@ -213,12 +234,35 @@ def test_an_order_the_engine_refuses_stops_the_run_with_a_clear_error():
     from core.pine.runtime import MirrorError
     from sandbox.child import load_strategy_class
 
+    # Issue 14: "where a setting truly forbids an order, the run says which setting, in plain
+    # words, at the Pine line that placed it"
     source = 'strategy("s")\nif bar_index == 2\n    strategy.entry("S", strategy.short)\n'
     cls = load_strategy_class(translate(source).python_source)
     settings = engine.EngineSettings(cash_usdt=1e6, allow_short=False)
-    with pytest.raises(MirrorError, match="allow short selling") as info:
+    with pytest.raises(MirrorError) as info:
         engine.run(cls, _bars(), settings)
-    assert "order id 'S'" in str(info.value)
+    said = str(info.value)
+    assert "order id 'S', placed by strategy.entry at Pine line 3" in said, said
+    assert "spot without margin, which forbids short selling" in said, said
+
+
+def test_an_order_below_the_minimum_notional_is_refused_naming_the_setting_and_the_line():
+    from core import engine
+    from core.pine import translate
+    from core.pine.runtime import MirrorError
+    from sandbox.child import load_strategy_class
+
+    source = ('strategy("s")\nif bar_index == 1\n    strategy.entry("L", strategy.long)\n'
+              'if bar_index == 3\n    strategy.close("L")\n')
+    cls = load_strategy_class(translate(source).python_source)
+    settings = engine.EngineSettings(cash_usdt=1e6, min_notional_usdt=1e9, mirror=True,
+                                     finalize_at_close=True)
+    with pytest.raises(MirrorError) as info:
+        engine.run(cls, _bars(), settings)
+    said = str(info.value)
+    assert said.startswith("bar 2: "), said
+    assert "order id 'L', placed by strategy.entry at Pine line 3" in said, said
+    assert "below the symbol's minimum notional" in said, said
 
 
 def test_max_drawdown_closes_and_stops_for_good():
