@@ -30,7 +30,7 @@ REPORT_UID = "result = os.getuid()"
 
 
 def _pool_settings(home: Path, **env: str):
-    settings = make_settings(home, **SECURITY_LIMITS, pineopt_cgroups="off", **env)
+    settings = make_settings(home, **{**SECURITY_LIMITS, "pineopt_cgroups": "off", **env})
     assert not cgroups.for_settings(settings).bases
     if not userpool.applies(settings, per_run_pids=False):
         pytest.fail(f"no per-run users for {settings.sandbox_user}: run scripts/setup_system.sh")
@@ -129,3 +129,37 @@ def test_a_lease_held_by_a_crashed_process_is_reclaimed(sec_home) -> None:
         holder.send_signal(signal.SIGKILL)
         holder.communicate()
     userpool.lease(settings).release()  # the kernel dropped the dead holder's lock
+
+
+def test_a_queued_run_waits_for_a_free_user_and_can_be_cancelled_meanwhile(sec_home) -> None:
+    from core import jobs
+    from core.errors import SandboxError
+
+    settings = _pool_settings(sec_home, pineopt_sandbox_pool="1", pineopt_pool_size="0")
+    held = userpool.lease(settings)  # another run holds the only user
+    cancel = threading.Event()
+    outcome: dict = {}
+
+    def take() -> None:
+        try:
+            outcome["worker"] = jobs.take_worker(settings, cancel)
+        except SandboxError as exc:
+            outcome["error"] = exc
+
+    try:
+        waiter = threading.Thread(target=take)
+        waiter.start()
+        waiter.join(1.0)
+        assert waiter.is_alive() and not outcome  # waiting for the user, not failing
+        cancel.set()
+        waiter.join(10)
+        assert not waiter.is_alive()
+        assert outcome["error"].status == "cancelled", outcome
+    finally:
+        held.release()
+    worker = jobs.take_worker(settings)  # the user is free again
+    try:
+        assert worker.lease is not None and worker.lease.user.name == held.user.name
+    finally:
+        worker.cleanup()
+        jobs.shutdown_pools()
