@@ -25,6 +25,7 @@ from pathlib import Path
 
 from core.errors import SandboxError
 from core.settings import Settings
+from sandbox import cgroups, userpool
 from sandbox.command import (
     CLEAN_ENV,
     Limits,
@@ -38,7 +39,6 @@ from sandbox.command import (
     sandbox_python,
     user_nproc,
 )
-from sandbox import cgroups, userpool
 from sandbox.channel import ChannelError, ChannelReader
 from sandbox.cgroups import RunGroup
 from sandbox.doctor import explain
