@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core import pine, pine_run, runs, strategies
+from core.pine.translation import api as pine
+from core.runs import pine_run, service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from core.settings import Settings
 from tests.integration.test_spine_cli import pineopt
@@ -93,7 +95,7 @@ def test_percent_of_equity_long_short_with_exits_completes(home: Path, tmp_path:
     # qty = equity * 100 % / (close * (1 + commission %)), floored to the quantity step (the
     # symbol's lot step from the catalogue). Check
     # the trades opened flat (a reversal's entry closes the old trade at the same fill first).
-    from core import market_data
+    from core.market import catalogue as market_data
     bars = market_data.load_ohlcv(db, exchange="sample", market=market, symbol="BTCUSDT",
                                   timeframe="1h", start="2024-01-01", end="2024-06-30")
     assert list(bars.index) == list(closes)
@@ -135,7 +137,7 @@ def test_strategy_slippage_applies_in_full_beyond_the_bar_through_the_sandbox(ho
                                                                               ) -> None:
     # Issue 14, D5: TradingView moves market and stop fills by strategy(slippage=N) ticks in
     # full, even beyond the bar's high or low. The host's fill check allows exactly N ticks
-    # beyond the bar (core.pine_run.mirror_slippage), so the run completes with such fills.
+    # beyond the bar (core.runs.pine_run.mirror_slippage), so the run completes with such fills.
     path = tmp_path / "ema_cross_slipped.pine"
     path.write_text(EMA_CROSS.replace("default_qty_value=100)",
                                       "default_qty_value=100, slippage=200)"))
@@ -146,7 +148,7 @@ def test_strategy_slippage_applies_in_full_beyond_the_bar_through_the_sandbox(ho
     assert out["status"] == "completed", out
     db = home / "pineopt.duckdb"
     trades = runs.run_trades(db, out["run_id"])
-    from core import market_data
+    from core.market import catalogue as market_data
     bars = market_data.load_ohlcv(db, exchange="sample", market="spot", symbol="BTCUSDT",
                                   timeframe="1h", start="2024-01-01", end="2024-03-31")
     slip = 200 * runs.get_run(db, out["run_id"]).config.params["syminfo_mintick"]

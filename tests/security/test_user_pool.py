@@ -132,7 +132,7 @@ def test_a_lease_held_by_a_crashed_process_is_reclaimed(sec_home) -> None:
 
 
 def test_a_queued_run_waits_for_a_free_user_and_can_be_cancelled_meanwhile(sec_home) -> None:
-    from core import jobs
+    from core.runs import jobs
     from core.errors import SandboxError
 
     settings = _pool_settings(sec_home, pineopt_sandbox_pool="1", pineopt_pool_size="0")
