@@ -30,10 +30,15 @@ REPORT_UID = "result = os.getuid()"
 
 
 def _pool_settings(home: Path, **env: str):
+    """Settings forcing the user pool; waits until every member is free (the processes of an
+    earlier test's sandbox may take a moment to go)."""
     settings = make_settings(home, **{**SECURITY_LIMITS, "pineopt_cgroups": "off", **env})
     assert not cgroups.for_settings(settings).bases
     if not userpool.applies(settings, per_run_pids=False):
         pytest.fail(f"no per-run users for {settings.sandbox_user}: run scripts/setup_system.sh")
+    leases = [userpool.lease(settings, wait_s=60) for _ in userpool.members(settings)]
+    for lease in leases:
+        lease.release()
     return settings
 
 
@@ -132,8 +137,8 @@ def test_a_lease_held_by_a_crashed_process_is_reclaimed(sec_home) -> None:
 
 
 def test_a_queued_run_waits_for_a_free_user_and_can_be_cancelled_meanwhile(sec_home) -> None:
-    from core.runs import jobs
     from core.errors import SandboxError
+    from core.runs import jobs
 
     settings = _pool_settings(sec_home, pineopt_sandbox_pool="1", pineopt_pool_size="0")
     held = userpool.lease(settings)  # another run holds the only user
