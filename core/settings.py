@@ -35,6 +35,10 @@ class Settings:
     sandbox_user / sandbox_venv / jobs_root: the unprivileged user strategies run as, the
     interpreter's venv (outside any home) and the root of the per-job folders; scripts/
     setup_system.sh creates all three under the same names. sandbox_python overrides the venv.
+    user_pool: PINEOPT_SANDBOX_POOL, how many per-run sandbox users (``<sandbox_user>-1`` ...)
+    setup makes; runs lease one each where the host has no per-run control groups.
+    cgroups: False (PINEOPT_CGROUPS=off) never places runs in control groups, so the user pool
+    takes over (a host without cgroups, or the tests of that fallback).
     """
 
     home: Path
@@ -56,6 +60,8 @@ class Settings:
     log_level: str = "INFO"
     out_mb: int = 256
     sandbox_nice: int = 4
+    user_pool: int = 8
+    cgroups: bool = True
 
     @property
     def db_path(self) -> Path:
@@ -95,7 +101,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         log_level=_log_level(env),
         out_mb=_int(env, "PINEOPT_OUT_MB", 256),
         sandbox_nice=min(19, max(1, _int(env, "PINEOPT_SANDBOX_NICE", 4))),
+        user_pool=max(0, _int(env, "PINEOPT_SANDBOX_POOL", 8)),
+        cgroups=_cgroups(env),
     )
+
+
+def _cgroups(env: dict[str, str]) -> bool:
+    raw = (env.get("PINEOPT_CGROUPS") or "auto").strip().lower()
+    if raw not in ("auto", "off"):
+        raise ConfigError(f"PINEOPT_CGROUPS={raw!r} is not known; use 'auto' (control groups "
+                          "where the host has them) or 'off' (the per-run user pool instead)")
+    return raw == "auto"
 
 
 def _log_level(env: dict[str, str]) -> str:

@@ -130,13 +130,14 @@ def interpreter_dir(settings: Settings) -> Path:
     return Path(sandbox_python(settings)).parents[1]
 
 
-def sandbox_home(settings: Settings) -> str:
+def sandbox_home(settings: Settings, *, user: str = "") -> str:
     """The sandbox user's home (firejail mounts an empty tmpfs there); HOME inside the sandbox.
 
+    ``user`` is the run's leased pool user (sandbox.userpool), default the main sandbox user.
     Needed explicitly because the private /etc has no passwd file to look it up in.
     """
     try:
-        return pwd.getpwnam(settings.sandbox_user).pw_dir if os.geteuid() == 0 else (
+        return pwd.getpwnam(user or settings.sandbox_user).pw_dir if os.geteuid() == 0 else (
             pwd.getpwuid(os.geteuid()).pw_dir)
     except KeyError:
         return "/nonexistent"
@@ -154,7 +155,7 @@ def user_nproc(settings: Settings, limits: Limits, group: RunGroup | None) -> in
 def run_group(settings: Settings, run_id: str, limits: Limits) -> RunGroup | None:
     """The run's control groups with its memory and process limits, or None when the host has
     none to give (sandbox.cgroups.detect says why). Raises SandboxError if creating them fails."""
-    support = cgroups.detect(settings.sandbox_user)
+    support = cgroups.for_settings(settings)
     if not support.bases:
         return None
     cgroups.sweep(support, settings.jobs_root)
@@ -203,12 +204,13 @@ def out_usage(out_dir: Path, *, max_entries: int = 10_000) -> tuple[int, int]:
 
 def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program: list[str],
                   result_fd: int, runtime: Path | None = None,
-                  group: RunGroup | None = None) -> list[str]:
+                  group: RunGroup | None = None, user: str = "") -> list[str]:
     """The firejail command line (reference/security.md section 3) for one job.
 
     The filesystem is an allow-list (sandbox.filesystem): the interpreter, ``runtime`` (the
     child-side code copy, default ensure_runtime's), the job folder and system directories.
-    ``group`` (the run's control groups) makes the process rlimit user-wide (user_nproc).
+    ``group`` (the run's control groups) makes the process rlimit user-wide (user_nproc);
+    ``user`` names the run's leased pool user (its home becomes HOME), default the main one.
     """
     allowed = allowed_paths(interpreter_dir=interpreter_dir(settings),
                             runtime=runtime or ensure_runtime(settings), job_dir=job_dir)
@@ -218,7 +220,7 @@ def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program:
         *filesystem_flags(allowed=allowed, hidden=[REPO_ROOT, settings.home]),
         "--read-only=/", "--read-only=/tmp", "--read-only=/dev/shm", "--read-only=/var/tmp",
         "--read-only=~", f"--read-write={job_dir / 'out'}",
-        f"--env=HOME={sandbox_home(settings)}", f"--nice={settings.sandbox_nice}",
+        f"--env=HOME={sandbox_home(settings, user=user)}", f"--nice={settings.sandbox_nice}",
         "--net=none", "--protocol=inet", "--ipc-namespace", "--hostname=sandbox", "--machine-id",
         "--caps.drop=all", "--nonewprivs", "--nogroups",
         "--seccomp=execve,execveat,socket,socketpair", "--seccomp.block-secondary",

@@ -134,7 +134,7 @@ def _expected_groups(settings: Settings) -> list[str]:
     """The controllers a run must be placed in (v2's single hierarchy is named "")."""
     from sandbox import cgroups
 
-    support = cgroups.detect(settings.sandbox_user)
+    support = cgroups.for_settings(settings)
     if support.version == 2:
         return [""]
     return sorted(support.bases)

@@ -64,6 +64,9 @@ class EngineSettings:
     liquidation_fee_rate: float = 0.0
     liquidate: bool = True  # perps: isolated-margin liquidation (off for runtimes that mirror)
     mirror: bool = False  # orders reproduce another broker's fills (Pine): never refuse on margin
+    # mirror: the most a mirrored fill slips (price units), also beyond its bar's range; the host
+    # allows exactly this much (core.runs.result_check, core.runs.broker_check)
+    mirror_slippage: float = 0.0
     finalize_at_close: bool = False  # trades open at the end close at the last close (TradingView)
     stop_loss_pct: float = 0.0
     take_profit_pct: float = 0.0
@@ -257,6 +260,8 @@ class CryptoBroker(_Broker):
         """Fill a stand-alone order; True when its new SL/TP must be checked in this bar."""
         rate = self._maker if order.limit else self._taker
         fill = self._slip(price, order.size, ti) if self._slipping and not order.limit else price
+        if self._settings.mirror:  # the mirrored broker's slippage, in full (core.pine.runtime)
+            fill += getattr(order, "_mirror_slip", 0.0)
         adjusted = self._adjusted_price(order.size, fill)
         # per coin, in units of margin x leverage: the position's margin (adjusted / leverage)
         # plus the entry fee, which is paid in full from equity (isolated margin), not leveraged

@@ -239,7 +239,9 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
             settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
             pine=language is Language.PINE,
             on_close=language is Language.PINE and pine_run.processes_orders_on_close(
-                version.source))
+                version.source),
+            slippage_ticks=pine_run.strategy_slippage(version.source)
+            if language is Language.PINE else 0)
         _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
                       extras=extras, plots=plots)
     except Exception as exc:  # noqa: BLE001 - every way out ends the run with a status
@@ -285,7 +287,8 @@ def run_limits(settings: Settings, config: BacktestConfig) -> Limits:
 
 def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
-             cancel: threading.Event | None, pine: bool = False, on_close: bool = False
+             cancel: threading.Event | None, pine: bool = False, on_close: bool = False,
+             slippage_ticks: int = 0
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras, pd.DataFrame]:
     from core.runs import jobs
     from sandbox import selftest as sandbox_check
@@ -302,13 +305,14 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
 
     sandbox_check.require_sandbox(settings)  # fail closed: raises sandbox_unavailable
     _stop_if_cancelled(cancel)
-    worker = jobs.take_worker(settings)
+    worker = jobs.take_worker(settings, cancel)
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)
         if pine:  # the Pine runtime mirrors TradingView's broker: the engine must not interfere
             broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
-                settings.db_path, config, broker.settings, on_close=on_close))
+                settings.db_path, config, broker.settings, on_close=on_close,
+                slippage_ticks=slippage_ticks))
         job = {"source": source, "params": config.params, "settings": broker.settings,
                "pine": pine}
         outcome = worker.run(job, limits=run_limits(settings, config), progress=on_progress,

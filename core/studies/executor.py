@@ -49,6 +49,7 @@ class Job:
     config: BacktestConfig
     pine: bool = False
     on_close: bool = False
+    slippage_ticks: int = 0  # Pine: strategy(slippage=N), allowed beyond a fill's bar
 
 
 def trial_metrics(config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
@@ -79,13 +80,14 @@ def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
     k = max(len(batch), 1)
     limits = dataclasses.replace(base, timeout_s=base.timeout_s * k, cpu_s=base.cpu_s * k,
                                  output_bytes=base.output_bytes)
-    worker = jobs.take_worker(settings)
+    worker = jobs.take_worker(settings, cancel)
     try:
         job.data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, job.config, job.data, worker.job_dir)
         if job.pine:
             broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
-                settings.db_path, job.config, broker.settings, on_close=job.on_close))
+                settings.db_path, job.config, broker.settings, on_close=job.on_close,
+                slippage_ticks=job.slippage_ticks))
         payload = {"source": job.source, "settings": broker.settings, "batch": batch}
         outcome = worker.run(payload, limits=limits, progress=progress, cancel=cancel)
         if outcome.status != "completed":

@@ -169,7 +169,8 @@ class _Runner:
                               + "; ".join(str(p) for p in problems))
         pine = record.language is Language.PINE
         self.job = Job(source=source, data=data, config=config, pine=pine,
-                       on_close=pine and pine_run.processes_orders_on_close(ver.source))
+                       on_close=pine and pine_run.processes_orders_on_close(ver.source),
+                       slippage_ticks=pine_run.strategy_slippage(ver.source) if pine else 0)
 
     def out_of_time(self) -> bool:
         budget = self.study.time_budget_s

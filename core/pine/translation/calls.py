@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from core.pine.translation.translator import Translator
 
 _CASTS = {"int": "as_int", "float": "as_float", "bool": "as_bool"}
+ORDER_CALLS = frozenset({"entry", "order", "close", "close_all", "exit"})  # place orders
 _NA_FUNCS = {"na": "isna", "nz": "nz"}
 
 
@@ -183,7 +184,9 @@ class CallCompiler:
             code = self.code(bound[param])
             positional = name.startswith("risk.") or (i == 0 and param == "id")
             parts.append(code if positional else f"{param}={code}")
-        call = f"strategy.{name}({', '.join(parts)})"
+        # order calls name their Pine line, so a refused order can be traced to it
+        head = f"strategy.at({node.line})" if name in ORDER_CALLS else "strategy"
+        call = f"{head}.{name}({', '.join(parts)})"
         if "when" in bound:
             self.tr.pending_when = self.tr.exprs.cond(bound["when"])
         return call, False, True
