@@ -149,6 +149,11 @@ def handle_resume(args: argparse.Namespace) -> int:
     study = study_store.get_study(s.db_path, args.study_id)
     if study.status == "running" and not study.interrupted:
         raise PineOptError(f"Study {study.id} is running in process {study.owner_pid}.")
+    if study.kind == "walkforward":
+        from clicmd import walkforward
+
+        return walkforward.resume(s, study.id, workers=args.workers,
+                                  batch_size=args.batch_size, as_json=args.json)
     report = sweep.run(s, args.study_id, workers=args.workers, batch_size=args.batch_size,
                        on_batch=_printer(not args.json))
     return _finish(s, report, args.json)
