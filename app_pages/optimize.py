@@ -144,6 +144,9 @@ def _progress(study_id: int) -> None:
             entry["cancel"].set()
     else:
         st.caption(f"Finished: {report.status if report else 'stopped'}")
+        if entry.setdefault("redrawn", False) is False:
+            entry["redrawn"] = True
+            st.rerun()  # the fragment redraws only itself: draw the finished trials once
 
 
 with studies_tab:

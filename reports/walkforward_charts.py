@@ -32,7 +32,7 @@ def stitched_equity(equity: pd.Series, windows: pd.DataFrame) -> alt.Chart:
     return (shade + line).properties(height=340)
 
 
-def stability(windows: pd.DataFrame, params: list[str]) -> alt.Chart:
+def stability(windows: pd.DataFrame, params: list[str], *, width: int = 760) -> alt.Chart:
     """One small panel per parameter: its chosen value in each window (steady = robust)."""
     long = windows.melt(id_vars=["window"], value_vars=params, var_name="parameter",
                         value_name="value").dropna()
@@ -41,5 +41,18 @@ def stability(windows: pd.DataFrame, params: list[str]) -> alt.Chart:
         x=alt.X("window:O", title="window"), y=alt.Y("value:Q", title=None,
                                                      scale=alt.Scale(zero=False)),
         tooltip=["window", "parameter", "value"],
-    ).properties(height=120).facet(row=alt.Row("parameter:N", title=None)).resolve_scale(
-        y="independent")
+    ).properties(height=110, width=width).facet(
+        row=alt.Row("parameter:N", title=None)).resolve_scale(y="independent")
+
+
+PCT_COLUMNS = ("is_return_ann", "oos_return_ann", "oos_total_return")
+
+
+def window_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The per-window table for display: dates without times, fractions as percent numbers."""
+    out = table.copy()
+    for name in ("is_start", "oos_start", "oos_end"):
+        out[name] = pd.to_datetime(out[name]).dt.date
+    for name in PCT_COLUMNS:
+        out[name] = out[name].astype(float) * 100
+    return out

@@ -6,6 +6,7 @@ come from the New sweep tab (``request``: the keyword arguments of walkforward.c
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -37,7 +38,8 @@ def _start(settings: Settings, study_id: int) -> None:
     def work() -> None:
         try:
             entry["report"] = walkforward.run(
-                settings, study_id, workers=settings.pool_size, cancel=cancel,
+                settings, study_id, workers=min(settings.pool_size, os.cpu_count() or 1),
+                cancel=cancel,
                 on_window=lambda r: entry.__setitem__("report", r))
         except PineOptError as exc:
             entry["error"] = str(exc)
@@ -137,12 +139,31 @@ def _show_result(out: walkforward.WalkForwardResult) -> None:
                     help="OOS mean daily return ×365 / IS mean daily return ×365 of the chosen "
                          "parameters (Pardo); undefined when the in-sample figure is not "
                          "positive.")
+    st.caption(_efficiency_note(out))
     if len(out.equity) > 1:
         st.altair_chart(walkforward_charts.stitched_equity(out.equity, table), width="stretch")
     else:
         st.caption("No out-of-sample window has finished yet.")
-    st.dataframe(table, hide_index=True, width="stretch")
+    pct = {name: st.column_config.NumberColumn(label, format="%.2f%%") for name, label in (
+        ("is_return_ann", "IS return ann."), ("oos_return_ann", "OOS return ann."),
+        ("oos_total_return", "OOS total return"))}
+    st.dataframe(walkforward_charts.window_display(table), hide_index=True, width="stretch",
+                 column_config={**pct, "wfe": st.column_config.NumberColumn("WFE",
+                                                                            format="%.2f")})
     swept = [d["name"] for d in out.study.space if d["name"] in table.columns]
     if swept and table[swept].notna().any().any():
         st.markdown("**Chosen parameters per window** (steady values suggest a robust choice)")
         st.altair_chart(walkforward_charts.stability(table, swept), width="stretch")
+
+
+def _efficiency_note(out: walkforward.WalkForwardResult) -> str:
+    """Where the walk-forward efficiency comes from, or why there is none."""
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2%}"
+
+    text = (f"Annualised return (mean daily return ×365): in-sample {pct(out.is_annualised)} "
+            f"(pooled over the windows' chosen parameters), out-of-sample "
+            f"{pct(out.oos_annualised)} (the stitched curve).")
+    if out.efficiency is None and out.is_annualised is not None and out.is_annualised <= 0:
+        text += " No efficiency: the in-sample return is not positive."
+    return text

@@ -140,3 +140,21 @@ def efficiency(oos_annual: float | None, is_annual: float | None) -> float | Non
     if oos_annual is None or is_annual is None or not is_annual > 0:
         return None
     return float(oos_annual / is_annual)
+
+
+GLOSSARY: dict[str, str] = {
+    "Walk-forward analysis": (
+        "Rolling windows (the in-sample window of length L_is moves by a step s) or anchored "
+        "ones (it always starts at the first bar and grows by s). Each window's in-sample part "
+        "is optimised by a sweep; its best parameters run on the out-of-sample part of length "
+        "L_oos that follows (a cold start: indicators warm up inside it). The out-of-sample "
+        "equity curves are compounded into one, each window starting from the previous "
+        "window's final equity, and its metrics are those of a run."),
+    "Walk-forward efficiency (WFE)": (
+        "Pardo: annualised out-of-sample return / annualised in-sample return of the chosen "
+        "parameters, where the annualised return is the mean daily return ×365 (the metric "
+        "'Mean daily return ×365'). Per window, and overall: the stitched out-of-sample curve's "
+        "figure over the in-sample daily returns of all windows pooled. Around 1 or above: "
+        "the optimised performance carries over; well below 0.5: it was mostly curve fitting. "
+        "Undefined when the in-sample figure is not positive."),
+}
