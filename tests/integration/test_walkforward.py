@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core import runs, strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
@@ -76,6 +77,22 @@ def test_walk_forward_optimises_runs_stitches_and_resumes(settings: Settings,
     table = out.window_table()
     assert list(table["window"]) == [1, 2, 3]
     assert list(table["fast"]) == [r.params["fast"] for r in out.windows]
+    _page_shows(wf_id)
+
+
+def _page_shows(wf_id: int) -> None:
+    """The Optimize page's Walk-forward tab (AppTest, same store): the walk-forward, its WFE,
+    the stitched curve and stability charts and the per-window table, without an exception."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/optimize.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="wf_pick").value == wf_id
+    assert any(m.label == "Walk-forward efficiency" for m in at.metric)
+    assert any("Annualised return (mean daily return ×365)" in c.value for c in at.caption)
+    windows = [d.value for d in at.dataframe if "oos_run_id" in d.value.columns]
+    assert len(windows) == 1 and len(windows[0]) == 3
+    assert len(at.get("vega_lite_chart")) >= 2  # at least the stitched curve and stability
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
