@@ -177,6 +177,10 @@ def handle_list(args: argparse.Namespace) -> int:
 def handle_show(args: argparse.Namespace) -> int:
     s = settings()
     study = study_store.get_study(s.db_path, args.study_id)
+    if study.kind == "walkforward":
+        from clicmd import walkforward
+
+        return walkforward.show(s, study.id, as_json=args.json)
     frame = study_store.trials_frame(s.db_path, study.id)
     ranked = frame.sort_values(["objective", "n"], ascending=[study.direction == "min", True],
                                na_position="last")

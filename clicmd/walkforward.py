@@ -99,7 +99,8 @@ def resume(s: Any, study_id: int, *, workers: int | None, batch_size: int,
     report = walkforward.run(s, study_id, workers=workers, batch_size=batch_size,
                              on_window=_printer(not as_json))
     out = walkforward.result(s, study_id)
-    summary = _summary(report, out)
+    summary = _summary(out, status=report.status, seconds=report.seconds,
+                       errors=report.errors)
     if as_json:
         print_json(summary)
         return 1 if report.status == "failed" else 0
@@ -109,15 +110,27 @@ def resume(s: Any, study_id: int, *, workers: int | None, batch_size: int,
     return 0
 
 
-def _summary(report: walkforward.WalkForwardReport,
-             out: walkforward.WalkForwardResult) -> dict[str, Any]:
+def show(s: Any, study_id: int, *, as_json: bool) -> int:
+    """Print a stored walk-forward (`pineopt studies show ID`)."""
+    out = walkforward.result(s, study_id)
+    errors = [e for e in out.study.error.splitlines() if e]
+    summary = _summary(out, status=out.study.shown_status, seconds=0.0, errors=errors)
+    if as_json:
+        print_json(summary)
+    else:
+        _print(summary, out)
+    return 0
+
+
+def _summary(out: walkforward.WalkForwardResult, *, status: str, seconds: float,
+             errors: list[str]) -> dict[str, Any]:
     windows = out.window_table()
-    return {"study_id": report.study_id, "status": report.status, **out.lengths,
+    return {"study_id": out.study.id, "status": status, **out.lengths,
             "method": out.study.method, "objective": out.study.objective,
             "direction": out.study.direction, "windows": windows.to_dict(orient="records"),
             "oos_metrics": out.metrics, "is_annualized_return": out.is_annualised,
             "oos_annualized_return": out.oos_annualised, "wfe": out.efficiency,
-            "seconds": round(report.seconds, 3), "errors": report.errors}
+            "seconds": round(seconds, 3), "errors": errors}
 
 
 def _fmt(value: Any, unit: str = "ratio") -> str:

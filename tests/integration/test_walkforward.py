@@ -26,7 +26,7 @@ CONFIG = BacktestConfig(symbol="BTCUSDT", timeframe="1h", start="2024-01-01", en
 SPECS = {"fast": "5:10:5", "slow": "20"}
 
 
-def test_walk_forward_optimises_runs_stitches_and_resumes(settings: Settings,
+def test_walk_forward_optimises_runs_stitches_and_resumes(settings: Settings, home: Path,
                                                           sma_source: str) -> None:
     db = settings.db_path
     sid, _ = strategies.save(db, meta=StrategyMeta(name="sma"), source=sma_source)
@@ -77,6 +77,13 @@ def test_walk_forward_optimises_runs_stitches_and_resumes(settings: Settings,
     table = out.window_table()
     assert list(table["window"]) == [1, 2, 3]
     assert list(table["fast"]) == [r.params["fast"] for r in out.windows]
+    shown = _cli(home, "studies", "show", str(wf_id), "--json")
+    assert shown.returncode == 0, shown.stderr
+    summary = json.loads(shown.stdout)
+    assert (summary["status"], summary["is_len"], summary["oos_len"], summary["step"]) == \
+        ("completed", "20d", "10d", "10d")
+    assert [w["oos_run_id"] for w in summary["windows"]] == [r.oos_run_id for r in out.windows]
+    assert summary["oos_metrics"]["total_return"] == pytest.approx(product - 1)
     _page_shows(wf_id)
 
 
