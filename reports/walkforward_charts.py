@@ -38,7 +38,8 @@ def stability(windows: pd.DataFrame, params: list[str], *, width: int = 760) -> 
                         value_name="value").dropna()
     long["value"] = pd.to_numeric(long["value"], errors="coerce")
     return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("window:O", title="window"), y=alt.Y("value:Q", title=None,
+        x=alt.X("window:O", title="window", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title=None,
                                                      scale=alt.Scale(zero=False)),
         tooltip=["window", "parameter", "value"],
     ).properties(height=110, width=width).facet(

@@ -64,7 +64,9 @@ def render(settings: Settings, request: dict[str, Any] | None) -> None:
     is_len = c1.text_input("In-sample length", "60d", key="wf_is", help="e.g. 180d, 12h, 8w")
     oos_len = c2.text_input("Out-of-sample length", "30d", key="wf_oos")
     step = c3.text_input("Step (blank = out-of-sample length)", "", key="wf_step")
-    anchored = c4.checkbox("Anchored (in-sample starts at the first bar)", key="wf_anchored")
+    anchored = c4.checkbox("Anchored", key="wf_anchored",
+                           help="Every in-sample window starts at the first bar and grows by "
+                                "the step; unticked, the in-sample window rolls forward.")
     if st.button("Run walk-forward", type="primary", key="wf_run", disabled=request is None):
         try:
             study_id = walkforward.create(settings, is_len=is_len, oos_len=oos_len,
