@@ -105,13 +105,17 @@ def create(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     plan = ww.make_windows(pd.Timestamp(data.index[0]), _bar_end(data, config.timeframe),
                            is_len=is_td, oos_len=oos_td, step=step_td, anchored=anchored)
     pairs: list[tuple[ww.Window, int]] = []
-    for w in plan:
-        start, end = ww.config_range(w.is_start, w.is_end)
-        pairs.append((w, sweep.create(
-            settings, strategy_id=strategy_id, config=replace(config, start=start, end=end),
-            specs=specs, method=method, max_trials=max_trials, time_budget_s=time_budget_s,
-            objective=objective, direction=direction, min_trades=min_trades,
-            constraints=constraints, seed=seed, version=version)))
+    try:
+        for w in plan:
+            start, end = ww.config_range(w.is_start, w.is_end)
+            pairs.append((w, sweep.create(
+                settings, strategy_id=strategy_id, config=replace(config, start=start, end=end),
+                specs=specs, method=method, max_trials=max_trials, time_budget_s=time_budget_s,
+                objective=objective, direction=direction, min_trades=min_trades,
+                constraints=constraints, seed=seed, version=version)))
+    except PineOptError:
+        wf_store.discard_studies(settings.db_path, [study for _, study in pairs])
+        raise
     first = study_store.get_study(settings.db_path, pairs[0][1])
     whole = {**first.config, "start": config.start, "end": config.end}
     study_id = study_store.insert_study(

@@ -55,6 +55,13 @@ def insert(db: Path, study_id: int, *, lengths: dict[str, Any],
                  w.oos_start.to_pydatetime(), w.oos_end.to_pydatetime(), is_study])
 
 
+def discard_studies(db: Path, study_ids: list[int]) -> None:
+    """Delete in-sample studies that never ran (a walk-forward whose creation failed)."""
+    with store.connect(db) as con:
+        for study_id in study_ids:
+            con.execute("DELETE FROM studies WHERE id = ? AND status = 'queued'", [study_id])
+
+
 def lengths(db: Path, study_id: int) -> dict[str, Any]:
     """{'is_len', 'oos_len', 'step', 'anchored'} of a walk-forward. Raises NotFoundError."""
     with store.connect(db) as con:

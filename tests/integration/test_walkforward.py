@@ -121,3 +121,15 @@ def test_cli_walkforward_names_user_errors_with_their_fix(home: Path) -> None:
     overlap = _cli(home, *base, "--is", "5d", "--oos", "4d", "--step", "2d")
     assert overlap.returncode == 1
     assert "use a step of at least the out-of-sample length" in overlap.stderr
+
+
+def test_a_refused_walk_forward_stores_nothing(settings: Settings, sma_source: str) -> None:
+    from core.errors import ConfigError
+
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="sma"), source=sma_source)
+    for specs, message in (({"fast": "5:10:5", "nope": "1:2"}, "Unknown parameter 'nope'"),
+                           ({}, "Nothing to optimise")):
+        with pytest.raises(ConfigError, match=message):
+            walkforward.create(settings, strategy_id=sid, config=CONFIG, specs=specs,
+                               is_len="20d", oos_len="10d")
+    assert study_store.list_studies(settings.db_path) == []
