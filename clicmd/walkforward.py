@@ -11,9 +11,12 @@ from typing import Any
 from clicmd.backtest import build_config, parse_params
 from clicmd.common import print_json, settings, table
 from clicmd.optimize import _config_args
-from core import files, metrics, pine_run, strategies
+from core.analytics import metrics
 from core.errors import PineOptError
 from core.model import Language, StrategyMeta
+from core.runs import pine_run
+from core.strategies import crud as strategies
+from core.strategies import files
 from core.studies import sweep, walkforward
 
 HEADLINE = ("total_return", "annualized_return", "cagr", "sharpe_ratio", "max_drawdown",

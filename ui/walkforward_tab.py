@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import metrics
+from core.analytics import metrics
 from core.errors import PineOptError
 from core.settings import Settings
 from core.studies import study_store, walkforward, wf_store

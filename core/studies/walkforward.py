@@ -5,7 +5,7 @@ one curve, and measure how much of the in-sample performance survives (walk-forw
 Each window's in-sample optimisation is an ordinary study (kind 'wf_window'; grid, random or
 tpe; trials stored, reused and resumed like any sweep's). Its best trial (sweep.best_trial: the
 objective, ties to the lowest n; trials under the minimum trade count have none) is run on the
-out-of-sample window as a normal run record (core.runs, so it opens on the Results page and an
+out-of-sample window as a normal run record (core.runs.service, so it opens on the Results page and an
 identical request is a lookup). The out-of-sample run starts cold: its indicators warm up inside
 the window, and no trade is opened before it. The stitched curve's metrics are computed by the
 code that computes a run's (core.studies.executor.trial_metrics). Window arithmetic, stitching
@@ -23,9 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from core import market_data, runs
 from core.errors import ConfigError, PineOptError
+from core.market import catalogue as market_data
 from core.model import TIMEFRAME_MINUTES, BacktestConfig, RunStatus
+from core.runs import service as runs
 from core.settings import Settings
 from core.studies import study_store, sweep, wf_store
 from core.studies import wf_windows as ww
@@ -227,7 +228,7 @@ def _stitched_trades(db: Any, rows: list[wf_store.WindowRow], curves: list[pd.Se
                      factors: list[float]) -> pd.DataFrame:
     """Every OOS run's trades in stitched terms: USDT and sizes scaled like its curve, bars
     offset; a trade closed at a window's end is closed there, not open at the end."""
-    from core import trade_stats
+    from core.analytics import trade_stats
 
     frames, offset = [], 0
     for i, (row, curve, factor) in enumerate(zip(rows, curves, factors, strict=True)):

@@ -10,9 +10,10 @@ twice); a longer step leaves gaps between them.
 
 Walk-forward efficiency (Pardo; reference/robustness.md) = annualised out-of-sample return /
 annualised in-sample return of the chosen parameters. The annualised return is the stored metric
-``annualized_return`` (core.metrics: mean daily return x 365), per window; overall it is the mean
-of the stitched curve's daily returns x 365 over the mean of all windows' in-sample daily returns
-x 365 (the same metric, pooled). Undefined (None) when the in-sample figure is not positive.
+``annualized_return`` (core.analytics.metrics: mean daily return x 365), per window; overall it
+is the mean of the stitched curve's daily returns x 365 over the mean of all windows' in-sample
+daily returns x 365 (the same metric, pooled). Undefined (None) when the in-sample figure is not
+positive.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def stitch(curves: list[pd.Series], *, cash_usdt: float) -> pd.Series:
 
 
 def annualised(daily_returns: list[float] | pd.Series) -> float | None:
-    """Mean daily return x 365 (core.metrics.annualized_return's definition), None if empty."""
+    """Mean daily return x 365 (core.analytics.metrics.annualized_return's definition), None if
+    empty."""
     values = pd.Series(daily_returns, dtype=float).dropna()
     return float(values.mean() * PERIODS_PER_YEAR) if len(values) else None
 
