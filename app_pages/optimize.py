@@ -1,6 +1,6 @@
 """Optimize page: parameter sweeps (grid, random, TPE) in sandbox batches with progress and
 cancel; the trials table, a heatmap of any two parameters, overfitting statistics, open a trial
-as a run; Monte Carlo of a completed run with a fan chart."""
+as a run; walk-forward (ui.walkforward_tab); Monte Carlo of a completed run with a fan chart."""
 
 import logging
 import threading
@@ -14,7 +14,7 @@ from core.errors import PineOptError
 from core.model import BacktestConfig, RunStatus
 from core.studies import montecarlo, space, stats, study_store, sweep
 from reports import studies_charts
-from ui import services
+from ui import services, walkforward_tab
 
 settings = services.settings()
 st.title("Optimize")
@@ -49,7 +49,8 @@ def _start(study_id: int, workers: int) -> None:
     thread.start()
 
 
-sweep_tab, studies_tab, mc_tab = st.tabs(["New sweep", "Studies", "Monte Carlo"])
+sweep_tab, studies_tab, wf_tab, mc_tab = st.tabs(["New sweep", "Studies", "Walk-forward",
+                                                  "Monte Carlo"])
 
 with sweep_tab:
     library = [s for s in strategies.list_strategies(settings.db_path)]
@@ -144,10 +145,14 @@ def _progress(study_id: int) -> None:
             entry["cancel"].set()
     else:
         st.caption(f"Finished: {report.status if report else 'stopped'}")
+        if entry.setdefault("redrawn", False) is False:
+            entry["redrawn"] = True
+            st.rerun()  # the fragment redraws only itself: draw the finished trials once
 
 
 with studies_tab:
-    listed = study_store.list_studies(settings.db_path)
+    listed = [(s, n) for s, n in study_store.list_studies(settings.db_path)
+              if s.kind != "walkforward"]  # a walk-forward's windows are listed, not itself
     if not listed:
         st.info("No studies yet: start one on the New sweep tab (or `pineopt optimize`).")
     else:
@@ -196,6 +201,19 @@ with studies_tab:
                     st.session_state[services.SELECTED_RUN] = record.id
                     st.success(f"Trial {n} is run {record.id} ({record.status.value}); open "
                                "it on the Results page.")
+
+with wf_tab:
+    wf_request = None
+    if library and specs:
+        wf_request = {
+            "strategy_id": sid, "specs": specs, "method": method, "max_trials": int(trials),
+            "time_budget_s": float(budget) or None, "objective": objective,
+            "direction": direction, "min_trades": int(min_trades), "seed": int(seed),
+            "constraints": [c.strip() for c in constraint_text.replace(";", "\n").splitlines()
+                            if c.strip()],
+            "config": BacktestConfig(symbol=symbol.strip(), timeframe=timeframe,
+                                     start=start.strip(), end=end.strip())}
+    walkforward_tab.render(settings, wf_request)
 
 with mc_tab:
     done_runs = [r for r in runs.list_runs(settings.db_path) if r.status is RunStatus.COMPLETED]
