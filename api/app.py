@@ -11,12 +11,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import errors, routes_backtests, routes_data, routes_strategies, routes_system
+from api import (errors, routes_backtests, routes_data, routes_strategies, routes_studies,
+                 routes_system)
 from api.context import AppContext
 from api.guards import BodyLimit, TokenCheck
 from core import bootstrap
 from core.jobs import JobManager
 from core.settings import Settings
+from core.studies.background import StudyRunner
 
 DESCRIPTION = """REST API of PineOpt, over the same services as the web app and the `pineopt`
 command line. Errors are JSON `{error, detail, field, line}`; `detail` says what is wrong and how
@@ -30,18 +32,21 @@ def create_app(settings: Settings, *, token: str = "") -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = AppContext(settings=settings, jobs=JobManager(settings), token=token)
+        ctx = AppContext(settings=settings, jobs=JobManager(settings),
+                         studies=StudyRunner(settings), token=token)
         app.state.pineopt = ctx
         try:
             yield
         finally:
+            ctx.studies.shutdown()
             ctx.jobs.shutdown()
 
     app = FastAPI(title="PineOpt API", version="1", description=DESCRIPTION, lifespan=lifespan,
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
                   dependencies=[Depends(TokenCheck(token))])
     errors.install(app)
-    for module in (routes_system, routes_strategies, routes_backtests, routes_data):
+    for module in (routes_system, routes_strategies, routes_backtests, routes_data,
+                   routes_studies):
         app.include_router(module.router)
     app.add_middleware(BodyLimit)
     return app
