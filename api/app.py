@@ -11,11 +11,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import (errors, routes_backtests, routes_data, routes_strategies, routes_studies,
-                 routes_system)
+from api import (errors, routes_backtests, routes_cli, routes_data, routes_strategies,
+                 routes_studies, routes_system)
 from api.context import AppContext
 from api.guards import BodyLimit, TokenCheck
-from core import bootstrap
+from core import bootstrap, endpoint
 from core.jobs import JobManager
 from core.settings import Settings
 from core.studies.background import StudyRunner
@@ -26,8 +26,12 @@ to fix it. When the server has `PINEOPT_API_TOKEN`, send `Authorization: Bearer 
 (everything except `/api/health` and these docs needs it)."""
 
 
-def create_app(settings: Settings, *, token: str = "") -> FastAPI:
-    """The application for ``settings`` (store initialised here); ``token`` '' = no auth."""
+def create_app(settings: Settings, *, token: str = "",
+               owner: endpoint.Endpoint | None = None) -> FastAPI:
+    """The application for ``settings`` (store initialised here); ``token`` '' = no auth.
+    ``owner``: the endpoint file this server published (api.server); its token is accepted and
+    the file is removed when the server stops (uvicorn then re-raises SIGTERM, so this is the
+    last code that surely runs)."""
     bootstrap.init_store(settings)
 
     @asynccontextmanager
@@ -38,15 +42,18 @@ def create_app(settings: Settings, *, token: str = "") -> FastAPI:
         try:
             yield
         finally:
+            if owner is not None:
+                endpoint.withdraw(settings.home, owner)
             ctx.studies.shutdown()
             ctx.jobs.shutdown()
 
     app = FastAPI(title="PineOpt API", version="1", description=DESCRIPTION, lifespan=lifespan,
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
                   dependencies=[Depends(TokenCheck(token))])
+    app.state.owner_token = "" if owner is None else owner.token
     errors.install(app)
     for module in (routes_system, routes_strategies, routes_backtests, routes_data,
-                   routes_studies):
+                   routes_studies, routes_cli):
         app.include_router(module.router)
     app.add_middleware(BodyLimit)
     return app
