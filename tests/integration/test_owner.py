@@ -93,34 +93,46 @@ def _env_home(server: Server) -> str:
     return str(log.parent / "home")
 
 
-def test_forwarded_output_is_the_local_output(owned: Server, tmp_path: Path) -> None:
+def _outputs(commands: list[list[str]], capfd: pytest.CaptureFixture[str]
+             ) -> list[tuple[int, str, str]]:
+    """(exit code, stdout, stderr) of each command, run by cli.main in this process."""
+    done = []
+    for argv in commands:
+        code = cli.main(argv)
+        out, err = capfd.readouterr()
+        done.append((code, out, err))
+    return done
+
+
+def test_forwarded_output_is_the_local_output(owned: Server, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
     home = Path(_env_home(owned))
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(SMA, work / "sma_cross.py")
-    commands = [
-        ["backtest", "sma_cross.py", *MONTH, "--json"],
-        ["backtest", "sma_cross.py", *MONTH],
-        ["runs", "list", "--json"], ["runs", "list"], ["runs", "show", "1"],
-        ["report", "1", "--format", "json", "-o", "-"],
-        ["report", "1", "--format", "csv", "-o", "out/trades.csv"],
-        ["strategies", "list"], ["data", "list", "--json"], ["studies", "list", "--json"],
-        ["montecarlo", "1", "--paths", "50", "--json"], ["runs", "show", "999"],
-        ["runs", "show", "999", "--json"],
-    ]
-    forwarded = [_cli(home, *c, cwd=work) for c in commands]
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("PINEOPT_HOME", str(home))
+    writes = [["backtest", "sma_cross.py", *MONTH, "--json"], ["backtest", "sma_cross.py", *MONTH]]
+    reads = [["runs", "list", "--json"], ["runs", "list"], ["runs", "show", "1"],
+             ["report", "1", "--format", "json", "-o", "-"],
+             ["report", "1", "--format", "csv", "-o", "out/trades.csv"],
+             ["strategies", "list"], ["studies", "list", "--json"],
+             ["montecarlo", "1", "--paths", "50", "--json"], ["runs", "show", "999", "--json"],
+             ["runs", "show", "999"]]
+    forwarded = _outputs(writes + reads, capfd)
+    assert forwarded[0][0] == 0, forwarded[0]
+    assert json.loads(forwarded[0][1])["status"] == "completed"
     written = (work / "out" / "trades.csv").read_bytes()
     (work / "out" / "trades.csv").unlink()
-    assert forwarded[0].returncode == 0, forwarded[0].stderr
-    assert json.loads(forwarded[0].stdout)["status"] == "completed"
     _stop(owned)
     assert not endpoint.path(home).exists()
-    local = [_cli(home, *c, cwd=work) for c in commands]
-    for command, there, here in zip(commands, forwarded, local, strict=True):
-        assert (there.returncode, there.stdout, there.stderr) == \
-               (here.returncode, here.stdout, here.stderr), command
+    local = _outputs(reads, capfd) + _outputs(writes, capfd)  # reads first: a save touches
+    for command, there, here in zip(reads + writes, forwarded[2:] + forwarded[:2],  # updated_at
+                                    local, strict=True):
+        assert there == here, command
     assert (work / "out" / "trades.csv").read_bytes() == written
-    assert "Run 999 does not exist" in local[-2].stderr
+    assert "Run 999 does not exist" in local[len(reads) - 1][2]
 
 
 def test_stale_endpoint_file_falls_back_to_the_store(template_home: Path, tmp_path: Path) -> None:
