@@ -13,7 +13,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +24,7 @@ import cli
 from api.app import create_app
 from clicmd import forward
 from core import endpoint
-from tests.conftest import MACHINE_VARIABLES, make_settings
+from tests.conftest import MACHINE_VARIABLES
 from tests.integration.test_api import REPO, Server, _start, _stop, _wait_finished
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
