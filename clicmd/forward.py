@@ -143,6 +143,9 @@ def send(ep: endpoint.Endpoint, home: Path, argv: list[str]) -> int | None:
     timeout = httpx.Timeout(None, connect=CONNECT_TIMEOUT_S)
     try:
         reply = httpx.post(ep.url + CLI_PATH, json=body, headers=headers, timeout=timeout)
+    except KeyboardInterrupt:
+        notice(f"interrupted; the command goes on in the server ({ep.url}) until it ends.")
+        return 130
     except httpx.TransportError as exc:
         notice(f"the server recorded in {endpoint.path(home)} ({ep.url}, process {ep.pid}) "
                f"does not answer ({type(exc).__name__}); using the store directly.")

@@ -14,6 +14,7 @@ import stat
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def _leaves(parser: argparse.ArgumentParser, prefix: str = "") -> list[str]:
 
 
 @pytest.fixture
-def owned(template_home: Path, tmp_path: Path) -> Server:
+def owned(template_home: Path, tmp_path: Path) -> Iterator[Server]:
     """A `pineopt api` process without PINEOPT_API_TOKEN (loopback) owning a fresh store."""
     shutil.copytree(template_home, tmp_path / "home")
     server = _start(tmp_path / "home", tmp_path / "server.log", "")
