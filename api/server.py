@@ -67,6 +67,7 @@ def serve(*, host: str, port: int) -> None:
     token = os.environ.get("PINEOPT_API_TOKEN", "").strip()
     host, line = bind_host(host, token)
     settings = load_settings()
+    lock = endpoint.claim(settings.home)  # held until this process ends
     sock = listening_socket(host, port)
     bound = int(sock.getsockname()[1])
     ep = endpoint.publish(settings.home, host=host, port=bound)
@@ -79,3 +80,4 @@ def serve(*, host: str, port: int) -> None:
     finally:
         endpoint.withdraw(settings.home, ep)
         sock.close()
+        os.close(lock)

@@ -9,6 +9,7 @@ kernel dropped it), which a recycled PID cannot fake; the CLI then ignores and r
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -17,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core import instance
+from core.errors import PineOptError
 
 FILE_NAME = "endpoint.json"
+LOCK_NAME = "owner.lock"
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names a bind-all address, binds nothing
 
 
@@ -43,6 +46,24 @@ class Endpoint:
 def path(home: Path) -> Path:
     """Where the endpoint file of ``home`` lives."""
     return home / FILE_NAME
+
+
+def claim(home: Path) -> int:
+    """Become the one owner of ``home``: an exclusive flock on PINEOPT_HOME/owner.lock, held
+    until the returned descriptor is closed or the process dies. Raises PineOptError naming the
+    running owner when another server holds it."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(home / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        other = read(home)
+        where = f" (process {other.pid}, {other.url})" if other is not None else ""
+        raise PineOptError(f"Another PineOpt server{where} already owns the store in {home}; "
+                           "use that one (the CLI and the app reach it), or stop it before "
+                           "starting another, or set PINEOPT_HOME to another folder.") from None
+    return fd
 
 
 def publish(home: Path, *, host: str, port: int) -> Endpoint:

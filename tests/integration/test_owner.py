@@ -84,6 +84,10 @@ def test_endpoint_file_private_while_running_and_removed_at_stop(owned: Server) 
     assert ep is not None and ep.port == owned.port and ep.pid == owned.proc.pid
     assert stat.S_IMODE(endpoint.path(home).stat().st_mode) == 0o600
     assert len(ep.token) >= 40
+    second = _cli(home, "api", "--port", "0")  # one owner: a second server is refused
+    assert second.returncode == 1
+    assert f"Another PineOpt server (process {owned.proc.pid}" in second.stderr
+    assert endpoint.read(home) == ep
     _stop(owned)
     assert not endpoint.path(home).exists()
 
