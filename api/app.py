@@ -15,8 +15,9 @@ from api import (errors, routes_backtests, routes_cli, routes_data, routes_strat
                  routes_studies, routes_system)
 from api.context import AppContext
 from api.guards import BodyLimit, TokenCheck
-from core import bootstrap, endpoint
-from core.jobs import JobManager
+from core import bootstrap
+from core.runs import endpoint
+from core.runs.jobs import JobManager
 from core.settings import Settings
 from core.studies.background import StudyRunner
 

@@ -19,8 +19,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from api.errors import ApiError, body
-from core.decompress import UPLOAD_MAX_MB
-from core.files import MAX_UPLOAD_BYTES
+from core.market.decompress import UPLOAD_MAX_MB
+from core.strategies.files import MAX_UPLOAD_BYTES
 
 OPEN_PATHS = frozenset({"/api/health", "/api/docs", "/api/openapi.json",
                         "/api/docs/oauth2-redirect"})
@@ -99,7 +99,7 @@ class BodyLimit:
 
 class TokenCheck:
     """A route dependency: the bearer token, when the server has one. The per-start token of
-    the endpoint file (core.endpoint) is accepted too; /api/cli checks that one itself."""
+    the endpoint file (core.runs.endpoint) is accepted too; /api/cli checks that one itself."""
 
     def __init__(self, token: str) -> None:
         self._token = token.encode()

@@ -19,7 +19,7 @@ from api.context import Ctx
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import example
 from api.server import is_loopback
-from core import endpoint
+from core.runs import endpoint
 
 router = APIRouter(prefix="/api", tags=["cli"], responses=ERROR_RESPONSES)
 _log = logging.getLogger("pineopt.api")

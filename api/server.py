@@ -61,7 +61,7 @@ def serve(*, host: str, port: int) -> None:
     import uvicorn
 
     from api.app import create_app
-    from core import endpoint
+    from core.runs import endpoint
     from core.settings import load_settings
 
     token = os.environ.get("PINEOPT_API_TOKEN", "").strip()

@@ -1,7 +1,7 @@
 """The CLI talks to a running owner of the store instead of opening the DuckDB file.
 
 While a server owns the store (`pineopt api`, `pineopt serve`) it publishes
-PINEOPT_HOME/endpoint.json (core.endpoint). A command marked ``forward`` in COMMANDS is then sent
+PINEOPT_HOME/endpoint.json (core.runs.endpoint). A command marked ``forward`` in COMMANDS is then sent
 to the owner's ``POST /api/cli`` with the argv and the caller's working folder; the owner runs
 the very same handler with its own store and settings, and returns the handler's stdout, stderr
 and exit code, which are replayed here byte for byte: a forwarded command prints what the local
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from clicmd import common
-from core import endpoint
+from core.runs import endpoint
 from core.errors import PineOptError
 from core.settings import Settings
 

@@ -24,7 +24,7 @@ import pytest
 import cli
 from api.app import create_app
 from clicmd import forward
-from core import endpoint
+from core.runs import endpoint
 from tests.conftest import MACHINE_VARIABLES
 from tests.integration.test_api import REPO, Server, _start, _stop, _wait_finished
 
@@ -156,7 +156,7 @@ def test_stale_endpoint_file_falls_back_to_the_store(template_home: Path, tmp_pa
     assert not endpoint.path(home).exists()
 
     # alive but not answering: the owner's instance lock is held (by this test process)
-    from core import instance
+    from core.runs import instance
 
     alive = {**dead, "instance": instance.token(home), "pid": os.getpid()}
     endpoint.path(home).write_text(json.dumps(alive))
