@@ -222,7 +222,8 @@ class JobManager:
         # Runs before concurrent.futures joins its threads at exit (hooks run last-in first):
         # without it the executor would start queued runs during shutdown and abandon them.
         threading._register_atexit(self.shutdown)  # noqa: SLF001 - the hook the executor uses
-        pool_for(self.settings).refill()
+        if self.settings.executor == "local":  # a Dask cluster's workers keep their own
+            pool_for(self.settings).refill()
 
     def submit(self, run_id: int) -> None:
         """Queue a run (recorded as queued in the store) for execution in this process.
@@ -241,7 +242,8 @@ class JobManager:
             cancel = threading.Event()
             self._cancels[run_id] = cancel
             self._futures[run_id] = self._pool.submit(self._execute, run_id, cancel)
-        pool_for(self.settings).refill()
+        if self.settings.executor == "local":  # a Dask cluster's workers keep their own
+            pool_for(self.settings).refill()
 
     def _execute(self, run_id: int, cancel: threading.Event) -> None:
         from core import runs

@@ -279,7 +279,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
              cancel: threading.Event | None, pine: bool = False, on_close: bool = False
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras, pd.DataFrame]:
-    from core import jobs, sandbox_check
+    from core import executors
 
     last = [0.0]
 
@@ -291,9 +291,9 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
             if progress is not None:
                 progress(done / total)
 
-    sandbox_check.require_sandbox(settings)  # fail closed: raises sandbox_unavailable
+    executors.require(settings)  # fail closed: raises sandbox_unavailable
     _stop_if_cancelled(cancel)
-    worker = jobs.take_worker(settings)
+    worker = executors.slot(settings)  # local: a pooled sandbox; dask: a staging folder
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)

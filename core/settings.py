@@ -34,6 +34,9 @@ class Settings:
     sandbox_user / sandbox_venv / jobs_root: the unprivileged user strategies run as, the
     interpreter's venv (outside any home) and the root of the per-job folders; scripts/
     setup_system.sh creates all three under the same names. sandbox_python overrides the venv.
+    executor: where jobs run, "local" (this machine's sandbox pool) or "dask" (core.executors);
+    dask_scheduler: the scheduler's address ("" = an in-process LocalCluster of dask_workers
+    worker processes, one thread each).
     """
 
     home: Path
@@ -55,6 +58,9 @@ class Settings:
     log_level: str = "INFO"
     out_mb: int = 256
     sandbox_nice: int = 4
+    executor: str = "local"
+    dask_scheduler: str = ""
+    dask_workers: int = 2
 
     @property
     def db_path(self) -> Path:
@@ -94,7 +100,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         log_level=_log_level(env),
         out_mb=_int(env, "PINEOPT_OUT_MB", 256),
         sandbox_nice=min(19, max(1, _int(env, "PINEOPT_SANDBOX_NICE", 4))),
+        executor=_executor(env),
+        dask_scheduler=(env.get("PINEOPT_DASK_SCHEDULER") or "").strip(),
+        dask_workers=max(1, _int(env, "PINEOPT_DASK_WORKERS", 2)),
     )
+
+
+def _executor(env: dict[str, str]) -> str:
+    """PINEOPT_EXECUTOR, or "dask" when only PINEOPT_DASK_SCHEDULER is set."""
+    raw = (env.get("PINEOPT_EXECUTOR") or "").strip().lower()
+    if not raw:
+        return "dask" if (env.get("PINEOPT_DASK_SCHEDULER") or "").strip() else "local"
+    if raw not in ("local", "dask"):
+        raise ConfigError(f"PINEOPT_EXECUTOR={raw!r} is not known; use 'local' (this machine's "
+                          "sandbox pool) or 'dask' (a Dask cluster: PINEOPT_DASK_SCHEDULER, or "
+                          "an in-process LocalCluster without it)")
+    return raw
 
 
 def _log_level(env: dict[str, str]) -> str:

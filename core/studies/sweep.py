@@ -14,7 +14,6 @@ no objective.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core import market_data, pine_run, strategies, validation
+from core import executors, market_data, pine_run, strategies, validation
 from core import params as params_mod
 from core.errors import ConfigError, PineOptError, SandboxError
 from core.model import BacktestConfig, Language, run_hash
@@ -266,7 +265,7 @@ def run(settings: Settings, study_id: int, *, workers: int | None = None,
     ``cancel`` is set. Trials already stored are never run again."""
     db = settings.db_path
     study = study_store.get_study(db, study_id)
-    workers = max(1, workers or os.cpu_count() or 1)
+    workers = max(1, workers or executors.slots(settings))  # cores, or cluster threads
     study_store.set_status(db, study_id, "running")
     try:
         runner = _Runner(settings, study, workers=workers, batch_size=batch_size, cancel=cancel,
