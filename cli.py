@@ -13,10 +13,10 @@ import os
 import sys
 
 from clicmd import (api, backtest, common, data, doctor, montecarlo, optimize, runs, serve,
-                    strategies, translate, validate)
+                    strategies, translate, validate, worker)
 
 COMMAND_MODULES = (common, serve, api, doctor, validate, strategies, backtest, runs, data,
-                   translate, optimize, montecarlo)
+                   translate, optimize, montecarlo, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:
