@@ -174,3 +174,14 @@ def metric_cards(values: dict[str, float], names: list[str]) -> None:
     for col, name in zip(cols, names, strict=True):
         info = metrics.describe(name)
         col.metric(info.label, metrics.format_value(name, values.get(name)), help=info.definition)
+
+
+def placement_caption(settings: Settings) -> None:
+    """Where jobs run: 'locally' or 'on a Dask cluster with N workers', with the dashboard link
+    when the scheduler serves one (core.executors.placement; never raises)."""
+    from core import executors
+
+    where = executors.placement(settings)
+    link = f" · [Dask dashboard]({where.dashboard})" if where.dashboard else ""
+    icon = ":material/lan:" if where.kind == executors.DASK else ":material/computer:"
+    st.caption(f"{icon} {where.text}{link}")

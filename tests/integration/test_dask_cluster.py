@@ -151,14 +151,11 @@ def _study(settings: Settings, sid: int) -> int:
                         constraints=["fast < slow"], objective="total_return")
 
 
-def _busy_worker(address: str) -> str:
+def _busy_worker(client: object) -> str:
     """The name of a worker that is running a task right now ('' if none)."""
-    from distributed import Client
-
-    with Client(address, timeout=30, set_as_default=False) as client:
-        busy = [addr for addr, keys in client.processing().items() if keys]
-        info = client.scheduler_info(n_workers=-1)["workers"]
-    return str(info[busy[0]]["name"]) if busy else ""
+    busy = [addr for addr, keys in client.processing().items() if keys]
+    info = client.scheduler_info(n_workers=-1)["workers"]
+    return str(info[busy[0]]["name"]) if busy and busy[0] in info else ""
 
 
 def _sweep_in_thread(settings: Settings, study_id: int) -> tuple[threading.Thread, dict,
@@ -183,13 +180,16 @@ def _sweep_in_thread(settings: Settings, study_id: int) -> tuple[threading.Threa
 def _kill_when_busy(made: Cluster, first_batch: threading.Event, thread: threading.Thread,
                     kill: callable) -> str:
     """After the first stored batch, wait for a worker with a running task and kill() it."""
+    from distributed import Client
+
     assert first_batch.wait(START_WAIT_S)
-    while thread.is_alive():
-        name = _busy_worker(made.address)
-        if name:
-            kill(name)
-            return name
-        thread.join(0.2)
+    with Client(made.address, timeout=30, set_as_default=False) as client:
+        while thread.is_alive():
+            name = _busy_worker(client)
+            if name:
+                kill(name)
+                return name
+            thread.join(0.2)
     return ""
 
 
