@@ -20,7 +20,7 @@ from typing import Any
 from core.errors import SandboxError
 from core.executors import transfer, version
 
-_log = logging.getLogger("pineopt.dask.task")
+_log = logging.getLogger("distributed.pineopt")  # shown by the worker's own log config
 CANCEL_POLL_S = 0.5
 
 
@@ -62,10 +62,12 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     worker = jobs.take_worker(settings)
     cancel = threading.Event()
     finished = threading.Event()
-    watcher = _watch_cancel(str(request.get("cancel_event", "")), cancel, finished)
+    _watch_cancel(str(request.get("cancel_event", "")), cancel, finished)
     try:
         transfer.write_inputs(worker.job_dir, request.get("files", {}))
         outcome = worker.run(job, limits=limits, cancel=cancel)
+        if outcome.status == "cancelled":
+            _log.info("PineOpt job cancelled by the app: its sandbox was stopped")
         reply: dict[str, Any] = {"status": outcome.status, "message": outcome.message,
                                  "log": outcome.log}
         if outcome.status == "completed":
@@ -77,23 +79,20 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
             reply["result"] = json.dumps(outcome.result, allow_nan=False).encode()
         return reply
     finally:
-        finished.set()
+        finished.set()  # the watcher ends within CANCEL_POLL_S; not joined (no added latency)
         worker.cleanup()
-        if watcher is not None:
-            watcher.join(timeout=5)
 
 
-def _watch_cancel(name: str, cancel: threading.Event,
-                  finished: threading.Event) -> threading.Thread | None:
+def _watch_cancel(name: str, cancel: threading.Event, finished: threading.Event) -> None:
     """Set ``cancel`` when the app sets the distributed Event ``name`` (polled in a thread)."""
     if not name:
-        return None
+        return
     try:
         from distributed import Event, get_client
 
         event = Event(name, client=get_client())
     except (ImportError, ValueError):  # not inside a Dask worker (a direct call in a test)
-        return None
+        return
 
     def watch() -> None:
         while not finished.is_set():
@@ -105,9 +104,7 @@ def _watch_cancel(name: str, cancel: threading.Event,
                 if finished.wait(CANCEL_POLL_S):
                     return
 
-    thread = threading.Thread(target=watch, name="pineopt-cancel-watch", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=watch, name="pineopt-cancel-watch", daemon=True).start()
 
 
 def _address() -> str:

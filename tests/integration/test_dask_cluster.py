@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,3 +244,50 @@ def test_a_lost_scheduler_fails_the_study_with_how_to_resume_and_resume_complete
     assert resumed.executed == 40 - report.stored  # only the missing trials ran
     frame = study_store.trials_frame(again.db_path, study_id)
     assert sorted(frame["n"]) == list(range(1, 41))
+
+
+SPIN = '''from backtesting import Strategy
+
+
+class Spin(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        total = 0
+        for i in range(3000000):
+            total += i
+'''
+
+
+def test_cancel_stops_the_dask_future_and_kills_the_sandbox(
+        home: Path, dask_cluster_factory: callable) -> None:
+    from distributed import Client
+
+    from core import runs
+    from core.model import RunStatus
+
+    made = dask_cluster_factory(1)
+    on_dask = make_settings(home, PINEOPT_DASK_SCHEDULER=made.address)
+    sid, _ = strategies.save(on_dask.db_path, meta=StrategyMeta(name="spin"), source=SPIN)
+    run = runs.request_run(on_dask, strategy_id=sid, config=CONFIG)
+    cancel = threading.Event()
+    done: dict = {}
+    thread = threading.Thread(target=lambda: done.update(
+        record=runs.execute(on_dask, run.id, cancel=cancel)), daemon=True)
+    thread.start()
+    with Client(made.address, timeout=30, set_as_default=False) as client:
+        while thread.is_alive() and not _busy_worker(client):
+            thread.join(0.2)
+        assert thread.is_alive(), done  # the run was still running on the worker
+        cancel.set()
+        thread.join(timeout=120)
+        assert done["record"].status is RunStatus.CANCELLED
+    # The worker's task logs the cancel when its sandbox was killed; without the kill the
+    # strategy would spin until the worker's 120 s wall-clock limit and end timed_out instead.
+    log = made.root / "w1.log"
+    line = "PineOpt job cancelled by the app: its sandbox was stopped"
+    deadline = time.monotonic() + 100  # a bound on waiting, below the 120 s limit
+    while line not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert line in log.read_text(), log.read_text()[-3000:]
