@@ -215,8 +215,9 @@ class JobManager:
 
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.max_concurrent),
                                         thread_name_prefix="pineopt-job")
-        threading.Thread(target=sandbox_check.self_test, args=(self.settings,),
-                         name="pineopt-selftest", daemon=True).start()
+        if self.settings.executor == "local":  # Dask workers each run their own self-test
+            threading.Thread(target=sandbox_check.self_test, args=(self.settings,),
+                             name="pineopt-selftest", daemon=True).start()
         threading.Thread(target=self._housekeeping, name="pineopt-housekeeping",
                          daemon=True).start()
         # Runs before concurrent.futures joins its threads at exit (hooks run last-in first):

@@ -155,6 +155,10 @@ def sandbox_banner(settings: Settings) -> None:
     of every page when strategies cannot run or run unsandboxed (PINEOPT_SANDBOX=none)."""
     from core import sandbox_check
 
+    if settings.executor == "dask":  # jobs run on the workers, each proves its own sandbox
+        st.sidebar.caption(":material/shield: Sandbox: on the Dask workers (each runs the "
+                           "firejail self-test before it joins and refuses to join if it fails).")
+        return
     with st.spinner("Checking the sandbox…"):
         status = sandbox_check.self_test(settings)
     if status.ok and not status.unsafe:
