@@ -36,8 +36,7 @@ class Placement:
     def text(self) -> str:
         """One line for a caption, e.g. 'Jobs run on a Dask cluster: 2 workers (2 threads)'."""
         if self.kind == LOCAL:
-            return (f"Jobs run locally: this machine's sandbox pool ({self.threads} at once in a "
-                    "sweep).")
+            return "Jobs run locally, in this machine's firejail sandbox pool."
         where = self.address or "an in-process LocalCluster"
         if self.problem:
             return f"Jobs run on the Dask cluster at {where}, which is unavailable: {self.problem}"

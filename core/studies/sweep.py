@@ -265,9 +265,9 @@ def run(settings: Settings, study_id: int, *, workers: int | None = None,
     ``cancel`` is set. Trials already stored are never run again."""
     db = settings.db_path
     study = study_store.get_study(db, study_id)
-    workers = max(1, workers or executors.slots(settings))  # cores, or cluster threads
     study_store.set_status(db, study_id, "running")
     try:
+        workers = max(1, workers or executors.slots(settings))  # cores, or cluster threads
         runner = _Runner(settings, study, workers=workers, batch_size=batch_size, cancel=cancel,
                          reuse=reuse, on_batch=on_batch)
         if study.method == "tpe":

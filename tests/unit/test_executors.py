@@ -105,3 +105,26 @@ def test_a_worker_refuses_a_task_of_other_code_naming_both_versions() -> None:
     assert "0.0.9+deadbeef0000" in reply["message"]
     assert version.code_version() in reply["message"]
     assert set(reply) <= set(transfer.REPLY_KEYS)
+
+
+def test_an_unreachable_scheduler_fails_the_study_saying_how_to_fix_it(
+        home: Path, sma_source: str) -> None:
+    import socket
+
+    from core import strategies
+    from core.errors import SandboxUnavailableError
+    from core.model import BacktestConfig, StrategyMeta
+    from core.studies import study_store, sweep
+    from tests.conftest import make_settings
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    on_dask = make_settings(home, PINEOPT_DASK_SCHEDULER=address)
+    sid, _ = strategies.save(on_dask.db_path, meta=StrategyMeta(name="sma"), source=sma_source)
+    study_id = sweep.create(on_dask, strategy_id=sid, specs={"fast": "5:10:5"},
+                            config=BacktestConfig(symbol="BTCUSDT", timeframe="1h",
+                                                  start="2024-01-01", end="2024-01-10"))
+    with pytest.raises(SandboxUnavailableError, match=f"{address} .* cannot be reached"):
+        sweep.run(on_dask, study_id)
+    assert study_store.get_study(on_dask.db_path, study_id).status == "failed"
