@@ -37,6 +37,8 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     try:
         sent = str(request.get("code_version", ""))
         if sent != mine:
+            _log.warning("PineOpt task refused: this worker runs code %s, the app sent %s",
+                         mine, sent[:80])
             return {**base, "status": "version_mismatch",
                     "message": version.mismatch_message(worker=mine, sent=sent, where=where)}
         return {**base, **_run(request)}
