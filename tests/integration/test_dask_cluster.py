@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from core import strategies
+from core import executors, strategies
 from core.executors import cluster as dask_cluster
 from core.model import BacktestConfig, StrategyMeta
 from core.settings import Settings
@@ -291,3 +291,26 @@ def test_cancel_stops_the_dask_future_and_kills_the_sandbox(
     while line not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert line in log.read_text(), log.read_text()[-3000:]
+
+
+def test_an_in_process_local_cluster_runs_a_backtest_identical_to_the_local_pool(
+        home: Path, sma_source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import runs
+    from core.model import RunStatus
+
+    local = make_settings(home)
+    sid, _ = strategies.save(local.db_path, meta=StrategyMeta(name="sma"), source=sma_source)
+    here = runs.run_sync(local, strategy_id=sid, config=CONFIG)
+    monkeypatch.setenv("PINEOPT_HOME", str(tmp_path / "workers"))  # the workers' own home
+    in_process = make_settings(home, PINEOPT_EXECUTOR="dask", PINEOPT_DASK_WORKERS="1")
+    try:
+        where = executors.placement(in_process)
+        there = runs.run_sync(in_process, strategy_id=sid, config=CONFIG, force=True)
+    finally:
+        dask_cluster.close_all()
+    assert (where.kind, where.workers, where.address) == ("dask", 1, "")
+    assert where.dashboard.startswith("http://")
+    assert (here.status, there.status) == (RunStatus.COMPLETED, RunStatus.COMPLETED), there.error
+    assert runs.run_metrics(local.db_path, there.id) == runs.run_metrics(local.db_path, here.id)
+    assert runs.run_trades(local.db_path, there.id).drop(columns="backtest_id", errors="ignore") \
+        .equals(runs.run_trades(local.db_path, here.id))
