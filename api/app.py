@@ -15,7 +15,7 @@ from api import errors, routes_backtests, routes_data, routes_strategies, routes
 from api.context import AppContext
 from api.guards import BodyLimit, TokenCheck
 from core import bootstrap
-from core.jobs import JobManager
+from core.runs.jobs import JobManager
 from core.settings import Settings
 
 DESCRIPTION = """REST API of PineOpt, over the same services as the web app and the `pineopt`

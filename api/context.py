@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from core.jobs import JobManager
+from core.runs.jobs import JobManager
 from core.settings import Settings
 
 

@@ -19,8 +19,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from api.errors import ApiError, body
-from core.decompress import UPLOAD_MAX_MB
-from core.files import MAX_UPLOAD_BYTES
+from core.market.decompress import UPLOAD_MAX_MB
+from core.strategies.files import MAX_UPLOAD_BYTES
 
 OPEN_PATHS = frozenset({"/api/health", "/api/docs", "/api/openapi.json",
                         "/api/docs/oauth2-redirect"})

@@ -1,7 +1,7 @@
 """/api/backtests: start (through this process's job manager and the sandbox), list, status,
 cancel or delete, requeue, report, metrics, trades, charts, compare.
 
-Starting a run is what the Backtest page does: core.runs.request_run (an identical request
+Starting a run is what the Backtest page does: core.runs.service.request_run (an identical request
 returns the stored run) then JobManager.submit. Results come from core.analytics and reports.*.
 """
 
@@ -16,7 +16,9 @@ from api.context import Ctx
 from api.errors import ERROR_RESPONSES, ApiError
 from api.run_schemas import (BacktestRequest, ChartsOut, CompareOut, CompareRequest, MetricOut,
                              MetricsOut, RunAction, RunOut, RunPage)
-from core import analytics, config_file, pine_run, runs, strategies, trade_stats
+from core.analytics import run_bundle as analytics, trade_stats
+from core.runs import config_file, pine_run, service as runs
+from core.strategies import crud as strategies
 from core.errors import NotFoundError
 from core.model import Language, RunRecord, RunStatus
 from core.settings import Settings

@@ -1,7 +1,7 @@
 """/api/data: list, import, download, quality (and repairs), export, symbols.
 
-The same services as the Data page and `pineopt data`: core.importers, core.download,
-core.quality, core.data_export, core.market_data. Responses carry the CLI's --json fields.
+The same services as the Data page and `pineopt data`: core.market.importers, core.market.download,
+core.market.quality, core.market.export, core.market.catalogue. Responses carry the CLI's --json fields.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 from api.context import Ctx
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import example
-from core import data_export, download, importers, market_data, quality
-from core.import_layouts import ColumnMapping
+from core.market import export as data_export, download, importers, catalogue as market_data, quality
+from core.market.layouts import ColumnMapping
 
 router = APIRouter(prefix="/api/data", tags=["data"], responses=ERROR_RESPONSES)
 DATASET_EXAMPLE = {"exchange": "sample", "market": "spot", "symbol": "BTCUSDT",

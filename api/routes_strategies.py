@@ -1,7 +1,7 @@
 """/api/strategies: upload, list, details, update, soft delete, validate, export.
 
-Each route calls the services the Strategies page and `pineopt strategies` call: core.files
-checks uploads, core.strategies saves versions, core.strategy_library lists, core.validation
+Each route calls the services the Strategies page and `pineopt strategies` call: core.strategies.files
+checks uploads, core.strategies saves versions, core.strategies.library lists, core.strategies.validation
 checks.
 """
 
@@ -19,7 +19,7 @@ from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import (Deleted, Issue, ParamInfo, SourceCheck, StrategyCreate, StrategyDetail,
                          StrategyPage, StrategyRow, StrategyUpdate, TranslationOut, ValidateRequest,
                          ValidationOut, VersionInfo)
-from core import files, params, strategies, strategy_library, validation
+from core.strategies import files, params, crud as strategies, library as strategy_library, validation
 from core.errors import PineOptError
 from core.model import Language, StrategyMeta
 from core.settings import Settings
@@ -202,7 +202,7 @@ def validate_source(check: SourceCheck) -> ValidationOut:
 def translate(check: SourceCheck) -> TranslationOut:
     """`pineopt translate FILE.pine`: the readable Python a Pine strategy runs as. A construct
     that cannot be translated is a 422 with its line."""
-    from core import pine
+    from core.pine.translation import api as pine
 
     if check.language != "pine":
         raise PineOptError("Only Pine Script is translated; send language 'pine'.")

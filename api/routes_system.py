@@ -7,7 +7,8 @@ from fastapi import APIRouter
 from api.context import Ctx
 from api.errors import ERROR_RESPONSES
 from api.schemas import DoctorFact, DoctorOut, Health
-from core import store, trade_stats
+from core import store
+from core.analytics import trade_stats
 
 router = APIRouter(prefix="/api", tags=["system"], responses=ERROR_RESPONSES)
 
@@ -25,7 +26,7 @@ def health(ctx: Ctx) -> Health:
 @router.get("/doctor", response_model=DoctorOut, summary="Sandbox setup, fact by fact")
 def doctor(ctx: Ctx) -> DoctorOut:
     """`pineopt doctor`: each fact the sandbox depends on with its fix, then the self-test."""
-    from core import sandbox_check
+    from sandbox import selftest as sandbox_check
     from sandbox import doctor as facts_of
 
     facts = [DoctorFact(name=f.name, ok=f.ok, detail=f.detail, fix=f.fix)

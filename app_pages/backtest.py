@@ -4,7 +4,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core import config_file, market_data, params, pine_run, runs, semantics, strategies
+from core.runs import config_file, pine_run, service as runs, semantics
+from core.market import catalogue as market_data
+from core.strategies import params, crud as strategies
 from core.errors import PineOptError
 from core.model import Language
 from ui import backtest_form as form

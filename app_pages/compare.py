@@ -3,7 +3,7 @@ and drawdown overlays, correlation of daily returns, and config differences."""
 
 import streamlit as st
 
-from core import runs
+from core.runs import service as runs
 from core.errors import PineOptError
 from core.model import RunStatus
 from reports import compare

@@ -1,9 +1,9 @@
-"""Glossary page: every metric's one definition (its docstring in core.metrics / core.trade_stats),
+"""Glossary page: every metric's one definition (its docstring in core.analytics.metrics / core.analytics.trade_stats),
 with its unit. The same text is shown on hover on the Results page."""
 
 import streamlit as st
 
-from core import backtesting_stats, metrics
+from core.analytics import backtesting_stats, metrics
 from core.studies.stats import GLOSSARY
 from reports import tables
 

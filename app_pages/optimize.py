@@ -8,7 +8,8 @@ import time
 
 import streamlit as st
 
-from core import params, runs, strategies
+from core.strategies import params, crud as strategies
+from core.runs import service as runs
 from core.errors import PineOptError
 from core.model import BacktestConfig, RunStatus
 from core.studies import montecarlo, space, stats, study_store, sweep

@@ -4,7 +4,7 @@ in ui.results_view; data in core/reports."""
 
 import streamlit as st
 
-from core import runs
+from core.runs import service as runs
 from core.errors import PineOptError
 from core.model import RunStatus
 from ui import results_view, run_actions, services

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bench.common import minute_bars, row, store_bars
 from bench.studies_bench import SOURCE, temp_settings
-from core import bootstrap, executors, strategies
+from core import bootstrap, executors
+from core.strategies import crud as strategies
 from core.executors import cluster
 from core.model import BacktestConfig, StrategyMeta
 from core.settings import Settings, load_settings

@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from bench.common import best_of, minute_bars, row, store_bars, temp_settings
-from core import importers, market_data, store
+from core.market import importers, catalogue as market_data
+from core import store
 
 IMPORT_ROWS = 1_000_000
 LOAD_BARS = 525_600

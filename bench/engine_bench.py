@@ -69,7 +69,7 @@ def _plain(data: pd.DataFrame, cls: type) -> float:
 
 
 def _engine(data: pd.DataFrame, cls: type, settings: dict, funding: pd.Series | None) -> float:
-    from core import engine
+    from core.engine import backtest as engine
 
     start = time.perf_counter()
     engine.run(cls, data, engine.EngineSettings(**settings), funding=funding,
@@ -79,7 +79,7 @@ def _engine(data: pd.DataFrame, cls: type, settings: dict, funding: pd.Series | 
 
 def cases(data: pd.DataFrame) -> list[tuple[str, dict, pd.Series | None]]:
     """(name, engine settings, funding) per row."""
-    from core import costs
+    from core.runs import costs
 
     plain = {"cash_usdt": 10_000_000}
     perp = {**plain, "maker_fee_rate": 0.0002, "taker_fee_rate": 0.0005, "slippage_bps": 2,

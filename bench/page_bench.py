@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import row, temp_settings
-from core import runs, strategies
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 
 REPO = Path(__file__).resolve().parents[1]

@@ -55,7 +55,7 @@ class MA2LineCross(Strategy):
 _COLD = '''
 import time
 start = time.perf_counter()
-from core.pine import translate
+from core.pine.translation.api import translate
 translate(open({path!r}).read())
 print(time.perf_counter() - start)
 '''
@@ -91,8 +91,8 @@ def cold_translate_seconds() -> float:
 def one_run(which: str, bars: int) -> tuple[float, int]:
     """(wall seconds, trades) of one engine run of the translated Pine or the twin."""
     from bench.common import minute_bars
-    from core import engine
-    from core.pine import translate
+    from core.engine import backtest as engine
+    from core.pine.translation.api import translate
     from sandbox.child import load_strategy_class
 
     data = minute_bars(bars)

@@ -12,7 +12,9 @@ import warnings
 from pathlib import Path
 
 from bench.common import best_of, row, temp_settings
-from core import analytics, runs, strategies
+from core.analytics import run_bundle as analytics
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.model import PERIODS_PER_YEAR, BacktestConfig, RunStatus, StrategyMeta
 from reports import pdf, tearsheet
 

@@ -14,9 +14,12 @@ import warnings
 import pandas as pd
 
 from bench.common import best_of, row, temp_settings
-from core import jobs, market_data, runs, sandbox_check, strategies
+from core.runs import jobs, service as runs
+from core.market import catalogue as market_data
+from sandbox import selftest as sandbox_check
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
-from core.result_check import check_result
+from core.runs.result_check import check_result
 from core.settings import REPO_ROOT, Settings
 from sandbox.runner import Limits
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from bench.common import best_of, minute_bars, row, store_bars, temp_settings
-from core import market_data, runs, strategies
+from core.market import catalogue as market_data
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import REPO_ROOT, Settings
 

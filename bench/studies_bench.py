@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import minute_bars, row, store_bars
-from core import bootstrap, strategies
+from core import bootstrap
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, StrategyMeta
 from core.settings import REPO_ROOT, Settings, load_settings
 from core.studies import study_store, sweep

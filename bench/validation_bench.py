@@ -7,7 +7,7 @@ warm (the allowed libraries are already imported, as in the running app), best o
 from __future__ import annotations
 
 from bench.common import best_of
-from core import validation
+from core.strategies import validation
 from core.settings import REPO_ROOT
 
 HELPER = '''

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json, settings, status_line
-from core import (analytics, config_file, files, metrics, pine_run, run_notes, runs, semantics,
-                  strategies)
+from core.analytics import run_bundle as analytics, metrics
+from core.runs import config_file, pine_run, notes as run_notes, service as runs, semantics
+from core.strategies import files, crud as strategies
 from core.errors import ConfigError, PineOptError
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from reports import export

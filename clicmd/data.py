@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json, reader, settings, status_line, table
-from core import data_export, download, importers, market_data, quality
-from core.import_layouts import ColumnMapping
+from core.market import export as data_export, download, importers, catalogue as market_data, quality
+from core.market.layouts import ColumnMapping
 from core.model import TIMEFRAMES
 
 

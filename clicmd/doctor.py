@@ -22,7 +22,7 @@ def add_parser(sub: Any) -> None:
 
 def handle(_args: argparse.Namespace) -> int:
     """Print each fact with ✓/✗ (and the fix under each ✗); 1 if anything failed."""
-    from core import sandbox_check
+    from sandbox import selftest as sandbox_check
     from sandbox import doctor
 
     settings = load_settings()

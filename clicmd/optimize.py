@@ -10,7 +10,8 @@ from typing import Any
 
 from clicmd.backtest import build_config, parse_params
 from clicmd.common import print_json, settings, table
-from core import files, pine_run, strategies
+from core.strategies import files, crud as strategies
+from core.runs import pine_run
 from core.errors import PineOptError
 from core.model import Language, StrategyMeta
 from core.studies import stats, study_store, sweep

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json, reader, settings, status, table, write_output
-from core import metrics, run_admin, runs, trade_stats
+from core.analytics import metrics, trade_stats
+from core.runs import admin as run_admin, service as runs
 from core.errors import ConfigError
 from core.model import RunRecord, RunStatus
 from reports import compare, export

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json, reader, settings, table
-from core import files, metrics, params, strategies, strategy_library, validation
+from core.strategies import files, params, crud as strategies, library as strategy_library, validation
+from core.analytics import metrics
 from core.model import Language, StrategyMeta
 
 

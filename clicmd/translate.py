@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core import files
+from core.strategies import files
 from core.errors import PineOptError
 from core.model import Language
 
@@ -22,7 +22,7 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Print or write the translation; a TranslationError propagates (exit 1, one line)."""
-    from core import pine
+    from core.pine.translation import api as pine
 
     upload = files.read_strategy_file(args.file)
     if upload.language is not Language.PINE:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from clicmd.common import print_json
-from core import files, validation
+from core.strategies import files, validation
 
 
 def add_parser(sub: Any) -> None:

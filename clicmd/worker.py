@@ -45,7 +45,7 @@ def command(args: argparse.Namespace) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     """Check the sandbox, then exec `dask worker`; 1 (with the reason) if the sandbox fails."""
-    from core import sandbox_check
+    from sandbox import selftest as sandbox_check
     from core.errors import ConfigError
     from core.settings import load_settings
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from core import housekeeping, jobs, market_data, store
+from core.runs import housekeeping, jobs
+from core.market import catalogue as market_data
+from core import store
 from core.errors import PineOptError
 from core.settings import Settings
 

@@ -141,7 +141,7 @@ class MarginModel:
 
     leverage: 1..125 (perps; spot margin shorts use 1). maintenance_margin_rate and
     liquidation_fee_rate: fractions of notional; None means the exchange preset (tier 1, see
-    core.costs). funding_rate_8h: the constant rate per 8 h used when no funding history is stored.
+    core.runs.costs). funding_rate_8h: the constant rate per 8 h used when no funding history is stored.
     spot_margin: allow shorting on spot; True keeps backtesting.py's behaviour for older configs,
     the Backtest page and the CLI default to False.
     """
@@ -194,7 +194,7 @@ class BacktestConfig:
     trades still open on the last bar and count them (True), or leave them open, out of the trade
     list, with their unrealised P&L in the equity (backtesting.py's default; spot only). The
     defaults of every block reproduce plain backtesting.py; the Backtest page and the CLI fill in
-    exchange presets (core.semantics).
+    exchange presets (core.runs.semantics).
     """
 
     exchange: str = "sample"

@@ -216,7 +216,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             PRIMARY KEY (backtest_id, name, ts)
         )""",
     )),
-    # 8: reliability (issue #18): the owner of a run is an instance token (core.instance), not a
+    # 8: reliability (issue #18): the owner of a run is an instance token (core.runs.instance), not a
     # PID, which a container reuses on every start.
     (8, (
         "ALTER TABLE backtests ADD COLUMN IF NOT EXISTS owner_token VARCHAR",

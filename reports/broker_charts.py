@@ -11,7 +11,7 @@ MAX_POINTS = 5_000
 def margin_chart(series: pd.DataFrame, *, height: int = 180) -> alt.VConcatChart:
     """Margin used (USDT) above distance to liquidation (fraction of price), per bar.
 
-    ``series``: indexed by ts with margin_used_usdt, liq_distance (core.runs.run_margin_series).
+    ``series``: indexed by ts with margin_used_usdt, liq_distance (core.runs.service.run_margin_series).
     """
     frame = series.reset_index().loc[:, ["ts", "margin_used_usdt", "liq_distance"]]
     step = max(1, len(frame) // MAX_POINTS)

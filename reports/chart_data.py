@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.analytics import RunBundle
+from core.analytics.run_bundle import RunBundle
 from reports import frames
 from reports.charts import MAX_POINTS
 

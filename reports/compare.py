@@ -12,8 +12,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from core import analytics, metrics, trade_stats
-from core.analytics import RunBundle
+from core.analytics import run_bundle as analytics, metrics, trade_stats
+from core.analytics.run_bundle import RunBundle
 from core.errors import PineOptError
 from core.settings import Settings
 from reports import frames

@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from core import analytics, inert, metrics, trade_stats
-from core.analytics import RunBundle
+from core.analytics import run_bundle as analytics, metrics, trade_stats
+from core import inert
+from core.analytics.run_bundle import RunBundle
 from core.settings import Settings
 
 FORMATS = {"html": ("tearsheet.html", "text/html"), "pdf": ("report.pdf", "application/pdf"),

@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from core import metrics
+from core.analytics import metrics
 from core.model import PERIODS_PER_YEAR
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -51,7 +51,7 @@ def daily_equity(equity: pd.Series) -> pd.Series:
 
 def rolling_stats(equity: pd.Series, *, window_days: int = ROLLING_DAYS) -> pd.DataFrame:
     """Rolling annualised Sharpe (rf 0) and volatility over ``window_days`` daily returns
-    (core.metrics.daily_returns); a window of flat days (a blown account) has Sharpe 0."""
+    (core.analytics.metrics.daily_returns); a window of flat days (a blown account) has Sharpe 0."""
     rets = metrics.daily_returns(equity)
     roll = rets.rolling(window_days, min_periods=window_days)
     sd, mean = roll.std(ddof=1), roll.mean()

@@ -19,8 +19,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import (Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table,
                                 TableStyle)
 
-from core import analytics, metrics, trade_stats
-from core.analytics import RunBundle
+from core.analytics import run_bundle as analytics, metrics, trade_stats
+from core.analytics.run_bundle import RunBundle
 from core.settings import Settings
 from reports import artifacts, pdf_charts, tables
 

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
-from core.analytics import RunBundle
+from core.analytics.run_bundle import RunBundle
 from reports import frames
 
 DPI = 110

@@ -1,6 +1,6 @@
 """Display frames of a run: the metric tables, the TradingView-style trade list and the config.
 
-Labels and units come from core.metrics / core.trade_stats; values are formatted text so every
+Labels and units come from core.analytics.metrics / core.analytics.trade_stats; values are formatted text so every
 front end (page, PDF, CLI) shows the same thing. No streamlit here.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from core import metrics, trade_stats
-from core.analytics import RunBundle
+from core.analytics import metrics, trade_stats
+from core.analytics.run_bundle import RunBundle
 
 SIDE_COLUMNS = {"all": "All", "long": "Long", "short": "Short"}
 TRADE_COLUMNS = {"n": "#", "side": "Side", "tag": "Signal", "exit_reason": "Exit reason",
@@ -88,7 +88,7 @@ def glossary_html(query: str = "") -> str:
 
 
 def ratio_table(values: dict[str, float]) -> pd.DataFrame:
-    """The seed metrics (core.metrics.METRICS): Metric, Value, Definition."""
+    """The seed metrics (core.analytics.metrics.METRICS): Metric, Value, Definition."""
     return pd.DataFrame([{"Metric": metrics.describe(n).label,
                           "Value": metrics.format_value(n, values.get(n)),
                           "Definition": metrics.describe(n).definition}

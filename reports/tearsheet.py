@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import metrics, runs
+from core.analytics import metrics
+from core.runs import service as runs
 from core.model import PERIODS_PER_YEAR
 from core.settings import Settings
 from reports import artifacts

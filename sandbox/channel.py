@@ -23,7 +23,7 @@ MAX_TEXT = 20_000
 RESULT_KEYS = {"type": str, "bars": int, "trades": int, "open_trades": int, "rejected": dict,
                "rss_kb": int, "job_s": float, "claimed": dict}
 RESULT_REQUIRED = ("bars", "trades", "claimed")
-# A study batch (core.studies.batch) ends with one result listing each trial instead.
+# A study batch (core.engine.batch) ends with one result listing each trial instead.
 BATCH_RESULT_KEYS = {"type": str, "bars": int, "trials": list, "job_s": float}
 TRIAL_KEYS = {"i": int, "ok": bool, "trades": int, "rejected": dict, "kind": str, "message": str}
 MAX_TRIALS = 10_000

@@ -126,7 +126,7 @@ def pick_strategy_class(values: Any, module_name: str) -> type:
 
     Concrete means backtesting.py can instantiate it (init() and next() defined or inherited);
     classes that only serve as a base of another are skipped. Raises PolicyViolation unless
-    exactly one remains (core.validation_rules applies the same rule before the run).
+    exactly one remains (core.strategies.rules applies the same rule before the run).
     """
     from backtesting import Strategy
 
@@ -205,7 +205,7 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     """Execute one job and report through ``channel``."""
     import pandas as pd
 
-    from core import engine
+    from core.engine import backtest as engine
 
     started = time.perf_counter()
     data = pd.read_parquet(job_dir / "ohlcv.parquet")
@@ -271,7 +271,7 @@ def _warm_up() -> None:
     import numpy as np
     import pandas as pd
 
-    from core import engine
+    from core.engine import backtest as engine
 
     bars = 60
     close = 100 + np.cumsum(np.sin(np.arange(bars)))
@@ -310,7 +310,7 @@ def main(argv: list[str]) -> int:
         return 0
     install_import_guard()
     if "batch" in job:  # a study's trials: many parameter sets on data loaded once
-        from core.studies.batch import run_batch
+        from core.engine.batch import run_batch
 
         run_batch(job, Path(argv[1]), channel.send, error_for=_error_for,
                   load_class=lambda src: load_strategy_class(

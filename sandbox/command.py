@@ -1,7 +1,7 @@
 """The sandbox command line: limits, the interpreter, the runtime copy and the firejail argv.
 
 reference/security.md section 3 is the source of every flag. Used by sandbox.runner (parent side)
-and core.sandbox_check (the self-test runs the exact same command line).
+and sandbox.selftest (the self-test runs the exact same command line).
 """
 
 from __future__ import annotations

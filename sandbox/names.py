@@ -33,7 +33,7 @@ RESERVED_STRATEGY_ATTRIBUTES = frozenset({
     "_broker", "_data", "_indicators", "_params", "_check_params", "_FULL_EQUITY", "_abc_impl",
 })
 _HOOK = re.compile(r"_tmp\d*|_print")  # RestrictedPython's generated names
-FRAMEWORK_MODULES = frozenset({"backtesting.backtesting", "backtesting.lib", "core.engine",
+FRAMEWORK_MODULES = frozenset({"backtesting.backtesting", "backtesting.lib", "core.engine.backtest",
                                "builtins"})
 
 

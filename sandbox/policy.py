@@ -1,6 +1,6 @@
 """The single list of what untrusted strategy code may import and touch.
 
-core.validation checks source against these lists statically (security.md A3-A7); sandbox.child
+core.strategies.validation checks source against these lists statically (security.md A3-A7); sandbox.child
 enforces the same lists at run time through RestrictedPython guards (B1-B5): a guarded getattr
 that refuses dunders, the attribute deny-list and module objects off the allow-list; a write
 guard that refuses modules, classes and library objects; a guarded ``__import__``; a capped

@@ -1,7 +1,7 @@
 """The sandbox self-test probe: runs inside the sandbox (instead of a strategy) and reports facts.
 
 Each check is a name -> (passed, detail) pair sent on the result channel as one "probe" message;
-the parent (core.sandbox_check) decides. The exec check comes last in its own message, because
+the parent (sandbox.selftest) decides. The exec check comes last in its own message, because
 if exec is not blocked this process is replaced and that message never arrives.
 Imports only the standard library.
 """

@@ -83,7 +83,7 @@ class Worker:
         self.job_dir = settings.jobs_root / uuid.uuid4().hex
         self.proc: subprocess.Popen[bytes] | None = None
         self._result_r = -1
-        self._dir_fd = -1  # a shared flock on job_dir: the sweep (core.housekeeping) keeps it
+        self._dir_fd = -1  # a shared flock on job_dir: the sweep (core.runs.housekeeping) keeps it
         self._ready = False
         self._buffers: dict[int, bytearray] = {}
         self._open: set[int] = set()

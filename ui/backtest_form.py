@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.market_data import Dataset
+from core.market.catalogue import Dataset
 from core.model import TIMEFRAME_MINUTES, TIMEFRAMES, RunRecord
 from ui import broker_form, services
 

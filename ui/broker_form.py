@@ -1,6 +1,6 @@
 """Backtest page widgets for the crypto broker: costs, perpetual margin and funding, risk rules.
 
-Returns the settings as a config-file-shaped mapping (see core.config_file) so the page builds
+Returns the settings as a config-file-shaped mapping (see core.runs.config_file) so the page builds
 its BacktestConfig exactly like the CLI does. Percent inputs are shown in % and returned as
 fractions. Widget keys include the exchange and market so presets refill when they change.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import costs, semantics
+from core.runs import costs, semantics
 from core.model import BacktestConfig
 
 
@@ -62,7 +62,7 @@ def cost_inputs(*, exchange: str, market: str, key: str,
 
 
 def backtesting_inputs(*, key: str, market: str) -> dict[str, Any]:
-    """backtesting.py semantics: one commission rate; everything else fixed (core.semantics)."""
+    """backtesting.py semantics: one commission rate; everything else fixed (core.runs.semantics)."""
     st.caption("As `Backtest(data, cls, cash=..., commission=...)` of backtesting.py 0.6.6: "
                "whole units, shorts allowed, one fee for every fill, no slippage, next-open "
                "fills, no risk rules, trades still open at the end left open.")

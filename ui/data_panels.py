@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import data_export, decompress, download, importers, market_data, quality
+from core.market import export as data_export, decompress, download, importers, catalogue as market_data, quality
 from core.errors import PineOptError
-from core.import_layouts import ColumnMapping
+from core.market.layouts import ColumnMapping
 from core.model import TIMEFRAMES
-from core.sample_data import SAMPLE_LABEL
+from core.market.sample import SAMPLE_LABEL
 from reports import market_charts
 from ui import services
 

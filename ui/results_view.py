@@ -10,8 +10,9 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from core import analytics, metrics, run_notes, runs
-from core.analytics import RunBundle
+from core.analytics import run_bundle as analytics, metrics
+from core.runs import notes as run_notes, service as runs
+from core.analytics.run_bundle import RunBundle
 from core.errors import PineOptError
 from core.model import RunRecord, RunStatus
 from core.settings import Settings

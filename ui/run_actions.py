@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import run_admin
+from core.runs import admin as run_admin
 from core.errors import PineOptError
 from core.model import RunRecord
 from core.settings import Settings

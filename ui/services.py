@@ -10,7 +10,7 @@ import logging
 import streamlit as st
 
 from core import bootstrap, logs
-from core.jobs import JobManager
+from core.runs.jobs import JobManager
 from core.settings import Settings, load_settings
 
 # session_state keys shared between pages (plain keys survive page switches).

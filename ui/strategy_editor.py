@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_ace import st_ace
 
-from core import examples, files, params, pine, strategies, validation
+from core.strategies import examples, files, params, crud as strategies, validation
+from core.pine.translation import api as pine
 from core.errors import PineOptError
 from core.model import TIMEFRAMES, Language, Severity, StrategyMeta, ValidationIssue
 from core.settings import Settings

@@ -1,6 +1,6 @@
 """The Strategies page's library table, examples gallery, version history and actions.
 
-Renders rows from core.strategy_library / core.strategies / core.examples; every change goes
+Renders rows from core.strategies.library / core.strategies / core.strategies.examples; every change goes
 through a core service. Actions: open, run (Backtest page pre-filled), clone, export, delete
 (with confirmation), restore a version, diff two versions, use an example.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import examples, strategies, strategy_library
+from core.strategies import examples, crud as strategies, library as strategy_library
 from core.errors import PineOptError
 from core.model import Language, StrategyMeta
 from core.settings import Settings

@@ -7,7 +7,9 @@ from typing import Any
 
 import streamlit as st
 
-from core import metrics, params, run_admin, runs
+from core.analytics import metrics
+from core.strategies import params
+from core.runs import admin as run_admin, service as runs
 from core.model import ParameterDef, RunRecord, RunStatus
 from core.settings import Settings
 from ui import run_actions, services
@@ -153,7 +155,7 @@ def job_monitor(settings: Settings) -> None:
 def sandbox_banner(settings: Settings) -> None:
     """The sandbox self-test's verdict: a sidebar line when it passed, a red banner at the top
     of every page when strategies cannot run or run unsandboxed (PINEOPT_SANDBOX=none)."""
-    from core import sandbox_check
+    from sandbox import selftest as sandbox_check
 
     if settings.executor == "dask":  # jobs run on the workers, each proves its own sandbox
         st.sidebar.caption(":material/shield: Sandbox: on the Dask workers (each runs the "

@@ -1,6 +1,6 @@
 """The embedded local executor (the default): jobs run in this machine's sandbox pool.
 
-A slot is a pre-started sandbox.runner.Worker from core.jobs' per-process pool, exactly as
+A slot is a pre-started sandbox.runner.Worker from core.runs.jobs' per-process pool, exactly as
 before the executor seam existed; nothing else is needed (`make run`).
 """
 
@@ -14,14 +14,14 @@ from sandbox.runner import Worker
 
 def require(settings: Settings) -> None:
     """Raise SandboxUnavailableError unless the local sandbox passed its self-test."""
-    from core import sandbox_check
+    from sandbox import selftest as sandbox_check
 
     sandbox_check.require_sandbox(settings)
 
 
 def slot(settings: Settings) -> Worker:
     """A started sandbox worker for exactly one job (the caller must cleanup())."""
-    from core import jobs
+    from core.runs import jobs
 
     return jobs.take_worker(settings)
 

@@ -1,6 +1,6 @@
 """Dask worker preload (`--preload core.executors.preload`): join only with a working sandbox.
 
-Before the worker registers with the scheduler it runs the sandbox self-test (core.sandbox_check,
+Before the worker registers with the scheduler it runs the sandbox self-test (sandbox.selftest,
 the same canary and command line as the app's) and logs this worker's PineOpt code version. If
 the self-test fails the process exits with status 3 and the reason on its log: a worker that
 cannot sandbox never receives a job. (distributed logs and swallows exceptions raised by a
@@ -19,7 +19,7 @@ REFUSED_EXIT = 3
 
 def dask_setup(worker: Any) -> None:
     """Run the self-test; exit the worker process when it fails."""
-    from core import sandbox_check
+    from sandbox import selftest as sandbox_check
     from core.executors import version
     from core.settings import load_settings
 

@@ -2,13 +2,13 @@
 
 A Dask task carries a job's inputs as bytes (the job JSON, ohlcv.parquet, funding.parquet) and
 returns the sandbox's outputs as bytes (the result message's JSON line and every file of out/).
-Worker side, pack_out() reads the sandbox's out/ folder like core.child_files does: entries
+Worker side, pack_out() reads the sandbox's out/ folder like core.runs.child_files does: entries
 looked at without following links, only regular files (opened O_NOFOLLOW) and folders one
 level deep, within entry, per-file and total byte caps. Parent side, check_reply() accepts only
 the reply's known keys with the right primitive types, parses the result line with the channel's
 strict parser (sandbox.channel.parse_line), and unpack_out() writes each file under a fresh
-out/ folder after checking its relative path; the usual checks (core.result_check,
-core.child_files) then read that folder exactly as they read a local run's. No pickle of
+out/ folder after checking its relative path; the usual checks (core.runs.result_check,
+core.runs.child_files) then read that folder exactly as they read a local run's. No pickle of
 anything the sandbox wrote ever crosses: only bytes, strings, ints and flat dicts of them.
 """
 
@@ -20,7 +20,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from core.child_files import MAX_FILE_BYTES
+from core.runs.child_files import MAX_FILE_BYTES
 from core.errors import SandboxError
 from sandbox.channel import MAX_TEXT, ChannelError, parse_line
 

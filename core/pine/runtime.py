@@ -1,7 +1,7 @@
 """Runtime of translated Pine strategies, imported by their generated Python in the sandbox.
 
 Owns the bar loop glue between a backtesting.py Strategy and Pine semantics: it runs the script
-once per bar (bar 0 included), emulates TradingView's broker (core.pine.emulator) and mirrors
+once per bar (bar 0 included), emulates TradingView's broker (core.pine.emulation.emulator) and mirrors
 every emulated fill as a real backtesting.py order that fills on the same bar at the same price
 (market at the open, a stop above/below the open, or a limit on the other side). Only the stdlib,
 numpy-free lists and core.pine/core.sizing are used; module objects are kept private; nothing
@@ -13,18 +13,18 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from core.pine.broker import BrokerSettings as _BrokerSettings
-from core.pine.emulator import Emulator as _Emulator
-from core.pine.lib import (as_bool, as_float, as_int, div, mod, na, nz, parray, pmath, prange,
+from core.pine.emulation.broker import BrokerSettings as _BrokerSettings
+from core.pine.emulation.emulator import Emulator as _Emulator
+from core.pine.emulation.lib import (as_bool, as_float, as_int, div, mod, na, nz, parray, pmath, prange,
                            pstr, truth)
-from core.pine.state import NA as _NA
-from core.pine.state import Node as _Node
-from core.pine.strategy_ns import PineStrategyNamespace as _Namespace
-from core.pine.ta_avg import isna
-from core.pine.ta_funcs import *  # noqa: F403 - the ta_* functions generated code imports
-from core.pine.ta_funcs import __all__ as _ta_names
-from core.pine.ta_lib import TA as _TA
-from core.pine.ta_lib import Bar as _Bar
+from core.pine.emulation.state import NA as _NA
+from core.pine.emulation.state import Node as _Node
+from core.pine.emulation.strategy_ns import PineStrategyNamespace as _Namespace
+from core.pine.emulation.ta_avg import isna
+from core.pine.emulation.ta_funcs import *  # noqa: F403 - the ta_* functions generated code imports
+from core.pine.emulation.ta_funcs import __all__ as _ta_names
+from core.pine.emulation.ta_lib import TA as _TA
+from core.pine.emulation.ta_lib import Bar as _Bar
 from core.sizing import coins as _coins
 
 __all__ = ["PineRuntime", "div", "isna", "mod", "na", "nz", "parray", "pmath", "prange", "pstr",

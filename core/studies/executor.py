@@ -3,11 +3,11 @@
 Where the child runs is core.executors' choice (this machine's pool, or a Dask worker that
 returns the child's files as bytes); the checks below are the same either way.
 
-Each batch is one sandboxed child (sandbox/child.py -> core.studies.batch): the data and the
+Each batch is one sandboxed child (sandbox/child.py -> core.engine.batch): the data and the
 strategy are loaded once, then every parameter set of the batch runs through the same
 engine.run() a single run uses. Each trial's Parquet files are checked exactly like a single
-run's (core.result_check.check_result) and its metrics computed by the same code
-(core.trade_stats.metric_rows), so a trial's stats equal those of a single run. Nothing from
+run's (core.runs.result_check.check_result) and its metrics computed by the same code
+(core.analytics.trade_stats.metric_rows), so a trial's stats equal those of a single run. Nothing from
 the child is trusted or unpickled. The batch's wall-clock and CPU limits are the per-run limits
 times the number of trials in it.
 """
@@ -22,10 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from core import broker_store, metrics, pine_run
+from core.runs import broker_store, pine_run
+from core.analytics import metrics
 from core.errors import SandboxError
 from core.model import BacktestConfig
-from core.result_check import check_result
+from core.runs.result_check import check_result
 from core.settings import Settings
 
 
@@ -56,7 +57,7 @@ class Job:
 def trial_metrics(config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
                   trades: pd.DataFrame) -> tuple[dict[str, float], pd.Series]:
     """The metrics a single run stores (kind 'all'), and the daily returns they use."""
-    from core import trade_stats
+    from core.analytics import trade_stats
 
     inputs = metrics.Inputs(equity=equity, trades=trades, benchmark=data["Close"],
                             risk_free_rate=float(config.extra.get("risk_free_rate", 0.0)))
@@ -73,7 +74,7 @@ def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
     Raises SandboxError when the child as a whole fails (cancelled, limit, sandbox missing).
     """
     from core import executors
-    from core.runs import run_limits
+    from core.runs.service import run_limits
 
     executors.require(settings)
     base = run_limits(settings, job.config)

@@ -132,7 +132,8 @@ def trade_fractions(trades: pd.DataFrame, equity: pd.Series, cash: float) -> np.
 def for_run(settings: Any, run_id: int, *, method: str = "shuffle", paths: int = 1000,
             seed: int = 0, mean_block: float = 5.0) -> MonteCarlo:
     """Monte Carlo of a stored completed run. Raises ConfigError / NotFoundError."""
-    from core import metrics, runs
+    from core.analytics import metrics
+    from core.runs import service as runs
     from core.errors import ConfigError
 
     if method not in METHODS:

@@ -3,7 +3,7 @@
 A dimension is written ``name=low:high:step`` (ints and floats; the step defaults to the
 parameter's declared step, else 1 for ints), ``name=a,b,c`` (listed values: options, bools or
 numbers) or ``name=value`` (fixed). Bounds default to the parameter's declared range. Every value
-is coerced and checked by core.params, so a sweep can only ask for what a single run accepts.
+is coerced and checked by core.strategies.params, so a sweep can only ask for what a single run accepts.
 Grid plans enumerate the product in a fixed order; random plans draw from it with a seed.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core import params as params_mod
+from core.strategies import params as params_mod
 from core.errors import ConfigError
 from core.model import ParameterDef
 from core.studies.constraints import Constraint, all_hold

@@ -21,8 +21,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core import executors, market_data, pine_run, strategies, validation
-from core import params as params_mod
+from core import executors
+from core.market import catalogue as market_data
+from core.runs import pine_run
+from core.strategies import crud as strategies, validation
+from core.strategies import params as params_mod
 from core.errors import ConfigError, PineOptError, SandboxError
 from core.model import BacktestConfig, Language, run_hash
 from core.settings import Settings
@@ -52,15 +55,15 @@ class SweepReport:
 
 def metric_names() -> list[str]:
     """Every metric a trial stores (the objective may be any of them)."""
-    from core import metrics, trade_stats
+    from core.analytics import metrics, trade_stats
 
     return sorted({*metrics.METRICS, *trade_stats.TRADE_STATS, *trade_stats.EQUITY_STATS})
 
 
 def _prepared_config(settings: Settings, strategy_id: int, version: int | None,
                      config: BacktestConfig) -> tuple[Any, Any, BacktestConfig]:
-    from core import costs
-    from core.runs import run_limits
+    from core.runs import costs
+    from core.runs.service import run_limits
 
     record = strategies.get(settings.db_path, strategy_id)
     ver = strategies.get_version(settings.db_path, strategy_id, version)
@@ -419,7 +422,7 @@ def best_trial(settings: Settings, study_id: int) -> dict[str, Any] | None:
 
 def open_as_run(settings: Settings, study_id: int, n: int, *, execute: bool = True) -> Any:
     """A normal run record of trial ``n`` (the stored run when identical); linked to the trial."""
-    from core import runs
+    from core.runs import service as runs
 
     study = study_store.get_study(settings.db_path, study_id)
     frame = study_store.trials_frame(settings.db_path, study_id)

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 from backtesting import Backtest
 
-from core import config_file, market_data, runs, semantics, strategies, validation
+from core.runs import config_file, service as runs, semantics
+from core.market import catalogue as market_data
+from core.strategies import crud as strategies, validation
 from core.model import RunStatus, StrategyMeta
 from core.settings import Settings
 from tests.compat.patterns import PATTERNS, Pattern

@@ -13,8 +13,10 @@ import pytest
 from backtesting import Backtest
 from backtesting.backtesting import _indicator_warmup_nbars
 
-from core import (backtesting_stats, config_file, market_data, metrics, runs, semantics,
-                  strategies)
+from core.analytics import backtesting_stats, metrics
+from core.runs import config_file, service as runs, semantics
+from core.market import catalogue as market_data
+from core.strategies import crud as strategies
 from core.model import RunStatus, StrategyMeta
 from core.settings import Settings
 from tests.compat.test_semantics_cli import QUICK_START
@@ -52,7 +54,7 @@ def both(template_home, tmp_path_factory) -> tuple[dict, pd.Series, pd.Series, p
 def _differences(stats: pd.Series, equity: pd.Series, data: pd.DataFrame) -> dict:
     """metric -> (the lab's value by the stated formula, backtesting.py's by its stated one,
     backtesting.py's reported value)."""
-    # The lab's daily returns (core.metrics.daily_returns: the first day measured from the
+    # The lab's daily returns (core.analytics.metrics.daily_returns: the first day measured from the
     # initial equity) and backtesting.py's own (from the first day's close on: one fewer).
     day = metrics.daily_returns(equity)
     bday = equity.resample("D").last().dropna().pct_change().dropna()

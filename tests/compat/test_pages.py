@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import config_file, runs, semantics, strategies
+from core.runs import config_file, service as runs, semantics
+from core.strategies import crud as strategies
 from core.model import RunStatus, StrategyMeta
 from core.settings import Settings
 from tests.compat.test_semantics_cli import QUICK_START

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from backtesting import Backtest
 
-from core import market_data
+from core.market import catalogue as market_data
 from core.settings import load_settings
 from tests.integration.test_spine_cli import pineopt
 

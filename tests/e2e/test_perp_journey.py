@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from core import strategies
+from core.strategies import crud as strategies
 from core.model import StrategyMeta
 from tests.conftest import make_settings
 

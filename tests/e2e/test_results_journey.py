@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from core import runs, strategies
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from tests.conftest import make_settings
 

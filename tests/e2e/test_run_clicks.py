@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from core import runs, strategies
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.model import Language, RunStatus, StrategyMeta
 from tests.conftest import REPO, make_settings
 from tests.e2e.conftest import start_app, wait_idle

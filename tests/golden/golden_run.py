@@ -3,8 +3,8 @@ BTCUSDT sample, 4h bars from 2022-01-01 to 2023-06-30, 100,000 USDT, 0.1 % commi
 
 Its engine output (equity, closes, trades) is frozen in golden_equity.csv / golden_trades.csv so
 the metric golden pins metric definitions only; ``engine_inputs()`` rebuilds those files and is
-used only by scripts/regenerate_golden.py (with --rerun-engine). Every metric of core.metrics
-and core.trade_stats is pinned in metrics_golden.json.
+used only by scripts/regenerate_golden.py (with --rerun-engine). Every metric of core.analytics.metrics
+and core.analytics.trade_stats is pinned in metrics_golden.json.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import metrics, trade_stats
+from core.analytics import metrics, trade_stats
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -30,8 +30,9 @@ START, END = "2022-01-01", "2023-06-30 23:59"
 
 def engine_inputs() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the golden backtest in-process (trusted example code) -> (bars frame, trades)."""
-    from core import engine, sample_data
-    from core.market_data import resample
+    from core.engine import backtest as engine
+    from core.market import sample as sample_data
+    from core.market.catalogue import resample
 
     spec = next(s for s in sample_data.SAMPLE_SPECS if s.symbol == "BTCUSDT")
     raw = sample_data.generate_symbol(spec).set_index("ts").rename(columns=str.capitalize)

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from core import metrics, trade_stats
+from core.analytics import metrics, trade_stats
 from scripts.regenerate_golden import diff
 from tests.golden import golden_run
 

@@ -212,7 +212,7 @@ def _raw(server: Server, head: bytes, chunks: list[bytes]) -> bytes:
 
 
 def test_oversize_upload_refused_before_the_body_is_read(server: Server) -> None:
-    from core.files import MAX_UPLOAD_BYTES
+    from core.strategies.files import MAX_UPLOAD_BYTES
 
     # A declared length over the limit: answered from the headers alone (no body is ever sent).
     head = (b"POST /api/strategies/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "

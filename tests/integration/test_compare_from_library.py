@@ -6,7 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import runs, strategies, strategy_library
+from core.runs import service as runs
+from core.strategies import crud as strategies, library as strategy_library
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 from ui import results_view, services

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from core import executors, strategies
+from core import executors
+from core.strategies import crud as strategies
 from core.executors import cluster as dask_cluster
 from core.model import BacktestConfig, StrategyMeta
 from core.settings import Settings
@@ -264,7 +265,7 @@ def test_cancel_stops_the_dask_future_and_kills_the_sandbox(
         home: Path, dask_cluster_factory: callable) -> None:
     from distributed import Client
 
-    from core import runs
+    from core.runs import service as runs
     from core.model import RunStatus
 
     made = dask_cluster_factory(1)
@@ -295,7 +296,7 @@ def test_cancel_stops_the_dask_future_and_kills_the_sandbox(
 
 def test_an_in_process_local_cluster_runs_a_backtest_identical_to_the_local_pool(
         home: Path, sma_source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core import runs
+    from core.runs import service as runs
     from core.model import RunStatus
 
     local = make_settings(home)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import download, market_data, store
+from core.market import download, catalogue as market_data
+from core import store
 from core.errors import DataError
 from tests.fakes.binance_server import HOUR_MS, FakeBinance
 

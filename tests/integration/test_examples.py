@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core import examples, runs, strategies, validation
+from core.strategies import examples, crud as strategies, validation
+from core.runs import service as runs
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 from tests.conftest import make_settings

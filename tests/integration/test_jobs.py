@@ -8,7 +8,10 @@ import time
 
 import pytest
 
-from core import bootstrap, instance, jobs, progress, runs, sandbox_check, store, strategies
+from core import bootstrap, store
+from core.runs import instance, jobs, progress, service as runs
+from sandbox import selftest as sandbox_check
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from tests.conftest import make_settings
 

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import analytics, metrics, runs, strategies, trade_stats
+from core.analytics import run_bundle as analytics, metrics, trade_stats
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, MarginModel, RunStatus, StrategyMeta
 from reports import compare, export, pdf, tables, tearsheet
 from tests.conftest import make_settings

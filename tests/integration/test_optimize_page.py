@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import runs, strategies
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.studies import study_store, sweep
 from tests.conftest import REPO, make_settings

@@ -16,7 +16,10 @@ import pytest
 from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
 
-from core import engine, market_data, runs, strategies
+from core.engine import backtest as engine
+from core.market import catalogue as market_data
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 

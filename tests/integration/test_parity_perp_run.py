@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core import costs, runs, strategies
+from core.runs import costs, service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import market_data, pine_run, runs, strategies
+from core.market import catalogue as market_data
+from core.runs import pine_run, service as runs
+from core.strategies import crud as strategies
 from core.errors import SandboxError
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from core.settings import Settings

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core import pine, pine_run, runs, strategies
+from core.pine.translation import api as pine
+from core.runs import pine_run, service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from core.settings import Settings
 from tests.integration.test_spine_cli import pineopt
@@ -93,7 +95,7 @@ def test_percent_of_equity_long_short_with_exits_completes(home: Path, tmp_path:
     # qty = equity * 100 % / (close * (1 + commission %)), floored to the quantity step (the
     # symbol's lot step from the catalogue). Check
     # the trades opened flat (a reversal's entry closes the old trade at the same fill first).
-    from core import market_data
+    from core.market import catalogue as market_data
     bars = market_data.load_ohlcv(db, exchange="sample", market=market, symbol="BTCUSDT",
                                   timeframe="1h", start="2024-01-01", end="2024-06-30")
     assert list(bars.index) == list(closes)

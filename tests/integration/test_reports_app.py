@@ -13,7 +13,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cli
-from core import analytics, runs, store, strategies
+from core.analytics import run_bundle as analytics
+from core.runs import service as runs
+from core import store
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 from reports import export, tearsheet

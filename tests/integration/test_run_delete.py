@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 import cli
-from core import costs, run_admin, runs, store, strategies
+from core.runs import costs, admin as run_admin, service as runs
+from core import store
+from core.strategies import crud as strategies
 from core.errors import ConfigError, NotFoundError
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from core.settings import Settings

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import runs, strategies
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.errors import ConfigError
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import runs, sandbox_check, strategies
+from core.runs import service as runs
+from sandbox import selftest as sandbox_check
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from tests.conftest import make_settings
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import jobs, runs, store, strategies
+from core.runs import jobs, service as runs
+from core import store
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from core.settings import REPO_ROOT
 

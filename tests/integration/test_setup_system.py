@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core import sandbox_check
+from sandbox import selftest as sandbox_check
 from core.settings import load_settings
 from sandbox import doctor
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from core import runs, strategies
+from core.runs import service as runs
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 from core.studies import study_store, sweep

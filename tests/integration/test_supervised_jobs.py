@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from core import housekeeping, instance, jobs, progress, runs, sandbox_check, store, strategies
+from core.runs import housekeeping, instance, jobs, progress, service as runs
+from sandbox import selftest as sandbox_check
+from core import store
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from sandbox.runner import Worker
 from tests.conftest import REPO, make_settings
@@ -187,7 +190,7 @@ def test_a_restart_with_the_same_pid_still_recovers_interrupted_runs(home, sma_s
                            [run.id]).fetchone()[0] == os.getpid()  # the PID was alive all along
 
 
-SERVER = ("import signal, sys, threading\nfrom pathlib import Path\nfrom core import jobs\n"
+SERVER = ("import signal, sys, threading\nfrom pathlib import Path\nfrom core.runs import jobs\n"
           "from tests.conftest import make_settings\n"
           "settings = make_settings(Path(sys.argv[1]), pineopt_max_concurrent='2', "
           "pineopt_pool_size='0')\nmanager = jobs.JobManager(settings)\n"

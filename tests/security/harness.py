@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import SandboxError
-from core.result_check import check_result
+from core.runs.result_check import check_result
 from core.settings import Settings
 from sandbox.runner import Limits, Worker
 
@@ -56,7 +56,7 @@ class Verdict:
 def run_source(settings: Settings, source: str, *, data: pd.DataFrame | None = None,
                cancel: threading.Event | None = None, entry: list[str] | None = None,
                **lower: float) -> Verdict:
-    """Run ``source`` in a fresh Worker and apply core.result_check to what it returns.
+    """Run ``source`` in a fresh Worker and apply core.runs.result_check to what it returns.
 
     ``entry`` replaces the child program (raw code under the identical firejail command line).
     """

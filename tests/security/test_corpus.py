@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core import jobs, runs, strategies, validation
+from core.runs import jobs, service as runs
+from core.strategies import crud as strategies, validation
 from core.model import BacktestConfig, Language, RunRecord, RunStatus, StrategyMeta
 from tests.security.corpus import ALL, Attack
 from tests.security.harness import Verdict, run_source

@@ -86,7 +86,7 @@ def test_validation_and_the_sandbox_agree_on_every_import_form() -> None:
     each form must be refused by both or allowed by both (and then actually import)."""
     import json
 
-    from core import validation
+    from core.strategies import validation
 
     program = AGREEMENT.format(root=str(REPO_ROOT), forms=FORMS)
     done = subprocess.run([sys.executable, "-I", "-c", program], capture_output=True, text=True,

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from core import jobs, runs, store, strategies
+from core.runs import jobs, service as runs
+from core import store
+from core.strategies import crud as strategies
 from core.inert import FORMULA_STARTS, csv_bytes, terminal_text
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from reports import export

@@ -9,7 +9,7 @@ import pytest
 from api import server
 from api.app import create_app
 from api.schemas import SMA_SOURCE
-from core import validation
+from core.strategies import validation
 from core.model import Language
 from tests.conftest import make_settings
 

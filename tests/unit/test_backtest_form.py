@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import costs, market_data, runs, strategies
+from core.runs import costs, service as runs
+from core.market import catalogue as market_data
+from core.strategies import crud as strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
 from core.settings import Settings
 from ui import backtest_form, services

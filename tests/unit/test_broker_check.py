@@ -2,7 +2,7 @@
 
 Engine runs happen in-process here (no sandbox): a random strategy on perp data with funding,
 maker/taker fees, slippage, leverage (so liquidations happen) and both fill timings. The child's
-files are written as the sandbox child writes them and fed to core.result_check.check_result.
+files are written as the sandbox child writes them and fed to core.runs.result_check.check_result.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 from backtesting import Strategy
 
-from core import broker_check, costs, engine
+from core.runs import broker_check, costs
+from core.engine import backtest as engine
 from core.errors import SandboxError
 from core.model import BacktestConfig
-from core.result_check import check_result
+from core.runs.result_check import check_result
 
 
 def _bars(n: int = 1_200, seed: int = 3) -> pd.DataFrame:

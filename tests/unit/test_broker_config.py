@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from clicmd import backtest as cli_backtest
-from core import config_file, costs
+from core.runs import config_file, costs
 from core.errors import ConfigError
 from core.model import BacktestConfig, canonical_json
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core import quality
+from core.market import quality
 from reports import broker_charts
 
 

@@ -16,7 +16,7 @@ from backtesting.lib import crossover
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import engine
+from core.engine import backtest as engine
 from core.sizing import coins
 from tests.unit.test_scenarios_broker import run, scripted
 

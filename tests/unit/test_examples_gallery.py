@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core import examples, pine
+from core.strategies import examples
+from core.pine.translation import api as pine
 from core.model import Language
 
 

@@ -111,7 +111,7 @@ def test_an_unreachable_scheduler_fails_the_study_saying_how_to_fix_it(
         home: Path, sma_source: str) -> None:
     import socket
 
-    from core import strategies
+    from core.strategies import crud as strategies
     from core.errors import SandboxUnavailableError
     from core.model import BacktestConfig, StrategyMeta
     from core.studies import study_store, sweep

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core import files
+from core.strategies import files
 from core.errors import PineOptError
 from core.model import Language
 

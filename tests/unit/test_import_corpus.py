@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core import importers, store
+from core.market import importers
+from core import store
 from core.errors import DataError
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "malformed"

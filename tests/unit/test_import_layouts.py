@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import importers, market_data, quality
+from core.market import importers, catalogue as market_data, quality
 from core.errors import DataError
-from core.import_layouts import ColumnMapping
+from core.market.layouts import ColumnMapping
 
 VALID = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "valid"
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import cli
-from core import decompress, importers, market_data
+from core.market import decompress, importers, catalogue as market_data
 from core.errors import DataError
 from tests.conftest import REPO
 
@@ -107,7 +107,7 @@ def bomb(tmp_path_factory) -> Path:
     return path
 
 
-MEASURE = ("import sys\nfrom pathlib import Path\nfrom core import importers\n"
+MEASURE = ("import sys\nfrom pathlib import Path\nfrom core.market import importers\n"
            "from core.errors import DataError\n"
            "def kb(field):\n    for line in open('/proc/self/status'):\n"
            "        if line.startswith(field):\n            return int(line.split()[1])\n"

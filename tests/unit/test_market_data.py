@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import market_data, sample_data, store
+from core.market import catalogue as market_data, sample as sample_data
+from core import store
 from core.errors import DataError
 
 
@@ -104,7 +105,7 @@ def test_load_ohlcv_resamples_from_stored_base(settings) -> None:
 
 
 def test_symbol_rules_are_editable(settings) -> None:
-    from core import data_export
+    from core.market import export as data_export
 
     info = data_export.edit_symbol_rules(settings.db_path, exchange="sample", market="perp",
                                          symbol="BTCUSDT", tick_size=0.5, lot_step=0.001,

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import cli
-from core import market_data, store
+from core.market import catalogue as market_data
+from core import store
 
 VALID = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "valid"
 MALFORMED = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "malformed"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import market_data
+from core.market import catalogue as market_data
 from core.settings import Settings
 from tests.fakes.binance_server import FakeBinance
 
@@ -119,7 +119,7 @@ def test_symbol_rules_form_saves(at: AppTest, settings: Settings) -> None:
 
 
 def test_backtest_page_shows_coverage_of_the_chosen_dataset(settings: Settings) -> None:
-    from core import strategies
+    from core.strategies import crud as strategies
     from core.model import StrategyMeta
 
     strategies.save(settings.db_path, meta=StrategyMeta(name="S"),

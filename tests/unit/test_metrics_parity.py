@@ -1,6 +1,6 @@
 """Where our metric definitions agree with quantstats (periods=365), the values are equal to 1e-9.
 
-quantstats gets exactly the daily returns core.metrics uses. Equity is on daily bars, where our
+quantstats gets exactly the daily returns core.analytics.metrics uses. Equity is on daily bars, where our
 per-bar drawdown coincides with quantstats' daily one (docstrings say so); CAGR counts the run's
 UTC days as quantstats counts daily returns, on any bars.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import metrics
+from core.analytics import metrics
 from core.model import PERIODS_PER_YEAR
 
 TOL = 1e-9

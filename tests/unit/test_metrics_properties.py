@@ -1,4 +1,4 @@
-"""Hypothesis properties of core.metrics and core.trade_stats: no trades -> zero return,
+"""Hypothesis properties of core.analytics.metrics and core.analytics.trade_stats: no trades -> zero return,
 drawdown within [0, 1], returns and ratios invariant to the scale of capital."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import metrics, trade_stats
+from core.analytics import metrics, trade_stats
 
 EMPTY_TRADES = pd.DataFrame({c: [] for c in ("Size", "EntryBar", "ExitBar", "PnL", "ReturnPct",
                                              "EntryTime", "ExitTime", "Commission")})

@@ -1,5 +1,5 @@
-"""TradingView performance summary (core.trade_stats) on a small hand-checked trade table, and
-the trade-based extras in core.metrics (SQN, Kelly, expectancy, exposure, drawdown duration)."""
+"""TradingView performance summary (core.analytics.trade_stats) on a small hand-checked trade table, and
+the trade-based extras in core.analytics.metrics (SQN, Kelly, expectancy, exposure, drawdown duration)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import metrics, trade_stats
+from core.analytics import metrics, trade_stats
 
 IDX = pd.date_range("2024-01-01", periods=20, freq="1h")
 # Five trades over 20 bars; the last one is still open at the end (exit on the last bar).
@@ -99,7 +99,7 @@ def test_every_metric_has_a_definition_and_formats() -> None:
 def test_headline_trade_figures_are_the_summary_tables_closed_trade_figures(
         inp: metrics.Inputs) -> None:
     # One definition per figure (issue 14): the trade open at the end is an open trade, as in
-    # TradingView's summary, for the headline cards (core.metrics) too.
+    # TradingView's summary, for the headline cards (core.analytics.metrics) too.
     s = trade_stats.compute_by_side(inp)["all"]
     assert metrics.total_trades(inp) == s["total_closed_trades"] == 4.0
     assert metrics.win_rate(inp) == s["percent_profitable"] == 0.5

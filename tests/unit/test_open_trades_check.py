@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from backtesting import Strategy
 
-from core import engine
+from core.engine import backtest as engine
 from core.errors import SandboxError
-from core.result_check import check_result
+from core.runs.result_check import check_result
 
 SETTINGS = engine.EngineSettings(cash_usdt=100_000.0, maker_fee_rate=0.002, taker_fee_rate=0.002,
                                  finalize_trades=False)

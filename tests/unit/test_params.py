@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import params, validation
+from core.strategies import params, validation
 from core.errors import ConfigError
 from core.model import BacktestConfig, Language, ParameterDef
 
@@ -96,7 +96,7 @@ def test_default_outside_its_declared_range_is_a_warning() -> None:
 def test_parameters_of_the_class_that_runs_include_inherited_ones() -> None:
     """A subclass overriding only some parameters (and a SignalStrategy subclass renamed as
     Strategy) exposes the class the lab runs, its parents' values overridden by its own."""
-    from core import params as parameters
+    from core.strategies import params as parameters
 
     source = ("from backtesting import Strategy\n\n\nclass Cross(Strategy):\n    fast = 10\n"
               "    slow = 30\n\n    def init(self):\n        pass\n\n    def next(self):\n"

@@ -7,7 +7,7 @@ import pytest
 from backtesting import Strategy
 from backtesting.lib import SignalStrategy, TrailingStrategy
 
-from core import validation
+from core.strategies import validation
 from sandbox import child, names, policy
 
 HEADER = "from backtesting import Strategy\n"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core import market_data, quality, store
+from core.market import catalogue as market_data, quality
+from core import store
 from core.errors import DataError
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 import cli
-from core import importers, store, strategies
+from core.market import importers
+from core import store
+from core.strategies import crud as strategies
 from core.errors import DataError
 from tests.conftest import REPO
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import analytics, metrics, trade_stats
+from core.analytics import run_bundle as analytics, metrics, trade_stats
 from core.errors import PineOptError
 from core.model import BacktestConfig, RunRecord, RunStatus
 from reports import charts, compare, export, frames, pdf, tables, trade_charts

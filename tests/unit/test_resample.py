@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import DataError
-from core.resample import resample
+from core.market.resample import resample
 
 
 def _hourly(start: str, hours: int, seed: int = 1) -> pd.DataFrame:

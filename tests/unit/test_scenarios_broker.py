@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from backtesting import Strategy
 
-from core import engine
+from core.engine import backtest as engine
 from core.sizing import coins
 
 APPROX = dict(rel=1e-12, abs=1e-9)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core import store, strategies, strategy_library
+from core import store
+from core.strategies import crud as strategies, library as strategy_library
 from core.errors import NotFoundError, PineOptError
 from core.model import Language, StrategyMeta
 from core.settings import Settings

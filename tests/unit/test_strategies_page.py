@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import strategies
+from core.strategies import crud as strategies
 from core.settings import Settings
 from ui import services
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import pine, strategies
+from core.pine.translation import api as pine
+from core.strategies import crud as strategies
 from core.model import Language, StrategyMeta
 from core.settings import Settings
 from ui import services

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import validation
+from core.strategies import validation
 from core.model import Severity
 
 HEADER = "import numpy as np\nimport pandas as pd\nfrom backtesting import Strategy\n"
@@ -190,7 +190,7 @@ def test_ace_annotations_are_zero_based() -> None:
 @pytest.fixture(scope="module")
 def example_sources() -> dict[str, str]:
     """Every shipped Python example by key."""
-    from core import examples
+    from core.strategies import examples
 
     return {e.key: e.source for e in examples.list_examples()}
 

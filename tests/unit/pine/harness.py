@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 from backtesting import Strategy
 
-from core import engine, market_data
-from core.pine import translate
+from core.engine import backtest as engine
+from core.market import catalogue as market_data
+from core.pine.translation.api import translate
 from core.sizing import coins
-from core.validation import validate_python
+from core.strategies.validation import validate_python
 from sandbox.child import load_strategy_class
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "pine"
@@ -37,7 +38,7 @@ def with_gaps(bars: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
 
 
 def engine_settings(commission: float = 0.0) -> engine.EngineSettings:
-    """Engine settings for Pine fidelity runs as core.pine_run sets them: exact fractional coins
+    """Engine settings for Pine fidelity runs as core.runs.pine_run sets them: exact fractional coins
     (lot step 1e-8), mirror mode, trades open at the end closed at the last close."""
     return engine.EngineSettings(cash_usdt=CASH, commission=commission, lot_step_coins=1e-8,
                                  mirror=True, finalize_at_close=True)

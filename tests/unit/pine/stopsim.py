@@ -1,6 +1,6 @@
 """An independent, minimal Pine broker for stop/market entries of quantity 1 (tests only).
 
-Rules from reference/pine.md §3, written separately from core.pine.emulator: orders placed on
+Rules from reference/pine.md §3, written separately from core.pine.emulation.emulator: orders placed on
 bar i act from bar i+1; market orders fill at the open; a stop already passed at the open fills
 at the open; otherwise fills follow the intrabar path (open->high->low->close when the high is
 nearer the open, else open->low->high->close); an opposite entry reverses (|position| + 1);

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.pine.broker import BrokerSettings, ExitOrder, Order
-from core.pine.emulator import Emulator
+from core.pine.emulation.broker import BrokerSettings, ExitOrder, Order
+from core.pine.emulation.emulator import Emulator
 from tests.unit.pine.harness import run_source
 
 NAN = math.nan
@@ -207,8 +207,8 @@ def test_exits_become_real_backtesting_fills_at_the_emulated_prices():
 
 
 def test_an_order_the_engine_refuses_stops_the_run_with_a_clear_error():
-    from core import engine
-    from core.pine import translate
+    from core.engine import backtest as engine
+    from core.pine.translation.api import translate
     from core.pine.runtime import MirrorError
     from sandbox.child import load_strategy_class
 

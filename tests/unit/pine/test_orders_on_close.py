@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core import engine
+from core.engine import backtest as engine
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
-from core.pine import translate
+from core.pine.translation.api import translate
 from sandbox.child import load_strategy_class
 from tests.unit.pine.harness import (CASH, assert_same_trades, load_bars, run_twin, with_gaps)
 from tests.unit.pine.test_fidelity_market import MA2LineTwin
@@ -40,7 +40,8 @@ def test_market_orders_fill_at_the_signal_close_on_gapped_bars(settings) -> None
 
 
 def test_pipeline_runs_a_process_orders_on_close_strategy(settings) -> None:  # noqa: ANN001
-    from core import runs, strategies
+    from core.runs import service as runs
+    from core.strategies import crud as strategies
 
     sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="ooc"), source=SOURCE,
                              language=Language.PINE)

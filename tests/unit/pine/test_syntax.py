@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import TranslationError
-from core.pine import nodes as n
-from core.pine import translate
-from core.pine.lexer import script_version, tokenize
-from core.pine.parser import parse
+from core.pine.syntax import nodes as n
+from core.pine.translation.api import translate
+from core.pine.syntax.lexer import script_version, tokenize
+from core.pine.syntax.parser import parse
 
 
 def kinds(source: str) -> list[str]:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.pine.state import Node
-from core.pine.ta_lib import TA, Bar
+from core.pine.emulation.state import Node
+from core.pine.emulation.ta_lib import TA, Bar
 from tests.unit.pine import reference as ref
 
 
@@ -179,7 +179,7 @@ def test_rising_falling_barssince_valuewhen_percentrank_linreg(ohlcv):
 
 def test_na_input_returns_na_without_advancing_state():
     node = Node()
-    from core.pine import ta_avg
+    from core.pine.emulation import ta_avg
 
     values = [1.0, 2.0, math.nan, 3.0]
     out = [ta_avg.sma(node, v, 3) for v in values]

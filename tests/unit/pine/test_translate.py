@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.model import Language
-from core.pine import translate
-from core.validation import validate_python, validate_source
+from core.pine.translation.api import translate
+from core.strategies.validation import validate_python, validate_source
 from sandbox.child import load_strategy_class
 from tests.unit.pine.harness import EXAMPLES, load_bars, run_example, run_source, with_gaps
 

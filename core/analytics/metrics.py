@@ -1,0 +1,393 @@
+"""Equity curve, trades and benchmark -> Metrics. One documented definition per metric.
+
+Conventions: ratios are fractions (0.12 means 12 %). Return-based risk metrics use daily returns
+of the equity curve, resampled to UTC calendar days (last equity of each day), annualised with
+PERIODS_PER_YEAR = 365. The benchmark is buy and hold of the same symbol over the same bars.
+Each metric's docstring below is its definition and is shown in the UI glossary.
+The annual risk-free rate (default 0, TradingView's ``risk_free_rate``) is turned into a daily rate
+geometrically, (1 + rf) ** (1 / 365) - 1, as quantstats does. TradingView-style trade statistics
+with All / Long / Short columns live in core.analytics.trade_stats.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.model import PERIODS_PER_YEAR
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricInfo:
+    """How a metric is labelled and formatted."""
+
+    name: str
+    label: str
+    unit: str  # "pct" (fraction shown as %), "ratio", "count", "days", "usdt"
+    definition: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inputs:
+    """What every metric may look at."""
+
+    equity: pd.Series  # quote currency per bar, DatetimeIndex (UTC)
+    trades: pd.DataFrame  # columns as core.engine.backtest.TRADE_COLUMNS
+    benchmark: pd.Series  # close prices of the same bars
+    risk_free_rate: float = 0.0  # annual, fraction
+
+    @property
+    def daily_returns(self) -> pd.Series:
+        """Simple returns of the last equity of each UTC day."""
+        return _daily_returns(self.equity)
+
+    @property
+    def benchmark_daily_returns(self) -> pd.Series:
+        """Simple returns of the benchmark's last close of each UTC day."""
+        return _daily_returns(self.benchmark)
+
+
+def _daily_returns(series: pd.Series) -> pd.Series:
+    return daily_returns(series)
+
+
+def period_returns(ends: pd.Series, starts: pd.Series) -> pd.Series:
+    """ends / starts - 1, with 0 where both are 0 (a blown account, equity 0, neither gains nor
+    loses any more: the days after it are flat, not missing)."""
+    out = ends / starts - 1.0
+    return out.mask((starts == 0) & (ends == 0), 0.0)
+
+
+def daily_returns(series: pd.Series) -> pd.Series:
+    """Simple returns of the last value of each UTC day; the first day's return is measured
+    from the series' first value (the initial equity), so a run of n UTC days has n daily
+    returns and their compounded product is the total return. The one definition of daily
+    returns: metrics, charts and the quantstats tearsheet all use it."""
+    daily = series.resample("1D").last().dropna()
+    if daily.empty:
+        return daily
+    starts = daily.shift(1)
+    starts.iloc[0] = float(series.iloc[0])
+    return period_returns(daily, starts).dropna()
+
+
+def _daily_rf(annual_rate: float) -> float:
+    return float((1.0 + annual_rate) ** (1.0 / PERIODS_PER_YEAR) - 1.0)
+
+
+def _years(inp: Inputs) -> float:
+    days = inp.equity.resample("1D").last().dropna()
+    return max(len(days) / PERIODS_PER_YEAR, 1e-12)
+
+
+def total_return(inp: Inputs) -> float:
+    """Final equity / initial equity - 1."""
+    return float(inp.equity.iloc[-1] / inp.equity.iloc[0] - 1.0)
+
+
+def cagr(inp: Inputs) -> float:
+    """Compound annual growth rate: (final / initial) ** (365 / days) - 1, days = the UTC
+    calendar days the run covers (its number of daily returns, as quantstats' cagr counts
+    years). Not the Mean daily return x 365, which does not compound."""
+    growth = inp.equity.iloc[-1] / inp.equity.iloc[0]
+    return float(growth ** (1.0 / _years(inp)) - 1.0) if growth > 0 else -1.0
+
+
+def annualized_return(inp: Inputs) -> float:
+    """Mean daily return x 365: an arithmetic annualisation that does not compound, so it
+    differs from CAGR (it is higher in volatile runs, and can fall below -100 %). quantstats'
+    tearsheet has no such row; backtesting.py's 'Return (Ann.)' is geometric (like CAGR)."""
+    r = inp.daily_returns
+    return float(r.mean() * PERIODS_PER_YEAR) if len(r) else 0.0
+
+
+def volatility(inp: Inputs) -> float:
+    """Standard deviation of daily returns (ddof=1) x sqrt(365)."""
+    r = inp.daily_returns
+    return float(r.std(ddof=1) * math.sqrt(PERIODS_PER_YEAR)) if len(r) > 1 else 0.0
+
+
+def sharpe_ratio(inp: Inputs) -> float:
+    """Mean of daily excess returns / their std (ddof=1) x sqrt(365). Same as quantstats
+    sharpe(periods=365). Differs from backtesting.py, which divides annualised return by
+    annualised volatility, and from TradingView, which uses monthly returns."""
+    r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
+    sd = r.std(ddof=1) if len(r) > 1 else 0.0
+    return float(r.mean() / sd * math.sqrt(PERIODS_PER_YEAR)) if sd > 0 else 0.0
+
+
+def sortino_ratio(inp: Inputs) -> float:
+    """Mean daily excess return / downside deviation x sqrt(365); downside deviation =
+    sqrt(mean(min(r, 0)^2)) over all days (quantstats sortino(periods=365))."""
+    r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
+    downside = math.sqrt(float((np.minimum(r, 0.0) ** 2).sum()) / len(r)) if len(r) else 0.0
+    return float(r.mean() / downside * math.sqrt(PERIODS_PER_YEAR)) if downside > 0 else 0.0
+
+
+def max_drawdown(inp: Inputs) -> float:
+    """Largest peak-to-trough fall of the per-bar equity curve, as a positive fraction.
+    quantstats measures daily closes only (a negative number); equal on daily bars."""
+    eq = inp.equity
+    return float((1.0 - eq / eq.cummax()).max())
+
+
+def var_95(inp: Inputs) -> float:
+    """Historical 1-day 95 % value at risk: minus the 5th percentile of daily returns (positive
+    means a loss). quantstats' var() is parametric (normal) instead, so it differs."""
+    r = inp.daily_returns
+    return float(-np.percentile(r, 5)) if len(r) else 0.0
+
+
+def cvar_95(inp: Inputs) -> float:
+    """Expected shortfall: minus the mean of daily returns at or below their 5th percentile
+    (= minus quantstats cvar(method='historical'); its default is parametric)."""
+    r = inp.daily_returns
+    if not len(r):
+        return 0.0
+    cut = np.percentile(r, 5)
+    return float(-r[r <= cut].mean())
+
+
+OPEN_EXIT_REASON = "end_of_data"
+
+
+def open_at_end(trades: pd.DataFrame, n_bars: int) -> pd.Series:
+    """True for trades still open at the end of the data (exit reason end_of_data, or, without
+    an exit reason column, an exit on the last bar). The engine closes them to value them."""
+    if "ExitReason" in trades.columns:
+        return trades["ExitReason"].eq(OPEN_EXIT_REASON)
+    return trades["ExitBar"].astype(int).ge(n_bars - 1)
+
+
+def closed_trades(inp: Inputs) -> pd.DataFrame:
+    """The trades closed before the end of the data (TradingView's closed trades)."""
+    trades = inp.trades
+    if not len(trades):
+        return trades
+    return trades[~open_at_end(trades, len(inp.equity))]
+
+
+def total_trades(inp: Inputs) -> float:
+    """Number of closed trades, as TradingView's Total closed trades: a trade still open at the
+    end of the data is an open trade (its P&L is Open P&L), not counted here. backtesting.py's
+    '# Trades' counts it (its finalize_trades closes it)."""
+    return float(len(closed_trades(inp)))
+
+
+def win_rate(inp: Inputs) -> float:
+    """Share of closed trades with P&L > 0 after commission (TradingView's Percent profitable;
+    backtesting.py's Win Rate also counts the trade open at the end)."""
+    trades = closed_trades(inp)
+    return float((trades["PnL"] > 0).mean()) if len(trades) else 0.0
+
+
+def profit_factor(inp: Inputs) -> float:
+    """Gross profit / gross loss of closed trades, from trade P&L in quote currency
+    (TradingView's definition; backtesting.py uses trade returns of all trades, the one open at
+    the end included). inf when there is no losing trade."""
+    trades = closed_trades(inp)
+    pnl = trades["PnL"] if len(trades) else pd.Series(dtype=float)
+    gross_loss = -pnl[pnl < 0].sum()
+    gross_profit = pnl[pnl > 0].sum()
+    if gross_loss == 0:
+        return float("inf") if gross_profit > 0 else 0.0
+    return float(gross_profit / gross_loss)
+
+
+def avg_trade_duration(inp: Inputs) -> float:
+    """Mean time from entry to exit, in days."""
+    if not len(inp.trades):
+        return 0.0
+    held = pd.to_datetime(inp.trades["ExitTime"]) - pd.to_datetime(inp.trades["EntryTime"])
+    return float(held.mean() / pd.Timedelta(days=1))
+
+
+def beta(inp: Inputs) -> float:
+    """Covariance of daily strategy and benchmark returns / variance of benchmark returns."""
+    s, b = inp.daily_returns.align(inp.benchmark_daily_returns, join="inner")
+    var = b.var(ddof=1) if len(b) > 1 else 0.0
+    return float(s.cov(b) / var) if var > 0 else 0.0
+
+
+def alpha(inp: Inputs) -> float:
+    """Jensen's alpha, annualised: (mean daily r - beta x mean daily benchmark r) x 365."""
+    s, b = inp.daily_returns.align(inp.benchmark_daily_returns, join="inner")
+    if not len(s):
+        return 0.0
+    return float((s.mean() - beta(inp) * b.mean()) * PERIODS_PER_YEAR)
+
+
+def information_ratio(inp: Inputs) -> float:
+    """Mean of daily active returns (strategy - benchmark) / their std (ddof=1) x sqrt(365).
+    quantstats' information_ratio is not annualised (ours / sqrt(365) equals it)."""
+    s, b = inp.daily_returns.align(inp.benchmark_daily_returns, join="inner")
+    active = s - b
+    sd = active.std(ddof=1) if len(active) > 1 else 0.0
+    return float(active.mean() / sd * math.sqrt(PERIODS_PER_YEAR)) if sd > 0 else 0.0
+
+
+def buy_hold_return(inp: Inputs) -> float:
+    """Benchmark (buy and hold) last close / first close - 1 over the same bars."""
+    return float(inp.benchmark.iloc[-1] / inp.benchmark.iloc[0] - 1.0)
+
+
+def calmar_ratio(inp: Inputs) -> float:
+    """CAGR / max drawdown (per-bar); 0 when there is no drawdown (one below 1e-12 is float
+    noise of the division, not a fall). quantstats calmar uses daily closes; equal on gap-free
+    daily bars."""
+    dd = max_drawdown(inp)
+    return float(cagr(inp) / dd) if dd > 1e-12 else 0.0
+
+
+def omega_ratio(inp: Inputs) -> float:
+    """Sum of daily excess returns above 0 / minus the sum of those below 0 (threshold 0);
+    inf when no day loses. Same as quantstats omega(periods=365)."""
+    r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
+    gains, losses = float(r[r > 0].sum()), float(-r[r < 0].sum())
+    if losses == 0:
+        return float("inf") if gains > 0 else 0.0
+    return gains / losses
+
+
+def max_drawdown_duration(inp: Inputs) -> float:
+    """Longest time, in days, from an equity peak to the first bar back at that peak (or to the
+    last bar if it never recovers). backtesting.py's Max. Drawdown Duration, in days."""
+    eq = inp.equity.to_numpy()
+    at_peak = np.flatnonzero(eq >= np.maximum.accumulate(eq))
+    marks = np.unique(np.r_[at_peak, len(eq) - 1])
+    gaps = np.flatnonzero(np.diff(marks) > 1)
+    if not len(gaps):
+        return 0.0
+    times = inp.equity.index
+    spans = times[marks[gaps + 1]] - times[marks[gaps]]
+    return float(spans.max() / pd.Timedelta(days=1))
+
+
+def exposure(inp: Inputs) -> float:
+    """Share of bars with a position open, from each trade's entry bar to its exit bar
+    inclusive (backtesting.py's Exposure Time [%], as a fraction)."""
+    n = len(inp.equity)
+    if not n or not len(inp.trades):
+        return 0.0
+    held = np.zeros(n, dtype=bool)
+    for entry, exit_ in zip(inp.trades["EntryBar"], inp.trades["ExitBar"], strict=True):
+        held[int(entry):int(exit_) + 1] = True
+    return float(held.mean())
+
+
+def expectancy(inp: Inputs) -> float:
+    """Mean trade return (ReturnPct, a fraction, after commission), arithmetic: backtesting.py's
+    Expectancy [%]. The mean trade P&L in USDT is TradingView's Avg Trade (trade statistics)."""
+    return float(inp.trades["ReturnPct"].mean()) if len(inp.trades) else 0.0
+
+
+def sqn(inp: Inputs) -> float:
+    """System Quality Number: sqrt(trades) x mean trade P&L / std of trade P&L (ddof=1), as in
+    backtesting.py; 0 with fewer than 2 trades or no spread."""
+    pnl = inp.trades["PnL"] if len(inp.trades) else pd.Series(dtype=float)
+    sd = pnl.std(ddof=1) if len(pnl) > 1 else 0.0
+    return float(math.sqrt(len(pnl)) * pnl.mean() / sd) if sd > 0 else 0.0
+
+
+def kelly_criterion(inp: Inputs) -> float:
+    """Kelly fraction from trades: p - (1 - p) / (avg winning P&L / avg losing |P&L|), p = win
+    rate (backtesting.py's). quantstats applies the same formula to daily returns instead."""
+    pnl = inp.trades["PnL"] if len(inp.trades) else pd.Series(dtype=float)
+    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
+    if not len(wins) or not len(losses):
+        return 1.0 if len(wins) else 0.0
+    p = len(wins) / len(pnl)
+    return float(p - (1 - p) / (wins.mean() / -losses.mean()))
+
+
+# Where PineOpt's figures differ from the tools users compare them with (the Glossary lists them).
+DIFFERENCES: tuple[str, ...] = (
+    "A trade still open at the end of the data is an open trade, as in TradingView: Total "
+    "trades, Win rate and Profit factor count closed trades only and its P&L is Open P&L. "
+    "backtesting.py's '# Trades', 'Win Rate' and 'Profit Factor' count it. Python runs value it "
+    "at the last bar's open (backtesting.py's finalize_trades), Pine runs at the last close "
+    "(TradingView).",
+    "Daily returns are the last equity of each UTC day, the first day measured from the initial "
+    "equity. The quantstats tearsheet is given exactly these returns with match_dates off: "
+    "quantstats' default would drop the flat days before the first trade and change its CAGR, "
+    "Sharpe and buy & hold.",
+    "Max drawdown is measured on every bar; quantstats' tearsheet (Max Drawdown, Calmar, "
+    "drawdown table) uses daily closes, so on intraday bars its drawdown can be smaller.",
+    "CAGR compounds over the run's UTC days (quantstats' count of daily returns); 'Mean daily "
+    "return ×365' is the arithmetic annualisation and does not compound. backtesting.py's "
+    "'Return (Ann.)' is geometric over trading days.",
+    "Sharpe and Sortino use daily returns × √365 (quantstats); backtesting.py divides the "
+    "annualised return by the annualised volatility; TradingView uses monthly returns.",
+    "Profit factor is gross profit / gross loss in USDT (TradingView); backtesting.py uses trade "
+    "returns.",
+    "VaR and CVaR are historical; quantstats' var() and cvar() default to parametric.",
+    "Perpetuals use isolated margin: a liquidation loses the position's margin and no more, and "
+    "an account left with under 1 % of its capital stops trading (event account_blown). "
+    "backtesting.py has no liquidation; TradingView's margin calls are not simulated for Pine.",
+)
+
+METRICS: dict[str, tuple[Callable[[Inputs], float], str, str]] = {
+    "total_return": (total_return, "Total return", "pct"),
+    "annualized_return": (annualized_return, "Mean daily return ×365", "pct"),
+    "cagr": (cagr, "CAGR", "pct"),
+    "volatility": (volatility, "Volatility (ann.)", "pct"),
+    "sharpe_ratio": (sharpe_ratio, "Sharpe ratio", "ratio"),
+    "sortino_ratio": (sortino_ratio, "Sortino ratio", "ratio"),
+    "max_drawdown": (max_drawdown, "Max drawdown", "pct"),
+    "var_95": (var_95, "VaR 95% (1 day)", "pct"),
+    "cvar_95": (cvar_95, "CVaR 95% (1 day)", "pct"),
+    "total_trades": (total_trades, "Total trades", "count"),
+    "win_rate": (win_rate, "Win rate", "pct"),
+    "profit_factor": (profit_factor, "Profit factor", "ratio"),
+    "avg_trade_duration": (avg_trade_duration, "Avg trade duration", "days"),
+    "alpha": (alpha, "Alpha (ann.)", "pct"),
+    "beta": (beta, "Beta", "ratio"),
+    "information_ratio": (information_ratio, "Information ratio", "ratio"),
+    "buy_hold_return": (buy_hold_return, "Buy & hold return", "pct"),
+    "calmar_ratio": (calmar_ratio, "Calmar ratio", "ratio"),
+    "omega_ratio": (omega_ratio, "Omega ratio", "ratio"),
+    "max_drawdown_duration": (max_drawdown_duration, "Max drawdown duration", "days"),
+    "exposure": (exposure, "Exposure", "pct"),
+    "expectancy": (expectancy, "Expectancy (mean trade return)", "pct"),
+    "sqn": (sqn, "SQN", "ratio"),
+    "kelly_criterion": (kelly_criterion, "Kelly criterion", "ratio"),
+}
+
+
+def describe(name: str) -> MetricInfo:
+    """Label, unit and definition (the docstring) of a metric."""
+    func, label, unit = METRICS[name]
+    text = " ".join((func.__doc__ or "").split())
+    return MetricInfo(name=name, label=label, unit=unit, definition=text)
+
+
+def compute(inp: Inputs) -> dict[str, float]:
+    """Every metric in METRICS, keyed by name."""
+    return {name: func(inp) for name, (func, _, _) in METRICS.items()}
+
+
+def format_unit(unit: str, value: float) -> str:
+    """Text for a finite value in a unit: pct (fraction shown as %), count, days, usdt, ratio."""
+    if unit == "pct":
+        return f"{value * 100:,.2f}%"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "days":
+        return f"{value:,.2f} d"
+    if unit == "usdt":
+        return f"{value:,.2f} USDT"
+    return f"{value:,.2f}"
+
+
+def format_value(name: str, value: float | None) -> str:
+    """Human text for a metric value (percent for pct, 2 decimals for ratios)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    unit = METRICS[name][2] if name in METRICS else "ratio"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return format_unit(unit, value)

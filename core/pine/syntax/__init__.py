@@ -1,0 +1,2 @@
+"""HOST SIDE: Pine's lexer, expression and statement parsers, syntax tree.
+"""

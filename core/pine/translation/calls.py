@@ -1,0 +1,189 @@
+"""Function-call half of the Pine -> Python translator (mixed into translator.Translator).
+
+Maps ta.*, math.*, str.*, array.*, input.*, strategy.* and user functions to runtime calls with
+arguments normalised to Pine's parameter order; refuses what is not supported, naming it.
+"""
+
+from __future__ import annotations
+
+from core.pine.translation import catalog as cat
+from core.pine.syntax import nodes as n
+from core.pine.translation.codegen import dotted, literal
+
+_CASTS = {"int": "as_int", "float": "as_float", "bool": "as_bool"}
+_NA_FUNCS = {"na": "isna", "nz": "nz"}
+
+
+class CallCompiler:
+    """Call rules; needs the ExprCompiler and Translator helpers."""
+
+    def bind(self, node: n.Call, signature: tuple[str, ...], what: str) -> dict[str, n.Node]:
+        """Pine arguments of ``node`` by parameter name (positional ones in signature order)."""
+        bound: dict[str, n.Node] = {}
+        for i, arg in enumerate(node.args):
+            if arg.name:
+                if arg.name not in signature:
+                    raise self.fail(f"{what}() has no parameter '{arg.name}'", arg)
+                bound[arg.name] = arg.value
+            elif i < len(signature):
+                bound[signature[i]] = arg.value
+            else:
+                raise self.fail(f"too many arguments for {what}()", arg)
+        return bound
+
+    def positional(self, node: n.Call, signature: tuple[str, ...], what: str) -> list[str]:
+        """Python codes of the bound arguments in signature order (stops at the first gap)."""
+        bound = self.bind(node, signature, what)
+        codes = []
+        for name in signature:
+            if name not in bound:
+                if any(later in bound for later in signature[signature.index(name) + 1:]):
+                    codes.append("None")
+                    continue
+                break
+            codes.append(self.expr(bound[name])[0])
+        return codes
+
+    def call(self, node: n.Call) -> tuple[str, bool, bool]:
+        path = dotted(node.func)
+        if path is None:
+            raise self.fail("only named functions can be called", node)
+        head, _, rest = path.partition(".")
+        if self.scope.lookup(head) is not None and rest:
+            return self.method_call(node, head, rest)
+        if path in self.functions:
+            return self.user_call(node, path)
+        handler = {"ta": self.ta_call, "strategy": self.strategy_call, "math": self.math_call,
+                   "input": self.input_ref, "array": self.array_call, "str": self.str_call,
+                   "request": self.refuse, "ticker": self.refuse}.get(head)
+        if handler is not None:
+            return handler(node, rest)
+        return self.plain_call(node, path)
+
+    def refuse(self, node: n.Call, rest: str) -> tuple[str, bool, bool]:
+        path = dotted(node.func)
+        raise self.fail(f"{path}() is not supported (only the chart's own symbol and "
+                        "timeframe can be used)", node)
+
+    def plain_call(self, node: n.Call, path: str) -> tuple[str, bool, bool]:
+        if path in _NA_FUNCS:
+            self.use(_NA_FUNCS[path])
+            args = [self.expr(a.value)[0] for a in node.args]
+            return f"{_NA_FUNCS[path]}({', '.join(args)})", path == "na", True
+        if path == "fixnan":
+            self.use("ta_fixnan")
+            return f"ta_fixnan({self.site()}, {self.expr(node.args[0].value)[0]})", False, True
+        if path in _CASTS:
+            self.use(_CASTS[path])
+            return f"{_CASTS[path]}({self.expr(node.args[0].value)[0]})", path == "bool", True
+        if path == "string" or path == "str":
+            return f"str({self.expr(node.args[0].value)[0]})", False, True
+        if path == "timestamp":
+            args = ", ".join(self.expr(a.value)[0] for a in node.args)
+            return f"rt.timestamp({args})", False, True
+        if path in cat.CALENDAR:
+            return f"rt.calendar({path!r}, {self.expr(node.args[0].value)[0]})", False, True
+        if path == "input":
+            return self.input_ref(node, "")
+        if path in cat.IGNORED_CALLS or path.split(".")[0] in cat.DRAWING_NAMESPACES:
+            self.use("na")
+            return "na", False, True
+        if path in ("indicator", "study", "library"):
+            raise self.fail(f"{path}() scripts cannot be backtested; declare strategy()", node)
+        raise self.fail(f"unknown or unsupported function '{path}'", node)
+
+    def ta_call(self, node: n.Call, name: str) -> tuple[str, bool, bool]:
+        signature = cat.TA_SIGNATURES.get(name)
+        if signature is None:
+            raise self.fail(f"ta.{name}() is not supported", node)
+        self.use(f"ta_{name}")
+        args = self.positional(node, signature, f"ta.{name}")
+        if name in ("highest", "lowest", "highestbars", "lowestbars") and len(node.args) == 1:
+            args = [args[0]]
+        if name in ("pivothigh", "pivotlow") and len(node.args) == 2:
+            args = [self.expr(a.value)[0] for a in node.args]
+        lead = [self.site(), "bar"] if name in cat.BAR_FUNCTIONS else [self.site()]
+        return f"ta_{name}({', '.join([*lead, *args])})", name in cat.BOOL_TA, True
+
+    def math_call(self, node: n.Call, name: str) -> tuple[str, bool, bool]:
+        if name == "sum":
+            self.use("ta_msum")
+            args = self.positional(node, ("source", "length"), "math.sum")
+            return f"ta_msum({', '.join([self.site(), *args])})", False, True
+        self.use("pmath")
+        args = [self.expr(a.value)[0] for a in node.args]
+        if name == "round_to_mintick":
+            args.append("rt.syminfo.mintick")
+        return f"pmath.{name}({', '.join(args)})", False, True
+
+    def str_call(self, node: n.Call, name: str) -> tuple[str, bool, bool]:
+        self.use("pstr")
+        args = [self.expr(a.value)[0] for a in node.args]
+        return f"pstr.{name}({', '.join(args)})", False, True
+
+    def array_call(self, node: n.Call, name: str) -> tuple[str, bool, bool]:
+        self.use("parray")
+        args = [self.expr(a.value)[0] for a in node.args]
+        if name.startswith("new") or name == "from":
+            if name == "from":
+                return "[" + ", ".join(args) + "]", False, True
+            return f"parray.new({', '.join(args)})", False, True
+        return f"parray.{name}({', '.join(args)})", False, True
+
+    def method_call(self, node: n.Call, head: str, rest: str) -> tuple[str, bool, bool]:
+        if "." in rest:
+            raise self.fail(f"'{head}.{rest}' is not supported", node)
+        self.use("parray")
+        target = self.scope.lookup(head)
+        args = [target, *(self.expr(a.value)[0] for a in node.args)]
+        return f"parray.{rest}({', '.join(args)})", False, True
+
+    def user_call(self, node: n.Call, name: str) -> tuple[str, bool, bool]:
+        func = self.functions[name]
+        signature = tuple(p.name for p in func.params)
+        bound = self.bind(node, signature, name)
+        args = [self.site()]
+        for param in func.params:
+            if param.name in bound:
+                args.append(self.expr(bound[param.name])[0])
+            elif param.default is not None:
+                args.append(self.expr(param.default)[0])
+            else:
+                raise self.fail(f"missing argument '{param.name}' for {name}()", node)
+        return f"f_{name}({', '.join(args)})", name in self.bool_functions, True
+
+    def strategy_call(self, node: n.Call, name: str) -> tuple[str, bool, bool]:
+        book, _, field = name.partition(".")
+        if book in ("closedtrades", "opentrades") and field in cat.TRADE_FIELDS:
+            self.alias("strategy")
+            index = self.expr(node.args[0].value)[0] if node.args else "0"
+            return f"strategy.trade_field({book!r}, {field!r}, {index})", False, True
+        signature = cat.STRATEGY_SIGNATURES.get(name)
+        if signature is None:
+            raise self.fail(f"strategy.{name}() is not supported", node)
+        self.alias("strategy")
+        bound = self.bind(node, signature, f"strategy.{name}")
+        parts = []
+        for i, param in enumerate(signature):
+            if param not in bound or param in cat.DROPPED_ARGS or param == "when":
+                continue
+            code = self.expr(bound[param])[0]
+            positional = name.startswith("risk.") or (i == 0 and param == "id")
+            parts.append(code if positional else f"{param}={code}")
+        call = f"strategy.{name}({', '.join(parts)})"
+        if "when" in bound:
+            self.pending_when = self.cond(bound["when"])
+        return call, False, True
+
+    def input_ref(self, node: n.Call, kind: str) -> tuple[str, bool, bool]:
+        """``self.<param>`` for an input.* call (registers the parameter)."""
+        name, is_source = self.register_input(node, kind)
+        if is_source:
+            return f"rt.input_source(self.{name})", False, True
+        return f"self.{name}", kind == "bool", True
+
+    def literal_or_none(self, node: n.Node | None) -> object:
+        return None if node is None else self.constant(node)
+
+    def site_literal(self, value: object) -> str:
+        return literal(value)

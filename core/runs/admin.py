@@ -1,0 +1,111 @@
+"""Stored runs as the user handles them: deleting a run with everything kept per run (metrics,
+trades, equity, margin series, risk events, plot series, cached tearsheet/PDF artifacts, the
+progress file), and the parameter values that tell runs of one strategy apart in labels.
+
+Per-run tables are found from the schema (every table with a ``backtest_id`` column), so a table
+added by a later migration goes with the run without this module changing. Only finished runs
+can be deleted: a queued or running run must be cancelled first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.strategies import params, crud as strategies
+from core.runs import progress
+from core import store
+from core.errors import ConfigError, NotFoundError, PineOptError
+from core.model import RunRecord, RunStatus
+
+RUN_KEY = "backtest_id"
+
+
+def per_run_tables(db: Path) -> list[str]:
+    """Names of the tables that hold rows keyed by a run id (``backtest_id``), sorted."""
+    with store.connect(db) as con:
+        rows = con.execute("SELECT DISTINCT table_name FROM information_schema.columns "
+                           "WHERE column_name = ? AND table_schema = 'main' ORDER BY 1",
+                           [RUN_KEY]).fetchall()
+        kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                 "WHERE table_schema = 'main'").fetchall())
+    return [name for (name,) in rows if kinds.get(name) == "BASE TABLE"]
+
+
+def failed_run_ids(db: Path) -> list[int]:
+    """Ids of finished runs that did not complete (rejected, crashed, timed out, ...)."""
+    finished_bad = [s.value for s in RunStatus if s.finished and s is not RunStatus.COMPLETED]
+    marks = ", ".join("?" for _ in finished_bad)
+    with store.connect(db) as con:
+        rows = con.execute(f"SELECT id FROM backtests WHERE status IN ({marks}) "  # noqa: S608
+                           "ORDER BY id", finished_bad).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def _check_deletable(con: object, run_ids: list[int]) -> None:
+    marks = ", ".join("?" for _ in run_ids)
+    rows = dict(con.execute(f"SELECT id, status FROM backtests WHERE id IN ({marks})",  # noqa: S608
+                            run_ids).fetchall())
+    missing = [r for r in run_ids if r not in rows]
+    if missing:
+        raise NotFoundError(f"Run {', '.join(map(str, missing))} does not exist; "
+                            "`pineopt runs list` shows the ids.")
+    busy = [r for r in run_ids if not RunStatus(rows[r]).finished]
+    if busy:
+        raise ConfigError(f"Run {', '.join(map(str, busy))} is still queued or running; cancel it "
+                          "first (Cancel in the Jobs list), then delete it.")
+
+
+def delete_runs(db: Path, run_ids: list[int]) -> list[int]:
+    """Delete finished runs and all their per-run rows in one transaction.
+
+    Returns the ids deleted (sorted, unique). Raises NotFoundError for an unknown id and
+    ConfigError for a queued or running run; nothing is deleted then.
+    """
+    ids = sorted({int(r) for r in run_ids})
+    if not ids:
+        return []
+    tables = per_run_tables(db)
+    marks = ", ".join("?" for _ in ids)
+    with store.transaction(db) as con:
+        _check_deletable(con, ids)
+        for table in tables:
+            con.execute(f"DELETE FROM {table} WHERE {RUN_KEY} IN ({marks})", ids)  # noqa: S608
+        con.execute(f"DELETE FROM backtests WHERE id IN ({marks})", ids)  # noqa: S608
+    for run_id in ids:
+        progress.clear(db.parent, run_id)
+    return ids
+
+
+def _defaults(db: Path, strategy_id: int | None, version: int | None) -> dict[str, Any]:
+    if strategy_id is None or version is None:
+        return {}
+    try:
+        record = strategies.get(db, strategy_id)
+        source = strategies.get_version(db, strategy_id, version).source
+    except PineOptError:
+        return {}
+    return {p.name: p.default for p in params.extract(source, record.language)}
+
+
+def param_changes(db: Path, records: list[RunRecord]) -> dict[int, dict[str, Any]]:
+    """Run id -> the parameters whose value differs from the default declared by the strategy
+    version the run used (in declaration order). Runs of one version share one lookup."""
+    defaults: dict[tuple[int | None, int | None], dict[str, Any]] = {}
+    out: dict[int, dict[str, Any]] = {}
+    for run in records:
+        key = (run.strategy_id, run.strategy_version)
+        if key not in defaults:
+            defaults[key] = _defaults(db, *key)
+        declared = defaults[key]
+        values = run.config.params
+        out[run.id] = {name: values[name] for name in declared
+                       if name in values and name not in params.INTERNAL_PARAMS
+                       and values[name] != declared[name]}
+    return out
+
+
+def param_text(changes: dict[str, Any]) -> str:
+    """' · fast=10, slow=30' for a run's changed parameters, '' when none."""
+    return " · " + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                             for k, v in changes.items()) if changes else ""

@@ -1,0 +1,48 @@
+"""Warnings a finished run carries, so nothing the broker refused or left open is silent.
+
+From a run's stored cost split (core.runs.broker_store.cost_totals): one sentence per rejection
+reason, naming the count, the cause and the fix, and one for trades left open at the end.
+Shown at the top of Results, printed by ``pineopt backtest`` and included in its JSON.
+"""
+
+from __future__ import annotations
+
+# reason -> (what was refused, singular; cause and fix)
+REFUSALS = {
+    "short_not_allowed": ("short entry", "spot market without margin — enable margin (Backtest "
+                          "page: Margin; CLI: --spot-margin) or use a perp"),
+    "insufficient_margin": ("order", "not enough cash or margin for their size — order smaller "
+                            "sizes, add capital or raise leverage"),
+    "below_lot_step": ("order", "smaller than the symbol's lot step — order larger sizes or "
+                       "switch off fractional coins"),
+    "below_min_notional": ("order", "below the symbol's minimum notional — order larger sizes "
+                           "or add capital"),
+    "max_position_size": ("order", "above the max position risk rule — raise or clear Max "
+                          "position"),
+    "risk_halt": ("order", "placed while a risk rule halted trading (max drawdown halt or max "
+                  "daily loss) — loosen or clear that rule"),
+}
+
+
+def _plural(count: int, noun: str) -> str:
+    """'1 order', '28 orders', '2 short entries'."""
+    many = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{count:,} {noun if count == 1 else many}"
+
+
+def warnings_for(split: dict[str, float]) -> list[str]:
+    """Human warnings for a run's cost split: refused orders by reason, open trades at the end."""
+    out = []
+    for reason, (what, why) in REFUSALS.items():
+        count = int(split.get(f"orders_rejected_{reason}", 0) or 0)
+        if count:
+            verb = "was" if count == 1 else "were"
+            out.append(f"{_plural(count, what)} {verb} refused: {why}.")
+    held = int(split.get("open_trades_at_end", 0) or 0)
+    if held:
+        verb = "was" if held == 1 else "were"
+        its = "its" if held == 1 else "their"
+        out.append(f"{_plural(held, 'trade')} {verb} still open at the end and left open "
+                   "(backtesting.py semantics, finalize_trades=False): not in the trade list or "
+                   f"trade statistics; the final equity includes {its} unrealised P&L.")
+    return out
