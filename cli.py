@@ -13,10 +13,11 @@ import os
 import sys
 
 from clicmd import (api, backtest, common, data, doctor, montecarlo, optimize, runs, serve,
-                    strategies, translate, validate, walkforward)
+                    strategies, translate, validate, walkforward, worker)
 
 COMMAND_MODULES = (common, serve, api, doctor, validate, strategies, backtest, runs, data,
-                   translate, optimize, montecarlo, walkforward)
+                   translate, optimize, montecarlo, walkforward,
+                   worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,10 +14,11 @@ from core.errors import PineOptError
 from core.model import BacktestConfig, RunStatus
 from core.studies import montecarlo, space, stats, study_store, sweep
 from reports import studies_charts
-from ui import services, walkforward_tab
+from ui import services, walkforward_tab, widgets
 
 settings = services.settings()
 st.title("Optimize")
+widgets.placement_caption(settings)
 SELECTED_STUDY = "optimize_study_id"
 
 
@@ -47,6 +48,11 @@ def _start(study_id: int, workers: int) -> None:
     entry["thread"] = thread
     _running()[study_id] = entry
     thread.start()
+
+
+def _workers() -> int | None:
+    """Batches at once: the app's pool size locally; every worker thread on a Dask cluster."""
+    return None if settings.executor == "dask" else settings.pool_size
 
 
 sweep_tab, studies_tab, wf_tab, mc_tab = st.tabs(["New sweep", "Studies", "Walk-forward",
@@ -116,7 +122,7 @@ with sweep_tab:
                 services.show_error(exc)
             else:
                 st.session_state[SELECTED_STUDY] = study_id
-                _start(study_id, workers=settings.pool_size)
+                _start(study_id, workers=_workers())
                 st.success(f"Study {study_id} started; follow it on the Studies tab.")
 
 
@@ -164,9 +170,9 @@ with studies_tab:
                                 index=ids.index(chosen) if chosen in ids else 0)
         _progress(study_id)
         study = study_store.get_study(settings.db_path, study_id)
-        if study.interrupted or study.status == "cancelled":
+        if study.interrupted or study.status in ("cancelled", "failed"):
             if st.button("Resume (runs only the missing trials)", key="opt_resume"):
-                _start(study_id, workers=settings.pool_size)
+                _start(study_id, workers=_workers())
                 st.rerun()
         frame = study_store.trials_frame(settings.db_path, study_id)
         table = studies_charts.trials_table(frame)

@@ -39,6 +39,9 @@ class Settings:
     setup makes; runs lease one each where the host has no per-run control groups.
     cgroups: False (PINEOPT_CGROUPS=off) never places runs in control groups, so the user pool
     takes over (a host without cgroups, or the tests of that fallback).
+    executor: where jobs run, "local" (this machine's sandbox pool) or "dask" (core.executors);
+    dask_scheduler: the scheduler's address ("" = an in-process LocalCluster of dask_workers
+    worker processes, one thread each).
     """
 
     home: Path
@@ -62,6 +65,9 @@ class Settings:
     sandbox_nice: int = 4
     user_pool: int = 8
     cgroups: bool = True
+    executor: str = "local"
+    dask_scheduler: str = ""
+    dask_workers: int = 2
 
     @property
     def db_path(self) -> Path:
@@ -103,6 +109,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sandbox_nice=min(19, max(1, _int(env, "PINEOPT_SANDBOX_NICE", 4))),
         user_pool=max(0, _int(env, "PINEOPT_SANDBOX_POOL", 8)),
         cgroups=_cgroups(env),
+        executor=_executor(env),
+        dask_scheduler=(env.get("PINEOPT_DASK_SCHEDULER") or "").strip(),
+        dask_workers=max(1, _int(env, "PINEOPT_DASK_WORKERS", 2)),
     )
 
 
@@ -112,6 +121,18 @@ def _cgroups(env: dict[str, str]) -> bool:
         raise ConfigError(f"PINEOPT_CGROUPS={raw!r} is not known; use 'auto' (control groups "
                           "where the host has them) or 'off' (the per-run user pool instead)")
     return raw == "auto"
+
+
+def _executor(env: dict[str, str]) -> str:
+    """PINEOPT_EXECUTOR, or "dask" when only PINEOPT_DASK_SCHEDULER is set."""
+    raw = (env.get("PINEOPT_EXECUTOR") or "").strip().lower()
+    if not raw:
+        return "dask" if (env.get("PINEOPT_DASK_SCHEDULER") or "").strip() else "local"
+    if raw not in ("local", "dask"):
+        raise ConfigError(f"PINEOPT_EXECUTOR={raw!r} is not known; use 'local' (this machine's "
+                          "sandbox pool) or 'dask' (a Dask cluster: PINEOPT_DASK_SCHEDULER, or "
+                          "an in-process LocalCluster without it)")
+    return raw
 
 
 def _log_level(env: dict[str, str]) -> str:

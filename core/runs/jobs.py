@@ -240,15 +240,17 @@ class JobManager:
 
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.max_concurrent),
                                         thread_name_prefix="pineopt-job")
-        threading.Thread(target=sandbox_check.self_test, args=(self.settings,),
-                         name="pineopt-selftest", daemon=True).start()
+        if self.settings.executor == "local":  # Dask workers each run their own self-test
+            threading.Thread(target=sandbox_check.self_test, args=(self.settings,),
+                             name="pineopt-selftest", daemon=True).start()
         threading.Thread(target=self._housekeeping, name="pineopt-housekeeping",
                          daemon=True).start()
         # Runs before concurrent.futures joins its threads at exit (hooks run last-in first):
         # without it the executor would start queued runs during shutdown and abandon them.
         # private and not in typeshed's stubs, hence the one ignore
         threading._register_atexit(self.shutdown)  # type: ignore[attr-defined]  # noqa: SLF001
-        pool_for(self.settings).refill()
+        if self.settings.executor == "local":  # a Dask cluster's workers keep their own
+            pool_for(self.settings).refill()
 
     def submit(self, run_id: int) -> None:
         """Queue a run (recorded as queued in the store) for execution in this process.
@@ -267,7 +269,8 @@ class JobManager:
             cancel = threading.Event()
             self._cancels[run_id] = cancel
             self._futures[run_id] = self._pool.submit(self._execute, run_id, cancel)
-        pool_for(self.settings).refill()
+        if self.settings.executor == "local":  # a Dask cluster's workers keep their own
+            pool_for(self.settings).refill()
 
     def _execute(self, run_id: int, cancel: threading.Event) -> None:
         from core.runs import service as runs

@@ -290,8 +290,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              cancel: threading.Event | None, pine: bool = False, on_close: bool = False,
              slippage_ticks: int = 0
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras, pd.DataFrame]:
-    from core.runs import jobs
-    from sandbox import selftest as sandbox_check
+    from core import executors
 
     last = [0.0]
 
@@ -303,9 +302,9 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
             if progress is not None:
                 progress(done / total)
 
-    sandbox_check.require_sandbox(settings)  # fail closed: raises sandbox_unavailable
+    executors.require(settings)  # fail closed: raises sandbox_unavailable
     _stop_if_cancelled(cancel)
-    worker = jobs.take_worker(settings, cancel)
+    worker = executors.slot(settings, cancel)  # local: a pooled sandbox; dask: a staging folder
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)

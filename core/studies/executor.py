@@ -1,5 +1,8 @@
 """Parent side of a study's batches: one sandbox child per batch, children in parallel.
 
+Where the child runs is core.executors' choice (this machine's pool, or a Dask worker that
+returns the child's files as bytes); the checks below are the same either way.
+
 Each batch is one sandboxed child (sandbox/child.py -> core.engine.batch): the data and the
 strategy are loaded once, then every parameter set of the batch runs through the same
 engine.run() a single run uses. Each trial's Parquet files are checked exactly like a single
@@ -71,16 +74,15 @@ def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
 
     Raises SandboxError when the child as a whole fails (cancelled, limit, sandbox missing).
     """
-    from core.runs import jobs
-    from sandbox import selftest as sandbox_check
+    from core import executors
     from core.runs.service import run_limits
 
-    sandbox_check.require_sandbox(settings)
+    executors.require(settings)
     base = run_limits(settings, job.config)
     k = max(len(batch), 1)
     limits = dataclasses.replace(base, timeout_s=base.timeout_s * k, cpu_s=base.cpu_s * k,
                                  output_bytes=base.output_bytes)
-    worker = jobs.take_worker(settings, cancel)
+    worker = executors.slot(settings, cancel)  # local: a pooled sandbox; dask: a staging folder
     try:
         job.data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, job.config, job.data, worker.job_dir)

@@ -14,7 +14,6 @@ no objective.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core import executors
 from core.market import catalogue as market_data
 from core.runs import pine_run
 from core.strategies import crud as strategies, validation
@@ -274,9 +274,9 @@ def run(settings: Settings, study_id: int, *, workers: int | None = None,
     ``cancel`` is set. Trials already stored are never run again."""
     db = settings.db_path
     study = study_store.get_study(db, study_id)
-    workers = max(1, workers or os.cpu_count() or 1)
     study_store.set_status(db, study_id, "running")
     try:
+        workers = max(1, workers or executors.slots(settings))  # cores, or cluster threads
         runner = _Runner(settings, study, workers=workers, batch_size=batch_size, cancel=cancel,
                          reuse=reuse, on_batch=on_batch)
         if study.method == "tpe":
