@@ -5,12 +5,12 @@ one curve, and measure how much of the in-sample performance survives (walk-forw
 Each window's in-sample optimisation is an ordinary study (kind 'wf_window'; grid, random or
 tpe; trials stored, reused and resumed like any sweep's). Its best trial (sweep.best_trial: the
 objective, ties to the lowest n; trials under the minimum trade count have none) is run on the
-out-of-sample window as a normal run record (core.runs.service, so it opens on the Results page and an
-identical request is a lookup). The out-of-sample run starts cold: its indicators warm up inside
-the window, and no trade is opened before it. The stitched curve's metrics are computed by the
-code that computes a run's (core.studies.executor.trial_metrics). Window arithmetic, stitching
-and the efficiency definition: core.studies.wf_windows. A killed walk-forward resumes: finished
-windows are kept, a window's sweep resumes with its missing trials.
+out-of-sample window as a normal run record (core.runs.service, so it opens on the Results page
+and an identical request is a lookup). The out-of-sample run starts cold: its indicators warm up
+inside the window, and no trade is opened before it. The stitched curve's metrics are computed
+by the code that computes a run's (core.studies.executor.trial_metrics). Window arithmetic,
+stitching and the efficiency definition: core.studies.wf_windows. A killed walk-forward resumes:
+finished windows are kept, a window's sweep resumes with its missing trials.
 """
 
 from __future__ import annotations
@@ -224,6 +224,13 @@ def run(settings: Settings, study_id: int, *, workers: int | None = None,
     return report
 
 
+def _oos_run(row: wf_store.WindowRow) -> int:
+    """The out-of-sample run of a finished window (callers pass finished windows only)."""
+    if row.oos_run_id is None:
+        raise ValueError("a walk-forward window without its out-of-sample run was stitched")
+    return row.oos_run_id
+
+
 def _stitched_trades(db: Any, rows: list[wf_store.WindowRow], curves: list[pd.Series],
                      factors: list[float]) -> pd.DataFrame:
     """Every OOS run's trades in stitched terms: USDT and sizes scaled like its curve, bars
@@ -232,7 +239,7 @@ def _stitched_trades(db: Any, rows: list[wf_store.WindowRow], curves: list[pd.Se
 
     frames, offset = [], 0
     for i, (row, curve, factor) in enumerate(zip(rows, curves, factors, strict=True)):
-        trades = trade_stats.engine_trades(runs.run_trades(db, row.oos_run_id))
+        trades = trade_stats.engine_trades(runs.run_trades(db, _oos_run(row)))
         trades = trades.assign(PnL=trades["PnL"] * factor, Size=trades["Size"] * factor,
                                Commission=trades["Commission"] * factor,
                                EntryBar=trades["EntryBar"] + offset,
@@ -257,7 +264,7 @@ def result(settings: Settings, study_id: int) -> WalkForwardResult:
     rows = wf_store.windows(db, study_id)
     done = [r for r in rows if r.status == "completed" and r.oos_run_id is not None]
     config = BacktestConfig.from_dict(wf.config)
-    curves = [runs.run_equity(db, r.oos_run_id) for r in done]
+    curves = [runs.run_equity(db, _oos_run(r)) for r in done]
     equity = ww.stitch(curves, cash_usdt=config.cash_usdt)
     values: dict[str, float] = {}
     oos_ann = is_ann = None
