@@ -6,6 +6,11 @@
 # Without them the sandbox self-test fails and strategies are refused (fail closed).
 # The API answers outside the container only with a token (otherwise it listens on loopback):
 #   docker run ... -e PINEOPT_API_TOKEN=... -p 8501:8501 -p 8000:8000 pineopt
+# The same image is also a Dask scheduler or a sandboxed Dask worker (README, "Scale out on Dask";
+# docker-compose.dask.yml):
+#   docker run pineopt dask scheduler                       (ports 8786, dashboard 8787)
+#   docker run --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
+#              pineopt pineopt worker --scheduler tcp://SCHEDULER:8786
 
 # --- build: wheels for everything, compiled here if a package has no wheel --------------------
 FROM python:3.11-slim AS build
@@ -46,7 +51,7 @@ RUN /app/.venv/bin/pip install --no-cache-dir --no-deps -e . \
     && mkdir -p -m 0700 /data
 
 VOLUME ["/data"]
-EXPOSE 8501 8000
+EXPOSE 8501 8000 8786 8787
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request as u,sys; g=lambda p: u.urlopen('http://127.0.0.1:'+p, timeout=4).status == 200; sys.exit(0 if g('8501/_stcore/health') and g('8000/api/health') else 1)"
 CMD ["pineopt", "serve", "--address", "0.0.0.0", "--port", "8501", "--api-port", "8000"]

@@ -1,4 +1,5 @@
-# PineOpt: `make run` serves the app, `make test` runs every test, `make bench` prints figures.
+# PineOpt: `make run` serves the app, `make test` runs `make lint` (ruff, mypy, line budgets)
+# and then every test, `make bench` prints figures.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -29,7 +30,13 @@ setup: $(REQ_STAMP)
 run: setup
 	$(BIN)/pineopt serve --port $(PORT)
 
-test: $(DEV_STAMP)
+# ruff (rules in pyproject.toml), mypy on core/ and sandbox/, and the module/function line budgets.
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python scripts/check_budgets.py
+
+test: $(DEV_STAMP) lint
 	./scripts/setup_system.sh --test
 	$(BIN)/pineopt init
 	$(BIN)/pineopt doctor

@@ -13,10 +13,10 @@ import os
 import sys
 
 from clicmd import (api, backtest, common, data, doctor, lookahead, montecarlo, optimize, runs,
-                    serve, strategies, translate, validate)
+                    serve, strategies, translate, validate, walkforward, worker)
 
 COMMAND_MODULES = (common, serve, api, doctor, validate, strategies, backtest, runs, data,
-                   translate, optimize, montecarlo, lookahead)
+                   translate, optimize, montecarlo, walkforward, worker, lookahead)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,18 +56,51 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from core.errors import PineOptError
-
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    forwarded = _forwarded(parser, args, argv)
+    return run_handler(args) if forwarded is None else forwarded
+
+
+def _forwarded(parser: argparse.ArgumentParser, args: argparse.Namespace,
+               argv: list[str]) -> int | None:
+    """The exit code of the command run by the store's running owner, or None to run it here
+    (no owner, a stale owner, or a command that does not open the store)."""
+    from clicmd import forward
+    from core.errors import PineOptError
+    from core.settings import load_settings
+
+    route = forward.COMMANDS.get(forward.command_of(parser, argv))
+    if route is None or not route.forward:
+        return None
+    try:
+        home = load_settings().home
+        ep = forward.owner(home)
+        if ep is None:
+            return None
+        confirmed = forward.confirm_delete(args, argv)
+        return 1 if confirmed is None else forward.send(ep, home, confirmed)
+    except PineOptError as exc:
+        return _failed(args, exc)
+
+
+def _failed(args: argparse.Namespace, exc: Exception) -> int:
+    if getattr(args, "json", False):
+        common.print_json({"error": str(exc)})
+    print(f"pineopt: {exc}", file=sys.stderr)
+    return 1
+
+
+def run_handler(args: argparse.Namespace) -> int:
+    """Run a parsed command here; returns its exit code (errors printed as one line)."""
+    from core.errors import PineOptError
+
     try:
         _configure_logging()
         return int(args.handler(args) or 0)
     except PineOptError as exc:
-        if getattr(args, "json", False):
-            common.print_json({"error": str(exc)})
-        print(f"pineopt: {exc}", file=sys.stderr)
-        return 1
+        return _failed(args, exc)
     except KeyboardInterrupt:
         print("pineopt: interrupted", file=sys.stderr)
         return 130

@@ -9,14 +9,17 @@ from fastapi import Depends, Request
 
 from core.runs.jobs import JobManager
 from core.settings import Settings
+from core.studies.background import StudyRunner
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AppContext:
-    """Settings with an initialised store, and the JobManager that runs this process's jobs."""
+    """Settings with an initialised store, the JobManager that runs this process's jobs and
+    the StudyRunner that runs its sweeps."""
 
     settings: Settings
     jobs: JobManager
+    studies: StudyRunner
     token: str
 
 

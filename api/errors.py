@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from core.errors import (ConfigError, DataError, NotFoundError, PineOptError,
                          SandboxUnavailableError, TranslationError, ValidationError)
 from core.store import StoreLockedError
+from core.studies.background import StudyConflictError
 
 
 class ErrorBody(BaseModel):
@@ -49,6 +50,7 @@ class ApiError(Exception):
 # Most specific first: the first matching class decides the status and kind.
 _STATUS: tuple[tuple[type[PineOptError], int, str], ...] = (
     (NotFoundError, 404, "not_found"),
+    (StudyConflictError, 409, "conflict"),
     (ValidationError, 422, "validation_failed"),
     (TranslationError, 422, "translation_failed"),
     (SandboxUnavailableError, 503, "sandbox_unavailable"),

@@ -24,6 +24,7 @@ from core.strategies.files import MAX_UPLOAD_BYTES
 
 OPEN_PATHS = frozenset({"/api/health", "/api/docs", "/api/openapi.json",
                         "/api/docs/oauth2-redirect"})
+CLI_PATH = "/api/cli"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # form boundaries and fields around one file
 DATA_UPLOAD_BYTES = UPLOAD_MAX_MB * 1024 * 1024  # the app's one cap for data files (Data page)
 STRATEGY_PATHS = ("/api/strategies", "/api/validate", "/api/translate")
@@ -97,14 +98,16 @@ class BodyLimit:
 
 
 class TokenCheck:
-    """A route dependency: the bearer token, when the server has one."""
+    """A route dependency: the bearer token, when the server has one. The per-start token of
+    the endpoint file (core.runs.endpoint) is accepted too; /api/cli checks that one itself."""
 
     def __init__(self, token: str) -> None:
         self._token = token.encode()
 
     def __call__(self, request: Request) -> None:
         """Raise 401 without a bearer token and 403 with a wrong one."""
-        if not self._token or request.url.path in OPEN_PATHS:
+        path = request.url.path
+        if not self._token or path in OPEN_PATHS or path == CLI_PATH:
             return
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
@@ -112,7 +115,11 @@ class TokenCheck:
                            "This API needs a bearer token: send the header 'Authorization: "
                            "Bearer <token>' with the value of PINEOPT_API_TOKEN on the server.",
                            headers={"WWW-Authenticate": "Bearer"})
-        if not hmac.compare_digest(given.strip().encode(), self._token):
+        owner = getattr(request.app.state, "owner_token", "").encode()
+        sent = given.strip().encode()
+        server_ok = hmac.compare_digest(sent, self._token)
+        owner_ok = bool(owner) and hmac.compare_digest(sent, owner)
+        if not (server_ok or owner_ok):
             raise ApiError(403, "forbidden",
                            "The bearer token does not match this server's PINEOPT_API_TOKEN; "
                            "send the token the server was started with (ask its operator).",

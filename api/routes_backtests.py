@@ -14,14 +14,15 @@ from fastapi.responses import JSONResponse
 
 from api.context import Ctx
 from api.errors import ERROR_RESPONSES, ApiError
-from api.run_schemas import (BacktestRequest, ChartsOut, CompareOut, CompareRequest, MetricOut,
-                             MetricsOut, RunAction, RunOut, RunPage)
+from api.run_schemas import (BacktestRequest, ChartsOut, CompareOut, CompareRequest, ConfigIn,
+                             MetricOut, MetricsOut, RunAction, RunOut, RunPage)
 from core.analytics import run_bundle as analytics, trade_stats
 from core.runs import config_file, pine_run, service as runs
 from core.strategies import crud as strategies
 from core.errors import NotFoundError
-from core.model import Language, RunRecord, RunStatus
+from core.model import BacktestConfig, Language, RunRecord, RunStatus
 from core.settings import Settings
+from core.strategies.crud import StrategyVersion
 from reports import chart_data, compare, export
 
 router = APIRouter(prefix="/api/backtests", tags=["backtests"], responses=ERROR_RESPONSES)
@@ -61,19 +62,25 @@ def completed(settings: Settings, run_id: int) -> None:
                        "status is completed.") from None
 
 
+def request_config(settings: Settings, strategy_id: int, version: int | None,
+                   config: ConfigIn) -> tuple[StrategyVersion, BacktestConfig]:
+    """(the strategy version, the checked config): defaults < a Pine strategy's own
+    strategy() capital and fees < the request's settings, as `pineopt backtest` builds it."""
+    record = strategies.get(settings.db_path, strategy_id)
+    ver = strategies.get_version(settings.db_path, strategy_id, version)
+    own = pine_run.strategy_defaults(ver.source) if record.language is Language.PINE else {}
+    mapping = config_file.merge(config_file.request_layers(own), config.layer())
+    return ver, config_file.build_config(mapping)
+
+
 @router.post("", status_code=202, response_model=RunOut, summary="Start a run",
              responses={200: {"model": RunOut, "description": "an identical run is stored"}})
 def start(request: BacktestRequest, ctx: Ctx, response: Response) -> RunOut | JSONResponse:
     """Queue a backtest in this server's job manager (sandboxed like every run): 202 with the
     run id; poll GET /api/backtests/{id}. An identical request (same source, data and
     settings) returns the stored completed run with 200 and ``reused: true`` unless ``force``."""
-    db = ctx.settings.db_path
-    record = strategies.get(db, request.strategy_id)
-    version = strategies.get_version(db, request.strategy_id, request.version)
-    own = (pine_run.strategy_defaults(version.source) if record.language is Language.PINE
-           else {})
-    mapping = config_file.merge(config_file.request_layers(own), request.config.layer())
-    config = config_file.build_config(mapping)
+    version, config = request_config(ctx.settings, request.strategy_id, request.version,
+                                     request.config)
     run = runs.request_run(ctx.settings, strategy_id=request.strategy_id, config=config,
                            version=version.version, force=request.force)
     location = {"Location": f"/api/backtests/{run.id}"}
@@ -82,7 +89,7 @@ def start(request: BacktestRequest, ctx: Ctx, response: Response) -> RunOut | JS
         return JSONResponse(body.model_dump(), status_code=200, headers=location)
     ctx.jobs.submit(run.id)
     response.headers.update(location)
-    return run_out(ctx.settings, runs.get_run(db, run.id))
+    return run_out(ctx.settings, runs.get_run(ctx.settings.db_path, run.id))
 
 
 @router.get("", response_model=RunPage, summary="List runs")

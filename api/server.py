@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import sys
+
+from core.errors import PineOptError
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -33,16 +36,48 @@ def bind_host(host: str, token: str) -> tuple[str, str]:
     return host, f"PineOpt API on http://{host}:{{port}}/api — {note}"
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port) and listening (``port`` 0: a free port). Bound before the
+    store is opened, so the endpoint file can name the port at once: a CLI command sent while
+    the server still starts waits in the listen backlog instead of opening the store."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PineOptError(f"The API cannot listen on {host}:{port} ({exc.strerror}); choose "
+                           "another port with --port (or API_PORT), or 0 for a free one.") \
+            from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(*, host: str, port: int) -> None:
-    """Build the app for the environment's settings and run uvicorn until stopped."""
+    """Run the API until stopped; while it runs, it owns the store. It listens first, then
+    publishes PINEOPT_HOME/endpoint.json (host, port, a per-start token) for the CLI, then
+    opens the store, and removes the file when it stops. ``port`` 0 = a free port."""
     import uvicorn
 
     from api.app import create_app
+    from core.runs import endpoint
     from core.settings import load_settings
 
     token = os.environ.get("PINEOPT_API_TOKEN", "").strip()
     host, line = bind_host(host, token)
-    print(line.format(port=port), file=sys.stderr, flush=True)
-    app = create_app(load_settings(), token=token)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=10)
+    settings = load_settings()
+    lock = endpoint.claim(settings.home)  # held until this process ends
+    sock = listening_socket(host, port)
+    bound = int(sock.getsockname()[1])
+    ep = endpoint.publish(settings.home, host=host, port=bound)
+    try:
+        app = create_app(settings, token=token, owner=ep)
+        print(line.format(port=bound), file=sys.stderr, flush=True)
+        config = uvicorn.Config(app, host=host, port=bound, log_level="warning",
+                                access_log=False, timeout_graceful_shutdown=10)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        endpoint.withdraw(settings.home, ep)
+        sock.close()
+        os.close(lock)

@@ -14,6 +14,7 @@ from ui import broker_form, services, submit, widgets
 
 settings = services.settings()
 st.title("Backtest")
+widgets.placement_caption(settings)
 
 records = strategies.list_strategies(settings.db_path)
 if not records:

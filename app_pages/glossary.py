@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.analytics import backtesting_stats, metrics
 from core.studies.stats import GLOSSARY
+from core.studies.wf_windows import GLOSSARY as WF_GLOSSARY
 from reports import tables
 
 st.title("Metric glossary")
@@ -24,6 +25,6 @@ st.caption("With backtesting.py semantics (Backtest page, or `pineopt backtest -
            "then still differ by definition; each row says exactly how.")
 st.table(backtesting_stats.table())
 st.subheader("Optimisation and robustness")
-for term, text in GLOSSARY.items():
+for term, text in {**GLOSSARY, **WF_GLOSSARY}.items():
     if not query or query.lower() in (term + text).lower():
         st.markdown(f"**{term}** — {text}")

@@ -1,7 +1,7 @@
 """Optimize page: parameter sweeps (grid, random, TPE) in sandbox batches with progress and
 cancel; the trials table, a heatmap of any two parameters, overfitting statistics, open a trial
-as a run; Monte Carlo of a completed run with a fan chart; the lookahead check
-(ui.lookahead_tab)."""
+as a run; walk-forward (ui.walkforward_tab); Monte Carlo of a completed run with a fan chart;
+the lookahead check (ui.lookahead_tab)."""
 
 import logging
 import threading
@@ -15,10 +15,11 @@ from core.errors import PineOptError
 from core.model import BacktestConfig, RunStatus
 from core.studies import montecarlo, space, stats, study_store, sweep
 from reports import studies_charts
-from ui import lookahead_tab, services
+from ui import lookahead_tab, services, walkforward_tab, widgets
 
 settings = services.settings()
 st.title("Optimize")
+widgets.placement_caption(settings)
 SELECTED_STUDY = "optimize_study_id"
 
 
@@ -50,8 +51,13 @@ def _start(study_id: int, workers: int) -> None:
     thread.start()
 
 
-sweep_tab, studies_tab, mc_tab, la_tab = st.tabs(["New sweep", "Studies", "Monte Carlo",
-                                                  "Lookahead"])
+def _workers() -> int | None:
+    """Batches at once: the app's pool size locally; every worker thread on a Dask cluster."""
+    return None if settings.executor == "dask" else settings.pool_size
+
+
+sweep_tab, studies_tab, wf_tab, mc_tab, la_tab = st.tabs(
+    ["New sweep", "Studies", "Walk-forward", "Monte Carlo", "Lookahead"])
 
 with sweep_tab:
     library = [s for s in strategies.list_strategies(settings.db_path)]
@@ -114,7 +120,7 @@ with sweep_tab:
                 services.show_error(exc)
             else:
                 st.session_state[SELECTED_STUDY] = study_id
-                _start(study_id, workers=settings.pool_size)
+                _start(study_id, workers=_workers())
                 st.success(f"Study {study_id} started; follow it on the Studies tab.")
 
 
@@ -143,10 +149,14 @@ def _progress(study_id: int) -> None:
             entry["cancel"].set()
     else:
         st.caption(f"Finished: {report.status if report else 'stopped'}")
+        if entry.setdefault("redrawn", False) is False:
+            entry["redrawn"] = True
+            st.rerun()  # the fragment redraws only itself: draw the finished trials once
 
 
 with studies_tab:
-    listed = study_store.list_studies(settings.db_path)
+    listed = [(s, n) for s, n in study_store.list_studies(settings.db_path)
+              if s.kind != "walkforward"]  # a walk-forward's windows are listed, not itself
     if not listed:
         st.info("No studies yet: start one on the New sweep tab (or `pineopt optimize`).")
     else:
@@ -158,9 +168,9 @@ with studies_tab:
                                 index=ids.index(chosen) if chosen in ids else 0)
         _progress(study_id)
         study = study_store.get_study(settings.db_path, study_id)
-        if study.interrupted or study.status == "cancelled":
+        if study.interrupted or study.status in ("cancelled", "failed"):
             if st.button("Resume (runs only the missing trials)", key="opt_resume"):
-                _start(study_id, workers=settings.pool_size)
+                _start(study_id, workers=_workers())
                 st.rerun()
         frame = study_store.trials_frame(settings.db_path, study_id)
         table = studies_charts.trials_table(frame)
@@ -195,6 +205,19 @@ with studies_tab:
                     st.session_state[services.SELECTED_RUN] = record.id
                     st.success(f"Trial {n} is run {record.id} ({record.status.value}); open "
                                "it on the Results page.")
+
+with wf_tab:
+    wf_request = None
+    if library and specs:
+        wf_request = {
+            "strategy_id": sid, "specs": specs, "method": method, "max_trials": int(trials),
+            "time_budget_s": float(budget) or None, "objective": objective,
+            "direction": direction, "min_trades": int(min_trades), "seed": int(seed),
+            "constraints": [c.strip() for c in constraint_text.replace(";", "\n").splitlines()
+                            if c.strip()],
+            "config": BacktestConfig(symbol=symbol.strip(), timeframe=timeframe,
+                                     start=start.strip(), end=end.strip())}
+    walkforward_tab.render(settings, wf_request)
 
 with mc_tab:
     done_runs = [r for r in runs.list_runs(settings.db_path) if r.status is RunStatus.COMPLETED]

@@ -33,7 +33,11 @@ except PineOptError as exc:
     st.stop()
 results_view.run_warnings(settings, run_id)
 results_view.header(bundle)
-# Only the open tab is drawn (on_change="rerun" makes tab.open known); chart specs are cached.
+# Other tabs are drawn only when open (on_change="rerun" makes tab.open known). Charts is drawn
+# on every rerun, open or hidden: its elements then stay mounted in the browser, so returning to
+# it redraws nothing (re-creating its Vega views was most of a tab switch; see
+# results_view.keep_tabs_laid_out for the width they keep while hidden).
+results_view.keep_tabs_laid_out()
 tabs = st.tabs(["Charts", "Metrics", "Trades", "Costs & risk", "Run config & log",
                 "Downloads & tearsheet"], key="results_tab", on_change="rerun")
 sections = [lambda: results_view.chart_section(bundle),
@@ -42,7 +46,7 @@ sections = [lambda: results_view.chart_section(bundle),
             lambda: results_view.cost_risk_section(settings, bundle),
             lambda: results_view.config_section(bundle),
             lambda: results_view.download_section(settings, bundle)]
-for tab, draw in zip(tabs, sections, strict=True):
-    if tab.open is not False:  # None would mean "not tracked": draw it then
+for i, (tab, draw) in enumerate(zip(tabs, sections, strict=True)):
+    if i == 0 or tab.open is not False:  # None would mean "not tracked": draw it then
         with tab:
             draw()

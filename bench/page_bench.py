@@ -1,13 +1,17 @@
 """Results page timing in headless Chromium (issue 16): a 3-year hourly run (26,304 bars) from
 navigation to every chart drawn, first open (chart specs computed) and again (cached), and the
-switch back to the Charts tab. Baseline: the same server start and browser loading a page that
-only shows a title. Targets: <= 1.5 s to all charts, <= 0.5 s for a tab switch.
+switch back to the Charts tab (until its panel is the shown one with every chart drawn).
+Baseline: the same browser and a server of the same Streamlit loading a page that only shows a
+title, measured in the same run. Figures are medians of REPEAT; the machine's load average is
+printed with them (a shared 2-core machine inflates wall times: read the ratio).
+Targets: <= 1.5 s to all charts, <= 0.5 s for a tab switch.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,8 +31,12 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update"]
 CHARTS = 8  # equity, underwater, monthly, yearly, P&L, duration, rolling, price with trades
+REPEAT = 5
 ALL_DRAWN = ("n => document.querySelectorAll('[data-testid=stVegaLiteChart] svg.marks')"
              ".length >= n")
+# The shown tab panel (hidden ones keep their charts mounted) holds every chart, drawn.
+CHARTS_SHOWN = ("n => [...document.querySelectorAll('[role=tabpanel]')].some(p => "
+                "p.querySelectorAll('[data-testid=stVegaLiteChart] svg.marks').length >= n)")
 EMPTY_PAGE = 'import streamlit as st\n\nst.title("Empty")\n'
 
 
@@ -75,7 +83,7 @@ def _tab_switch(browser: object, url: str) -> float:
     page.get_by_text("Performance summary").wait_for(timeout=60_000)
     start = time.perf_counter()
     page.get_by_role("tab", name="Charts").click()
-    page.wait_for_function(ALL_DRAWN, arg=CHARTS, timeout=180_000)
+    page.wait_for_function(CHARTS_SHOWN, arg=CHARTS, timeout=180_000)
     seconds = time.perf_counter() - start
     page.close()
     return seconds
@@ -99,18 +107,21 @@ def run() -> list[dict[str, object]]:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             with _served(empty, settings.home) as url:
                 _timed_open(browser, url, "() => !!document.querySelector('h1')")  # warm
-                baseline = min(_timed_open(browser, url, "() => !!document.querySelector('h1')")
-                               for _ in range(3))
+                baseline = statistics.median(
+                    _timed_open(browser, url, "() => !!document.querySelector('h1')")
+                    for _ in range(REPEAT))
             with _served(REPO / "app.py", settings.home) as url:
                 _timed_open(browser, url, "() => !!document.querySelector('h1')")  # store, sandbox
                 results = f"{url}/results?run={record.id}"
                 first = _timed_open(browser, results, ALL_DRAWN, CHARTS)
-                again = min(_timed_open(browser, results, ALL_DRAWN, CHARTS) for _ in range(3))
-                switch = min(_tab_switch(browser, results) for _ in range(3))
+                again = statistics.median(_timed_open(browser, results, ALL_DRAWN, CHARTS)
+                                          for _ in range(REPEAT))
+                switch = statistics.median(_tab_switch(browser, results) for _ in range(REPEAT))
             browser.close()
-    return [row("UI: Results, 3y 1h run, first open to all 8 charts (vs empty page)", first,
-                baseline=baseline, target="<= 1.5 s"),
-            row("UI: Results, same run opened again (cached charts)", again, baseline=baseline,
-                target="<= 1.5 s"),
-            row("UI: Results, Metrics -> Charts tab switch to all charts", switch,
-                target="<= 0.5 s")]
+    load = f"load {os.getloadavg()[0]:.1f}"
+    return [row(f"UI: Results 3y 1h, first open to 8 charts ({load})", first,
+                baseline=baseline, target="<= 1.5 s (baseline: empty page)"),
+            row(f"UI: Results 3y 1h, opened again, median ({load})", again, baseline=baseline,
+                target="<= 1.5 s (baseline: empty page)"),
+            row(f"UI: Results, Metrics -> Charts switch, median ({load})", switch,
+                baseline=baseline, target="<= 0.5 s (baseline: empty page)")]

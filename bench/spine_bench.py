@@ -6,7 +6,6 @@ Each is compared with plain backtesting.py run in-process on the same data and s
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import pandas as pd
 

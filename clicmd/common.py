@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import math
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from core.settings import Settings, load_settings
 
 
+# Set while the owner of the store (a server) runs a command forwarded by the CLI
+# (clicmd.forward): its settings, with the store it initialised once at start.
+_OWNER: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("pineopt_owner",
+                                                                         default=None)
+
+
+@contextlib.contextmanager
+def as_owner(owner: Settings) -> Iterator[None]:
+    """Run commands of this thread with the owner's settings and its ready store."""
+    token = _OWNER.set(owner)
+    try:
+        yield
+    finally:
+        _OWNER.reset(token)
+
+
 def settings() -> Settings:
-    """Settings with the store initialised (migrations + sample data), for commands that write."""
+    """Settings with the store initialised (migrations + sample data), for commands that write.
+    Inside the owner (a forwarded command) its settings: it migrated once, at its start."""
     from core import bootstrap
 
+    owner = _OWNER.get()
+    if owner is not None:
+        return owner
     s = load_settings()
     bootstrap.init_store(s)
     return s
@@ -57,6 +80,9 @@ def reader() -> Settings:
     """Settings for a read-only command: the store is checked, never migrated or written."""
     from core import bootstrap
 
+    owner = _OWNER.get()
+    if owner is not None:
+        return owner
     s = load_settings()
     bootstrap.check_readable(s)
     return s

@@ -150,6 +150,11 @@ def handle_resume(args: argparse.Namespace) -> int:
     study = study_store.get_study(s.db_path, args.study_id)
     if study.status == "running" and not study.interrupted:
         raise PineOptError(f"Study {study.id} is running in process {study.owner_pid}.")
+    if study.kind == "walkforward":
+        from clicmd import walkforward
+
+        return walkforward.resume(s, study.id, workers=args.workers,
+                                  batch_size=args.batch_size, as_json=args.json)
     report = sweep.run(s, args.study_id, workers=args.workers, batch_size=args.batch_size,
                        on_batch=_printer(not args.json))
     return _finish(s, report, args.json)
@@ -173,6 +178,10 @@ def handle_list(args: argparse.Namespace) -> int:
 def handle_show(args: argparse.Namespace) -> int:
     s = settings()
     study = study_store.get_study(s.db_path, args.study_id)
+    if study.kind == "walkforward":
+        from clicmd import walkforward
+
+        return walkforward.show(s, study.id, as_json=args.json)
     frame = study_store.trials_frame(s.db_path, study.id)
     ranked = frame.sort_values(["objective", "n"], ascending=[study.direction == "min", True],
                                na_position="last")

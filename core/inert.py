@@ -1,11 +1,11 @@
-"""Inert output: text and CSV cells that came from a strategy or a user, made harmless.
+r"""Inert output: text and CSV cells that came from a strategy or a user, made harmless.
 
 Two operator-facing sinks can be attacked by strings a strategy controls (its error text, prints,
 trade tags, names):
 
 - a terminal: C0/C1 control characters drive it (ESC sequences recolour, move the cursor, retitle
   the window; OSC 52 writes the clipboard). ``terminal_text`` shows each one as a visible escape
-  (``\\x1b``) instead, keeping only newline and tab;
+  (``\x1b``) instead, keeping only newline and tab;
 - a spreadsheet: a CSV cell starting with ``= + - @`` (or tab / carriage return) is read as a
   formula (``=HYPERLINK(...)``, DDE). ``csv_bytes`` prefixes such text cells with a single quote,
   the neutralisation OWASP's "CSV Injection" guidance recommends; numeric columns are left alone,
@@ -32,7 +32,7 @@ def _visible(match: re.Match[str]) -> str:
 
 
 def terminal_text(text: str) -> str:
-    """``text`` with every control character (but newline and tab) shown as ``\\xNN``/``\\uNNNN``."""
+    r"""``text`` with every control character (but newline and tab) shown as ``\xNN``/``\uNNNN``."""
     return _UNSAFE.sub(_visible, text)
 
 

@@ -141,9 +141,9 @@ class MarginModel:
 
     leverage: 1..125 (perps; spot margin shorts use 1). maintenance_margin_rate and
     liquidation_fee_rate: fractions of notional; None means the exchange preset (tier 1, see
-    core.runs.costs). funding_rate_8h: the constant rate per 8 h used when no funding history is stored.
-    spot_margin: allow shorting on spot; True keeps backtesting.py's behaviour for older configs,
-    the Backtest page and the CLI default to False.
+    core.runs.costs). funding_rate_8h: the constant rate per 8 h used when no funding history is
+    stored. spot_margin: allow shorting on spot; True keeps backtesting.py's behaviour for older
+    configs, the Backtest page and the CLI default to False.
     """
 
     leverage: float = 1.0

@@ -22,7 +22,8 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}")
+        raise ConfigError(
+            f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +35,13 @@ class Settings:
     sandbox_user / sandbox_venv / jobs_root: the unprivileged user strategies run as, the
     interpreter's venv (outside any home) and the root of the per-job folders; scripts/
     setup_system.sh creates all three under the same names. sandbox_python overrides the venv.
+    user_pool: PINEOPT_SANDBOX_POOL, how many per-run sandbox users (``<sandbox_user>-1`` ...)
+    setup makes; runs lease one each where the host has no per-run control groups.
+    cgroups: False (PINEOPT_CGROUPS=off) never places runs in control groups, so the user pool
+    takes over (a host without cgroups, or the tests of that fallback).
+    executor: where jobs run, "local" (this machine's sandbox pool) or "dask" (core.executors);
+    dask_scheduler: the scheduler's address ("" = an in-process LocalCluster of dask_workers
+    worker processes, one thread each).
     """
 
     home: Path
@@ -55,6 +63,11 @@ class Settings:
     log_level: str = "INFO"
     out_mb: int = 256
     sandbox_nice: int = 4
+    user_pool: int = 8
+    cgroups: bool = True
+    executor: str = "local"
+    dask_scheduler: str = ""
+    dask_workers: int = 2
 
     @property
     def db_path(self) -> Path:
@@ -94,7 +107,32 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         log_level=_log_level(env),
         out_mb=_int(env, "PINEOPT_OUT_MB", 256),
         sandbox_nice=min(19, max(1, _int(env, "PINEOPT_SANDBOX_NICE", 4))),
+        user_pool=max(0, _int(env, "PINEOPT_SANDBOX_POOL", 8)),
+        cgroups=_cgroups(env),
+        executor=_executor(env),
+        dask_scheduler=(env.get("PINEOPT_DASK_SCHEDULER") or "").strip(),
+        dask_workers=max(1, _int(env, "PINEOPT_DASK_WORKERS", 2)),
     )
+
+
+def _cgroups(env: dict[str, str]) -> bool:
+    raw = (env.get("PINEOPT_CGROUPS") or "auto").strip().lower()
+    if raw not in ("auto", "off"):
+        raise ConfigError(f"PINEOPT_CGROUPS={raw!r} is not known; use 'auto' (control groups "
+                          "where the host has them) or 'off' (the per-run user pool instead)")
+    return raw == "auto"
+
+
+def _executor(env: dict[str, str]) -> str:
+    """PINEOPT_EXECUTOR, or "dask" when only PINEOPT_DASK_SCHEDULER is set."""
+    raw = (env.get("PINEOPT_EXECUTOR") or "").strip().lower()
+    if not raw:
+        return "dask" if (env.get("PINEOPT_DASK_SCHEDULER") or "").strip() else "local"
+    if raw not in ("local", "dask"):
+        raise ConfigError(f"PINEOPT_EXECUTOR={raw!r} is not known; use 'local' (this machine's "
+                          "sandbox pool) or 'dask' (a Dask cluster: PINEOPT_DASK_SCHEDULER, or "
+                          "an in-process LocalCluster without it)")
+    return raw
 
 
 def _log_level(env: dict[str, str]) -> str:

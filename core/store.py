@@ -216,8 +216,8 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             PRIMARY KEY (backtest_id, name, ts)
         )""",
     )),
-    # 8: reliability (issue #18): the owner of a run is an instance token (core.runs.instance), not a
-    # PID, which a container reuses on every start.
+    # 8: reliability (issue #18): the owner of a run is an instance token (core.runs.instance), not
+    # a PID, which a container reuses on every start.
     (8, (
         "ALTER TABLE backtests ADD COLUMN IF NOT EXISTS owner_token VARCHAR",
     )),
@@ -272,6 +272,35 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             UNIQUE (study_id, params_key)
         )""",
         "CREATE INDEX IF NOT EXISTS trials_hash ON trials (trial_hash)",
+    )),
+    # 20: walk-forward (issue #19): a walk-forward is a study of kind 'walkforward'; its window
+    # lengths, and per window the in-sample sweep (a study of kind 'wf_window'), the chosen
+    # parameters with their in-sample figures, and the out-of-sample run (a normal run record).
+    (20, (
+        """CREATE TABLE IF NOT EXISTS walkforwards (
+            study_id BIGINT PRIMARY KEY,
+            is_len VARCHAR NOT NULL,
+            oos_len VARCHAR NOT NULL,
+            step VARCHAR NOT NULL,
+            anchored BOOLEAN NOT NULL DEFAULT FALSE
+        )""",
+        """CREATE TABLE IF NOT EXISTS walkforward_windows (
+            study_id BIGINT NOT NULL,
+            k INTEGER NOT NULL,
+            is_start TIMESTAMP NOT NULL,
+            is_end TIMESTAMP NOT NULL,
+            oos_start TIMESTAMP NOT NULL,
+            oos_end TIMESTAMP NOT NULL,
+            is_study_id BIGINT NOT NULL,
+            status VARCHAR NOT NULL DEFAULT 'pending',
+            error VARCHAR NOT NULL DEFAULT '',
+            params JSON,
+            is_metrics JSON,
+            is_daily_returns DOUBLE[],
+            oos_run_id BIGINT,
+            oos_metrics JSON,
+            PRIMARY KEY (study_id, k)
+        )""",
     )),
 ]
 LATEST_SCHEMA = max(number for number, _ in MIGRATIONS)

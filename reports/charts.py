@@ -1,8 +1,11 @@
 """Altair charts of a run's equity: equity vs buy and hold, underwater, monthly heatmap, yearly
 returns, rolling Sharpe and volatility. Pure functions of frames; no streamlit here.
 
-Long series are thinned to MAX_POINTS rows so the browser stays quick; time axes zoom and pan
-(drag and mouse wheel) where a chart says so.
+Long series are thinned to about MAX_POINTS rows so the browser stays quick (each bucket keeps
+its extremes, so peaks and drawdowns stay visible; exact values stay in tables and exports);
+time axes zoom and pan (drag and mouse wheel) where a chart says so. Lines and areas over long
+series carry no tooltip: Vega evaluates a tooltip per point at draw time (a third of a Results
+page's chart time), and a line's tooltip shows one fixed point anyway.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import pandas as pd
 
 from reports import frames
 
-MAX_POINTS = 2_000  # per chart line; each bucket keeps its lowest and highest point
+MAX_POINTS = 1_000  # per chart line: 500 buckets of about 2.6 px on a 1,300 px wide chart
 STRATEGY_COLOR = "#1f77b4"
 BENCH_COLOR = "#9a9a9a"
 LOSS_COLOR = "#d62728"
@@ -21,20 +24,25 @@ GAIN_COLOR = "#2ca02c"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
-def thin(frame: pd.DataFrame, column: str | None = None) -> pd.DataFrame:
-    """At most about MAX_POINTS rows for display. With ``column``, each bucket keeps the rows of
-    its lowest and highest value (peaks and troughs survive), plus the first and last rows."""
+def thin(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """At most about MAX_POINTS rows for display (a new frame; the input is not changed).
+
+    With ``columns``, the rows split into MAX_POINTS / (2 * len(columns)) buckets and each
+    bucket keeps the rows of each column's lowest and highest value (peaks and troughs
+    survive), plus the first and last rows; without, every k-th row.
+    """
     step = -(-len(frame) // MAX_POINTS)  # ceil
     if step <= 1:
         return frame
-    if column is None:
+    if not columns:
         return frame.iloc[::step]
-    step = -(-len(frame) // (MAX_POINTS // 2))  # two rows per bucket
-    values = pd.Series(frame[column].to_numpy())
-    groups = values.groupby(np.arange(len(values)) // step)
-    keep = np.unique(np.concatenate([groups.idxmin().to_numpy(), groups.idxmax().to_numpy(),
-                                     [0, len(values) - 1]]))
-    return frame.iloc[keep]
+    step = -(-len(frame) // max(1, MAX_POINTS // (2 * len(columns))))
+    buckets = np.arange(len(frame)) // step
+    keep = [np.array([0, len(frame) - 1])]
+    for column in columns:
+        groups = pd.Series(frame[column].to_numpy()).groupby(buckets)
+        keep += [groups.idxmin().dropna().to_numpy(), groups.idxmax().dropna().to_numpy()]
+    return frame.iloc[np.unique(np.concatenate(keep).astype(int))]
 
 
 def _zoom() -> alt.Parameter:
@@ -47,7 +55,7 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
     start = float(equity.iloc[0])
     bench_equity = benchmark.reindex(equity.index) / float(benchmark.iloc[0]) * start
     frame = thin(pd.DataFrame({"time": equity.index, "Strategy": equity.to_numpy(),
-                                "Buy & hold": bench_equity.to_numpy()}), "Strategy")
+                                "Buy & hold": bench_equity.to_numpy()}), "Strategy", "Buy & hold")
     return alt.Chart(frame).transform_fold(
         ["Strategy", "Buy & hold"], as_=["series", "equity_usdt"]).mark_line(
         strokeWidth=1.4).encode(
@@ -57,8 +65,6 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
                         sort=["Strategy", "Buy & hold"],
                         scale=alt.Scale(domain=["Strategy", "Buy & hold"],
                                         range=[STRATEGY_COLOR, BENCH_COLOR])),
-        tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT), "series:N",
-                 alt.Tooltip("equity_usdt:Q", format=",.2f", title="equity (USDT)")],
     ).add_params(_zoom()).properties(height=height)
 
 
@@ -70,8 +76,6 @@ def underwater(equity: pd.Series, *, height: int = 200) -> alt.Chart:
         color=LOSS_COLOR, opacity=0.5, line={"color": LOSS_COLOR, "strokeWidth": 0.8}).encode(
         x=alt.X("time:T", title="Time (UTC)"),
         y=alt.Y("drawdown:Q", title="Drawdown", axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT),
-                 alt.Tooltip("drawdown:Q", format=".2%")],
     ).add_params(_zoom()).properties(height=height)
 
 
@@ -111,14 +115,12 @@ def yearly_returns(equity: pd.Series, *, height: int = 220) -> alt.Chart:
 
 def rolling_sharpe_volatility(equity: pd.Series, *, height: int = 180) -> alt.VConcatChart:
     """Rolling 30-day Sharpe (annualised, rf 0) above rolling 30-day volatility."""
-    data = frames.rolling_stats(equity)
+    data = thin(frames.rolling_stats(equity), "sharpe", "volatility")
     sharpe = alt.Chart(data).mark_line(color=STRATEGY_COLOR, strokeWidth=1).encode(
         x=alt.X("time:T", title=None), y=alt.Y("sharpe:Q", title="Sharpe"),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d"),
-                 alt.Tooltip("sharpe:Q", format=".2f")]).properties(height=height)
+    ).properties(height=height)
     vol = alt.Chart(data).mark_line(color="#ff7f0e", strokeWidth=1).encode(
         x=alt.X("time:T", title="Time (UTC)"),
         y=alt.Y("volatility:Q", title="Volatility", axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d"),
-                 alt.Tooltip("volatility:Q", format=".1%")]).properties(height=height)
+    ).properties(height=height)
     return alt.vconcat(sharpe, vol).resolve_scale(x="shared")

@@ -67,11 +67,10 @@ def _markers(trades: pd.DataFrame) -> pd.DataFrame:
 def _price_layer(ohlcv: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     bars = ohlcv.reset_index(names="time")
     if len(bars) > CANDLE_LIMIT:
+        # no tooltip on the long line (charts module docstring); the markers carry theirs
         return alt.Chart(thin(bars, "Close")).mark_line(color="#a0a0a0", strokeWidth=0.8).encode(
             x=alt.X("time:T", title="Time (UTC)"),
-            y=alt.Y("Close:Q", title="Price (USDT)", scale=alt.Scale(zero=False)),
-            tooltip=[alt.Tooltip("time:T", format=TIME_FORMAT),
-                     alt.Tooltip("Close:Q", format=",.2f")])
+            y=alt.Y("Close:Q", title="Price (USDT)", scale=alt.Scale(zero=False)))
     base = alt.Chart(bars).encode(
         x=alt.X("time:T", title="Time (UTC)"),
         color=alt.condition("datum.Open <= datum.Close", alt.value(GAIN_COLOR),

@@ -1,0 +1,1 @@
+"""The firejail sandbox: policy, command line, runner, child entry, probe and doctor."""

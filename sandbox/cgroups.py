@@ -21,6 +21,8 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.settings import Settings
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpu")
 NICE_STEP = 1.25  # the kernel's CPU weight falls by about this factor per nice level
@@ -59,6 +61,13 @@ def _own_paths() -> dict[str, str]:
 
 def _writable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK)
+
+
+def for_settings(settings: Settings) -> Support:
+    """detect() for the settings' sandbox user, or none when PINEOPT_CGROUPS=off."""
+    if not settings.cgroups:
+        return Support(0, reason="control groups are switched off (PINEOPT_CGROUPS=off)")
+    return detect(settings.sandbox_user)
 
 
 def detect(sandbox_user: str, *, root: Path = CGROUP_ROOT) -> Support:

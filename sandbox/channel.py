@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 MAX_MESSAGES = 10_000  # an honest child sends one progress message per 2,000 bars, then one more
@@ -88,7 +89,8 @@ def _typed(value: Any, kind: type) -> bool:
     return isinstance(value, kind)
 
 
-def _check_keys(msg: dict[str, Any], schema: dict[str, type], required: tuple[str, ...]) -> None:
+def _check_keys(msg: dict[str, Any], schema: Mapping[str, type],
+                required: tuple[str, ...]) -> None:
     kind = msg["type"]
     unknown = sorted(set(msg) - set(schema))
     if unknown:

@@ -16,7 +16,9 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from collections.abc import Mapping, Sequence
+from types import FrameType, ModuleType
+from typing import Any, TextIO
 
 STRATEGY_FILENAME = "<strategy>"
 
@@ -30,7 +32,7 @@ class Channel:
 
     def __init__(self, fd: int) -> None:
         try:
-            self._file = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+            self._file: TextIO = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
         except OSError:
             self._file = sys.stderr
 
@@ -47,9 +49,14 @@ class Channel:
         self._file.flush()
 
 
-def _make_printer(cap_bytes: int) -> type:
-    class Printer:
-        written = 0
+class PrintCollector:
+    """Base of the _print_ collector classes; ``written`` counts the bytes printed (class-wide)."""
+
+    written = 0
+
+
+def _make_printer(cap_bytes: int) -> type[PrintCollector]:
+    class Printer(PrintCollector):
 
         def __init__(self, _getattr: object = None) -> None:
             pass
@@ -66,7 +73,7 @@ def _make_printer(cap_bytes: int) -> type:
 
 def _strategy_caller(depth: int) -> bool:
     """True when the nearest frame outside the import machinery is the user's module."""
-    frame = sys._getframe(depth)  # noqa: SLF001 - the import hook must know who imports
+    frame: FrameType | None = sys._getframe(depth)  # noqa: SLF001 - the import hook must know who imports
     while frame is not None and (frame.f_code.co_filename.startswith("<frozen importlib")
                                  or "/importlib/" in frame.f_code.co_filename):
         frame = frame.f_back
@@ -84,11 +91,12 @@ def install_import_guard() -> None:
 
     real_import = builtins.__import__
 
-    def guarded(name: str, globals_: Any = None, locals_: Any = None, fromlist: Any = (),
-                level: int = 0) -> Any:
+    def guarded(name: str, globals: Mapping[str, object] | None = None,
+                locals: Mapping[str, object] | None = None, fromlist: Sequence[str] | None = (),
+                level: int = 0) -> ModuleType:
         if _strategy_caller(2) and (level or not policy.module_allowed(name)):
             raise policy.PolicyViolation(f"import of {name!r} is not allowed")
-        return real_import(name, globals_, locals_, fromlist, level)
+        return real_import(name, globals, locals, fromlist, level)
 
     class Finder:
         @staticmethod
@@ -100,7 +108,7 @@ def install_import_guard() -> None:
     sys.meta_path.insert(0, Finder())
 
 
-def load_strategy_class(source: str, *, printer: type | None = None) -> type:
+def load_strategy_class(source: str, *, printer: type[PrintCollector] | None = None) -> type:
     """Compile user source under RestrictedPython + policy and return its Strategy subclass.
 
     ``printer`` is the _print_ collector class (default: one capped at 256 KB).
@@ -114,6 +122,8 @@ def load_strategy_class(source: str, *, printer: type | None = None) -> type:
                                      policy=StrategyTransformer)
     if result.errors:
         raise policy.PolicyViolation("; ".join(result.errors))
+    if result.code is None:
+        raise policy.PolicyViolation("the strategy did not compile")
     module_name = "user_strategy"
     namespace = policy.restricted_globals(module_name=module_name,
                                           printer=printer or _make_printer(256 * 1024))

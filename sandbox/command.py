@@ -12,6 +12,7 @@ import pwd
 import shutil
 import sys
 import uuid
+from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,8 @@ class Limits:
 
         Raises ValueError naming an unknown limit.
         """
-        base = {"timeout_s": float(settings.timeout_s), "memory_mb": settings.memory_mb,
+        base: dict[str, Any] = {
+                "timeout_s": float(settings.timeout_s), "memory_mb": settings.memory_mb,
                 "cpu_s": settings.cpu_s, "nproc": settings.nproc, "nofile": settings.nofile,
                 "fsize_mb": settings.fsize_mb, "output_bytes": settings.output_bytes,
                 "result_bytes": settings.result_bytes, "out_mb": settings.out_mb}
@@ -119,7 +121,7 @@ def sandbox_ids(settings: Settings) -> tuple[int, int] | None:
     except KeyError:
         raise SandboxError(
             f"The sandbox user {settings.sandbox_user!r} does not exist. Run `make setup` as root "
-            "(it creates it) or set PINEOPT_SANDBOX_USER.", status="sandbox_unavailable")
+            "(it creates it) or set PINEOPT_SANDBOX_USER.", status="sandbox_unavailable") from None
     return entry.pw_uid, entry.pw_gid
 
 
@@ -128,13 +130,14 @@ def interpreter_dir(settings: Settings) -> Path:
     return Path(sandbox_python(settings)).parents[1]
 
 
-def sandbox_home(settings: Settings) -> str:
+def sandbox_home(settings: Settings, *, user: str = "") -> str:
     """The sandbox user's home (firejail mounts an empty tmpfs there); HOME inside the sandbox.
 
+    ``user`` is the run's leased pool user (sandbox.userpool), default the main sandbox user.
     Needed explicitly because the private /etc has no passwd file to look it up in.
     """
     try:
-        return pwd.getpwnam(settings.sandbox_user).pw_dir if os.geteuid() == 0 else (
+        return pwd.getpwnam(user or settings.sandbox_user).pw_dir if os.geteuid() == 0 else (
             pwd.getpwuid(os.geteuid()).pw_dir)
     except KeyError:
         return "/nonexistent"
@@ -152,7 +155,7 @@ def user_nproc(settings: Settings, limits: Limits, group: RunGroup | None) -> in
 def run_group(settings: Settings, run_id: str, limits: Limits) -> RunGroup | None:
     """The run's control groups with its memory and process limits, or None when the host has
     none to give (sandbox.cgroups.detect says why). Raises SandboxError if creating them fails."""
-    support = cgroups.detect(settings.sandbox_user)
+    support = cgroups.for_settings(settings)
     if not support.bases:
         return None
     cgroups.sweep(support, settings.jobs_root)
@@ -201,12 +204,13 @@ def out_usage(out_dir: Path, *, max_entries: int = 10_000) -> tuple[int, int]:
 
 def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program: list[str],
                   result_fd: int, runtime: Path | None = None,
-                  group: RunGroup | None = None) -> list[str]:
+                  group: RunGroup | None = None, user: str = "") -> list[str]:
     """The firejail command line (reference/security.md section 3) for one job.
 
     The filesystem is an allow-list (sandbox.filesystem): the interpreter, ``runtime`` (the
     child-side code copy, default ensure_runtime's), the job folder and system directories.
-    ``group`` (the run's control groups) makes the process rlimit user-wide (user_nproc).
+    ``group`` (the run's control groups) makes the process rlimit user-wide (user_nproc);
+    ``user`` names the run's leased pool user (its home becomes HOME), default the main one.
     """
     allowed = allowed_paths(interpreter_dir=interpreter_dir(settings),
                             runtime=runtime or ensure_runtime(settings), job_dir=job_dir)
@@ -216,7 +220,7 @@ def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program:
         *filesystem_flags(allowed=allowed, hidden=[REPO_ROOT, settings.home]),
         "--read-only=/", "--read-only=/tmp", "--read-only=/dev/shm", "--read-only=/var/tmp",
         "--read-only=~", f"--read-write={job_dir / 'out'}",
-        f"--env=HOME={sandbox_home(settings)}", f"--nice={settings.sandbox_nice}",
+        f"--env=HOME={sandbox_home(settings, user=user)}", f"--nice={settings.sandbox_nice}",
         "--net=none", "--protocol=inet", "--ipc-namespace", "--hostname=sandbox", "--machine-id",
         "--caps.drop=all", "--nonewprivs", "--nogroups",
         "--seccomp=execve,execveat,socket,socketpair", "--seccomp.block-secondary",
@@ -224,7 +228,8 @@ def firejail_argv(settings: Settings, *, job_dir: Path, limits: Limits, program:
         "--x11=none", "--dbus-user=none", "--dbus-system=none", "--nosound", "--no3d",
         "--novideo", "--noinput", "--nou2f",
         f"--rlimit-as={limits.memory_mb}m", f"--rlimit-cpu={limits.cpu_s + STARTUP_CPU_S}",
-        f"--rlimit-fsize={limits.fsize_mb}m", f"--rlimit-nproc={user_nproc(settings, limits, group)}",
+        f"--rlimit-fsize={limits.fsize_mb}m",
+        f"--rlimit-nproc={user_nproc(settings, limits, group)}",
         f"--rlimit-nofile={limits.nofile}",
         # No --timeout: on firejail 0.9.72 it slows the child ~4x (measured). The parent keeps
         # the wall clock, and the child arms SIGALRM as a backstop if the parent dies.

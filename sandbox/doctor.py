@@ -89,10 +89,38 @@ def facts(settings: Settings) -> list[Fact]:
     out = [Fact("Linux", sys.platform == "linux", sys.platform, "firejail needs Linux")]
     out.append(_firejail())
     out.extend(_user(settings))
+    out.append(_pool_users(settings))
     out.extend(_interpreter(settings))
     out.append(_jobs_root(settings))
     out.append(_container())
     return out
+
+
+def _pool_users(settings: Settings) -> Fact:
+    """The per-run users (sandbox.userpool): each exists, unprivileged, with a private home of
+    its own. Required where they keep the per-run limits (no per-run pids control group)."""
+    from sandbox import cgroups, userpool
+
+    problems = []
+    for name in userpool.names(settings):
+        try:
+            entry = pwd.getpwnam(name)
+            info = Path(entry.pw_dir).stat()
+        except KeyError:
+            problems.append(f"no user {name}")
+            continue
+        except OSError:
+            problems.append(f"{name}'s home {entry.pw_dir} does not exist")
+            continue
+        if entry.pw_uid < userpool.MIN_UID or info.st_uid != entry.pw_uid or \
+                stat.S_IMODE(info.st_mode) != 0o700:
+            problems.append(f"{name} (uid {entry.pw_uid}) or its home {entry.pw_dir} is not "
+                            "an unprivileged user's own 0700 folder")
+    count = settings.user_pool
+    detail = (f"{count} users {settings.sandbox_user}-1 ... -{count}, each with its own home"
+              if count else "none (PINEOPT_SANDBOX_POOL=0)")
+    return Fact("per-run users", not problems, "; ".join(problems[:3]) if problems else detail,
+                SETUP_FIX, optional=cgroups.for_settings(settings).has("pids"))
 
 
 def _firejail() -> Fact:
@@ -195,24 +223,46 @@ def _container() -> Fact:
                 f"container={marker}" if marker else "host PID namespace")
 
 
+def limits_mode(settings: Settings) -> tuple[str, str]:
+    """How this host keeps limits per run: ("cgroups", ...), ("user pool", ...) or ("none",
+    ...), with one plain sentence saying so."""
+    from sandbox import cgroups, userpool
+
+    support = cgroups.for_settings(settings)
+    if support.has("pids"):
+        return "cgroups", (f"cgroup v{support.version}: each run has its own control group "
+                           f"({', '.join(sorted(support.bases))})")
+    members = userpool.members(settings)
+    why = f" ({support.reason})" if support.reason else ""
+    if userpool.applies(settings, per_run_pids=False):
+        return "user pool", (f"no per-run control groups{why}: each run leases a sandbox user "
+                             f"of its own ({len(members)} of {settings.user_pool} pool users "
+                             f"set up, {settings.sandbox_user}-1 ...)")
+    missing = ("no pool users are set up (PINEOPT_SANDBOX_POOL="
+               f"{settings.user_pool})" if not members else "the app does not run as root")
+    return "none", f"no per-run control groups{why}, and {missing}: limits are per user"
+
+
 def run_limits(settings: Settings) -> list[Fact]:
-    """Which per-run limits this host enforces (sandbox.cgroups), each said plainly."""
+    """Which per-run limits this host enforces (sandbox.cgroups, sandbox.userpool), each said
+    plainly; the first fact names the mechanism (cgroups / user pool / none)."""
     from sandbox import cgroups
 
-    support = cgroups.detect(settings.sandbox_user)
+    support = cgroups.for_settings(settings)
+    mode, said = limits_mode(settings)
     how = f"cgroup v{support.version}" if support.version else "no control groups"
     why = f" ({support.reason})" if support.reason else ""
     fix = ("run the app as root on a host with writable cgroup v2 (memory, pids and cpu "
            "delegated) or v1 controllers")
+    pool_fix = (f"{fix}; or, without them, keep PINEOPT_SANDBOX_POOL >= 1 (and at least "
+                f"PINEOPT_MAX_CONCURRENT + PINEOPT_POOL_SIZE) and {SETUP_FIX}")
     return [
+        Fact("per-run limits", mode != "none", f"{mode}: {said}", pool_fix, optional=True),
         Fact("per-run memory", support.has("memory"),
              f"{settings.memory_mb} MB for all of a run's processes together ({how})"
              if support.has("memory") else f"per process only: {settings.memory_mb} MB address "
              f"space each, so a forking run can hold more{why}", fix, optional=True),
-        Fact("per-run processes", support.has("pids"),
-             f"{settings.nproc} per run ({how})" if support.has("pids") else
-             f"{settings.nproc} per sandbox user, shared by all runs: one run forking to the "
-             f"limit stops the others from starting{why}", fix, optional=True),
+        _processes_fact(settings, mode, how, why, pool_fix),
         Fact("CPU weight", support.has("cpu"),
              f"each of {settings.max_concurrent} concurrent runs weighs as one task at nice "
              f"{settings.sandbox_nice} against the app's ({how}; PINEOPT_SANDBOX_NICE)"
@@ -223,11 +273,31 @@ def run_limits(settings: Settings) -> list[Fact]:
     ]
 
 
+def _processes_fact(settings: Settings, mode: str, how: str, why: str, fix: str) -> Fact:
+    from sandbox import userpool
+
+    if mode == "cgroups":
+        detail = f"{settings.nproc} per run ({how})"
+    elif mode == "user pool":
+        count = len(userpool.members(settings))
+        wait = (f"; more than {count} runs at once (PINEOPT_MAX_CONCURRENT plus "
+                "PINEOPT_POOL_SIZE warm sandboxes) wait for a free user"
+                if count < settings.max_concurrent + settings.pool_size else "")
+        detail = (f"{settings.nproc} per run: each run is a sandbox user of its own, which also "
+                  f"owns the run's out/ folder ({count} pool users{wait})")
+    else:
+        detail = (f"{settings.nproc} per sandbox user, shared by all runs: one run forking to "
+                  f"the limit stops the others from starting{why}")
+    return Fact("per-run processes", mode != "none", detail, fix, optional=True)
+
+
 def summary(settings: Settings) -> str:
-    """One line for the UI: which per-run limits the host enforces."""
+    """One line for the UI: how (cgroups / user pool / none) and which per-run limits the host
+    enforces."""
+    facts = run_limits(settings)
     marks = [f"{f.name} {'✓' if f.ok else '✗ (' + f.detail.split(':')[0] + ')'}"
-             for f in run_limits(settings)]
-    return "Per-run limits: " + "; ".join(marks)
+             for f in facts[1:]]
+    return f"Per-run limits by {limits_mode(settings)[0]}: " + "; ".join(marks)
 
 
 def report(items: list[Fact]) -> str:

@@ -91,6 +91,6 @@ class StrategyTransformer(RestrictingNodeTransformer):
         new = super().visit_Attribute(node)
         if isinstance(new, ast.Call):  # load: _getattr_(a, "p_x")
             new.args[1] = ast.copy_location(ast.Constant(name), new)
-        else:  # store / delete: _write_(a).p_x
+        elif isinstance(new, ast.Attribute):  # store / delete: _write_(a).p_x
             new.attr = name
         return new

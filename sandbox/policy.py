@@ -1,8 +1,8 @@
 """The single list of what untrusted strategy code may import and touch.
 
-core.strategies.validation checks source against these lists statically (security.md A3-A7); sandbox.child
-enforces the same lists at run time through RestrictedPython guards (B1-B5): a guarded getattr
-that refuses dunders, the attribute deny-list and module objects off the allow-list; a write
+core.strategies.validation checks source against these lists statically (security.md A3-A7);
+sandbox.child enforces the same lists at run time through RestrictedPython guards (B1-B5): a guarded
+getattr that refuses dunders, the attribute deny-list and module objects off the allow-list; a write
 guard that refuses modules, classes and library objects; a guarded ``__import__``; a capped
 print collector. Imports only the standard library and RestrictedPython so it loads inside the
 sandbox.
@@ -254,6 +254,7 @@ class _ItemWriter:
     """Lets strategy code set items of numpy/pandas containers but none of their attributes."""
 
     __slots__ = ("_target",)
+    _target: Any
 
     def __init__(self, target: Any) -> None:
         object.__setattr__(self, "_target", target)

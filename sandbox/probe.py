@@ -110,7 +110,8 @@ def checks(spec: dict[str, Any], job_dir: Path) -> dict[str, tuple[bool, str]]:
 
 def run(spec: dict[str, Any], job_dir: Path, channel: Any) -> None:
     """Send the checks, then try to exec (which must fail with EPERM) and report that."""
-    channel.send(type="probe", checks={k: [ok, detail] for k, (ok, detail) in checks(spec, job_dir).items()})
+    found = checks(spec, job_dir)
+    channel.send(type="probe", checks={k: [ok, detail] for k, (ok, detail) in found.items()})
     if not spec.get("firejail"):
         channel.send(type="probe_exec", blocked=True, detail="not checked without firejail")
         return

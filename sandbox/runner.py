@@ -25,6 +25,7 @@ from pathlib import Path
 
 from core.errors import SandboxError
 from core.settings import Settings
+from sandbox import cgroups, userpool
 from sandbox.command import (
     CLEAN_ENV,
     Limits,
@@ -92,17 +93,34 @@ class Worker:
         self._channel = ChannelReader(max_bytes=settings.result_bytes)
         self._fault: ChannelError | None = None
         self.group: RunGroup | None = None  # the run's control groups (sandbox.cgroups)
+        self.lease: userpool.Lease | None = None  # the run's own sandbox user, if leased
 
-    def start(self, *, entry: list[str] | None = None) -> Worker:
+    def start(self, *, entry: list[str] | None = None,
+              lease_wait_s: float = userpool.LEASE_WAIT_S) -> Worker:
         """Create the job folder and start the child; it imports, then waits for a job.
 
         The folder is 0711 root with a random name (other jobs cannot list or guess it); only
-        out/ is writable, by the sandbox user. ``entry`` replaces the interpreter arguments
-        [child.py] (the security tests run raw code under the identical command line); JOB_DIR
-        and RESULT_FD always follow. Raises SandboxError if the sandbox user is missing.
+        out/ is writable, by the run's sandbox user: a leased pool user of its own where the
+        host has no per-run pids group (sandbox.userpool), else the main one. ``entry``
+        replaces the interpreter arguments [child.py] (the security tests run raw code under
+        the identical command line); JOB_DIR and RESULT_FD always follow. Raises SandboxError
+        if the sandbox user is missing, userpool.NoFreeUser if no pool user frees up within
+        ``lease_wait_s``.
         """
         runtime = ensure_runtime(self.settings)
         ids = sandbox_ids(self.settings) if self.settings.sandbox_mode == "firejail" else None
+        if ids and userpool.applies(self.settings, per_run_pids=cgroups.for_settings(
+                self.settings).has("pids")):
+            self.lease = userpool.lease(self.settings, wait_s=lease_wait_s)
+            ids = (self.lease.user.uid, self.lease.user.gid)
+        try:
+            return self._launch(runtime, ids, entry)
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _launch(self, runtime: Path, ids: tuple[int, int] | None,
+                entry: list[str] | None) -> Worker:
         (self.job_dir / "out").mkdir(parents=True)
         self._dir_fd = os.open(self.job_dir, os.O_RDONLY | os.O_DIRECTORY)
         fcntl.flock(self._dir_fd, fcntl.LOCK_SH)
@@ -121,13 +139,15 @@ class Worker:
             self.group = run_group(self.settings, self.job_dir.name, limits) if ids else None
             argv = firejail_argv(self.settings, job_dir=self.job_dir, limits=limits,
                                  program=program, result_fd=result_w, runtime=runtime,
-                                 group=self.group)
+                                 group=self.group,
+                                 user=self.lease.user.name if self.lease else "")
             kwargs = {"preexec_fn": launch_as(ids, self.group)} if ids else {}
         self.proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=dict(CLEAN_ENV), start_new_session=True, pass_fds=(result_w,), **kwargs)
         os.close(result_w)
         self._result_r = result_r
+        assert self.proc.stdout is not None and self.proc.stderr is not None  # PIPE above
         for fd in (self.proc.stdout.fileno(), self.proc.stderr.fileno()):
             self._buffers[fd] = bytearray()
         self._open.update((*self._buffers, result_r))
@@ -355,6 +375,8 @@ class Worker:
         if self._dir_fd >= 0:
             os.close(self._dir_fd)
             self._dir_fd = -1
+        if self.lease is not None:  # after the kill: the user's processes are gone
+            self.lease.release()
 
 
 def _first_line(text: str) -> str:

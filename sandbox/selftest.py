@@ -4,9 +4,10 @@ A canary job runs through the exact command line of real jobs (a sandbox.runner.
 report seccomp on, no new privileges, no capabilities, its own pid namespace, no sockets, no
 writes to / /tmp ~, a host marker file, the store, the repo, /etc/passwd and /proc/1/cmdline
 invisible, no other job folder visible, the run's own control groups joined (where the host
-has them), the launcher's canary variable absent, and exec refused with EPERM. firejail can warn and run unsandboxed with exit code 0, so
-only these facts count. The result is cached per process (a failure is retried after
-RETRY_AFTER_S). PINEOPT_SANDBOX=none skips the probe and reports an unsafe development mode.
+has them), the launcher's canary variable absent, and exec refused with EPERM. firejail can
+warn and run unsandboxed with exit code 0, so only these facts count. The result is cached per
+process (a failure is retried after RETRY_AFTER_S). PINEOPT_SANDBOX=none skips the probe and
+reports an unsafe development mode.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _expected_groups(settings: Settings) -> list[str]:
     """The controllers a run must be placed in (v2's single hierarchy is named "")."""
     from sandbox import cgroups
 
-    support = cgroups.detect(settings.sandbox_user)
+    support = cgroups.for_settings(settings)
     if support.version == 2:
         return [""]
     return sorted(support.bases)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System part of `make setup`/`make test`: Debian packages, the sandbox user and its home, the
-# sandbox interpreter (outside any home directory) and the jobs folder. Idempotent: a second run
+# per-run pool users and theirs, the sandbox interpreter (outside any home directory) and the
+# jobs folder with its lease folder. Idempotent: a second run
 # changes nothing, and it repairs what it finds broken (a missing or wrongly owned home, a user
 # whose home is /nonexistent, a deleted or half-built interpreter). Two runs at once are safe: the
 # second waits on a lock; the interpreter is built in a fresh folder and swapped in with one
@@ -9,6 +10,7 @@
 # Names come from the same variables the app reads (README, "Configuration"):
 #   PINEOPT_SANDBOX_USER  (pineopt-sandbox)        PINEOPT_SANDBOX_HOME (/var/lib/pineopt-sandbox/<user>)
 #   PINEOPT_SANDBOX_VENV  (/opt/pineopt/sandbox-venv) PINEOPT_JOBS_ROOT (/var/lib/pineopt/jobs)
+#   PINEOPT_SANDBOX_POOL  (8): per-run users <user>-1 ... <user>-N, homes <home>-1 ... <home>-N
 # Needs root; without root it says what is missing and how to get it, and exits 0 so a developer
 # can still use PINEOPT_SANDBOX=none (`pineopt doctor` then names every missing piece).
 set -euo pipefail
@@ -19,6 +21,7 @@ SANDBOX_USER=${PINEOPT_SANDBOX_USER:-pineopt-sandbox}
 SANDBOX_HOME=${PINEOPT_SANDBOX_HOME:-/var/lib/pineopt-sandbox/$SANDBOX_USER}
 SANDBOX_VENV=${PINEOPT_SANDBOX_VENV:-/opt/pineopt/sandbox-venv}
 JOBS_ROOT=${PINEOPT_JOBS_ROOT:-/var/lib/pineopt/jobs}
+SANDBOX_POOL=${PINEOPT_SANDBOX_POOL:-8}
 here=$(cd "$(dirname "$0")/.." && pwd)
 say() { echo "pineopt setup: $*"; }
 
@@ -48,45 +51,59 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# --- the sandbox user and its home ------------------------------------------------------------
+# --- the sandbox user, the per-run pool users, and their homes ------------------------------------
 case "$SANDBOX_HOME" in
   /|/home|/root|/tmp|/var|/var/lib|/opt|/home/*/*|/root/*)
     echo "pineopt setup: PINEOPT_SANDBOX_HOME=$SANDBOX_HOME is not usable: give a folder of its own, outside any other user's home (e.g. /var/lib/pineopt-sandbox/$SANDBOX_USER)." >&2
     exit 2 ;;
 esac
-if ! id "$SANDBOX_USER" >/dev/null 2>&1; then
-  say "creating the sandbox user $SANDBOX_USER (home $SANDBOX_HOME)"
-  # uid >= 1000: firejail refuses system users such as nobody; 1500 when it is free.
-  if getent passwd 1500 >/dev/null; then uid_opt=(); else uid_opt=(--uid 1500); fi
-  useradd "${uid_opt[@]}" --user-group --no-create-home --home-dir "$SANDBOX_HOME" \
-    --shell /usr/sbin/nologin "$SANDBOX_USER"
-fi
-uid=$(id -u "$SANDBOX_USER")
-if [ "$uid" -lt 1000 ]; then
-  echo "pineopt setup: the sandbox user $SANDBOX_USER has uid $uid; it must be an unprivileged user with uid >= 1000 (firejail refuses system users, and process limits do not apply to root). Remove it (userdel $SANDBOX_USER) and run 'make setup' again, or set PINEOPT_SANDBOX_USER to another name." >&2
-  exit 2
-fi
-group=$(id -gn "$SANDBOX_USER")
-current_home=$(getent passwd "$SANDBOX_USER" | cut -d: -f6)
-if [ "$current_home" != "$SANDBOX_HOME" ]; then
-  say "repairing: the home of $SANDBOX_USER was $current_home, now $SANDBOX_HOME"
-  usermod --home "$SANDBOX_HOME" "$SANDBOX_USER"
-fi
-# firejail --private mounts an empty tmpfs on this folder: it must exist and be the user's own.
-if [ ! -d "$SANDBOX_HOME" ]; then
-  say "creating the sandbox home $SANDBOX_HOME"
-  mkdir -p "$(dirname "$SANDBOX_HOME")"
-  mkdir -m 0700 "$SANDBOX_HOME"
-  chown "$SANDBOX_USER:$group" "$SANDBOX_HOME"
-fi
-if [ "$(stat -c %U:%G "$SANDBOX_HOME")" != "$SANDBOX_USER:$group" ]; then
-  say "repairing: $SANDBOX_HOME was owned by $(stat -c %U:%G "$SANDBOX_HOME"), now $SANDBOX_USER:$group"
-  chown "$SANDBOX_USER:$group" "$SANDBOX_HOME"
-fi
-[ "$(stat -c %a "$SANDBOX_HOME")" = 700 ] || chmod 0700 "$SANDBOX_HOME"
-if [ -f /etc/firejail/firejail.users ] && ! grep -qx "$SANDBOX_USER" /etc/firejail/firejail.users; then
-  echo "$SANDBOX_USER" >> /etc/firejail/firejail.users
-fi
+case "$SANDBOX_POOL" in
+  ''|*[!0-9]*) echo "pineopt setup: PINEOPT_SANDBOX_POOL=$SANDBOX_POOL is not a whole number; unset it or give e.g. 8." >&2; exit 2 ;;
+esac
+# ensure_user NAME HOME [UID]: an unprivileged user with a private home of its own (0700, its
+# own), created or repaired; firejail --private mounts an empty tmpfs on that home.
+ensure_user() {
+  local name=$1 home=$2 want_uid=${3:-} uid group current_home
+  if ! id "$name" >/dev/null 2>&1; then
+    say "creating the sandbox user $name (home $home)"
+    # uid >= 1000: firejail refuses system users such as nobody.
+    local uid_opt=()
+    if [ -n "$want_uid" ] && ! getent passwd "$want_uid" >/dev/null; then uid_opt=(--uid "$want_uid"); fi
+    useradd "${uid_opt[@]}" --user-group --no-create-home --home-dir "$home" \
+      --shell /usr/sbin/nologin "$name"
+  fi
+  uid=$(id -u "$name")
+  if [ "$uid" -lt 1000 ]; then
+    echo "pineopt setup: the sandbox user $name has uid $uid; it must be an unprivileged user with uid >= 1000 (firejail refuses system users, and process limits do not apply to root). Remove it (userdel $name) and run 'make setup' again, or set PINEOPT_SANDBOX_USER to another name." >&2
+    exit 2
+  fi
+  group=$(id -gn "$name")
+  current_home=$(getent passwd "$name" | cut -d: -f6)
+  if [ "$current_home" != "$home" ]; then
+    say "repairing: the home of $name was $current_home, now $home"
+    usermod --home "$home" "$name"
+  fi
+  if [ ! -d "$home" ]; then
+    say "creating the sandbox home $home"
+    mkdir -p "$(dirname "$home")"
+    mkdir -m 0700 "$home"
+    chown "$name:$group" "$home"
+  fi
+  if [ "$(stat -c %U:%G "$home")" != "$name:$group" ]; then
+    say "repairing: $home was owned by $(stat -c %U:%G "$home"), now $name:$group"
+    chown "$name:$group" "$home"
+  fi
+  [ "$(stat -c %a "$home")" = 700 ] || chmod 0700 "$home"
+  if [ -f /etc/firejail/firejail.users ] && ! grep -qx "$name" /etc/firejail/firejail.users; then
+    echo "$name" >> /etc/firejail/firejail.users
+  fi
+}
+ensure_user "$SANDBOX_USER" "$SANDBOX_HOME" 1500  # 1500 when it is free
+# The per-run users (sandbox/userpool.py): where the host has no per-run control groups, each
+# run leases one of them, so process limits and file ownership are per run. Same rules as above.
+for i in $(seq 1 "$SANDBOX_POOL"); do
+  ensure_user "$SANDBOX_USER-$i" "$SANDBOX_HOME-$i"
+done
 
 # --- the sandbox interpreter --------------------------------------------------------------------
 # $SANDBOX_VENV is a symlink to .<name>-<hash of requirements + python>; a new build goes to a
@@ -140,3 +157,7 @@ jobs_parent=$(dirname "$JOBS_ROOT")
 mkdir -p "$JOBS_ROOT"
 chown root:root "$JOBS_ROOT"
 chmod 711 "$JOBS_ROOT"
+# per-run user leases (sandbox/userpool.py): root only, like the jobs root
+mkdir -p "$JOBS_ROOT/.leases"
+chown root:root "$JOBS_ROOT/.leases"
+chmod 700 "$JOBS_ROOT/.leases"

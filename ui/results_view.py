@@ -47,6 +47,22 @@ def bundle(settings: Settings, run_id: int) -> RunBundle:
     return _bundle(str(settings.home), run_id)
 
 
+# A hidden tab panel is display:none, so its charts measure 0 px wide and Streamlit re-creates
+# every Vega view when the tab shows again (seconds for the Charts tab). Hidden panels are kept
+# laid out at full width instead, but take no height and are invisible and inert.
+_KEEP_TABS_LAID_OUT = """<style>
+[data-testid="stTabs"] [data-testid="stTabPanel"]:not([role="tabpanel"]) {
+  display: block !important; visibility: hidden; height: 0; overflow: hidden;
+  padding: 0 !important; margin: 0 !important; pointer-events: none;
+}
+</style>"""
+
+
+def keep_tabs_laid_out() -> None:
+    """Keep hidden tabs' content laid out so switching back to a tab redraws nothing."""
+    st.html(_KEEP_TABS_LAID_OUT)
+
+
 def failed_run(run: RunRecord) -> None:
     """Status, message and log of a run that did not complete."""
     st.error(f"Run {run.id} ended as **{run.status.value}**; it has no results.")

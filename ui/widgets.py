@@ -157,6 +157,10 @@ def sandbox_banner(settings: Settings) -> None:
     of every page when strategies cannot run or run unsandboxed (PINEOPT_SANDBOX=none)."""
     from sandbox import selftest as sandbox_check
 
+    if settings.executor == "dask":  # jobs run on the workers, each proves its own sandbox
+        st.sidebar.caption(":material/shield: Sandbox: on the Dask workers (each runs the "
+                           "firejail self-test before it joins and refuses to join if it fails).")
+        return
     with st.spinner("Checking the sandbox…"):
         status = sandbox_check.self_test(settings)
     if status.ok and not status.unsafe:
@@ -176,3 +180,14 @@ def metric_cards(values: dict[str, float], names: list[str]) -> None:
     for col, name in zip(cols, names, strict=True):
         info = metrics.describe(name)
         col.metric(info.label, metrics.format_value(name, values.get(name)), help=info.definition)
+
+
+def placement_caption(settings: Settings) -> None:
+    """Where jobs run: 'locally' or 'on a Dask cluster with N workers', with the dashboard link
+    when the scheduler serves one (core.executors.placement; never raises)."""
+    from core import executors
+
+    where = executors.placement(settings)
+    link = f" · [Dask dashboard]({where.dashboard})" if where.dashboard else ""
+    icon = ":material/lan:" if where.kind == executors.DASK else ":material/computer:"
+    st.caption(f"{icon} {where.text}{link}")

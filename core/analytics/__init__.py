@@ -1,2 +1,2 @@
-"""Analytics of stored runs: metric definitions (one each), TradingView's trade statistics, backtesting.py parity, and one run gathered for reports.
-"""
+"""Analytics of stored runs: metric definitions (one each), TradingView's trade statistics,
+backtesting.py parity, and one run gathered for reports."""

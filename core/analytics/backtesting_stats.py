@@ -2,9 +2,9 @@
 
 With backtesting.py semantics (core.runs.semantics) a run's trades and equity equal backtesting.py
 0.6.6's; most figures then agree too, but some are defined differently (the lab's definitions
-are in core.analytics.metrics and core.analytics.trade_stats, annualised with 365 days). Each pair below says which
-backtesting.py statistic a lab metric corresponds to and, when they differ, exactly how. The
-Glossary page shows the table; tests/compat checks every "equal" pair and recomputes every
+are in core.analytics.metrics and core.analytics.trade_stats, annualised with 365 days). Each pair
+below says which backtesting.py statistic a lab metric corresponds to and, when they differ, exactly
+how. The Glossary page shows the table; tests/compat checks every "equal" pair and recomputes every
 stated difference from backtesting.py's own output.
 """
 

@@ -2,15 +2,15 @@
 
 Owns the trade-level definitions (net profit, gross profit and loss, counts, averages, bars held,
 max contracts held, open P&L, commission) and the equity-level run-up / drawdown in USDT, plus
-the ordered summary table that mixes them with core.analytics.metrics' equity-based ratios (those have an
-All value only, as in TradingView).
+the ordered summary table that mixes them with core.analytics.metrics' equity-based ratios (those
+have an All value only, as in TradingView).
 
 Open vs closed: a trade still open at the end of the data (the engine closes it with exit reason
 ``end_of_data``: Python runs at the last bar's open, as backtesting.py's finalize_trades does;
 Pine runs at the last close, as TradingView marks it) counts as an *open* trade here, as
 TradingView shows it: its mark-to-market P&L is Open P&L and it is left out of every
-closed-trade statistic, and of core.analytics.metrics' total_trades, win_rate and profit_factor (the same
-closed-trade definitions). P&L is in USDT after commission; sizes are coins; "bars" count from
+closed-trade statistic, and of core.analytics.metrics' total_trades, win_rate and profit_factor (the
+same closed-trade definitions). P&L is in USDT after commission; sizes are coins; "bars" count from
 the entry bar to the exit bar.
 """
 
@@ -104,7 +104,8 @@ def gross_loss(t: SideTrades) -> float:
 
 def closed_profit_factor(t: SideTrades) -> float:
     """Gross profit / gross loss of closed trades (TradingView's Profit Factor); inf with no
-    loss. Same value as core.analytics.metrics' profit_factor (this column also has Long and Short)."""
+    loss. Same value as core.analytics.metrics' profit_factor (this column also has Long and
+    Short)."""
     loss = gross_loss(t)
     if loss == 0:
         return float("inf") if gross_profit(t) > 0 else 0.0
@@ -306,7 +307,7 @@ def metric_rows(inp: metrics.Inputs, *, sides: tuple[str, ...] = SIDES
 def _entry(name: str) -> tuple[Callable, str, str]:
     for registry in (metrics.METRICS, TRADE_STATS, EQUITY_STATS):
         if name in registry:
-            return registry[name]  # type: ignore[return-value]
+            return registry[name]
     raise KeyError(f"unknown metric {name!r}")
 
 

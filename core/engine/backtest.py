@@ -61,13 +61,14 @@ def with_progress(strategy_cls: type, total_bars: int,
     """A subclass that calls report(bars_done, total) every PROGRESS_EVERY_BARS bars."""
     if report is None:
         return strategy_cls
+    callback = report
 
-    class Progress(strategy_cls):  # type: ignore[misc, valid-type]
+    class Progress(strategy_cls):
         def next(self) -> None:
             super().next()
             done = len(self.data)
             if done % PROGRESS_EVERY_BARS == 0:
-                report(done, total_bars)
+                callback(done, total_bars)
 
     Progress.__name__ = strategy_cls.__name__
     Progress.__qualname__ = strategy_cls.__qualname__
@@ -92,7 +93,7 @@ def with_sizing(strategy_cls: type) -> type:
 
     full = Strategy._FULL_EQUITY
 
-    class Sized(strategy_cls):  # type: ignore[misc, valid-type]
+    class Sized(strategy_cls):
         def buy(self, *, size: float = full, limit: float | None = None,
                 stop: float | None = None, sl: float | None = None, tp: float | None = None,
                 tag: object = None) -> Any:

@@ -11,12 +11,14 @@ backtesting.py 0.6.6: stop triggers, limit fills, SL before TP, FIFO netting, ma
   orders the margin cannot carry are rejected and counted, never resized;
 - each trade knows its fees, slippage cost, funding and exit reason.
 
-Liquidation, funding and risk rules live in core.engine.risk (mixed in). Runs in the sandbox child.
+Liquidation, funding and risk rules live in core.engine.risk (``self.risk``, a RiskBook); order
+sizes and admission in core.engine.lots (functions taking the broker). Runs in the sandbox child.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from math import copysign
@@ -24,8 +26,8 @@ from math import copysign
 import numpy as np
 from backtesting.backtesting import Order, Trade, _Broker
 
-from core.engine.lots import LotMixin
-from core.engine.risk import RiskMixin
+from core.engine import lots
+from core.engine.risk import RiskBook
 from core.sizing import Coins
 
 REJECT_REASONS = ("below_lot_step", "below_min_notional", "insufficient_margin",
@@ -62,6 +64,9 @@ class EngineSettings:
     liquidation_fee_rate: float = 0.0
     liquidate: bool = True  # perps: isolated-margin liquidation (off for runtimes that mirror)
     mirror: bool = False  # orders reproduce another broker's fills (Pine): never refuse on margin
+    # mirror: the most a mirrored fill slips (price units), also beyond its bar's range; the host
+    # allows exactly this much (core.runs.result_check, core.runs.broker_check)
+    mirror_slippage: float = 0.0
     finalize_at_close: bool = False  # trades open at the end close at the last close (TradingView)
     stop_loss_pct: float = 0.0
     take_profit_pct: float = 0.0
@@ -100,11 +105,12 @@ def _init_trade(trade: Trade, *, fee_rate: float, slip: float) -> Trade:
     return trade
 
 
-class CryptoBroker(LotMixin, RiskMixin, _Broker):
+class CryptoBroker(_Broker):
     """backtesting.py's broker for crypto. Built by core.engine through functools.partial."""
 
     def __init__(self, *, settings: EngineSettings, funding_by_bar: np.ndarray | None,
-                 day_by_bar: np.ndarray | None, progress: object = None, **base: object) -> None:
+                 day_by_bar: np.ndarray | None,
+                 progress: Callable[[int, int], object] | None = None, **base: object) -> None:
         super().__init__(**base)
         s = self._settings = settings
         df = self._data._Data__df
@@ -118,11 +124,11 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         self._last_i = -1
         self._finalizing = False
         self._progress = progress
-        self._init_risk(funding_by_bar=funding_by_bar, day_by_bar=day_by_bar)
+        self.risk = RiskBook(self, funding_by_bar=funding_by_bar, day_by_bar=day_by_bar)
 
     # -- positions with fractional sizes -------------------------------------------------------
     @cached_property
-    def _position_size(self) -> float:  # type: ignore[override]
+    def _position_size(self) -> float:
         if not self._lot:
             return sum(int(trade.size) for trade in self.trades)
         return sum(trade.size for trade in self.trades)
@@ -139,7 +145,7 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
 
     def _trades_cache_clear(self) -> None:
         super()._trades_cache_clear()
-        self._liq = None  # the position changed: its liquidation price too
+        self.risk.liq = None  # the position changed: its liquidation price too
 
     def _reject(self, order: Order, reason: str) -> None:
         self.rejected[reason] += 1
@@ -151,19 +157,19 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         i = self._i = len(self._data) - 1
         self._finalizing = i == self._last_i
         self._last_i = i
-        if i in self._funding_at and self.trades and not self._finalizing:
-            self._apply_funding(i)
+        if i in self.risk.funding_at and self.trades and not self._finalizing:
+            self.risk.apply_funding(i)
         self._process_orders()
-        if self._liquidating and self.trades:
-            self._check_liquidation(i)
+        if self.risk.liquidating and self.trades:
+            self.risk.check_liquidation(i)
         equity = self.equity
-        if self._risk_on:
-            equity = self._apply_risk_rules(i, equity)
+        if self.risk.risk_on:
+            equity = self.risk.apply_rules(i, equity)
         self._equity[i] = equity
         if self._progress is not None and i % 2_000 == 0:
             self._progress(i, len(self._high))
         if equity <= 0:
-            self._wipe_out(i)
+            self.risk.wipe_out(i)
 
     # -- order processing (backtesting.py 0.6.6 rules) -----------------------------------------
     def _process_orders(self) -> None:
@@ -238,12 +244,12 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
                       else "end_of_data" if self._finalizing else "signal")
             rate = self._maker if order.limit else self._taker
             fill = self._slip(price, size, ti) if self._slipping and not order.limit else price
-            if self._liquidating and self._beyond_liquidation(trade, fill):
-                self._liquidate(ti, at_price=None)
+            if self.risk.liquidating and self.risk.beyond_liquidation(trade, fill):
+                self.risk.liquidate(ti, at_price=None)
             else:
                 self._reduce_trade(trade, fill, size, ti, fee_rate=rate, reason=reason,
                                    ref_price=price)
-                self._rule_fired(trade, ti, is_sl=is_sl, is_tp=is_tp, price=fill)
+                self.risk.rule_fired(trade, ti, is_sl=is_sl, is_tp=is_tp, price=fill)
             if is_sl and trade._sl_order is not None:
                 trade._sl_order._replace(stop_price=stop_price)  # keep SL for the trades table
         if order not in (trade._sl_order, trade._tp_order) and order in self.orders:
@@ -254,16 +260,18 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         """Fill a stand-alone order; True when its new SL/TP must be checked in this bar."""
         rate = self._maker if order.limit else self._taker
         fill = self._slip(price, order.size, ti) if self._slipping and not order.limit else price
+        if self._settings.mirror:  # the mirrored broker's slippage, in full (core.pine.runtime)
+            fill += getattr(order, "_mirror_slip", 0.0)
         adjusted = self._adjusted_price(order.size, fill)
         # per coin, in units of margin x leverage: the position's margin (adjusted / leverage)
         # plus the entry fee, which is paid in full from equity (isolated margin), not leveraged
         unit_cost = adjusted + fill * rate * self._leverage
-        size = self._order_size(order, unit_cost)
-        why = self._admissible(order, size, fill)
+        size = lots.order_size(self, order, unit_cost)
+        why = lots.admissible(self, order, size, fill)
         if why:
             self._reject(order, why)
             return False
-        size = self._capped(size, fill)
+        size = self.risk.capped(size, fill)
         if not size:
             self._reject(order, "max_position_size")
             return False
@@ -320,12 +328,12 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         """Open a trade at ``price`` (fee charged now); True when risk rules added an SL/TP."""
         trade = _init_trade(Trade(self, size, price, time_index, tag), fee_rate=fee_rate, slip=slip)
         if self._lot:
-            trade.close = lambda portion=1.0, t=trade: self._close_portion(t, portion)
+            trade.close = lambda portion=1.0, t=trade: lots.close_portion(self, t, portion)
         self.trades.append(trade)
         self._trades_cache_clear()
         self._cash -= abs(size) * price * fee_rate
         trade._dated_in = time_index < self._i
-        self._funding_catch_up(trade, time_index, opening=True)
+        self.risk.funding_catch_up(trade, time_index, opening=True)
         s = self._settings
         added = False
         if tp is None and s.take_profit_pct:
@@ -371,7 +379,7 @@ class CryptoBroker(LotMixin, RiskMixin, _Broker):
         trade._replace(exit_price=price, exit_bar=time_index)
         self.closed_trades.append(trade)
         trade._dated_out = time_index < self._i
-        self._funding_catch_up(trade, time_index, opening=False)
+        self.risk.funding_catch_up(trade, time_index, opening=False)
         rate = self._taker if fee_rate is None else fee_rate
         fee_out = abs(trade.size) * price * rate
         self._cash += trade.size * (price - trade.entry_price) - fee_out

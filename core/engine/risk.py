@@ -1,4 +1,4 @@
-"""Perpetual-futures mechanics and risk rules for core.engine.broker.CryptoBroker (a mixin).
+"""Perpetual-futures mechanics and risk rules for core.engine.broker.CryptoBroker (its ``risk``).
 
 Owns: funding payments, isolated-margin liquidation, trailing stops, max position size, the
 max-drawdown halt and the max-daily-loss halt, plus the risk-event log. Formulas:
@@ -25,14 +25,21 @@ in the parent.
 from __future__ import annotations
 
 from math import copysign, floor
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from backtesting.backtesting import Trade
+
+    from core.engine.broker import CryptoBroker
+
+_Price = TypeVar("_Price", float, np.ndarray)  # one price, or one per bar (core.runs.broker_check)
 BLOWN_FRACTION = 0.01  # equity below 1 % of the initial capital after a liquidation: blown
 
 
-def liquidation_price(*, avg_entry: float, long: bool, leverage: float,
-                      maintenance_rate: float) -> float:
+def liquidation_price(*, avg_entry: _Price, long: bool, leverage: float,
+                      maintenance_rate: float) -> _Price:
     """Isolated-margin liquidation price (quote currency); 0 for an unleveraged long."""
     if long:
         return avg_entry * (1 - 1 / leverage) / (1 - maintenance_rate)
@@ -57,66 +64,69 @@ def funding_by_bar(*, bar_times: np.ndarray, funding_times: np.ndarray,
     return out
 
 
-class RiskMixin:
-    """Funding, liquidation and risk rules; expects CryptoBroker's attributes."""
+class RiskBook:
+    """Funding, liquidation and risk rules of one CryptoBroker ``b``, with their state."""
 
-    def _init_risk(self, *, funding_by_bar: np.ndarray | None,
-                   day_by_bar: np.ndarray | None) -> None:
-        s = self._settings
+    def __init__(self, broker: CryptoBroker, *, funding_by_bar: np.ndarray | None,
+                 day_by_bar: np.ndarray | None) -> None:
+        self.b = broker
+        s = broker._settings
         rates = funding_by_bar if s.perp and funding_by_bar is not None else np.zeros(0)
-        self._funding_at = {int(i): float(rates[i]) for i in np.flatnonzero(rates)}
-        self._liq: tuple[float, bool] | None = None
-        self._liquidating = bool(s.perp and s.liquidate)
-        self._risk_on = bool(s.trailing_stop_pct or s.max_drawdown_halt or s.max_daily_loss)
+        self.funding_at = {int(i): float(rates[i]) for i in np.flatnonzero(rates)}
+        self.liq: tuple[float, bool] | None = None
+        self.liquidating = bool(s.perp and s.liquidate)
+        self.risk_on = bool(s.trailing_stop_pct or s.max_drawdown_halt or s.max_daily_loss)
         self._day_starts = (set(np.flatnonzero(np.diff(day_by_bar, prepend=-1)).tolist())
                             if day_by_bar is not None else set())
-        self._halted = False
+        self.halted = False
         self._blown = False
         self._halted_day: int | None = None
-        self._peak = float(self._cash)
+        self._peak = float(self.b._cash)
         self._day: int | None = None  # first bar of the current UTC day
-        self._day_start = float(self._cash)
+        self._day_start = float(self.b._cash)
 
-    def _event(self, i: int, rule: str, detail: str) -> None:
-        self.events.append((i, rule, detail))
+    def event(self, i: int, rule: str, detail: str) -> None:
+        """Log a risk event of bar ``i`` (the broker's ``events``)."""
+        self.b.events.append((i, rule, detail))
 
     # -- funding ----------------------------------------------------------------------------
-    def _apply_funding(self, i: int) -> None:
-        rate = self._funding_at[i]
-        mark = self._data._current_value("Open")
+    def apply_funding(self, i: int) -> None:
+        """Pay or receive bar ``i``'s funding on every open trade, at the bar's open."""
+        rate = self.funding_at[i]
+        mark = self.b._data._current_value("Open")
         total = 0.0
-        for trade in self.trades:
+        for trade in self.b.trades:
             pay = -trade.size * mark * rate
             trade._funding += pay
             total += pay
-        self._cash += total
-        self._liq = None  # funding moved the isolated margin, hence the liquidation price
+        self.b._cash += total
+        self.liq = None  # funding moved the isolated margin, hence the liquidation price
 
-    def _funding_catch_up(self, trade: object, time_index: int, *, opening: bool) -> None:
+    def funding_catch_up(self, trade: Trade, time_index: int, *, opening: bool) -> None:
         """Keep funding on the (entry, exit] bar rule for fills dated to the previous bar
         (fill timing "this close"): charge a trade opened then, refund one closed then."""
-        if time_index >= self._i or not self._funding_at:
+        if time_index >= self.b._i or not self.funding_at:
             return
-        rate = self._funding_at.get(self._i, 0.0)
+        rate = self.funding_at.get(self.b._i, 0.0)
         if rate:
-            pay = -trade.size * self._data._current_value("Open") * rate
+            pay = -trade.size * self.b._data._current_value("Open") * rate
             pay = pay if opening else -pay
             trade._funding += pay
-            self._cash += pay
+            self.b._cash += pay
 
     # -- liquidation ------------------------------------------------------------------------
     def _isolated_margin(self) -> float:
         """The open position's isolated margin: entry notional / leverage + funding received."""
-        s = self._settings
-        return sum(abs(t.size) * t.entry_price / s.leverage + t._funding for t in self.trades)
+        s = self.b._settings
+        return sum(abs(t.size) * t.entry_price / s.leverage + t._funding for t in self.b.trades)
 
     def _liquidation_price(self) -> float:
-        size = sum(t.size for t in self.trades)
+        size = sum(t.size for t in self.b.trades)
         if not size:
             return 0.0
-        avg = sum(t.size * t.entry_price for t in self.trades) / size
-        s = self._settings
-        funding = sum(t._funding for t in self.trades)
+        avg = sum(t.size * t.entry_price for t in self.b.trades) / size
+        s = self.b._settings
+        funding = sum(t._funding for t in self.b.trades)
         if not funding:
             return liquidation_price(avg_entry=avg, long=size > 0, leverage=s.leverage,
                                      maintenance_rate=s.maintenance_margin_rate)
@@ -126,94 +136,98 @@ class RiskMixin:
 
     def _liquidation_fill(self, liq: float, long: bool) -> float:
         """The liquidation price, or this bar's open when the bar opened beyond it."""
-        open_ = self._data._current_value("Open")
+        open_ = self.b._data._current_value("Open")
         return min(liq, open_) if long else max(liq, open_)
 
-    def _beyond_liquidation(self, trade: object, fill: float) -> bool:
+    def beyond_liquidation(self, trade: Trade, fill: float) -> bool:
         """True when closing at ``fill`` would lose more than the position's isolated margin."""
         liq = self._liquidation_price()
         if trade.size > 0:
             return liq > 0 and fill < liq
         return fill > liq > 0
 
-    def _check_liquidation(self, i: int) -> None:
-        if self._liq is None:  # cached until the trades change (see _trades_cache_clear)
-            self._liq = (self._liquidation_price(), self._position_size > 0)
-        liq, long = self._liq
+    def check_liquidation(self, i: int) -> None:
+        """Liquidate when bar ``i``'s adverse extreme reaches the liquidation price."""
+        if self.liq is None:  # cached until the trades change (see _trades_cache_clear)
+            self.liq = (self._liquidation_price(), self.b._position_size > 0)
+        liq, long = self.liq
         if liq <= 0:
             return
-        if (long and self._low[i] <= liq) or (not long and self._high[i] >= liq):
-            self._liquidate(i, at_price=self._liquidation_fill(liq, long))
+        if (long and self.b._low[i] <= liq) or (not long and self.b._high[i] >= liq):
+            self.liquidate(i, at_price=self._liquidation_fill(liq, long))
 
-    def _liquidate(self, i: int, *, at_price: float | None) -> None:
-        long = self._position_size > 0
+    def liquidate(self, i: int, *, at_price: float | None) -> None:
+        """Close the position at ``at_price`` (default: the liquidation fill) with the fee."""
+        long = self.b._position_size > 0
         price = at_price if at_price is not None else self._liquidation_fill(
             self._liquidation_price(), long)
-        rate = self._settings.liquidation_fee_rate
-        left = self._isolated_margin() + sum(t.size * (price - t.entry_price) for t in self.trades)
-        notional = sum(abs(t.size) for t in self.trades) * price
+        rate = self.b._settings.liquidation_fee_rate
+        trades = self.b.trades
+        left = self._isolated_margin() + sum(t.size * (price - t.entry_price) for t in trades)
+        notional = sum(abs(t.size) for t in self.b.trades) * price
         if notional * rate > left:  # the fee takes what is left of the margin, never more
             rate = max(0.0, left) / notional
-        for trade in list(self.trades):
-            self._close_trade(trade, price, i, fee_rate=rate, reason="liquidation")
-        self._event(i, "liquidation", f"position liquidated at {price:.8g}")
-        equity = self.equity
-        if equity < BLOWN_FRACTION * self._settings.cash_usdt and not self._blown:
-            self._blown = self._halted = True
+        for trade in list(self.b.trades):
+            self.b._close_trade(trade, price, i, fee_rate=rate, reason="liquidation")
+        self.event(i, "liquidation", f"position liquidated at {price:.8g}")
+        equity = self.b.equity
+        if equity < BLOWN_FRACTION * self.b._settings.cash_usdt and not self._blown:
+            self._blown = self.halted = True
             self._halted_day = None
-            for order in list(self.orders):
+            for order in list(self.b.orders):
                 order.cancel()
-            self._event(i, "account_blown", f"equity {equity:.2f} after the liquidation is below "
+            self.event(i, "account_blown", f"equity {equity:.2f} after the liquidation is below "
                         f"{BLOWN_FRACTION:.0%} of the initial capital: trading stopped")
 
-    def _rule_fired(self, trade: object, i: int, *, is_sl: bool, is_tp: bool,
+    def rule_fired(self, trade: Trade, i: int, *, is_sl: bool, is_tp: bool,
                     price: float) -> None:
         """Record an exit through a stop or target that a risk rule set."""
         if is_sl and trade._sl_kind == "trailing_stop":
-            self._event(i, "trailing_stop", f"trailing stop filled at {price:.8g}")
+            self.event(i, "trailing_stop", f"trailing stop filled at {price:.8g}")
         elif is_sl and trade._rule_sl:
-            self._event(i, "default_stop_loss", f"default stop-loss filled at {price:.8g}")
+            self.event(i, "default_stop_loss", f"default stop-loss filled at {price:.8g}")
         elif is_tp and trade._rule_tp:
-            self._event(i, "default_take_profit", f"default take-profit filled at {price:.8g}")
+            self.event(i, "default_take_profit", f"default take-profit filled at {price:.8g}")
 
     # -- risk rules -------------------------------------------------------------------------
-    def _capped(self, size: float, fill: float) -> float:
+    def capped(self, size: float, fill: float) -> float:
         """``size`` limited so the position's notional stays within max_position_pct of equity."""
-        pct = self._settings.max_position_pct
+        pct = self.b._settings.max_position_pct
         if not pct:
             return size
-        held = self._position_size
+        held = self.b._position_size
         if held and (held > 0) != (size > 0):
             return size  # reducing or reversing: the rest is checked when it opens
-        room = max(0.0, pct * self.equity / fill - abs(held))
+        room = max(0.0, pct * self.b.equity / fill - abs(held))
         if abs(size) <= room:
             return size
-        lot = self._lot
+        lot = self.b._lot
         capped = round(floor(room / lot + 1e-9) * lot, 12) if lot else float(int(room))
-        self._event(self._i, "max_position_size",
+        self.event(self.b._i, "max_position_size",
                     f"order of {abs(size):.8g} coins cut to {capped:.8g} "
                     f"(limit {pct:.2%} of equity)")
         return copysign(capped, size) if capped else 0.0
 
-    def _apply_risk_rules(self, i: int, equity: float) -> float:
-        s = self._settings
-        if s.trailing_stop_pct and self.trades:
+    def apply_rules(self, i: int, equity: float) -> float:
+        """Trailing stop, daily loss and drawdown halt at bar ``i``; the equity after them."""
+        s = self.b._settings
+        if s.trailing_stop_pct and self.b.trades:
             self._trail(i, s.trailing_stop_pct)
         if s.max_daily_loss:
             equity = self._daily_loss(i, equity, s.max_daily_loss)
-        if s.max_drawdown_halt and not self._halted:
+        if s.max_drawdown_halt and not self.halted:
             self._peak = max(self._peak, equity)
             if equity <= self._peak * (1 - s.max_drawdown_halt):
                 self._flatten(i, "risk_halt")
-                self._halted, self._halted_day = True, None
-                self._event(i, "max_drawdown_halt", f"drawdown from peak {self._peak:.2f} passed "
+                self.halted, self._halted_day = True, None
+                self.event(i, "max_drawdown_halt", f"drawdown from peak {self._peak:.2f} passed "
                             f"{s.max_drawdown_halt:.2%}: flattened, trading stopped")
-                equity = self.equity
+                equity = self.b.equity
         return equity
 
     def _trail(self, i: int, pct: float) -> None:
-        close = self._data._current_value("Close")
-        for trade in list(self.trades):
+        close = self.b._data._current_value("Close")
+        for trade in list(self.b.trades):
             level = close * (1 - pct) if trade.size > 0 else close * (1 + pct)
             current = trade.sl
             if current is None or (level > current if trade.size > 0 else level < current):
@@ -223,37 +237,37 @@ class RiskMixin:
     def _daily_loss(self, i: int, equity: float, limit: float) -> float:
         if self._day is None or i in self._day_starts:
             self._day = i
-            before = float(self._equity[i - 1]) if i > 0 else float("nan")
-            self._day_start = before if before == before else float(self._cash)  # NaN: warm-up
-            if self._halted and self._halted_day is not None:
-                self._halted, self._halted_day = False, None
-        if not self._halted and equity <= self._day_start * (1 - limit):
+            before = float(self.b._equity[i - 1]) if i > 0 else float("nan")
+            self._day_start = before if before == before else float(self.b._cash)  # NaN: warm-up
+            if self.halted and self._halted_day is not None:
+                self.halted, self._halted_day = False, None
+        if not self.halted and equity <= self._day_start * (1 - limit):
             self._flatten(i, "risk_halt")
-            self._halted, self._halted_day = True, self._day
-            self._event(i, "max_daily_loss", f"loss since the day's start passed {limit:.2%}: "
+            self.halted, self._halted_day = True, self._day
+            self.event(i, "max_daily_loss", f"loss since the day's start passed {limit:.2%}: "
                         "flattened, no new trades until the next UTC day")
-            equity = self.equity
+            equity = self.b.equity
         return equity
 
     def _flatten(self, i: int, reason: str) -> None:
         """Close every trade at this bar's close (taker fee, slippage) and cancel all orders."""
-        close = self._data._current_value("Close")
-        for trade in list(self.trades):
-            fill = self._slip(close, -trade.size, i) if self._slipping else close
-            self._close_trade(trade, fill, i, fee_rate=self._taker, reason=reason,
+        close = self.b._data._current_value("Close")
+        for trade in list(self.b.trades):
+            fill = self.b._slip(close, -trade.size, i) if self.b._slipping else close
+            self.b._close_trade(trade, fill, i, fee_rate=self.b._taker, reason=reason,
                               ref_price=close)
-        for order in list(self.orders):
+        for order in list(self.b.orders):
             order.cancel()
 
-    def _wipe_out(self, i: int) -> None:
+    def wipe_out(self, i: int) -> None:
         """Equity at or below zero: close at the last price and stop (backtesting.py's rule)."""
         from backtesting.backtesting import _OutOfMoneyError
 
-        for trade in self.trades:  # backtesting.py iterates the live list; kept for parity
-            self._close_trade(trade, self.last_price, i, reason="liquidation")
+        for trade in self.b.trades:  # backtesting.py iterates the live list; kept for parity
+            self.b._close_trade(trade, self.b.last_price, i, reason="liquidation")
         if not self._blown:
             self._blown = True
-            self._event(i, "account_blown", "equity fell to 0: trading stopped")
-        self._cash = 0
-        self._equity[i:] = 0
+            self.event(i, "account_blown", "equity fell to 0: trading stopped")
+        self.b._cash = 0
+        self.b._equity[i:] = 0
         raise _OutOfMoneyError

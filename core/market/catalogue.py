@@ -293,9 +293,9 @@ def _base_timeframe(db: Path, exchange: str, market: str, symbol: str, timeframe
     if not finer:
         raise DataError(
             f"{symbol} has no {timeframe} bars and no finer timeframe to build them from; "
-            f"stored: {', '.join(sorted(stored, key=TIMEFRAME_MINUTES.get))}."
+            f"stored: {', '.join(sorted(stored, key=TIMEFRAME_MINUTES.__getitem__))}."
         )
-    return min(finer, key=TIMEFRAME_MINUTES.get)
+    return min(finer, key=TIMEFRAME_MINUTES.__getitem__)
 
 
 def _range_sql(start_ts: pd.Timestamp | None, end_ts: pd.Timestamp | None) -> tuple[str, list]:

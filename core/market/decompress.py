@@ -79,7 +79,8 @@ def gunzip(name: str, data: bytes) -> bytes:
     """The content of a .gz file, within the limits (counted while it inflates)."""
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     budget, out, view = _Budget(name), bytearray(), memoryview(data)
-    fed, pending = 0, b""
+    fed = 0
+    pending: bytes | memoryview = b""
     try:
         while not inflater.eof:
             if not pending:

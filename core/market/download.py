@@ -131,7 +131,7 @@ def load_markets(client: ccxt.Exchange) -> dict:
         raise DataError(f"{client.id} refused the market list: {exc}") from None
 
 
-def _step(value: object, client: ccxt.Exchange) -> float:
+def _step(value: float | str | None, client: ccxt.Exchange) -> float:
     if value is None:
         return 0.0
     if client.precisionMode == ccxt.DECIMAL_PLACES:

@@ -1,7 +1,8 @@
 """File layouts we can import, column detection, and one file's rows -> a clean frame.
 
 Layouts: Binance public-data klines (12 columns, ms or µs times; spot files have no header, so
-a file with Binance's kline header is taken as USDⓈ-M futures, market "perp", unless told), Binance funding-rate files (calc_time, funding_interval_hours, last_funding_rate),
+a file with Binance's kline header is taken as USDⓈ-M futures, market "perp", unless told),
+Binance funding-rate files (calc_time, funding_interval_hours, last_funding_rate),
 ccxt's OHLCV list ([[ms, open, high, low, close, volume], ...] as JSON or CSV), and generic
 CSV/Parquet with a time column and OHLCV columns found by name. When detection is unsure the
 caller must pass an explicit ColumnMapping. Pure: no store access.
@@ -157,7 +158,8 @@ def detect(raw: RawTable) -> Detection:
         layout = "binance-um-kline" if kline else "generic"
         if not missing:
             return Detection(layout=layout, columns=tuple(cols),
-                             mapping=ColumnMapping(**found), confident=True,
+                             mapping=ColumnMapping(**{k: v for k, v in found.items()
+                                                      if v is not None}), confident=True,
                              reason="columns found by name", preview=preview)
         return Detection(layout="generic", columns=tuple(cols), mapping=None, confident=False,
                          reason=f"no column for {', '.join(missing)}", preview=preview)
@@ -174,7 +176,9 @@ def detect(raw: RawTable) -> Detection:
                      reason=f"{raw.width} unnamed columns", preview=preview)
 
 
-def _resolve(raw: RawTable, mapping: ColumnMapping) -> ColumnMapping:
+def _resolve(raw: RawTable, mapping: ColumnMapping | None) -> ColumnMapping:
+    if mapping is None:
+        raise DataError(f"{raw.name}: no column mapping; pass --map time=COL,open=COL,...")
     cols = [str(c) for c in raw.frame.columns]
     out = {}
     for f in fields(mapping):

@@ -97,7 +97,8 @@ def _order_issues(index: pd.DatetimeIndex) -> list[QualityIssue]:
     back = np.flatnonzero(np.diff(index.asi8) < 0) + 1
     if len(back):
         out.append(QualityIssue(kind="non_monotonic", count=len(back),
-                                message=_n(len(back), "timestamp goes", "timestamps go") + " backwards",
+                                message=_n(len(back), "timestamp goes", "timestamps go")
+                                + " backwards",
                                 examples=tuple(_fmt(index[i]) for i in back[:EXAMPLES])))
     return out
 
@@ -151,8 +152,8 @@ def _zero_volume_issue(frame: pd.DataFrame) -> list[QualityIssue]:
         return []
     longest = int((ends - starts)[long].max())
     return [QualityIssue(kind="zero_volume", count=int(long.sum()),
-                         message=f"{_n(int(long.sum()), 'run')} of >= {ZERO_VOLUME_RUN_BARS} zero-volume "
-                                 f"bars (longest {longest})",
+                         message=f"{_n(int(long.sum()), 'run')} of >= {ZERO_VOLUME_RUN_BARS} "
+                                 f"zero-volume bars (longest {longest})",
                          examples=tuple(_fmt(frame.index[s]) for s in starts[long][:EXAMPLES]))]
 
 

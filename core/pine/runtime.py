@@ -1,11 +1,11 @@
 """Runtime of translated Pine strategies, imported by their generated Python in the sandbox.
 
 Owns the bar loop glue between a backtesting.py Strategy and Pine semantics: it runs the script
-once per bar (bar 0 included), emulates TradingView's broker (core.pine.emulation.emulator) and mirrors
-every emulated fill as a real backtesting.py order that fills on the same bar at the same price
-(market at the open, a stop above/below the open, or a limit on the other side). Only the stdlib,
-numpy-free lists and core.pine/core.sizing are used; module objects are kept private; nothing
-reads or writes files or the network.
+once per bar (bar 0 included), emulates TradingView's broker (core.pine.emulation.emulator) and
+mirrors every emulated fill as a real backtesting.py order that fills on the same bar at the same
+price (market at the open, a stop above/below the open, or a limit on the other side). Only the
+stdlib, numpy-free lists and core.pine/core.sizing are used; module objects are kept private;
+nothing reads or writes files or the network.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from core.pine.emulation.broker import BrokerSettings as _BrokerSettings
 from core.pine.emulation.emulator import Emulator as _Emulator
-from core.pine.emulation.lib import (as_bool, as_float, as_int, div, mod, na, nz, parray, pmath, prange,
-                           pstr, truth)
+from core.pine.emulation.lib import (as_bool, as_float, as_int, div, mod, na, nz, parray, pmath,
+                                     prange, pstr, truth)
 from core.pine.emulation.state import NA as _NA
 from core.pine.emulation.state import Node as _Node
 from core.pine.emulation.strategy_ns import PineStrategyNamespace as _Namespace
@@ -103,7 +103,8 @@ class PineRuntime:
         self.step_ms = step
         self.done = -1
         self._expected: float | None = None
-        self._expected_ids: list[str] = []
+        self._expected_fills: list[Any] = []
+        self._refused_seen: dict[str, int] = {}
         self.plots: dict[str, list[float]] = {}
         if self.size > 1:
             self._advance(0)  # bar 0's orders fill on bar 1, before backtesting.py's first next()
@@ -122,7 +123,7 @@ class PineRuntime:
         current = len(self._owner.data) - 1
         broker = self._owner._broker
         if self._expected is not None:
-            self._check_mirror(broker, current)
+            self._check_mirror(broker, current, self._expected)
         if broker.orders:
             for order in list(broker.orders):
                 order.cancel()  # every mirrored order fills on its bar; nothing may linger
@@ -153,7 +154,7 @@ class PineRuntime:
             if i == current and fills:
                 self._mirror(fills, self._o[j])
                 self._expected = emulator.book.position
-                self._expected_ids = sorted({f.tag for f in fills})
+                self._expected_fills = fills
 
     def _fill_at_close(self, i: int) -> None:
         """process_orders_on_close (R1): this bar's market orders fill at its close; the engine
@@ -161,22 +162,20 @@ class PineRuntime:
         fills = self.emulator.fill_market_at_close(i, self._c[i], self._h[i], self._l[i])
         if fills:
             for fill in fills:
-                (self._owner.buy if fill.side > 0 else self._owner.sell)(
+                order = (self._owner.buy if fill.side > 0 else self._owner.sell)(
                     size=_size(fill.qty), tag=fill.tag)
+                order._mirror_slip = fill.slip  # the engine adds R13's slippage in full
             self._expected = self.emulator.book.position
-            self._expected_ids = sorted({f.tag for f in fills})
+            self._expected_fills = fills
 
-    def _check_mirror(self, broker: Any, index: int) -> None:
-        expected, self._expected = self._expected, None
+    def _check_mirror(self, broker: Any, index: int, expected: float) -> None:
+        self._expected = None
         actual = sum(t.size for t in broker.trades)
+        refused = dict(getattr(broker, "rejected", {}))
+        new = [r for r, count in refused.items() if count > self._refused_seen.get(r, 0)]
+        self._refused_seen = refused
         if abs(actual - expected) > 1e-6 * max(1.0, abs(expected)):
-            ids = ", ".join(repr(i) for i in self._expected_ids)
-            raise MirrorError(
-                f"bar {index}: the backtest engine did not fill an order TradingView's broker "
-                f"fills (order id {ids}, placed by the strategy.* call with that id; position "
-                f"{actual:g} instead of {expected:g}). The engine refused it: "
-                "allow short selling, give enough cash or margin, use a lot step that fits the "
-                "quantity, and switch off the engine's own stop-loss/risk rules for Pine runs.")
+            raise MirrorError(_refusal(index, self._expected_fills, new, actual, expected))
 
     def _set_bar(self, i: int) -> None:
         bar = self.bar
@@ -193,16 +192,21 @@ class PineRuntime:
         self.emulator.book.close_price = c
 
     def _mirror(self, fills: list[Any], open_price: float) -> None:
+        """Each fill as an engine order at its unslipped price (inside the bar, so the engine
+        triggers it) carrying the slippage, which the engine adds in full (R13: TradingView
+        slips even beyond the bar's range; the host allows exactly that much)."""
         owner = self._owner
         on_close = self.emulator.settings.process_orders_on_close
         for fill in fills:
             kwargs: dict[str, Any] = {"size": _size(fill.qty), "tag": fill.tag}
-            if on_close and fill.price == open_price:
-                kwargs["stop"] = fill.price  # the engine's market orders fill at closes here
-            elif fill.price != open_price:
-                above = fill.price > open_price
-                kwargs["stop" if above == (fill.side > 0) else "limit"] = fill.price
-            (owner.buy if fill.side > 0 else owner.sell)(**kwargs)
+            base = fill.price - fill.slip
+            if on_close and base == open_price:
+                kwargs["stop"] = base  # the engine's market orders fill at closes here
+            elif base != open_price:
+                above = base > open_price
+                kwargs["stop" if above == (fill.side > 0) else "limit"] = base
+            order = (owner.buy if fill.side > 0 else owner.sell)(**kwargs)
+            order._mirror_slip = fill.slip
 
     def past(self, name: str, offset: Any) -> Any:
         """Built-in series ``name`` (close, high, time, bar_index, ...) ``offset`` bars ago."""
@@ -242,7 +246,7 @@ class PineRuntime:
         return getattr(moment, field)
 
     def timestamp(self, *args: Any) -> float:
-        """timestamp([tz,] year, month, day[, hour, minute, second]) or an ISO date, in UTC ms."""
+        """UTC ms of ([tz,] year, month, day[, hour, minute, second]) or of an ISO date."""
         if args and isinstance(args[0], str) and len(args) == 1:
             moment = _dt.datetime.fromisoformat(args[0].replace("Z", "+00:00"))
             if moment.tzinfo is None:
@@ -251,7 +255,9 @@ class PineRuntime:
         if args and isinstance(args[0], str):
             args = args[1:]
         parts = [int(a) for a in args] + [0] * (6 - len(args))
-        return _dt.datetime(*parts[:6], tzinfo=_dt.UTC).timestamp() * 1000.0
+        year, month, day, hour, minute, second = parts[:6]
+        return _dt.datetime(year, month, day, hour, minute, second,
+                            tzinfo=_dt.UTC).timestamp() * 1000.0
 
 
 def _broker_settings(owner: Any, settings: dict[str, Any]) -> _BrokerSettings:
@@ -280,6 +286,37 @@ def _broker_settings(owner: Any, settings: dict[str, Any]) -> _BrokerSettings:
     if isinstance(taker, float) and broker.commission_type == "percent":
         broker.commission_value = taker * 100.0
     return broker
+
+
+# the engine's refusal reasons (core.engine.broker.REJECT_REASONS): the setting, in plain words, and
+# what to change
+REFUSED_BECAUSE = {
+    "short_not_allowed": "the run's market is spot without margin, which forbids short "
+                         "selling: enable margin (Backtest page: Margin; CLI: --spot-margin) or "
+                         "use a perp",
+    "below_lot_step": "its quantity is below the symbol's lot step: order at least one lot "
+                      "step, or correct the lot step (Data page; import --lot-step)",
+    "below_min_notional": "it is below the symbol's minimum notional: order more",
+    "insufficient_margin": "the run's cash or margin cannot carry it: add capital or raise "
+                           "leverage",
+    "max_position_size": "the run's max position rule forbids it: clear Max position",
+    "risk_halt": "a risk rule of the run halted trading: clear that rule",
+}
+
+
+def _refusal(index: int, fills: list[Any], reasons: list[str], actual: float,
+             expected: float) -> str:
+    """The message of a Pine fill the engine refused: which order, the Pine call and line that
+    placed it, and the setting that forbids it in plain words."""
+    orders = "; ".join(dict.fromkeys(
+        f"order id {f.tag!r}" + (f", placed by {f.placed_by}" if f.placed_by else "")
+        for f in fills)) or "an order"
+    why = "; ".join(REFUSED_BECAUSE.get(r, r) for r in reasons) or (
+        "no setting named a reason: allow short selling, give enough cash or margin, use a lot "
+        "step that fits the quantity, and switch off the engine's own risk rules")
+    return (f"bar {index}: the backtest engine refused an order TradingView's broker fills "
+            f"({orders}; position {actual:g} instead of {expected:g}). It was refused because "
+            f"{why}.")
 
 
 def _period(step_ms: float) -> str:

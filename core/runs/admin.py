@@ -42,7 +42,7 @@ def failed_run_ids(db: Path) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def _check_deletable(con: object, run_ids: list[int]) -> None:
+def _check_deletable(con: Any, run_ids: list[int]) -> None:
     marks = ", ".join("?" for _ in run_ids)
     rows = dict(con.execute(f"SELECT id, status FROM backtests WHERE id IN ({marks})",  # noqa: S608
                             run_ids).fetchall())

@@ -111,7 +111,9 @@ def _check_slippage(trades: pd.DataFrame, data: pd.DataFrame, broker: dict[str, 
     bars_out = trades["ExitBar"].to_numpy(dtype="int64")
     bps = float(broker.get("slippage_bps", 0.0)) / 10_000 * 1.01  # a fill may use the raw price
     frac = float(broker.get("slippage_range_frac", 0.0))
-    limit = np.abs(size) * (bps * (entry + exit_) + frac * (span[bars_in] + span[bars_out]))
+    mirror = 2 * float(broker.get("mirror_slippage", 0.0) or 0.0)  # at entry and at exit
+    limit = np.abs(size) * (bps * (entry + exit_) + frac * (span[bars_in] + span[bars_out])
+                            + mirror)
     tol = 1e-9 * np.maximum(np.abs(size) * entry, 1.0)
     bad = (slip < -tol) | (slip > limit + tol) | (np.abs(price_pnl - slip - size * (exit_ - entry))
                                                  > tol)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def _is_text(kind: pa.DataType) -> bool:
         kind) or pa.types.is_large_binary(kind)
 
 
-def check_out_dir(out_dir: Path, allowed: set[str]) -> None:
+def check_out_dir(out_dir: Path, allowed: AbstractSet[str]) -> None:
     """Only ``allowed`` names, each a regular file within MAX_FILE_BYTES; raises SandboxError."""
     with os.scandir(out_dir) as entries:
         for count, entry in enumerate(entries, start=1):
@@ -110,7 +111,16 @@ def _check_footer(name: str, meta: pq.FileMetaData, columns: list[str], caps: Ca
     if meta.num_row_groups > MAX_ROW_GROUPS or meta.num_columns > caps.max_columns:
         raise reject(f"{name} has {meta.num_row_groups:,} row groups and {meta.num_columns:,} "
                      f"columns (limits {MAX_ROW_GROUPS} and {caps.max_columns})")
-    wanted = set(columns)
+    declared, uncompressed = _row_groups(name, meta, set(columns))
+    if declared != meta.num_rows:
+        raise reject(f"{name}'s row groups hold {declared:,} rows, not {meta.num_rows:,}")
+    if uncompressed > budget:
+        raise reject(f"{name} decodes to {uncompressed:,} bytes, over its {budget:,}-byte "
+                     "budget")
+
+
+def _row_groups(name: str, meta: pq.FileMetaData, wanted: set[str]) -> tuple[int, int]:
+    """(rows the row groups declare, uncompressed bytes of the ``wanted`` columns); codecs."""
     declared = 0
     uncompressed = 0
     for g in range(meta.num_row_groups):
@@ -122,11 +132,7 @@ def _check_footer(name: str, meta: pq.FileMetaData, columns: list[str], caps: Ca
                 raise reject(f"{name} uses the unsupported codec {chunk.compression}")
             if chunk.path_in_schema.split(".")[0] in wanted:
                 uncompressed += max(chunk.total_uncompressed_size, 0)
-    if declared != meta.num_rows:
-        raise reject(f"{name}'s row groups hold {declared:,} rows, not {meta.num_rows:,}")
-    if uncompressed > budget:
-        raise reject(f"{name} decodes to {uncompressed:,} bytes, over its {budget:,}-byte "
-                     "budget")
+    return declared, uncompressed
 
 
 def read_parquet(path: Path, columns: list[str] | None, caps: Caps) -> pd.DataFrame:

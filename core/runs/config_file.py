@@ -2,7 +2,8 @@
 
 Owns the file format: top-level keys are BacktestConfig fields (exchange, market, symbol,
 timeframe, start, end, cash_usdt, fractional, finalize_trades), tables [costs], [margin],
-[risk] hold the blocks and [params] the strategy parameters. Unknown keys are refused with a "did you mean" hint.
+[risk] hold the blocks and [params] the strategy parameters. Unknown keys are refused with a
+"did you mean" hint.
 Layering: defaults < file < explicitly given flags. Exchange presets fill the fees, maintenance
 margin and liquidation fee nobody set. Pure apart from reading the file.
 """

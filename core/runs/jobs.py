@@ -23,10 +23,11 @@ from pathlib import Path
 
 from core.runs import housekeeping, instance
 from core import store
-from core.errors import NotFoundError, PineOptError
+from core.errors import NotFoundError, PineOptError, SandboxError
 from core.model import RunStatus
 from core.settings import Settings
-from sandbox.runner import Worker
+from sandbox.runner import READY_TIMEOUT_S, Worker
+from sandbox.userpool import NoFreeUser
 
 _log = logging.getLogger("pineopt.jobs")
 ORPHAN_GRACE_S = 60  # a queued run nobody claimed for this long belongs to a dead process
@@ -36,6 +37,7 @@ NOT_STARTED_MESSAGE = ("The server stopped before this run started; nothing was 
                        "Re-queue it (Backtest page) or run it again.")
 HOUSEKEEPING_S = 60.0  # how often a JobManager recovers orphans and sweeps leftovers
 SHUTDOWN_GRACE_S = 10.0  # how long shutdown waits for running sandboxes to stop
+LEASE_POLL_S = 0.1  # how often a run waiting for a per-run sandbox user looks again
 REQUEUEABLE = (RunStatus.INTERRUPTED, RunStatus.CANCELLED, RunStatus.TIMED_OUT,
                RunStatus.SANDBOX_UNAVAILABLE, RunStatus.FAILED)
 
@@ -50,18 +52,39 @@ class WorkerPool:
         self._filling = False
         self._closed = False
 
-    def take(self) -> Worker:
-        """A started worker for exactly one job (the caller must cleanup()); refills behind."""
-        worker = None
+    def take(self, cancel: threading.Event | None = None) -> Worker:
+        """A started worker for exactly one job (the caller must cleanup()); refills behind.
+
+        Where runs lease per-run sandbox users (sandbox.userpool) and all are busy, waits for
+        an idle worker or a free user, at most a run's wall clock plus start-up. Raises
+        SandboxError (cancelled) if ``cancel`` is set meanwhile, NoFreeUser after the wait.
+        """
+        deadline = time.monotonic() + self.settings.timeout_s + READY_TIMEOUT_S
+        self.refill()
+        while True:
+            worker = self._idle_worker()
+            if worker is not None:
+                self.refill()
+                return worker
+            try:
+                return Worker(self.settings).start(lease_wait_s=0)
+            except NoFreeUser:
+                if time.monotonic() >= deadline:
+                    raise
+            if cancel is not None and cancel.wait(LEASE_POLL_S):
+                raise SandboxError("Cancelled by the user.", status=RunStatus.CANCELLED.value)
+            if cancel is None:
+                time.sleep(LEASE_POLL_S)
+
+    def _idle_worker(self) -> Worker | None:
+        """The oldest idle worker whose child is alive (dead ones are cleaned up), or None."""
         with self._lock:
-            while self._idle and worker is None:
+            while self._idle:
                 candidate = self._idle.popleft()
                 if candidate.proc is not None and candidate.proc.poll() is None:
-                    worker = candidate
-                else:
-                    candidate.cleanup()
-        self.refill()
-        return worker if worker is not None else Worker(self.settings).start()
+                    return candidate
+                candidate.cleanup()
+        return None
 
     def refill(self) -> None:
         """Start workers in a background thread until pool_size are idle."""
@@ -77,7 +100,7 @@ class WorkerPool:
                 with self._lock:
                     if self._closed or len(self._idle) >= self.settings.pool_size:
                         return
-                worker = Worker(self.settings).start()
+                worker = Worker(self.settings).start(lease_wait_s=0)  # never hold up take()
                 with self._lock:
                     if self._closed:
                         worker.cleanup()
@@ -127,9 +150,10 @@ def pool_for(settings: Settings) -> WorkerPool:
     return pool
 
 
-def take_worker(settings: Settings) -> Worker:
-    """A started sandbox worker for exactly one job (the caller must cleanup())."""
-    return pool_for(settings).take()
+def take_worker(settings: Settings, cancel: threading.Event | None = None) -> Worker:
+    """A started sandbox worker for exactly one job (the caller must cleanup()); see
+    WorkerPool.take for the wait when every per-run sandbox user is busy."""
+    return pool_for(settings).take(cancel)
 
 
 def shutdown_pools() -> None:
@@ -216,14 +240,17 @@ class JobManager:
 
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.max_concurrent),
                                         thread_name_prefix="pineopt-job")
-        threading.Thread(target=sandbox_check.self_test, args=(self.settings,),
-                         name="pineopt-selftest", daemon=True).start()
+        if self.settings.executor == "local":  # Dask workers each run their own self-test
+            threading.Thread(target=sandbox_check.self_test, args=(self.settings,),
+                             name="pineopt-selftest", daemon=True).start()
         threading.Thread(target=self._housekeeping, name="pineopt-housekeeping",
                          daemon=True).start()
         # Runs before concurrent.futures joins its threads at exit (hooks run last-in first):
         # without it the executor would start queued runs during shutdown and abandon them.
-        threading._register_atexit(self.shutdown)  # noqa: SLF001 - the hook the executor uses
-        pool_for(self.settings).refill()
+        # private and not in typeshed's stubs, hence the one ignore
+        threading._register_atexit(self.shutdown)  # type: ignore[attr-defined]  # noqa: SLF001
+        if self.settings.executor == "local":  # a Dask cluster's workers keep their own
+            pool_for(self.settings).refill()
 
     def submit(self, run_id: int) -> None:
         """Queue a run (recorded as queued in the store) for execution in this process.
@@ -242,7 +269,8 @@ class JobManager:
             cancel = threading.Event()
             self._cancels[run_id] = cancel
             self._futures[run_id] = self._pool.submit(self._execute, run_id, cancel)
-        pool_for(self.settings).refill()
+        if self.settings.executor == "local":  # a Dask cluster's workers keep their own
+            pool_for(self.settings).refill()
 
     def _execute(self, run_id: int, cancel: threading.Event) -> None:
         from core.runs import service as runs

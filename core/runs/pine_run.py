@@ -112,13 +112,16 @@ def prepare_config(db: Path, config: BacktestConfig) -> BacktestConfig:
 
 
 def engine_settings(db: Path, config: BacktestConfig, base: dict[str, Any], *,
-                    on_close: bool = False) -> dict[str, Any]:
+                    on_close: bool = False, slippage_ticks: int = 0) -> dict[str, Any]:
     """The sandbox engine settings for a Pine run: ``base`` with the mirroring requirements.
 
     on_close: the strategy's process_orders_on_close (market orders fill at the signal close).
+    slippage_ticks: the strategy's strategy(slippage=N) (strategy_slippage); times the run's
+    syminfo.mintick it is what a fill may carry beyond its bar (the host allows no more).
     """
     _tick, lot = _symbol_rules(db, config)
     out = {**base, "allow_short": True, "mirror": True, "finalize_at_close": True,
+           "mirror_slippage": mirror_slippage(slippage_ticks, config),
            "lot_step_coins": lot or DEFAULT_LOT_STEP,
            "liquidate": False, "trade_on_close": bool(on_close), "exclusive_orders": False,
            "hedging": False}
@@ -126,6 +129,21 @@ def engine_settings(db: Path, config: BacktestConfig, base: dict[str, Any], *,
         if name in out:
             out[name] = 0.0
     return out
+
+
+def strategy_slippage(source: str) -> int:
+    """The Pine strategy's strategy(slippage=N) in ticks (0 if unset or it does not translate)."""
+    return max(0, int(_properties(source).get("slippage", 0) or 0))
+
+
+def mirror_slippage(ticks: int, config: BacktestConfig) -> float:
+    """``ticks`` of slippage in price units: times the run's syminfo.mintick parameter (the
+    Pine runtime's default tick when the run has none)."""
+    from core.pine.runtime import DEFAULT_MINTICK
+
+    if ticks <= 0:
+        return 0.0
+    return ticks * float(config.params.get(MINTICK_PARAM) or DEFAULT_MINTICK)
 
 
 MAX_PLOTS = 32

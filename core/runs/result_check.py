@@ -39,7 +39,7 @@ def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
     try:
         values = frame[column].to_numpy(dtype="float64")
     except (TypeError, ValueError):
-        raise _reject(f"{name}.{column} is not numeric")
+        raise _reject(f"{name}.{column} is not numeric") from None
     if not np.isfinite(values).all():
         raise _reject(f"{name}.{column} has non-finite values")
     return values
@@ -98,7 +98,8 @@ def _check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt
         _numeric(trades, "trades", column)
     trades["Tag"] = trades["Tag"].map(
         lambda t: "" if t is None or t != t else str(t)[:MAX_TAG_CHARS])
-    _check_fills(trades, data)
+    beyond = float((broker or {}).get("mirror_slippage", 0.0) or 0.0)
+    _check_fills(trades, data, beyond=beyond)
     curve = None
     if broker is not None:
         curve = broker_check.funding_curve(data, funding, perp=bool(broker.get("perp")))
@@ -128,7 +129,7 @@ def _open_trades(out_dir: Path, data: pd.DataFrame, claimed: dict, broker: dict,
     for column in TRADE_SCHEMA:
         _numeric(held, "open_trades", column)
     held["Tag"] = held["Tag"].map(lambda t: "" if t is None or t != t else str(t)[:MAX_TAG_CHARS])
-    _check_fills(held, data)
+    _check_fills(held, data, beyond=float(broker.get("mirror_slippage", 0.0) or 0.0))
     size = held["Size"].to_numpy(dtype="float64")
     entry = held["EntryPrice"].to_numpy(dtype="float64")
     fee = held["Commission"].to_numpy(dtype="float64")
@@ -145,7 +146,10 @@ def _open_trades(out_dir: Path, data: pd.DataFrame, claimed: dict, broker: dict,
     return held
 
 
-def _check_fills(trades: pd.DataFrame, data: pd.DataFrame) -> None:
+def _check_fills(trades: pd.DataFrame, data: pd.DataFrame, *, beyond: float = 0.0) -> None:
+    """Bars in the data, real bar times, and every price within its bar's low-high range,
+    widened by ``beyond`` (price units): exactly the slippage a mirrored broker applies in full
+    (TradingView's strategy(slippage=N) ticks, EngineSettings.mirror_slippage), nothing more."""
     n = len(data)
     low = data["Low"].to_numpy()
     high = data["High"].to_numpy()
@@ -157,11 +161,12 @@ def _check_fills(trades: pd.DataFrame, data: pd.DataFrame) -> None:
             raise _reject(f"a trade's {side.lower()} bar is outside the data")
         prices = trades[f"{side}Price"].to_numpy(dtype="float64")
         tol = np.abs(prices) * PRICE_TOLERANCE
-        outside = (prices < low[bars] - tol) | (prices > high[bars] + tol)
+        outside = (prices < low[bars] - beyond - tol) | (prices > high[bars] + beyond + tol)
         if outside.any():
             i = int(np.argmax(outside))
+            slipped = f" widened by the {beyond:g} slippage" if beyond else ""
             raise _reject(f"trade {i + 1} {side.lower()} price {prices[i]} is outside its bar's "
-                          f"low-high range")
+                          f"low-high range{slipped}")
         times = pd.to_datetime(trades[f"{side}Time"]).to_numpy()
         if len(bars) and not (times == data.index.to_numpy()[bars]).all():
             raise _reject(f"a trade's {side.lower()} time is not its bar's time")

@@ -78,10 +78,12 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
             return existing
     with store.connect(settings.db_path) as con:
         row = con.execute(
-            "INSERT INTO backtests (run_hash, strategy_id, strategy_version, strategy_name, config, "
-            "data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO backtests (run_hash, strategy_id, strategy_version, strategy_name, "
+            "config, data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [digest, strategy_id, ver.version, record.meta.name, json.dumps(config.to_dict()),
              data_digest, RunStatus.QUEUED.value]).fetchone()
+    if row is None:
+        raise RuntimeError("INSERT ... RETURNING id returned no row")
     return get_run(settings.db_path, int(row[0]))
 
 
@@ -221,6 +223,8 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
     run: RunRecord | None = None
     try:
         run = get_run(db, run_id)
+        if run.strategy_id is None:
+            raise NotFoundError(f"Run {run_id} has no strategy to run (it was deleted).")
         _set_status(db, run_id, RunStatus.RUNNING)
         version = strategies.get_version(db, run.strategy_id, run.strategy_version)
         language = strategies.get(db, run.strategy_id).language
@@ -235,7 +239,9 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
             settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
             pine=language is Language.PINE,
             on_close=language is Language.PINE and pine_run.processes_orders_on_close(
-                version.source))
+                version.source),
+            slippage_ticks=pine_run.strategy_slippage(version.source)
+            if language is Language.PINE else 0)
         _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
                       extras=extras, plots=plots)
     except Exception as exc:  # noqa: BLE001 - every way out ends the run with a status
@@ -281,10 +287,10 @@ def run_limits(settings: Settings, config: BacktestConfig) -> Limits:
 
 def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
-             cancel: threading.Event | None, pine: bool = False, on_close: bool = False
+             cancel: threading.Event | None, pine: bool = False, on_close: bool = False,
+             slippage_ticks: int = 0
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras, pd.DataFrame]:
-    from core.runs import jobs
-    from sandbox import selftest as sandbox_check
+    from core import executors
 
     last = [0.0]
 
@@ -296,15 +302,16 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
             if progress is not None:
                 progress(done / total)
 
-    sandbox_check.require_sandbox(settings)  # fail closed: raises sandbox_unavailable
+    executors.require(settings)  # fail closed: raises sandbox_unavailable
     _stop_if_cancelled(cancel)
-    worker = jobs.take_worker(settings)
+    worker = executors.slot(settings, cancel)  # local: a pooled sandbox; dask: a staging folder
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)
         if pine:  # the Pine runtime mirrors TradingView's broker: the engine must not interfere
             broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
-                settings.db_path, config, broker.settings, on_close=on_close))
+                settings.db_path, config, broker.settings, on_close=on_close,
+                slippage_ticks=slippage_ticks))
         job = {"source": source, "params": config.params, "settings": broker.settings,
                "pine": pine}
         outcome = worker.run(job, limits=run_limits(settings, config), progress=on_progress,
@@ -366,8 +373,8 @@ def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data:
         con.execute("INSERT INTO trades (backtest_id, n, size, entry_time, exit_time, entry_price, "
                     "exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
                     "exit_reason) SELECT backtest_id, n, size, entry_time, exit_time, "
-                    "entry_price, exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
-                    "exit_reason FROM tr_rows")
+                    "entry_price, exit_price, pnl, return_pct, commission, entry_bar, exit_bar, "
+                    "tag, exit_reason FROM tr_rows")
         if extras is not None:
             broker_store.store_extras(con, run_id, data, trades, extras)
         con.executemany("INSERT INTO backtest_metrics (backtest_id, name, value, kind) VALUES "

@@ -1,2 +1,2 @@
-"""Strategies: CRUD and versions, the library table, uploaded files, the examples gallery, parameters, and static validation with its rules.
-"""
+"""Strategies: CRUD and versions, the library table, uploaded files, the examples gallery,
+parameters, and static validation with its rules."""

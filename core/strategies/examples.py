@@ -2,7 +2,8 @@
 
 Each example file's module docstring is its description; the text before its first colon is its
 title ("SMA cross: go long when ..." -> "SMA cross").
-Parameters follow the core.strategies.params comment convention (``fast = 20  # Fast MA; range: 5..100``).
+Parameters follow the core.strategies.params comment convention (``fast = 20  # Fast MA; range:
+5..100``).
 """
 
 from __future__ import annotations

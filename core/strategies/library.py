@@ -85,6 +85,7 @@ def tags_in_use(db: Path) -> list[str]:
 def completed_run_ids(db: Path, strategy_id: int, *, limit: int = 10) -> list[int]:
     """The newest completed runs of one strategy (any version), newest first, at most ``limit``."""
     with store.connect(db) as con:
-        rows = con.execute("SELECT id FROM backtests WHERE strategy_id = ? AND status = 'completed' "
-                           "ORDER BY id DESC LIMIT ?", [strategy_id, limit]).fetchall()
+        rows = con.execute("SELECT id FROM backtests WHERE strategy_id = ? "
+                           "AND status = 'completed' ORDER BY id DESC LIMIT ?",
+                           [strategy_id, limit]).fetchall()
     return [int(r[0]) for r in rows]

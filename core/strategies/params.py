@@ -66,7 +66,8 @@ def _literal(node: ast.expr | None) -> Any:
         return node.value
     if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
             and isinstance(node.operand, ast.Constant)
-            and type(node.operand.value) in (int, float)):
+            and isinstance(node.operand.value, (int, float))
+            and not isinstance(node.operand.value, bool)):
         return -node.operand.value
     return None
 
@@ -81,8 +82,8 @@ def _assignment(stmt: ast.stmt) -> tuple[str, Any] | None:
 
 
 def _strategy_classes(tree: ast.Module) -> list[ast.ClassDef]:
-    """The class the lab runs (core.strategies.strategy_class) after the file's own ancestors of it, base
-    first, so a subclass's value of a parameter overrides its parent's."""
+    """The class the lab runs (core.strategies.strategy_class) after the file's own ancestors of it,
+    base first, so a subclass's value of a parameter overrides its parent's."""
     from core.strategies import strategy_class
     from core.strategies.rules import check_imports
 

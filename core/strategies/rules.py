@@ -307,7 +307,8 @@ def _listed(classes: list[strategy_class.StrategyClass]) -> str:
 
 def check_strategy_class(tree: ast.Module, modules: dict[str, str]) -> list[ValidationIssue]:
     """Exactly one runnable strategy class: the most-derived concrete subclass of
-    backtesting.py's Strategy, SignalStrategy or TrailingStrategy (core.strategies.strategy_class)."""
+    backtesting.py's Strategy, SignalStrategy or TrailingStrategy
+    (core.strategies.strategy_class)."""
     classes = strategy_class.strategy_classes(tree, modules)
     if not classes:
         return [ValidationIssue(

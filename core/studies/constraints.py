@@ -34,7 +34,8 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise ConfigError(f"Constraint {text!r}: unexpected character {text[pos:].strip()[:1]!r}"
+            raise ConfigError(f"Constraint {text!r}: unexpected character "
+                              f"{text[pos:].strip()[:1]!r}"
                               f" at position {pos + 1}; use names, numbers, comparisons, + - * / "
                               "%, and, or, not, parentheses.")
         pos = m.end()
@@ -80,8 +81,9 @@ class _Parser:
         if not self.toks:
             raise self.fail("it is empty")
         node = self.or_()
-        if self.peek() is not None:
-            raise self.fail(f"unexpected {self.peek()[1]!r}")
+        extra = self.peek()
+        if extra is not None:
+            raise self.fail(f"unexpected {extra[1]!r}")
         return node
 
     def or_(self) -> tuple:

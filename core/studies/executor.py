@@ -1,11 +1,14 @@
 """Parent side of a study's batches: one sandbox child per batch, children in parallel.
 
+Where the child runs is core.executors' choice (this machine's pool, or a Dask worker that
+returns the child's files as bytes); the checks below are the same either way.
+
 Each batch is one sandboxed child (sandbox/child.py -> core.engine.batch): the data and the
 strategy are loaded once, then every parameter set of the batch runs through the same
 engine.run() a single run uses. Each trial's Parquet files are checked exactly like a single
 run's (core.runs.result_check.check_result) and its metrics computed by the same code
-(core.analytics.trade_stats.metric_rows), so a trial's stats equal those of a single run. Nothing from
-the child is trusted or unpickled. The batch's wall-clock and CPU limits are the per-run limits
+(core.analytics.trade_stats.metric_rows), so a trial's stats equal those of a single run. Nothing
+from the child is trusted or unpickled. The batch's wall-clock and CPU limits are the per-run limits
 times the number of trials in it.
 """
 
@@ -49,6 +52,7 @@ class Job:
     config: BacktestConfig
     pine: bool = False
     on_close: bool = False
+    slippage_ticks: int = 0  # Pine: strategy(slippage=N), allowed beyond a fill's bar
 
 
 def trial_metrics(config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
@@ -70,22 +74,22 @@ def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
 
     Raises SandboxError when the child as a whole fails (cancelled, limit, sandbox missing).
     """
-    from core.runs import jobs
-    from sandbox import selftest as sandbox_check
+    from core import executors
     from core.runs.service import run_limits
 
-    sandbox_check.require_sandbox(settings)
+    executors.require(settings)
     base = run_limits(settings, job.config)
     k = max(len(batch), 1)
     limits = dataclasses.replace(base, timeout_s=base.timeout_s * k, cpu_s=base.cpu_s * k,
                                  output_bytes=base.output_bytes)
-    worker = jobs.take_worker(settings)
+    worker = executors.slot(settings, cancel)  # local: a pooled sandbox; dask: a staging folder
     try:
         job.data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, job.config, job.data, worker.job_dir)
         if job.pine:
             broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
-                settings.db_path, job.config, broker.settings, on_close=job.on_close))
+                settings.db_path, job.config, broker.settings, on_close=job.on_close,
+                slippage_ticks=job.slippage_ticks))
         payload = {"source": job.source, "settings": broker.settings, "batch": batch}
         outcome = worker.run(payload, limits=limits, progress=progress, cancel=cancel)
         if outcome.status != "completed":

@@ -38,6 +38,7 @@ class MonteCarlo:
     years: float
 
     def percentiles(self) -> dict[str, dict[int, float]]:
+        """Each statistic's PERCENTILES across the resampled paths."""
         return {name: {p: float(np.percentile(values, p)) for p in PERCENTILES}
                 for name, values in (("final_return", self.final_return),
                                      ("max_drawdown", self.max_drawdown), ("cagr", self.cagr))}

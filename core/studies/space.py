@@ -4,8 +4,8 @@ A dimension is written ``name=low:high:step`` (ints and floats; a step the user 
 wins; without one it is ``default_step``: the declared step, whole for ints, else 1 for ints and
 a round tenth of the range for floats), ``name=a,b,c`` (listed values: options, bools or
 numbers) or ``name=value`` (fixed). Bounds default to the parameter's declared range. Every value
-is coerced and checked by core.strategies.params, so a sweep can only ask for what a single run accepts.
-Grid plans enumerate the product in a fixed order; random plans draw from it with a seed.
+is coerced and checked by core.strategies.params, so a sweep can only ask for what a single run
+accepts. Grid plans enumerate the product in a fixed order; random plans draw from it with a seed.
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ class Dimension:
     step: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, as stored with the study (from_dict reads it back)."""
         return {"name": self.name, "type": self.type, "values": list(self.values),
                 "low": self.low, "high": self.high, "step": self.step}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Dimension:
+        """The Dimension that to_dict wrote."""
         return cls(name=raw["name"], type=raw["type"], values=tuple(raw["values"]),
                    low=raw.get("low"), high=raw.get("high"), step=raw.get("step"))
 

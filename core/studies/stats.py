@@ -63,6 +63,8 @@ def expected_max_sharpe(n_trials: int, variance: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Deflated:
+    """Deflated Sharpe ratio of the best trial (Bailey & López de Prado) and its inputs."""
+
     dsr: float
     psr: float  # PSR(0) of the best trial
     sr0: float  # per period
@@ -83,6 +85,8 @@ def deflated_sharpe(best_returns: np.ndarray, trial_sharpes: np.ndarray, n_trial
 
 @dataclass(frozen=True, slots=True)
 class Overfitting:
+    """Probability of backtest overfitting (CSCV) with the logit of each split."""
+
     pbo: float
     logits: np.ndarray  # λ per combination
     splits: int

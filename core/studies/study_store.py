@@ -62,6 +62,7 @@ class Study:
 
     @property
     def shown_status(self) -> str:
+        """The status to show: 'interrupted' for a running study whose process is gone."""
         return "interrupted" if self.interrupted else self.status
 
 
@@ -109,6 +110,8 @@ def insert_study(db: Path, **values: Any) -> int:
     with store.connect(db) as con:
         row = con.execute(f"INSERT INTO studies ({names}) VALUES ({marks}) RETURNING id",  # noqa: S608
                           list(values.values())).fetchone()
+    if row is None:
+        raise RuntimeError("INSERT ... RETURNING id returned no row")
     return int(row[0])
 
 
@@ -143,6 +146,7 @@ def set_status(db: Path, study_id: int, status: str, *, error: str = "") -> None
 
 
 def set_return_days(db: Path, study_id: int, days: list[str]) -> None:
+    """Store the UTC days (ISO dates) that the trials' daily returns are aligned to."""
     with store.connect(db) as con:
         con.execute("UPDATE studies SET return_days = ? WHERE id = ?",
                     [json.dumps(days), study_id])

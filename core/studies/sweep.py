@@ -14,14 +14,14 @@ no objective.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core import executors
 from core.market import catalogue as market_data
 from core.runs import pine_run
 from core.strategies import crud as strategies, validation
@@ -169,7 +169,8 @@ class _Runner:
                               + "; ".join(str(p) for p in problems))
         pine = record.language is Language.PINE
         self.job = Job(source=source, data=data, config=config, pine=pine,
-                       on_close=pine and pine_run.processes_orders_on_close(ver.source))
+                       on_close=pine and pine_run.processes_orders_on_close(ver.source),
+                       slippage_ticks=pine_run.strategy_slippage(ver.source) if pine else 0)
 
     def out_of_time(self) -> bool:
         budget = self.study.time_budget_s
@@ -202,31 +203,36 @@ class _Runner:
         if self.on_batch is not None:
             self.on_batch(self.report)
 
+    def _copy_known(self, todo: list[tuple[int, dict[str, Any]]]
+                    ) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+        """Store copies of the trials an identical earlier trial ran; (copies, the rest)."""
+        known = study_store.find_by_hash(self.settings.db_path,
+                                         [trial_hash(self.study, p) for _, p in todo])
+        copies, rest = [], []
+        for n, p in todo:
+            hit = known.get(trial_hash(self.study, p))
+            if hit is None:
+                rest.append((n, p))
+                continue
+            row = {"n": n, "params": p, "params_key": space_mod.key(p),
+                   "trial_hash": trial_hash(self.study, p), "status": "completed",
+                   "reused": True, "metrics": hit["metrics"], "trades": hit["trades"],
+                   "objective": objective_of(self.study, hit["metrics"]),
+                   "daily_returns": hit["daily_returns"]}
+            copies.append(row)
+        if copies:
+            self.report.reused += len(copies)
+            self._store(copies)
+        return copies, rest
+
     def run_round(self, numbered: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
         """Run (n, params) pairs: identical ones copied, the rest in parallel sandbox batches.
         Returns the stored rows (in completion order)."""
         stored: list[dict[str, Any]] = []
         todo = [(n, p) for n, p in numbered if space_mod.key(p) not in self.done]
         if self.reuse and todo:
-            known = study_store.find_by_hash(self.settings.db_path,
-                                             [trial_hash(self.study, p) for _, p in todo])
-            copies, rest = [], []
-            for n, p in todo:
-                hit = known.get(trial_hash(self.study, p))
-                if hit is None:
-                    rest.append((n, p))
-                    continue
-                row = {"n": n, "params": p, "params_key": space_mod.key(p),
-                       "trial_hash": trial_hash(self.study, p), "status": "completed",
-                       "reused": True, "metrics": hit["metrics"], "trades": hit["trades"],
-                       "objective": objective_of(self.study, hit["metrics"]),
-                       "daily_returns": hit["daily_returns"]}
-                copies.append(row)
-            if copies:
-                self.report.reused += len(copies)
-                self._store(copies)
-                stored += copies
-            todo = rest
+            copies, todo = self._copy_known(todo)
+            stored += copies
         if not todo:
             return stored
         size = max(1, min(self.batch_size, math.ceil(len(todo) / self.workers)))
@@ -268,9 +274,9 @@ def run(settings: Settings, study_id: int, *, workers: int | None = None,
     ``cancel`` is set. Trials already stored are never run again."""
     db = settings.db_path
     study = study_store.get_study(db, study_id)
-    workers = max(1, workers or os.cpu_count() or 1)
     study_store.set_status(db, study_id, "running")
     try:
+        workers = max(1, workers or executors.slots(settings))  # cores, or cluster threads
         runner = _Runner(settings, study, workers=workers, batch_size=batch_size, cancel=cancel,
                          reuse=reuse, on_batch=on_batch)
         if study.method == "tpe":
@@ -300,10 +306,12 @@ def run(settings: Settings, study_id: int, *, workers: int | None = None,
 
 
 def dimensions(study: study_store.Study) -> list[space_mod.Dimension]:
+    """The study's search space as Dimensions."""
     return [space_mod.Dimension.from_dict(d) for d in study.space]
 
 
 def rules(study: study_store.Study) -> list[constraints_mod.Constraint]:
+    """The study's parameter constraints, parsed."""
     return [constraints_mod.parse(text) for text in study.constraints]
 
 
@@ -322,10 +330,11 @@ def _plan(study: study_store.Study) -> list[dict[str, Any]]:
 def _distribution(dim: space_mod.Dimension) -> Any:
     import optuna
 
-    numeric = dim.type in ("int", "float") and dim.step and dim.low is not None
-    if numeric and dim.type == "int":
+    step = dim.step
+    numeric = dim.type in ("int", "float") and step and dim.low is not None
+    if numeric and step and dim.type == "int":
         return optuna.distributions.IntDistribution(int(dim.values[0]), int(dim.values[-1]),
-                                                    step=max(1, int(round(dim.step))))
+                                                    step=max(1, int(round(step))))
     if numeric:
         return optuna.distributions.FloatDistribution(float(dim.values[0]),
                                                       float(dim.values[-1]), step=dim.step)
@@ -387,13 +396,18 @@ def _run_tpe(runner: _Runner) -> None:
                 opt.tell(trial, value)
 
 
+def _nearest(values: Sequence[Any], target: Any) -> Any:
+    """The first of ``values`` closest to ``target``."""
+    return min(values, key=lambda v: abs(v - target))
+
+
 def _snap(dims: list[space_mod.Dimension], params: dict[str, Any]) -> dict[str, Any]:
     """Optuna's values mapped onto the grid values (float steps drift by rounding)."""
     out = {}
     for d in dims:
         value = params[d.name]
         if d.type in ("int", "float") and not isinstance(value, (bool, str)):
-            value = min(d.values, key=lambda v, x=value: abs(v - x))
+            value = _nearest(d.values, value)
         out[d.name] = value
     return out
 

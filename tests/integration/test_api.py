@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from api.guards import STRATEGY_BODY_BYTES
+from core.runs import endpoint
 from tests.conftest import MACHINE_VARIABLES
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -28,7 +29,7 @@ BAD_LINE = BROKEN.splitlines().index("import os") + 1
 TOKEN = "test-token-4f1d"  # noqa: S105 - a test server's token
 CONFIG = {"symbol": "BTCUSDT", "timeframe": "1h", "start": "2024-01-01", "end": "2024-02-29",
           "commission": 0.001}
-START_DEADLINE_S = 60
+START_DEADLINE_S = 180  # a hang guard: starting under a loaded shared machine is slow
 RUN_DEADLINE_S = 180
 
 
@@ -220,7 +221,7 @@ def test_oversize_upload_refused_before_the_body_is_read(server: Server) -> None
             + str(50 * MAX_UPLOAD_BYTES).encode() + b"\r\n\r\n")
     reply = _raw(server, head, [])
     assert reply.startswith(b"HTTP/1.1 413 ")
-    from api.guards import STRATEGY_BODY_BYTES, human_size
+    from api.guards import human_size
 
     said = (f"is {human_size(50 * MAX_UPLOAD_BYTES)}; the limit here is "
             f"{human_size(STRATEGY_BODY_BYTES)}").encode()
@@ -323,9 +324,17 @@ def test_serve_runs_the_app_and_the_api_and_docker_health_checks_both(
             assert proc.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
         assert "listens on 127.0.0.1 only" in log.read_text()
+        # the running app owns the store: the CLI reaches it through the endpoint file
+        owner = endpoint.read(tmp_path / "home")
+        assert owner is not None and owner.port == api_port
+        listed = subprocess.run(  # noqa: S603 - fixed argv
+            [sys.executable, str(REPO / "cli.py"), "runs", "list", "--json"], cwd=REPO,
+            env=env, capture_output=True, text=True, check=False, timeout=300)
+        assert (listed.returncode, listed.stdout, listed.stderr) == (0, "[]\n", "")
     finally:
         proc.terminate()
         assert proc.wait(timeout=60) == 0, log.read_text()
+    assert not endpoint.path(tmp_path / "home").exists()
     for port in (app_port, api_port):  # both servers stopped with it
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=2)

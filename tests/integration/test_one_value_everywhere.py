@@ -23,7 +23,7 @@ from core.analytics import run_bundle as analytics, metrics, trade_stats
 from core.runs import service as runs
 from core.strategies import crud as strategies
 from core.model import BacktestConfig, MarginModel, RunStatus, StrategyMeta
-from reports import compare, export, pdf, tables, tearsheet
+from reports import compare, export, pdf, tearsheet
 from tests.conftest import make_settings
 from ui import results_view
 

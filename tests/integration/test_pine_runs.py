@@ -130,3 +130,34 @@ def test_run_settings_a_pine_run_would_ignore_are_refused_with_the_pine_equivale
     assert "--stop-loss 0.01" in message and "strategy.exit(stop=...)" in message
     assert "--max-drawdown-halt 0.02" in message and "strategy.risk.max_drawdown" in message
     assert runs.list_runs(settings.db_path) == []  # nothing was stored
+
+
+def test_strategy_slippage_applies_in_full_beyond_the_bar_through_the_sandbox(home: Path,
+                                                                              tmp_path: Path
+                                                                              ) -> None:
+    # Issue 14, D5: TradingView moves market and stop fills by strategy(slippage=N) ticks in
+    # full, even beyond the bar's high or low. The host's fill check allows exactly N ticks
+    # beyond the bar (core.runs.pine_run.mirror_slippage), so the run completes with such fills.
+    path = tmp_path / "ema_cross_slipped.pine"
+    path.write_text(EMA_CROSS.replace("default_qty_value=100)",
+                                      "default_qty_value=100, slippage=200)"))
+    done = pineopt("backtest", str(path), "--symbol", "BTCUSDT", "--timeframe", "1h",
+                   "--start", "2024-01-01", "--end", "2024-03-31", "--json", home=home)
+    assert done.returncode == 0, done.stderr + done.stdout
+    out = json.loads(done.stdout)
+    assert out["status"] == "completed", out
+    db = home / "pineopt.duckdb"
+    trades = runs.run_trades(db, out["run_id"])
+    from core.market import catalogue as market_data
+    bars = market_data.load_ohlcv(db, exchange="sample", market="spot", symbol="BTCUSDT",
+                                  timeframe="1h", start="2024-01-01", end="2024-03-31")
+    slip = 200 * runs.get_run(db, out["run_id"]).config.params["syminfo_mintick"]
+    beyond = []
+    for side in ("entry", "exit"):
+        bar = bars.iloc[trades[f"{side}_bar"].to_numpy()]
+        price = trades[f"{side}_price"].to_numpy()
+        over = (price - bar["High"].to_numpy()).clip(min=0) + (
+            bar["Low"].to_numpy() - price).clip(min=0)
+        beyond.extend(over.tolist())
+    assert max(beyond) > 0  # some fills land outside their bar, as on TradingView
+    assert max(beyond) <= slip * (1 + 1e-9)  # never more than the strategy's slippage

@@ -135,10 +135,11 @@ def test_results_page_shows_cards_tabs_and_downloads(lab: dict,
                                           "Run config & log",
                                           "Downloads & tearsheet"]
     assert len(at.get("vega_lite_chart")) >= 8
-    assert at.get("download_button") == []  # only the open tab is drawn
+    assert at.get("download_button") == []  # other tabs are drawn only when open
     at.session_state["results_tab"] = "Downloads & tearsheet"
     at.run()
-    assert at.get("vega_lite_chart") == []
+    # Charts stays drawn while hidden, so switching back to it redraws nothing
+    assert len(at.get("vega_lite_chart")) >= 8
     assert len(at.get("download_button")) >= 5  # the tearsheet was built by the CLI test
     at.session_state["results_tab"] = "Trades"
     at.run()

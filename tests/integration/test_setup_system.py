@@ -24,6 +24,7 @@ from sandbox import doctor
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP = REPO / "scripts" / "setup_system.sh"
+POOL = 2  # per-run users <user>-1, <user>-2 (sandbox/userpool.py)
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow,
               pytest.mark.skipif(os.geteuid() != 0, reason="the system setup needs root")]
@@ -33,7 +34,8 @@ def _names(tag: str) -> dict[str, str]:
     return {"PINEOPT_SANDBOX_USER": f"pjt-{tag}",
             "PINEOPT_SANDBOX_HOME": f"/var/lib/pineopt-test-{tag}/home",
             "PINEOPT_SANDBOX_VENV": f"/opt/pineopt-test-{tag}/venv",
-            "PINEOPT_JOBS_ROOT": f"/var/lib/pineopt-test-{tag}/jobs"}
+            "PINEOPT_JOBS_ROOT": f"/var/lib/pineopt-test-{tag}/jobs",
+            "PINEOPT_SANDBOX_POOL": str(POOL)}
 
 
 def _fresh_names(home: Path) -> Iterator[dict[str, str]]:
@@ -43,7 +45,8 @@ def _fresh_names(home: Path) -> Iterator[dict[str, str]]:
     assert subprocess.run(["id", env["PINEOPT_SANDBOX_USER"]], capture_output=True,
                           check=False).returncode != 0
     yield env
-    subprocess.run(["userdel", env["PINEOPT_SANDBOX_USER"]], capture_output=True, check=False)
+    for name in [env["PINEOPT_SANDBOX_USER"], *_pool(env)]:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
     for folder in (f"/var/lib/pineopt-test-{tag}", f"/opt/pineopt-test-{tag}"):
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -74,11 +77,22 @@ def _doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
+def _pool(env: dict[str, str]) -> list[str]:
+    return [f"{env['PINEOPT_SANDBOX_USER']}-{i}" for i in range(1, POOL + 1)]
+
+
+def _user_state(name: str) -> tuple:
+    entry = pwd.getpwnam(name)
+    home = os.stat(entry.pw_dir)
+    return tuple(entry), home.st_ino, home.st_uid, home.st_mode
+
+
 def _state(env: dict[str, str]) -> tuple:
-    """What a second run must not change: the passwd line, the home, the venv link, the jobs root."""
-    entry = pwd.getpwnam(env["PINEOPT_SANDBOX_USER"])
-    home, jobs = os.stat(entry.pw_dir), os.stat(env["PINEOPT_JOBS_ROOT"])
-    return (tuple(entry), home.st_ino, home.st_uid, home.st_mode, jobs.st_mode, jobs.st_uid,
+    """What a second run must not change: the passwd lines and homes of the sandbox user and the
+    per-run users, the venv link, the jobs root."""
+    jobs = os.stat(env["PINEOPT_JOBS_ROOT"])
+    users = tuple(_user_state(n) for n in [env["PINEOPT_SANDBOX_USER"], *_pool(env)])
+    return (users, jobs.st_mode, jobs.st_uid,
             os.readlink(env["PINEOPT_SANDBOX_VENV"]),
             os.stat(env["PINEOPT_SANDBOX_VENV"] + "/bin/python").st_ino)
 
@@ -92,6 +106,14 @@ def test_from_zero_then_again_changes_nothing(fresh: dict[str, str]) -> None:
     info = os.stat(entry.pw_dir)
     assert info.st_uid == entry.pw_uid and stat.S_IMODE(info.st_mode) == 0o700
     assert stat.S_IMODE(os.stat(fresh["PINEOPT_JOBS_ROOT"]).st_mode) == 0o711
+    pool = [pwd.getpwnam(name) for name in _pool(fresh)]  # each with a home of its own
+    assert [p.pw_dir for p in pool] == [f"{fresh['PINEOPT_SANDBOX_HOME']}-{i}"
+                                        for i in range(1, POOL + 1)]
+    assert len({entry.pw_uid, *(p.pw_uid for p in pool)}) == POOL + 1
+    for p in pool:
+        info = os.stat(p.pw_dir)
+        assert p.pw_uid >= 1000 and info.st_uid == p.pw_uid
+        assert stat.S_IMODE(info.st_mode) == 0o700
     before = _state(fresh)
     second = _setup(fresh)
     assert second.returncode == 0 and second.stdout == "", second.stdout + second.stderr
@@ -140,6 +162,27 @@ def test_a_broken_setup_is_named_by_doctor_and_repaired(installed: dict[str, str
     assert repaired.returncode == 0, repaired.stderr
     again = _doctor(fresh)
     assert again.returncode == 0, again.stdout
+
+
+@pytest.mark.parametrize(("break_it", "said"), [
+    ("rm -rf {home}-2", "-2's home"),
+    ("chown root:root {home}-1", "not an unprivileged user's own"),
+])
+def test_a_broken_per_run_user_is_named_by_doctor_and_repaired(installed: dict[str, str],
+                                                               break_it: str, said: str) -> None:
+    env = {**installed, "PINEOPT_CGROUPS": "off"}  # the per-run users are the mechanism then
+    subprocess.run(break_it.format(home=env["PINEOPT_SANDBOX_HOME"]), shell=True, check=True)
+    broken = _doctor(env)
+    assert broken.returncode == 1
+    lines = broken.stdout.splitlines()
+    named = [i for i, ln in enumerate(lines) if ln.startswith("✗ per-run users:")]
+    assert named and said in lines[named[0]], broken.stdout
+    assert "fix: run `sudo make setup`" in lines[named[0] + 1]
+    repaired = _setup(env)
+    assert repaired.returncode == 0, repaired.stderr
+    again = _doctor(env)
+    assert again.returncode == 0, again.stdout
+    assert "✓ per-run limits: user pool" in again.stdout
 
 
 @pytest.mark.parametrize("log", [

@@ -81,7 +81,7 @@ result = 'wrote 192 MB'
 
 
 def _support(settings) -> cgroups.Support:
-    return cgroups.detect(settings.sandbox_user)
+    return cgroups.for_settings(settings)
 
 
 def _raw_report(messages) -> dict:

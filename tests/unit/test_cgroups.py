@@ -59,3 +59,15 @@ def test_v1_controllers(tmp_path: Path) -> None:
 def test_no_controllers(tmp_path: Path) -> None:
     support = cgroups.detect("sbx", root=tmp_path)
     assert support.version == 0 and "no writable cgroup controllers" in support.reason
+
+
+def test_cgroups_off_forces_the_fallback_and_a_bad_value_is_named(tmp_path: Path) -> None:
+    from core.errors import ConfigError
+    from core.settings import load_settings
+
+    off = load_settings({"PINEOPT_HOME": str(tmp_path), "PINEOPT_CGROUPS": "off"})
+    support = cgroups.for_settings(off)
+    assert support.version == 0 and not support.bases and "PINEOPT_CGROUPS=off" in support.reason
+    assert load_settings({"PINEOPT_HOME": str(tmp_path)}).cgroups is True
+    with pytest.raises(ConfigError, match="PINEOPT_CGROUPS='maybe'.*'auto'.*'off'"):
+        load_settings({"PINEOPT_HOME": str(tmp_path), "PINEOPT_CGROUPS": "maybe"})

@@ -78,7 +78,7 @@ def test_sandbox_requirements_match_runtime_pins() -> None:
 
 
 def test_ports_and_healthcheck() -> None:
-    assert re.search(r"^EXPOSE 8501 8000$", DOCKERFILE, re.M)
+    assert re.search(r"^EXPOSE 8501 8000 8786 8787$", DOCKERFILE, re.M)  # app, API, Dask
     check = re.search(r"^HEALTHCHECK .*\n?.*$", DOCKERFILE, re.M).group(0)
     # both servers must answer: the app's health endpoint and the API's (no token needed)
     assert "8501/_stcore/health" in check and "8000/api/health" in check and " and " in check
@@ -97,3 +97,17 @@ def test_start_command_is_the_make_run_command() -> None:
                                                       "8000"]
     # `pineopt serve` turns into the same streamlit command line for both.
     assert serve.command(8501, "0.0.0.0")[2:5] == ["streamlit", "run", str(REPO / "app.py")]
+
+
+def test_the_dask_compose_file_runs_one_image_as_scheduler_workers_and_app() -> None:
+    import yaml
+
+    services = yaml.safe_load((REPO / "docker-compose.dask.yml").read_text())["services"]
+    assert {s["image"] for s in services.values()} == {"pineopt"}
+    assert services["scheduler"]["command"][:2] == ["dask", "scheduler"]
+    worker = services["worker"]
+    assert worker["command"][:2] == ["pineopt", "worker"]
+    assert "SYS_ADMIN" in worker["cap_add"] and "seccomp=unconfined" in worker["security_opt"]
+    address = worker["command"][worker["command"].index("--scheduler") + 1]
+    assert services["app"]["environment"]["PINEOPT_DASK_SCHEDULER"] == address
+    assert "command" not in services["app"]  # the image's CMD: the app and the API

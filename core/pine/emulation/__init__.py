@@ -1,2 +1,2 @@
-"""CHILD SIDE: TradingView's broker emulator, the strategy.* namespace and the ta.* library, behind core.pine.runtime.
-"""
+"""CHILD SIDE: TradingView's broker emulator, the strategy.* namespace and the ta.* library, behind
+core.pine.runtime."""

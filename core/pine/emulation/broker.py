@@ -34,6 +34,7 @@ class Order:
     seq: int = 0
     triggered: bool = False
     reverse: float = 0.0  # an entry's reversal part: the opposite position when it was placed
+    placed_by: str = ""  # the Pine call that placed it: "strategy.entry at Pine line 12"
 
     @property
     def market(self) -> bool:
@@ -58,6 +59,7 @@ class ExitOrder:
     trail_offset: float = NA
     seq: int = 0
     legs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    placed_by: str = ""  # the Pine call that placed it: "strategy.exit at Pine line 14"
 
 
 @dataclass(slots=True)
@@ -79,12 +81,15 @@ class Trade:
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """One execution: side (+1 buy/-1 sell), quantity (> 0), price and the order id."""
+    """One execution: side (+1 buy/-1 sell), quantity (> 0), price, the order id, and the
+    slippage already in ``price`` (signed price units: ``price - slip`` is the unslipped fill)."""
 
     side: int
     qty: float
     price: float
     tag: str
+    slip: float = 0.0
+    placed_by: str = ""  # the order's Pine call and line, for messages
 
 
 @dataclass(slots=True)
@@ -146,11 +151,13 @@ class Book:
             return value
         return qty * price * value / 100.0
 
-    def execute(self, side: int, qty: float, price: float, tag: str, bar: int) -> None:
-        """Book a fill: close opposite trades FIFO, open the remainder as a new trade."""
+    def execute(self, side: int, qty: float, price: float, tag: str, bar: int, *,
+                slip: float = 0.0, placed_by: str = "") -> None:
+        """Book a fill (``slip``: the slippage included in ``price``; ``placed_by``: its Pine
+        call and line): close opposite trades FIFO, open the remainder as a new trade."""
         if qty <= QTY_EPS:
             return
-        self.fills.append(Fill(side, qty, price, tag))
+        self.fills.append(Fill(side, qty, price, tag, slip, placed_by))
         fee_total = self.commission(qty, price)
         remaining = qty
         for trade in list(self.open):

@@ -1,5 +1,5 @@
-"""Pine's order rules on top of core.pine.emulation.broker.Book: placement (R2, R4-R10) and the per-bar
-fill walk (open, gaps, intrabar path, trailing stops; pine.md §3).
+"""Pine's order rules on top of core.pine.emulation.broker.Book: placement (R2, R4-R10) and the
+per-bar fill walk (open, gaps, intrabar path, trailing stops; pine.md §3).
 
 ``process_bar`` decides every fill of one bar from its OHLC and the orders pending after the
 previous bar's script, books them, and returns them in execution order.
@@ -10,7 +10,8 @@ from __future__ import annotations
 import math as _math
 from typing import Any
 
-from core.pine.emulation.broker import NA, QTY_EPS, Book, BrokerSettings, ExitOrder, Fill, Order, _isna
+from core.pine.emulation.broker import (NA, QTY_EPS, Book, BrokerSettings, ExitOrder, Fill, Order,
+                                        _isna)
 
 MS_PER_DAY = 86_400_000
 
@@ -75,7 +76,8 @@ class Emulator:
         if order.kind == "entry":
             if self.allow != "all" and order.side != (1 if self.allow == "long" else -1):
                 if self.book.position * order.side < 0:
-                    self.place(Order("close all", "order", order.side, abs(self.book.position)))
+                    self.place(Order("close all", "order", order.side, abs(self.book.position),
+                                     placed_by=order.placed_by))
                 return
             if self._open_count(order.side) >= max(self.settings.pyramiding, 1):
                 return
@@ -131,7 +133,7 @@ class Emulator:
         path = (o, h, low, c) if h - o < o - low else (o, low, h, c)
         self._touch_trails(o)
         self._scan(o, o, gap=True)
-        for a, b in zip(path, path[1:]):
+        for a, b in zip(path, path[1:], strict=False):  # consecutive pairs
             self._scan(a, b, gap=False)
             self._touch_trails(b)
         self.book.close_price = c
@@ -151,9 +153,10 @@ class Emulator:
             if self.pending.get(order.id) is not order:
                 continue  # cancelled by an OCA group while this loop ran
             del self.pending[order.id]
-            self._fill_order(order, self._slipped(o, order.side))
+            self._fill_order(order, o, slip=self._slip(order.side))
 
-    def _fill_order(self, order: Order, price: float) -> None:
+    def _fill_order(self, order: Order, price: float, *, slip: float = 0.0) -> None:
+        """Fill ``order`` at ``price`` plus ``slip`` (R13's slippage, signed price units)."""
         book = self.book
         qty = order.qty if not _isna(order.qty) else book.default_qty(price)
         if order.kind == "close":
@@ -166,7 +169,8 @@ class Emulator:
             qty = self._capped(qty, position, order.side) + order.reverse
         if qty <= QTY_EPS:
             return
-        book.execute(order.side, qty, price, order.id, self.bar)
+        book.execute(order.side, qty, price + slip, order.id, self.bar, slip=slip,
+                     placed_by=order.placed_by)
         self.day_fills += 1
         self._after_fill(order, qty)
 
@@ -237,6 +241,9 @@ class Emulator:
         return levels
 
     def _trail_level(self, ex: ExitOrder, trade: Any) -> float:
+        """The trailing stop's level: ``trail_offset`` ticks behind the best price since it
+        armed, on the tick grid against the exit (a long's sell stop down, a short's buy stop
+        up, R3), or na while not armed."""
         if _isna(ex.trail_offset) or (_isna(ex.trail_price) and _isna(ex.trail_points)):
             return NA
         leg = ex.legs.setdefault(trade.uid, {"best": trade.entry_price})
@@ -245,7 +252,7 @@ class Emulator:
             trade.entry_price + side * ex.trail_points * tick
         if side * (leg["best"] - activation) < 0:
             return NA
-        return leg["best"] - side * int(ex.trail_offset) * tick
+        return to_tick(leg["best"] - side * int(ex.trail_offset) * tick, -side, tick)
 
     def _touch_trails(self, price: float) -> None:
         for ex in self.exits.values():
@@ -278,8 +285,7 @@ class Emulator:
     def _act(self, action: tuple, price: float) -> None:
         if action[0] == "exit":
             _, ex, trade, kind = action
-            if kind == "stop":  # R13: stop exits (stop loss, trailing stop) take the slippage
-                price = self._slipped(price, -trade.side)
+            slip = self._slip(-trade.side) if kind == "stop" else 0.0  # R13: stop exits too
             leg = ex.legs.setdefault(trade.uid, {})
             leg["done"] = True
             qty = trade.qty
@@ -287,7 +293,8 @@ class Emulator:
                 qty = min(qty, ex.qty)
             elif not _isna(ex.qty_percent):
                 qty = trade.qty * ex.qty_percent / 100.0
-            self.book.execute(-trade.side, qty, price, ex.id, self.bar)
+            self.book.execute(-trade.side, qty, price + slip, ex.id, self.bar, slip=slip,
+                              placed_by=ex.placed_by)
             self.day_fills += 1
             if not self.book.open:
                 self.exits.clear()
@@ -297,17 +304,13 @@ class Emulator:
             order.triggered = True
             return
         self.pending.pop(order.id, None)
-        if action[0] == "stop":
-            price = self._slipped(price, order.side)
-        self._fill_order(order, price)
+        self._fill_order(order, price, slip=self._slip(order.side) if action[0] == "stop" else 0.0)
 
-    def _slipped(self, price: float, side: int) -> float:
-        """A market or stop fill moved ``slippage`` ticks against a ``side`` order (R13), kept
-        inside the bar's range (a mirrored fill must lie within low-high)."""
-        if not self.settings.slippage:
-            return price
-        low, high = self.range
-        return min(max(price + side * self.settings.slippage * self.settings.mintick, low), high)
+    def _slip(self, side: int) -> float:
+        """The price move of a market or stop fill of a ``side`` order: ``slippage`` ticks
+        against it (R13), in full even where the fill lands outside the bar's range (as
+        TradingView does; the mirrored engine order carries it, core.pine.runtime)."""
+        return side * self.settings.slippage * self.settings.mintick
 
     # ----- risk rules (R14, simplified: checked at each bar's close) -----
     def _roll_day(self, time_ms: float) -> None:

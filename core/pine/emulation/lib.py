@@ -173,9 +173,13 @@ class PineMath:
         return NA if isna(x) else _math.radians(x)
 
 
+def _na_safe(func: Any) -> Any:
+    """``func`` of one number as a static method that gives na for na."""
+    return staticmethod(lambda x: NA if isna(x) else func(x))
+
+
 for _fn in ("sin", "cos", "tan", "asin", "acos", "atan"):
-    setattr(PineMath, _fn, staticmethod(
-        lambda x, _f=getattr(_math, _fn): NA if isna(x) else _f(x)))
+    setattr(PineMath, _fn, _na_safe(getattr(_math, _fn)))
 
 
 class PineStr:
@@ -217,7 +221,7 @@ class PineArray:
     size = staticmethod(len)
     includes = staticmethod(lambda a, x: x in a)
     clear = staticmethod(lambda a: a.clear())
-    copy = staticmethod(list)
+    copy = staticmethod(lambda a: list(a))
 
     @staticmethod
     def set(a: list, index: Any, value: Any) -> None:

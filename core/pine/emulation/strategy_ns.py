@@ -74,22 +74,36 @@ class PineStrategyNamespace:
         self.emulator = emulator
         self.risk = Risk(emulator)
         self.initial_capital = initial_capital
+        self._line = 0
+
+    def at(self, line: int) -> PineStrategyNamespace:
+        """The namespace for the order call on Pine line ``line`` (translated code calls
+        ``strategy.at(12).entry(...)``), so a refusal can name the line that placed it."""
+        self._line = int(line)
+        return self
+
+    def _placed(self, call: str) -> str:
+        line, self._line = self._line, 0
+        return f"strategy.{call} at Pine line {line}" if line else f"strategy.{call}"
 
     def entry(self, id: str, direction: Any, qty: Any = None, limit: Any = None,  # noqa: A002
               stop: Any = None, oca_name: str = "", oca_type: str = "none") -> None:
         """Enter (or reverse into) a position in ``direction``."""
         self.emulator.place(Order(id, "entry", _side(direction), _num(qty), _num(limit),
-                                  _num(stop), oca_name or "", oca_type or "none"))
+                                  _num(stop), oca_name or "", oca_type or "none",
+                                  placed_by=self._placed("entry")))
 
     def order(self, id: str, direction: Any, qty: Any = None, limit: Any = None,  # noqa: A002
               stop: Any = None, oca_name: str = "", oca_type: str = "none") -> None:
         """A raw buy or sell of ``qty`` (no reversal, no pyramiding rule)."""
         self.emulator.place(Order(id, "order", _side(direction), _num(qty), _num(limit),
-                                  _num(stop), oca_name or "", oca_type or "none"))
+                                  _num(stop), oca_name or "", oca_type or "none",
+                                  placed_by=self._placed("order")))
 
     def close(self, id: str, qty: Any = None, qty_percent: Any = None,  # noqa: A002
               immediately: bool = False) -> None:
         """Market exit of the open quantity of entry ``id``."""
+        placed_by = self._placed("close")
         book = self.emulator.book
         trades = [t for t in book.open if t.entry_id == id]
         if not trades:
@@ -99,20 +113,22 @@ class PineStrategyNamespace:
             amount = min(amount, float(qty))
         elif not _isna(_num(qty_percent)):
             amount = amount * float(qty_percent) / 100.0
-        self.emulator.place(Order(id, "close", -trades[0].side, amount))
+        self.emulator.place(Order(id, "close", -trades[0].side, amount, placed_by=placed_by))
 
     def close_all(self, immediately: bool = False) -> None:
         """Market exit of the whole position."""
+        placed_by = self._placed("close_all")
         position = self.emulator.book.position
         if position:
             self.emulator.place(Order("close all", "order", -1 if position > 0 else 1,
-                                      abs(position)))
+                                      abs(position), placed_by=placed_by))
 
     def exit(self, id: str, from_entry: str = "", qty: Any = None,  # noqa: A002, PLR0913
              qty_percent: Any = None, profit: Any = None, limit: Any = None, loss: Any = None,
              stop: Any = None, trail_price: Any = None, trail_points: Any = None,
              trail_offset: Any = None) -> None:
         """A take-profit / stop-loss / trailing-stop bracket for entry ``from_entry`` (or all)."""
+        placed_by = self._placed("exit")
         levels = (_num(profit), _num(limit), _num(loss), _num(stop), _num(trail_price),
                   _num(trail_points))
         if all(_isna(v) for v in levels):
@@ -120,7 +136,7 @@ class PineStrategyNamespace:
         self.emulator.place_exit(ExitOrder(id, from_entry or "", _num(qty), _num(qty_percent),
                                            _num(limit), _num(stop), _num(profit), _num(loss),
                                            _num(trail_price), _num(trail_points),
-                                           _num(trail_offset)))
+                                           _num(trail_offset), placed_by=placed_by))
 
     def cancel(self, id: str) -> None:  # noqa: A002
         """Remove the unfilled order or exit ``id``."""

@@ -194,7 +194,7 @@ def linreg(node: Node, src: Any, length: Any, offset: Any) -> Any:
     x_mean = (n - 1) / 2
     y_mean = _math.fsum(window.values) / n
     sxx = sum((x - x_mean) ** 2 for x in xs)
-    sxy = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, window.values))
+    sxy = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, window.values, strict=True))
     slope = sxy / sxx if sxx else 0.0
     intercept = y_mean - slope * x_mean
     return intercept + slope * (n - 1 - offset)

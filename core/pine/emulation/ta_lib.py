@@ -21,6 +21,21 @@ class Bar:
 
     __slots__ = ("open_price", "high", "low", "close", "volume", "time", "time_close", "index",
                  "prev_close", "hl2", "hlc3", "ohlc4", "hlcc4", "ta")
+    # na (NA) until the runtime's first update; then floats, ints for time and index
+    open_price: Any
+    high: Any
+    low: Any
+    close: Any
+    volume: Any
+    time: Any
+    time_close: Any
+    index: Any
+    prev_close: Any
+    hl2: Any
+    hlc3: Any
+    ohlc4: Any
+    hlcc4: Any
+    ta: TA
 
     def __init__(self) -> None:
         for name in self.__slots__:
@@ -83,12 +98,12 @@ class TA:
             _rng.lowestbars(node, src, length)
 
     def pivothigh(self, node: Node, *args: Any) -> Any:
-        """pivothigh([src,] left, right), reported ``right`` bars late."""
+        """Pivot high of ``src`` (default high), reported ``right`` bars late."""
         src, left, right = (self.bar.high, *args) if len(args) == 2 else args
         return _rng.pivot(node, src, left, right, 1)
 
     def pivotlow(self, node: Node, *args: Any) -> Any:
-        """pivotlow([src,] left, right), reported ``right`` bars late."""
+        """Pivot low of ``src`` (default low), reported ``right`` bars late."""
         src, left, right = (self.bar.low, *args) if len(args) == 2 else args
         return _rng.pivot(node, src, left, right, -1)
 
@@ -138,7 +153,7 @@ class TA:
     def cci(self, node: Node, src: Any, length: Any) -> Any:
         """(src - sma)/(0.015 * mean absolute deviation)."""
         hist = _rng._history(node, src, int(length))
-        if len(hist) < hist.maxlen or any(isna(v) for v in hist):
+        if len(hist) != hist.maxlen or any(isna(v) for v in hist):
             return NA
         mean = _math.fsum(hist) / len(hist)
         dev = _math.fsum(abs(v - mean) for v in hist) / len(hist)
@@ -165,27 +180,22 @@ class TA:
             return basis, NA, NA
         return basis, basis + mult * rng, basis - mult * rng
 
-    def obv(self, node: Node | None = None) -> Any:
+    def obv(self, node: Node) -> Any:
         """On-balance volume: cumulative sign(change of close) * volume; na on bar 0."""
-
         return _extra.obv(self, node)
 
     def dmi(self, node: Node, di_length: Any, adx_smoothing: Any) -> tuple:
         """(+DI, -DI, ADX)."""
-
         return _extra.dmi(self, node, di_length, adx_smoothing)
 
     def sar(self, node: Node, start: Any, inc: Any, maximum: Any) -> Any:
         """Parabolic SAR (Wilder)."""
-
         return _extra.sar(self.bar, node, start, inc, maximum)
 
     def supertrend(self, node: Node, factor: Any, atr_period: Any) -> tuple:
         """(supertrend, direction); direction -1 is an uptrend."""
-
         return _extra.supertrend(self, node, factor, atr_period)
 
     def vwap(self, node: Node, src: Any = None) -> Any:
         """Volume-weighted average price of ``src`` (hlc3) since the start of the UTC day."""
-
         return _extra.vwap(self.bar, node, self.bar.hlc3 if src is None else src)

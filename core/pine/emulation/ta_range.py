@@ -15,7 +15,9 @@ RISE_EPS = 1e-10
 
 
 def _history(node: Node, src: Any, size: int) -> _deque[Any]:
-    """Append ``src`` to the node's bounded history (newest last) and return it."""
+    """Append ``src`` to the node's bounded history (newest last) and return it.
+
+    Its maxlen is always set: ``len(hist) != hist.maxlen`` means the window is still filling."""
     hist = node.data
     if hist is None:
         hist = node.data = _deque(maxlen=max(1, size))
@@ -26,7 +28,7 @@ def _history(node: Node, src: Any, size: int) -> _deque[Any]:
 def highest(node: Node, src: Any, length: Any) -> Any:
     """Largest of the last ``length`` values (current bar included)."""
     hist = _history(node, src, int(length))
-    if len(hist) < hist.maxlen or any(isna(v) for v in hist):
+    if len(hist) != hist.maxlen or any(isna(v) for v in hist):
         return NA
     return max(hist)
 
@@ -34,14 +36,14 @@ def highest(node: Node, src: Any, length: Any) -> Any:
 def lowest(node: Node, src: Any, length: Any) -> Any:
     """Smallest of the last ``length`` values (current bar included)."""
     hist = _history(node, src, int(length))
-    if len(hist) < hist.maxlen or any(isna(v) for v in hist):
+    if len(hist) != hist.maxlen or any(isna(v) for v in hist):
         return NA
     return min(hist)
 
 
 def _extreme_offset(node: Node, src: Any, length: Any, sign: int) -> Any:
     hist = _history(node, src, int(length))
-    if len(hist) < hist.maxlen or any(isna(v) for v in hist):
+    if len(hist) != hist.maxlen or any(isna(v) for v in hist):
         return NA
     best = 0
     for i, value in enumerate(hist):
@@ -63,7 +65,7 @@ def lowestbars(node: Node, src: Any, length: Any) -> Any:
 def change(node: Node, src: Any, length: Any = 1) -> Any:
     """src - src[length]; for bools, whether the value differs from ``length`` bars ago."""
     hist = _history(node, src, int(length) + 1)
-    if len(hist) < hist.maxlen:
+    if len(hist) != hist.maxlen:
         return False if isinstance(src, bool) else NA
     if isinstance(src, bool):
         return src != hist[0]
@@ -78,7 +80,7 @@ def mom(node: Node, src: Any, length: Any) -> Any:
 def roc(node: Node, src: Any, length: Any) -> Any:
     """Rate of change in percent: 100*(src - src[length])/src[length]."""
     hist = _history(node, src, int(length) + 1)
-    if len(hist) < hist.maxlen or isna(src) or isna(hist[0]) or hist[0] == 0:
+    if len(hist) != hist.maxlen or isna(src) or isna(hist[0]) or hist[0] == 0:
         return NA
     return 100 * (src - hist[0]) / hist[0]
 
@@ -115,7 +117,7 @@ def pivot(node: Node, src: Any, left: Any, right: Any, sign: int) -> Any:
     extreme as the previous ``left`` ones (sign 1: high, -1: low); na otherwise."""
     left, right = int(left), int(right)
     hist = _history(node, src, left + right + 1)
-    if len(hist) < hist.maxlen:
+    if len(hist) != hist.maxlen:
         return NA
     values = list(hist)
     center = values[left]
@@ -155,7 +157,7 @@ def percentrank(node: Node, src: Any, length: Any) -> Any:
     """Percent of the previous ``length`` values that are <= the current one."""
     n = int(length)
     hist = _history(node, src, n + 1)
-    if len(hist) < hist.maxlen or isna(src):
+    if len(hist) != hist.maxlen or isna(src):
         return NA
     return 100.0 * sum(1 for v in list(hist)[:-1] if v <= src) / n
 

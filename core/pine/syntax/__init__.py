@@ -1,2 +1,1 @@
-"""HOST SIDE: Pine's lexer, expression and statement parsers, syntax tree.
-"""
+"""HOST SIDE: Pine's lexer, expression and statement parsers, syntax tree."""

@@ -7,9 +7,8 @@ Unsupported constructs (import, export, type, enum, method) raise TranslationErr
 
 from __future__ import annotations
 
-from core.errors import TranslationError
 from core.pine.syntax import nodes as n
-from core.pine.syntax.exprparser import MAX_DEPTH, ExprParser
+from core.pine.syntax.exprparser import MAX_DEPTH, ExprParser, TokenCursor
 from core.pine.syntax.lexer import Token, script_version, tokenize
 
 _AUGMENTED = (":=", "+=", "-=", "*=", "/=", "%=")
@@ -27,191 +26,197 @@ def parse(source: str) -> n.Script:
     return n.Script(line=1, col=1, body=tuple(body), version=script_version(source))
 
 
-class Parser(ExprParser):
-    """Statements and blocks; expressions come from ExprParser."""
+class Parser:
+    """Statements and blocks over a TokenCursor; expressions come from ``exprs``."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.cur = TokenCursor(tokens)
+        self.exprs = ExprParser(self.cur, self)
 
     # ----- blocks and statements -----
     def block_items(self, *, top: bool = False) -> list[n.Node]:
         """Statements until DEDENT (a block) or EOF (the script)."""
         items: list[n.Node] = []
         while True:
-            if self.at("NEWLINE"):
-                self.advance()
+            if self.cur.at("NEWLINE"):
+                self.cur.advance()
                 continue
-            if self.at("EOF") or (not top and self.at("DEDENT")):
+            if self.cur.at("EOF") or (not top and self.cur.at("DEDENT")):
                 break
-            if self.at("DEDENT") or self.at("INDENT"):
-                raise self.error("unexpected indentation")
+            if self.cur.at("DEDENT") or self.cur.at("INDENT"):
+                raise self.cur.error("unexpected indentation")
             items.append(self.statement())
-            while self.at_op(","):
-                self.advance()
+            while self.cur.at_op(","):
+                self.cur.advance()
                 items.append(self.statement())
-            ended_block = self.tokens[self.pos - 1].kind in ("NEWLINE", "DEDENT")
-            if not (ended_block or self.at("NEWLINE") or self.at("EOF") or self.at("DEDENT")):
-                raise self.error(f"unexpected {self.describe(self.tok)} after a statement")
+            ended_block = self.cur.tokens[self.cur.pos - 1].kind in ("NEWLINE", "DEDENT")
+            cur = self.cur
+            if not (ended_block or cur.at("NEWLINE") or cur.at("EOF") or cur.at("DEDENT")):
+                raise cur.error(f"unexpected {cur.describe(cur.tok)} after a statement")
         return items
 
     def block(self) -> tuple[n.Node, ...]:
         """An indented block after a header line (or the rest of the same line)."""
-        if not self.at("NEWLINE"):
+        if not self.cur.at("NEWLINE"):
             return (self.statement(),)
-        self.advance()
-        while self.at("NEWLINE"):
-            self.advance()
-        if not self.at("INDENT"):
-            raise self.error("expected an indented block (4 spaces)")
-        self.advance()
+        self.cur.advance()
+        while self.cur.at("NEWLINE"):
+            self.cur.advance()
+        if not self.cur.at("INDENT"):
+            raise self.cur.error("expected an indented block (4 spaces)")
+        self.cur.advance()
         body = self.block_items()
-        if self.at("DEDENT"):
-            self.advance()
+        if self.cur.at("DEDENT"):
+            self.cur.advance()
         if not body:
-            raise self.error("empty block")
+            raise self.cur.error("empty block")
         return tuple(body)
 
     def statement(self) -> n.Node:
         """One statement."""
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error("the script nests too deeply")
+        self.cur.depth += 1
+        if self.cur.depth > MAX_DEPTH:
+            raise self.cur.error("the script nests too deeply")
         try:
             return self._statement()
         finally:
-            self.depth -= 1
+            self.cur.depth -= 1
 
     def _statement(self) -> n.Node:
-        tok = self.tok
+        tok = self.cur.tok
         if tok.kind == "KEYWORD":
             if tok.value in _UNSUPPORTED:
-                raise self.error(f"{_UNSUPPORTED[tok.value]} are not supported")
+                raise self.cur.error(f"{_UNSUPPORTED[tok.value]} are not supported")
             if tok.value in ("var", "varip"):
-                self.advance()
+                self.cur.advance()
                 return self.declaration(tok, mode=tok.value)
             if tok.value == "break":
-                self.advance()
+                self.cur.advance()
                 return n.Break(line=tok.line, col=tok.col)
             if tok.value == "continue":
-                self.advance()
+                self.cur.advance()
                 return n.Continue(line=tok.line, col=tok.col)
         if tok.kind == "NAME":
             return self.name_statement(tok)
         if tok.kind == "OP" and tok.value == "[" and self.is_tuple_target():
             return self.tuple_assign(tok)
-        return n.Expr(line=tok.line, col=tok.col, value=self.expression())
+        return n.Expr(line=tok.line, col=tok.col, value=self.exprs.expression())
 
     def name_statement(self, tok: Token) -> n.Node:
-        nxt = self.peek()
+        nxt = self.cur.peek()
         if nxt.kind == "OP" and nxt.value == "(" and self.is_function_def():
             return self.function_def()
         if nxt.kind == "OP" and nxt.value == "=":
             return self.declaration(tok, mode="")
         if nxt.kind == "OP" and nxt.value in _AUGMENTED:
-            self.advance()
-            op = self.advance().value
+            self.cur.advance()
+            op = self.cur.advance().value
             value = self.rhs()
             return n.ReAssign(line=tok.line, col=tok.col, target=tok.value, value=value,
                               op="" if op == ":=" else op[0])
         if self.looks_typed():
             return self.declaration(tok, mode="")
-        return n.Expr(line=tok.line, col=tok.col, value=self.expression())
+        return n.Expr(line=tok.line, col=tok.col, value=self.exprs.expression())
 
     def looks_typed(self) -> bool:
         """True at ``[qualifier] type[<..>][[]] name =``."""
-        i = self.pos
-        if self.tokens[i].kind == "NAME" and self.tokens[i].value in _QUALIFIERS:
+        i = self.cur.pos
+        if self.cur.tokens[i].kind == "NAME" and self.cur.tokens[i].value in _QUALIFIERS:
             i += 1
-        tok = self.tokens[i]
+        tok = self.cur.tokens[i]
         if tok.kind != "NAME":
             return False
         i += 1
-        if self.tokens[i].kind == "OP" and self.tokens[i].value == "<":
-            while self.tokens[i].kind != "EOF" and self.tokens[i].value != ">":
+        if self.cur.tokens[i].kind == "OP" and self.cur.tokens[i].value == "<":
+            while self.cur.tokens[i].kind != "EOF" and self.cur.tokens[i].value != ">":
                 i += 1
             i += 1
-        if self.tokens[i].value == "[" and self.tokens[i + 1].value == "]":
+        if self.cur.tokens[i].value == "[" and self.cur.tokens[i + 1].value == "]":
             i += 2
-        return self.tokens[i].kind == "NAME" and self.tokens[i + 1].value == "="
+        return self.cur.tokens[i].kind == "NAME" and self.cur.tokens[i + 1].value == "="
 
     def declaration(self, start: Token, *, mode: str) -> n.Node:
         type_name = ""
-        if self.at("NAME") and self.tok.value in _QUALIFIERS and self.peek().kind == "NAME":
-            self.advance()
-        if self.at("NAME") and not (self.peek().kind == "OP" and self.peek().value == "="):
+        cur = self.cur
+        if cur.at("NAME") and cur.tok.value in _QUALIFIERS and cur.peek().kind == "NAME":
+            cur.advance()
+        if cur.at("NAME") and not (cur.peek().kind == "OP" and cur.peek().value == "="):
             type_name = self.type_name()
-        name = self.expect_name()
-        self.expect_op("=")
+        name = self.cur.expect_name()
+        self.cur.expect_op("=")
         value = self.rhs()
         return n.Assign(line=start.line, col=start.col, target=name.value, value=value,
                         mode=mode, type=type_name)
 
     def type_name(self) -> str:
-        tok = self.expect_name()
+        tok = self.cur.expect_name()
         text = tok.value
-        if self.at_op("<"):
-            self.advance()
-            inner = [self.expect_name().value]
-            while self.at_op(","):
-                self.advance()
-                inner.append(self.expect_name().value)
-            self.expect_op(">")
+        if self.cur.at_op("<"):
+            self.cur.advance()
+            inner = [self.cur.expect_name().value]
+            while self.cur.at_op(","):
+                self.cur.advance()
+                inner.append(self.cur.expect_name().value)
+            self.cur.expect_op(">")
             text += "<" + ",".join(inner) + ">"
-        if self.at_op("[") and self.peek().value == "]":
-            self.advance()
-            self.advance()
+        if self.cur.at_op("[") and self.cur.peek().value == "]":
+            self.cur.advance()
+            self.cur.advance()
             text += "[]"
         return text
 
     def is_tuple_target(self) -> bool:
-        i = self.pos + 1
-        while self.tokens[i].kind == "NAME" or self.tokens[i].value == ",":
+        i = self.cur.pos + 1
+        while self.cur.tokens[i].kind == "NAME" or self.cur.tokens[i].value == ",":
             i += 1
-        return self.tokens[i].value == "]" and self.tokens[i + 1].value == "="
+        return self.cur.tokens[i].value == "]" and self.cur.tokens[i + 1].value == "="
 
     def tuple_assign(self, start: Token) -> n.Node:
-        self.expect_op("[")
-        names = [self.expect_name().value]
-        while self.at_op(","):
-            self.advance()
-            names.append(self.expect_name().value)
-        self.expect_op("]")
-        self.expect_op("=")
+        self.cur.expect_op("[")
+        names = [self.cur.expect_name().value]
+        while self.cur.at_op(","):
+            self.cur.advance()
+            names.append(self.cur.expect_name().value)
+        self.cur.expect_op("]")
+        self.cur.expect_op("=")
         return n.TupleAssign(line=start.line, col=start.col, targets=tuple(names),
                              value=self.rhs())
 
     def is_function_def(self) -> bool:
-        i, depth = self.pos + 1, 0
-        while self.tokens[i].kind not in ("EOF", "NEWLINE"):
-            value = self.tokens[i].value
-            if self.tokens[i].kind == "OP" and value in "([":
+        i, depth = self.cur.pos + 1, 0
+        while self.cur.tokens[i].kind not in ("EOF", "NEWLINE"):
+            value = self.cur.tokens[i].value
+            if self.cur.tokens[i].kind == "OP" and value in "([":
                 depth += 1
-            elif self.tokens[i].kind == "OP" and value in ")]":
+            elif self.cur.tokens[i].kind == "OP" and value in ")]":
                 depth -= 1
                 if depth == 0:
-                    nxt = self.tokens[i + 1]
+                    nxt = self.cur.tokens[i + 1]
                     return nxt.kind == "OP" and nxt.value == "=>"
             i += 1
         return False
 
     def function_def(self) -> n.Node:
-        name = self.advance()
-        self.expect_op("(")
+        name = self.cur.advance()
+        self.cur.expect_op("(")
         params: list[n.Param] = []
-        while not self.at_op(")"):
-            if self.at("NAME") and self.peek().kind == "NAME":
+        while not self.cur.at_op(")"):
+            if self.cur.at("NAME") and self.cur.peek().kind == "NAME":
                 self.type_name()
-            ptok = self.expect_name()
+            ptok = self.cur.expect_name()
             default = None
-            if self.at_op("="):
-                self.advance()
-                default = self.expression()
+            if self.cur.at_op("="):
+                self.cur.advance()
+                default = self.exprs.expression()
             params.append(n.Param(line=ptok.line, col=ptok.col, name=ptok.value, default=default))
-            if not self.at_op(")"):
-                self.expect_op(",")
-        self.advance()
-        self.expect_op("=>")
+            if not self.cur.at_op(")"):
+                self.cur.expect_op(",")
+        self.cur.advance()
+        self.cur.expect_op("=>")
         body = self.block()
         return n.FunctionDef(line=name.line, col=name.col, name=name.value, params=tuple(params),
                              body=body)
 
     def rhs(self) -> n.Node:
         """The value of a declaration: an expression or a block-valued if/switch/for/while."""
-        return self.expression()
+        return self.exprs.expression()

@@ -1,2 +1,2 @@
-"""HOST SIDE: Pine syntax tree -> a readable backtesting.py strategy (api.translate is the entry point).
-"""
+"""HOST SIDE: Pine syntax tree -> a readable backtesting.py strategy (api.translate is the entry
+point)."""

@@ -23,10 +23,10 @@ __all__ = ["PineTranslation", "translate"]
 class PineTranslation:
     """The result of translating one Pine strategy.
 
-    python_source: a backtesting.py Strategy module (passes core.strategies.validation.validate_python).
-    params: input.* as parameters (plus syminfo_mintick). strategy_settings: strategy()
-    arguments with TradingView defaults; ``commission`` is a fraction of notional per fill.
-    plots: titles of plot() calls.
+    python_source: a backtesting.py Strategy module (passes
+    core.strategies.validation.validate_python). params: input.* as parameters (plus
+    syminfo_mintick). strategy_settings: strategy() arguments with TradingView defaults;
+    ``commission`` is a fraction of notional per fill. plots: titles of plot() calls.
     """
 
     python_source: str

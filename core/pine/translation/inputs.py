@@ -1,16 +1,22 @@
-"""input.* calls -> typed parameters, strategy() -> settings, plot titles (translator mixin)."""
+"""input.* calls -> typed parameters, strategy() -> settings, plot titles.
+
+A part of core.pine.translation.translator.Translator (its ``inputs``).
+"""
 
 from __future__ import annotations
 
 import builtins
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.model import ParameterDef
 from core.pine.translation import catalog as cat
 from core.pine.syntax import nodes as n
 from core.pine.translation.codegen import dotted
 from sandbox import policy
+
+if TYPE_CHECKING:
+    from core.pine.translation.translator import Translator
 
 STRATEGY_DECL = ("title", "shorttitle", "overlay", "format", "precision", "scale", "pyramiding",
                  "calc_on_order_fills", "calc_on_every_tick", "max_bars_back",
@@ -45,9 +51,10 @@ def valid_param_name(name: str, taken: set[str]) -> str:
 
 
 class InputRegistry:
-    """Collects parameters; needs ``fail`` and ``expr`` from the other mixins."""
+    """Parameters, plot titles and strategy() settings of one Translator ``tr``."""
 
-    def __init__(self) -> None:
+    def __init__(self, tr: Translator) -> None:
+        self.tr = tr
         self.params: list[ParameterDef] = []
         self.input_target = ""
         self.plots: list[str] = []
@@ -72,16 +79,16 @@ class InputRegistry:
             return None
         if path in cat.BAR_SERIES or (path or "").startswith("color."):
             return path
-        raise self.fail("this value must be a constant (a literal or a named constant)", node)
+        raise self.tr.fail("this value must be a constant (a literal or a named constant)", node)
 
     def register_input(self, node: n.Call, kind: str) -> tuple[str, bool]:
         """Add a ParameterDef for an input call; returns (attribute name, is a source)."""
         signature = cat.INPUT_SIGNATURES.get(kind) if kind else _GENERIC_INPUT
         if signature is None:
-            raise self.fail(f"input.{kind}() is not supported", node)
-        bound = self.bind(node, signature, f"input.{kind}" if kind else "input")
+            raise self.tr.fail(f"input.{kind}() is not supported", node)
+        bound = self.tr.calls.bind(node, signature, f"input.{kind}" if kind else "input")
         if "defval" not in bound:
-            raise self.fail("input() needs a default value", node)
+            raise self.tr.fail("input() needs a default value", node)
         default = self.constant(bound["defval"])
         is_source = kind == "source" or (not kind and isinstance(bound["defval"], n.Name)
                                          and default in cat.BAR_SERIES)
@@ -133,13 +140,13 @@ class InputRegistry:
             if isinstance(stmt, n.Expr) and isinstance(stmt.value, n.Call):
                 path = dotted(stmt.value.func)
                 if path in ("indicator", "study", "library"):
-                    raise self.fail(f"{path}() scripts cannot be backtested; declare strategy()",
-                                    stmt)
+                    raise self.tr.fail(f"{path}() scripts cannot be backtested; declare "
+                                       "strategy()", stmt)
                 if path == "strategy":
                     decl = stmt.value
         if decl is None:
-            raise self.fail("no strategy(...) declaration found; a backtest needs one", script)
-        bound = self.bind(decl, STRATEGY_DECL, "strategy")
+            raise self.tr.fail("no strategy(...) declaration found; a backtest needs one", script)
+        bound = self.tr.calls.bind(decl, STRATEGY_DECL, "strategy")
         raw = {k: self.constant(v) for k, v in bound.items()}
         return settings_from(raw, script.version)
 

@@ -31,7 +31,7 @@ def _function(tr: Translator, func: n.FunctionDef, root: Scope) -> list[str]:
     for param in func.params:
         py = tr.scope.declare(param.name)
         tr.scope.params.add(param.name)
-        default = "" if param.default is None else f"={literal(tr.constant(param.default))}"
+        default = "" if param.default is None else f"={literal(tr.inputs.constant(param.default))}"
         params.append(py + default)
     tr.out, tr.depth = [], 3
     for stmt in func.body[:-1]:
@@ -50,7 +50,7 @@ def _function(tr: Translator, func: n.FunctionDef, root: Scope) -> list[str]:
 def build(script: n.Script) -> tuple[str, tuple[ParameterDef, ...], dict, tuple[str, ...]]:
     """(python source, params, settings, plot titles) of a parsed strategy script."""
     tr = Translator(script)
-    settings = tr.strategy_settings(script)
+    settings = tr.inputs.strategy_settings(script)
     root = tr.scope
     tr.body(tuple(s for s in script.body if not isinstance(s, n.FunctionDef)))
     body = tr.out
@@ -63,13 +63,14 @@ def build(script: n.Script) -> tuple[str, tuple[ParameterDef, ...], dict, tuple[
         tr.use("na")
     post = [pad + line for line in _pushes(root, "st")]
     head = [pad + "root = st"] if any("root.past(" in line for line in functions) else []
-    params = (*tr.params, ParameterDef(name=MINTICK_PARAM, type="float", default=DEFAULT_MINTICK,
-                                       min=1e-12, title="syminfo.mintick (price tick size)",
-                                       description="Tick size used by ticks-based Pine "
-                                                   "arguments (exits, slippage)."))
+    mintick = ParameterDef(name=MINTICK_PARAM, type="float", default=DEFAULT_MINTICK, min=1e-12,
+                           title="syminfo.mintick (price tick size)",
+                           description="Tick size used by ticks-based Pine arguments (exits, "
+                                       "slippage).")
+    params = (*tr.inputs.params, mintick)
     script_lines = [*head, *functions, *pre, *body, *post]
     source = _module(settings, params, sorted(tr.helpers), script_lines, script.version)
-    return source, params, settings, tuple(tr.plots)
+    return source, params, settings, tuple(tr.inputs.plots)
 
 
 def _module(settings: dict, params: tuple[ParameterDef, ...], helpers: list[str],

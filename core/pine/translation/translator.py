@@ -13,15 +13,19 @@ from core.model import ParameterDef
 from core.pine.translation import catalog as cat
 from core.pine.syntax import nodes as n
 from core.pine.translation.calls import CallCompiler
-from core.pine.translation.codegen import BLOCK_NODES, ExprCompiler, dotted, literal
+from core.pine.translation.codegen import BLOCK_NODES, BlockNode, ExprCompiler, dotted, literal
 from core.pine.translation.inputs import InputRegistry
 from core.pine.translation.scope import Scope, analyse
 
 INDENT = "    "
 
 
-class Translator(ExprCompiler, CallCompiler, InputRegistry):
-    """Compiles one parsed Script; read ``lines``, ``params`` and ``helpers`` afterwards."""
+class Translator:
+    """Compiles one parsed Script; read ``out``, ``helpers`` and ``inputs`` afterwards.
+
+    Statements are compiled here; expressions by ``exprs``, calls by ``calls``, inputs, plots
+    and strategy() settings by ``inputs``. Each part holds this translator, the shared state.
+    """
 
     def __init__(self, script: n.Script) -> None:
         self.version = script.version
@@ -35,19 +39,29 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
         self.uses_root = False
         all_hist = analyse(tuple(s for f in self.functions.values() for s in f.body))["hist"]
         self.scope = Scope("root", script.body, extra_hist=all_hist)
-        InputRegistry.__init__(self)
+        self.exprs = ExprCompiler(self)
+        self.calls = CallCompiler(self)
+        self.inputs = InputRegistry(self)
 
-    # ----- small helpers used by the mixins -----
+    # ----- shared helpers of the parts -----
     def use(self, helper: str) -> None:
+        """Import the runtime helper ``helper`` into the generated module."""
         self.helpers.add(helper)
 
     def alias(self, name: str) -> None:
+        """Record that the generated script uses the local name ``name``."""
         self.aliases.add(name)
 
     def site(self) -> str:
+        """A new per-call-site state slot of the current scope."""
         return f"st[{self.scope.next_number()}]"
 
+    def fail(self, message: str, node: n.Node) -> TranslationError:
+        """A TranslationError pointing at ``node``."""
+        return translate_error(message, node)
+
     def emit(self, line: str) -> None:
+        """Append ``line`` to the output at the current indentation."""
         self.out.append(INDENT * self.depth + line)
 
     # ----- statements -----
@@ -81,16 +95,16 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
         if isinstance(value, n.Call):
             path = dotted(value.func) or ""
             if path in cat.IGNORED_CALLS or path.split(".")[0] in cat.DRAWING_NAMESPACES:
-                title = self.note_plot(value, path)
+                title = self.inputs.note_plot(value, path)
                 series = next((a.value for a in value.args if a.name in (None, "", "series")),
                               None)
                 if path == "plot" and title is not None and series is not None:
-                    self.emit(f"rt.record_plot({title!r}, {self.expr(series)[0]})")
+                    self.emit(f"rt.record_plot({title!r}, {self.exprs.expr(series)[0]})")
                 return
             if path in ("strategy", "indicator", "study"):
                 return
         self.pending_when = None
-        code = self.expr(value)[0]
+        code = self.exprs.expr(value)[0]
         if self.pending_when is not None:
             self.emit(f"if {self.pending_when}:")
             self.depth += 1
@@ -105,14 +119,14 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
             raise self.fail(f"'{stmt.target}' is already declared; use := to reassign it", stmt)
         if isinstance(stmt.value, n.Call) and (dotted(stmt.value.func) or "").split(".")[0] \
                 == "input" and self.scope.kind == "root" and not stmt.mode:
-            self.input_target = stmt.target
+            self.inputs.input_target = stmt.target
         is_bool = stmt.type == "bool"
         if isinstance(stmt.value, BLOCK_NODES):
             py = self.scope.declare(stmt.target, is_bool=is_bool)
             self.block_value(stmt.value, py)
             return
-        code, value_bool, _ = self.expr(stmt.value)
-        self.input_target = ""
+        code, value_bool, _ = self.exprs.expr(stmt.value)
+        self.inputs.input_target = ""
         py = self.scope.declare(stmt.target, is_bool=is_bool or value_bool)
         if stmt.mode:
             self.emit(f"if st.once({self.scope.slots[stmt.target]}):")
@@ -129,7 +143,7 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
         if isinstance(stmt.value, BLOCK_NODES) and not stmt.op:
             self.block_value(stmt.value, py)
             return
-        code = self.operand(stmt.value)
+        code = self.exprs.operand(stmt.value)
         if stmt.op == "/":
             self.use("div")
             self.emit(f"{py} = div({py}, {code})")
@@ -139,14 +153,14 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
         elif stmt.op:
             self.emit(f"{py} = {py} {stmt.op} {code}")
         else:
-            self.emit(f"{py} = {self.expr(stmt.value)[0]}")
+            self.emit(f"{py} = {self.exprs.expr(stmt.value)[0]}")
 
     def s_TupleAssign(self, stmt: n.TupleAssign) -> None:
         if isinstance(stmt.value, BLOCK_NODES):
             names = [self.scope.declare(t) for t in stmt.targets]
             self.block_value(stmt.value, "(" + ", ".join(names) + ",)")
             return
-        code = self.expr(stmt.value)[0]
+        code = self.exprs.expr(stmt.value)[0]
         names = [self.scope.declare(t) for t in stmt.targets]
         self.emit(f"{', '.join(names)} = {code}")
 
@@ -156,7 +170,7 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
     s_Switch = s_ForTo = s_ForIn = s_While = s_If
 
     # ----- block-valued constructs -----
-    def block_value(self, node: n.Node, target: str | None) -> None:
+    def block_value(self, node: BlockNode, target: str | None) -> None:
         """Emit if/switch/for/while; the last expression of each branch goes to ``target``."""
         if isinstance(node, n.If):
             self._if(node, target, "if")
@@ -164,19 +178,19 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
             self._switch(node, target)
         elif isinstance(node, n.ForTo):
             self.use("prange")
-            parts = [self.expr(node.start)[0], self.expr(node.end)[0]]
+            parts = [self.exprs.expr(node.start)[0], self.exprs.expr(node.end)[0]]
             if node.step is not None:
-                parts.append(self.expr(node.step)[0])
+                parts.append(self.exprs.expr(node.step)[0])
             var = self.scope.declare(node.var)
             self._loop(f"for {var} in prange({', '.join(parts)}):", node.body, target)
         elif isinstance(node, n.ForIn):
             names = [self.scope.declare(t) for t in node.targets]
-            iterable = self.expr(node.iterable)[0]
+            iterable = self.exprs.expr(node.iterable)[0]
             head = f"for {names[0]} in list({iterable}):" if len(names) == 1 else \
                 f"for {names[0]}, {names[1]} in enumerate(list({iterable})):"
             self._loop(head, node.body, target)
         else:
-            self._loop(f"while {self.cond(node.test)}:", node.body, target)
+            self._loop(f"while {self.exprs.cond(node.test)}:", node.body, target)
 
     def _loop(self, head: str, body: tuple[n.Node, ...], target: str | None) -> None:
         if target is not None:
@@ -194,7 +208,7 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
         return "na"
 
     def _if(self, node: n.If, target: str | None, keyword: str) -> None:
-        self.emit(f"{keyword} {self.cond(node.test)}:")
+        self.emit(f"{keyword} {self.exprs.cond(node.test)}:")
         self.depth += 1
         self.branch(node.body, target)
         self.depth -= 1
@@ -214,15 +228,15 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
         subject = None
         if node.subject is not None:
             subject = f"switch_{self.scope.next_number()}"
-            self.emit(f"{subject} = {self.expr(node.subject)[0]}")
+            self.emit(f"{subject} = {self.exprs.expr(node.subject)[0]}")
         keyword, has_default = "if", False
         for case in node.cases:
             if case.pattern is None:
                 self.emit("else:")
                 has_default = True
             else:
-                test = f"{subject} == {self.operand(case.pattern)}" if subject else \
-                    self.cond(case.pattern)
+                test = f"{subject} == {self.exprs.operand(case.pattern)}" if subject else \
+                    self.exprs.cond(case.pattern)
                 self.emit(f"{keyword} {test}:")
                 keyword = "elif"
             self.depth += 1
@@ -252,7 +266,7 @@ class Translator(ExprCompiler, CallCompiler, InputRegistry):
         if isinstance(last, n.Expr) and isinstance(last.value, BLOCK_NODES):
             self.block_value(last.value, target)
         elif isinstance(last, n.Expr):
-            self.emit(f"{target} = {self.expr(last.value)[0]}")
+            self.emit(f"{target} = {self.exprs.expr(last.value)[0]}")
         elif isinstance(last, (n.Assign, n.ReAssign)):
             self.statement(last)
             self.emit(f"{target} = {self.scope.lookup(last.target)}")

@@ -90,7 +90,7 @@ class Reference:
             self.fill(oid, o, i)
         self._walk(i, o, o, gap=True)
         legs = (o, h, low) if h - o < o - low else (o, low, h)
-        for a, b in zip(legs, legs[1:]):
+        for a, b in zip(legs, legs[1:], strict=False):
             self._walk(i, a, b, gap=False)
         self._walk(i, legs[-1], legs[-1], gap=False)
 

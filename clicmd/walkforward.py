@@ -1,0 +1,164 @@
+"""`pineopt walkforward FILE ...`: optimise on rolling or anchored in-sample windows, run the
+best parameters out-of-sample, stitch the out-of-sample equity; `pineopt studies resume ID`
+resumes one too."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from clicmd.backtest import build_config, parse_params
+from clicmd.common import print_json, settings, table
+from clicmd.optimize import _config_args
+from core.analytics import metrics
+from core.errors import PineOptError
+from core.model import Language, StrategyMeta
+from core.runs import pine_run
+from core.strategies import crud as strategies
+from core.strategies import files
+from core.studies import sweep, walkforward
+
+HEADLINE = ("total_return", "annualized_return", "cagr", "sharpe_ratio", "max_drawdown",
+            "total_trades")
+
+
+def add_parser(sub: Any) -> None:
+    """Register `pineopt walkforward`."""
+    p = sub.add_parser("walkforward", help="walk-forward optimisation (rolling or anchored)",
+                       description="Each in-sample window is a sweep (trials stored like any "
+                                   "study's); its best parameters run on the out-of-sample "
+                                   "window that follows. A killed walk-forward resumes with "
+                                   "`pineopt studies resume ID`.")
+    p.add_argument("file", type=Path, help="strategy source, .py or .pine")
+    p.add_argument("--is", dest="is_len", required=True, metavar="LENGTH",
+                   help="in-sample length: 180d, 12h, 8w")
+    p.add_argument("--oos", dest="oos_len", required=True, metavar="LENGTH",
+                   help="out-of-sample length (e.g. 60d)")
+    p.add_argument("--step", metavar="LENGTH",
+                   help="how far each window moves (default and minimum: the --oos length)")
+    p.add_argument("--anchored", action="store_true",
+                   help="in-sample windows all start at the first bar (default: rolling)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=LOW:HIGH[:STEP]",
+                   help="a swept parameter (repeatable): LOW:HIGH:STEP, a,b,c, or one value")
+    p.add_argument("--fixed", action="append", default=[], metavar="NAME=VALUE",
+                   help="a parameter held at one value for every trial")
+    p.add_argument("--method", choices=sweep.METHODS, default="grid")
+    p.add_argument("--trials", type=int, default=1000,
+                   help="trial budget of each window (default 1000)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="per window: stop starting batches after this many seconds")
+    p.add_argument("--objective", default="sharpe_ratio", help="any stored metric")
+    p.add_argument("--minimize", action="store_true", help="minimise the objective")
+    p.add_argument("--min-trades", type=int, default=0, help="trials with fewer trades have no "
+                   "objective")
+    p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                   help='e.g. "fast < slow" (repeatable; all must hold)')
+    p.add_argument("--seed", type=int, default=0, help="seed of random and tpe (default 0)")
+    p.add_argument("--workers", type=int, help="sandbox children at once (default: cores)")
+    p.add_argument("--batch-size", type=int, default=sweep.DEFAULT_BATCH,
+                   help="trials per sandbox child")
+    for flag in ("--symbol", "--timeframe", "--exchange", "--start", "--end"):
+        p.add_argument(flag)
+    p.add_argument("--market", choices=["spot", "perp"])
+    p.add_argument("--cash", type=float)
+    p.add_argument("--commission", type=float)
+    p.add_argument("--config", type=Path, metavar="FILE.toml")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=handle)
+
+
+def _printer(enabled: bool):  # noqa: ANN202 - a small callback factory
+    def show(report: walkforward.WalkForwardReport) -> None:
+        if enabled and report.current is not None:
+            state = "done" if report.done >= report.current else "optimising in-sample"
+            print(f"window {report.current} of {report.windows}: {state}", flush=True)
+    return show
+
+
+def handle(args: argparse.Namespace) -> int:
+    upload = files.read_strategy_file(args.file)
+    own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
+    config = build_config(_config_args(args), own)
+    s = settings()
+    sid, _version = strategies.save_by_name(
+        s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
+        language=upload.language)
+    study_id = walkforward.create(
+        s, strategy_id=sid, config=config, specs=parse_params(args.param),
+        is_len=args.is_len, oos_len=args.oos_len, step=args.step, anchored=args.anchored,
+        method=args.method, max_trials=args.trials, time_budget_s=args.time_budget,
+        objective=args.objective, direction="min" if args.minimize else "max",
+        min_trades=args.min_trades, constraints=args.constraint, seed=args.seed)
+    if not args.json:
+        print(f"walk-forward {study_id} created", flush=True)
+    return resume(s, study_id, workers=args.workers, batch_size=args.batch_size,
+                  as_json=args.json)
+
+
+def resume(s: Any, study_id: int, *, workers: int | None, batch_size: int,
+           as_json: bool) -> int:
+    """Run (or resume) a walk-forward and print its outcome; 1 when it failed."""
+    report = walkforward.run(s, study_id, workers=workers, batch_size=batch_size,
+                             on_window=_printer(not as_json))
+    out = walkforward.result(s, study_id)
+    summary = _summary(out, status=report.status, seconds=report.seconds,
+                       errors=report.errors)
+    if as_json:
+        print_json(summary)
+        return 1 if report.status == "failed" else 0
+    _print(summary, out)
+    if report.status == "failed":
+        raise PineOptError(f"walk-forward {study_id} failed: {'; '.join(report.errors)}")
+    return 0
+
+
+def show(s: Any, study_id: int, *, as_json: bool) -> int:
+    """Print a stored walk-forward (`pineopt studies show ID`)."""
+    out = walkforward.result(s, study_id)
+    errors = [e for e in out.study.error.splitlines() if e]
+    summary = _summary(out, status=out.study.shown_status, seconds=0.0, errors=errors)
+    if as_json:
+        print_json(summary)
+    else:
+        _print(summary, out)
+    return 0
+
+
+def _summary(out: walkforward.WalkForwardResult, *, status: str, seconds: float,
+             errors: list[str]) -> dict[str, Any]:
+    windows = out.window_table()
+    return {"study_id": out.study.id, "status": status, **out.lengths,
+            "method": out.study.method, "objective": out.study.objective,
+            "direction": out.study.direction, "windows": windows.to_dict(orient="records"),
+            "oos_metrics": out.metrics, "is_annualized_return": out.is_annualised,
+            "oos_annualized_return": out.oos_annualised, "wfe": out.efficiency,
+            "seconds": round(seconds, 3), "errors": errors}
+
+
+def _fmt(value: Any, unit: str = "ratio") -> str:
+    if value is None or value != value:
+        return "—"
+    return metrics.format_unit(unit, float(value))
+
+
+def _print(summary: dict[str, Any], out: walkforward.WalkForwardResult) -> None:
+    kind = "anchored" if summary["anchored"] else "rolling"
+    print(f"walk-forward {summary['study_id']}: {summary['status']} — {kind}, in-sample "
+          f"{summary['is_len']}, out-of-sample {summary['oos_len']}, step {summary['step']}, "
+          f"{summary['method']} {summary['direction']} {summary['objective']}")
+    swept = [d["name"] for d in out.study.space]
+    rows = [[w["window"], str(w["oos_start"].date()), str(w["oos_end"].date()), w["status"],
+             *(w.get(name, "—") for name in swept), _fmt(w["is_return_ann"], "pct"),
+             _fmt(w["oos_return_ann"], "pct"), _fmt(w["wfe"]), w["oos_run_id"] or "—"]
+            for w in summary["windows"]]
+    print(table(rows, ["window", "oos from", "oos to", "status", *swept, "IS ann.", "OOS ann.",
+                       "WFE", "OOS run"]))
+    if out.metrics:
+        print("stitched out-of-sample: " + ", ".join(
+            f"{metrics.describe(m).label} {metrics.format_value(m, out.metrics[m])}"
+            for m in HEADLINE))
+    print(f"walk-forward efficiency (OOS / IS mean daily return ×365): "
+          f"{_fmt(summary['wfe'])}")
+    for err in summary["errors"]:
+        print(f"error: {err}")

@@ -1,0 +1,58 @@
+"""Altair charts of a walk-forward: the stitched out-of-sample equity (windows shaded) and the
+chosen parameters per window (stability). No Streamlit here."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+MAX_POINTS = 2000
+
+
+def stitched_equity(equity: pd.Series, windows: pd.DataFrame) -> alt.Chart:
+    """The stitched OOS equity (USDT) over time; each OOS window a shaded band with its number.
+
+    ``windows``: the walk-forward's window table (window, oos_start, oos_end, ...).
+    """
+    step = max(1, len(equity) // MAX_POINTS)
+    line_data = equity.iloc[::step].rename("equity").rename_axis("time").reset_index()
+    if len(equity) and line_data["time"].iloc[-1] != equity.index[-1]:
+        line_data = pd.concat([line_data, pd.DataFrame({"time": [equity.index[-1]],
+                                                        "equity": [equity.iloc[-1]]})])
+    line = alt.Chart(line_data).mark_line().encode(
+        x=alt.X("time:T", title="out-of-sample time (UTC)"),
+        y=alt.Y("equity:Q", title="stitched equity (USDT)", scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("time:T"), alt.Tooltip("equity:Q", format=",.2f")])
+    bands = windows[["window", "oos_start", "oos_end"]].assign(
+        parity=lambda f: (f["window"] % 2).astype(str))
+    shade = alt.Chart(bands).mark_rect(opacity=0.08).encode(
+        x="oos_start:T", x2="oos_end:T",
+        color=alt.Color("parity:N", legend=None, scale=alt.Scale(range=["#888", "#4c78a8"])),
+        tooltip=[alt.Tooltip("window:O"), alt.Tooltip("oos_start:T"), alt.Tooltip("oos_end:T")])
+    return (shade + line).properties(height=340)
+
+
+def stability(windows: pd.DataFrame, params: list[str], *, width: int = 760) -> alt.Chart:
+    """One small panel per parameter: its chosen value in each window (steady = robust)."""
+    long = windows.melt(id_vars=["window"], value_vars=params, var_name="parameter",
+                        value_name="value").dropna()
+    long["value"] = pd.to_numeric(long["value"], errors="coerce")
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("window:O", title="window", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        tooltip=["window", "parameter", "value"],
+    ).properties(height=110, width=width).facet(
+        row=alt.Row("parameter:N", title=None)).resolve_scale(y="independent")
+
+
+PCT_COLUMNS = ("is_return_ann", "oos_return_ann", "oos_total_return")
+
+
+def window_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The per-window table for display: dates without times, fractions as percent numbers."""
+    out = table.copy()
+    for name in ("is_start", "oos_start", "oos_end"):
+        out[name] = pd.to_datetime(out[name]).dt.date
+    for name in PCT_COLUMNS:
+        out[name] = out[name].astype(float) * 100
+    return out

@@ -1,0 +1,171 @@
+"""The Optimize page's Walk-forward tab: window settings, a background walk-forward with
+progress and cancel, the stitched out-of-sample equity, the per-window table, the stability
+chart and the walk-forward efficiency. The strategy, dates, parameters, method and objective
+come from the New sweep tab (``request``: the keyword arguments of walkforward.create)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+import streamlit as st
+
+from core.analytics import metrics
+from core.errors import PineOptError
+from core.settings import Settings
+from core.studies import study_store, walkforward, wf_store
+from reports import walkforward_charts
+from ui import services
+
+SELECTED = "wf_study_id"
+HEADLINE = ("total_return", "sharpe_ratio", "max_drawdown", "total_trades")
+
+
+@st.cache_resource
+def _running() -> dict[int, dict]:
+    """Walk-forwards running in this server process: id -> {thread, cancel, report, error}."""
+    return {}
+
+
+def _start(settings: Settings, study_id: int) -> None:
+    cancel = threading.Event()
+    entry: dict[str, Any] = {"cancel": cancel, "report": None, "error": "",
+                             "started": time.monotonic()}
+
+    def work() -> None:
+        try:
+            entry["report"] = walkforward.run(
+                settings, study_id, workers=min(settings.pool_size, os.cpu_count() or 1),
+                cancel=cancel,
+                on_window=lambda r: entry.__setitem__("report", r))
+        except PineOptError as exc:
+            entry["error"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must end the run visibly, and logged
+            logging.getLogger("pineopt.walkforward").exception("walk-forward %s failed",
+                                                               study_id)
+            entry["error"] = (f"PineOpt hit an unexpected error ({type(exc).__name__}: {exc}); "
+                              "this is a bug, the traceback is in the log. Resume to continue.")
+
+    thread = threading.Thread(target=work, name=f"pineopt-wf-{study_id}", daemon=True)
+    entry["thread"] = thread
+    _running()[study_id] = entry
+    thread.start()
+
+
+def render(settings: Settings, request: dict[str, Any] | None) -> None:
+    """The whole tab; ``request`` is None when the New sweep tab has nothing to optimise."""
+    st.caption("Uses the strategy, dates, parameters, method, trial budget and objective of the "
+               "New sweep tab. Each in-sample window is optimised as one study; its best "
+               "parameters run on the out-of-sample window that follows.")
+    c1, c2, c3, c4 = st.columns(4)
+    is_len = c1.text_input("In-sample length", "60d", key="wf_is", help="e.g. 180d, 12h, 8w")
+    oos_len = c2.text_input("Out-of-sample length", "30d", key="wf_oos")
+    step = c3.text_input("Step (blank = out-of-sample length)", "", key="wf_step")
+    anchored = c4.checkbox("Anchored", key="wf_anchored",
+                           help="Every in-sample window starts at the first bar and grows by "
+                                "the step; unticked, the in-sample window rolls forward.")
+    if st.button("Run walk-forward", type="primary", key="wf_run", disabled=request is None):
+        try:
+            study_id = walkforward.create(settings, is_len=is_len, oos_len=oos_len,
+                                          step=step.strip() or None, anchored=anchored,
+                                          **(request or {}))
+        except PineOptError as exc:
+            services.show_error(exc)
+        else:
+            st.session_state[SELECTED] = study_id
+            _start(settings, study_id)
+    if request is None:
+        st.info("Tick at least one parameter on the New sweep tab first.")
+    _show_stored(settings)
+
+
+@st.fragment(run_every=1.0)
+def _progress(settings: Settings, study_id: int) -> None:
+    entry = _running().get(study_id)
+    if entry is None:
+        return
+    report = entry["report"]
+    alive = entry["thread"].is_alive()
+    total = len(wf_store.windows(settings.db_path, study_id))
+    done = report.done if report else 0
+    now = f" · window {report.current} in progress" if report and report.current else ""
+    st.progress(min(done / total, 1.0) if total else 0.0,
+                text=f"{done} of {total} windows{now} · "
+                     f"{time.monotonic() - entry['started']:.0f} s")
+    if entry["error"]:
+        st.error(entry["error"])
+    if alive:
+        if st.button("Cancel walk-forward", key=f"wf_cancel_{study_id}"):
+            entry["cancel"].set()
+    else:
+        st.caption(f"Finished: {report.status if report else 'stopped'}")
+        if entry.get("shown") is None:
+            entry["shown"] = True
+            st.rerun()  # draw the finished results once
+
+
+def _show_stored(settings: Settings) -> None:
+    listed = [(s, n) for s, n in study_store.list_studies(settings.db_path)
+              if s.kind == wf_store.KIND]
+    if not listed:
+        return
+    options = {s.id: f"{s.id} · {s.strategy_name} · {s.method} · {s.direction} {s.objective} · "
+                     f"{s.shown_status}" for s, _ in listed}
+    ids = list(options)
+    chosen = st.session_state.get(SELECTED)
+    study_id = st.selectbox("Walk-forward", ids, format_func=options.get, key="wf_pick",
+                            index=ids.index(chosen) if chosen in ids else 0)
+    _progress(settings, study_id)
+    out = walkforward.result(settings, study_id)
+    if (out.study.interrupted or out.study.status == "cancelled") and st.button(
+            "Resume (runs only the unfinished windows)", key="wf_resume"):
+        _start(settings, study_id)
+        st.rerun()
+    _show_result(out)
+
+
+def _show_result(out: walkforward.WalkForwardResult) -> None:
+    kind = "anchored" if out.lengths["anchored"] else "rolling"
+    st.markdown(f"**{kind.capitalize()}** · in-sample {out.lengths['is_len']} · out-of-sample "
+                f"{out.lengths['oos_len']} · step {out.lengths['step']}")
+    table = out.window_table()
+    cols = st.columns(len(HEADLINE) + 1)
+    for col, name in zip(cols, HEADLINE, strict=False):
+        col.metric(f"OOS {metrics.describe(name).label}",
+                   metrics.format_value(name, out.metrics.get(name)))
+    cols[-1].metric("Walk-forward efficiency", "—" if out.efficiency is None
+                    else f"{out.efficiency:.2f}",
+                    help="OOS mean daily return ×365 / IS mean daily return ×365 of the chosen "
+                         "parameters (Pardo); undefined when the in-sample figure is not "
+                         "positive.")
+    st.caption(_efficiency_note(out))
+    if len(out.equity) > 1:
+        st.altair_chart(walkforward_charts.stitched_equity(out.equity, table), width="stretch")
+    else:
+        st.caption("No out-of-sample window has finished yet.")
+    pct = {name: st.column_config.NumberColumn(label, format="%.2f%%") for name, label in (
+        ("is_return_ann", "IS return ann."), ("oos_return_ann", "OOS return ann."),
+        ("oos_total_return", "OOS total return"))}
+    st.dataframe(walkforward_charts.window_display(table), hide_index=True, width="stretch",
+                 column_config={**pct, "wfe": st.column_config.NumberColumn("WFE",
+                                                                            format="%.2f")})
+    swept = [d["name"] for d in out.study.space if d["name"] in table.columns]
+    if swept and table[swept].notna().any().any():
+        st.markdown("**Chosen parameters per window** (steady values suggest a robust choice)")
+        st.altair_chart(walkforward_charts.stability(table, swept), width="stretch")
+
+
+def _efficiency_note(out: walkforward.WalkForwardResult) -> str:
+    """Where the walk-forward efficiency comes from, or why there is none."""
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2%}"
+
+    text = (f"Annualised return (mean daily return ×365): in-sample {pct(out.is_annualised)} "
+            f"(pooled over the windows' chosen parameters), out-of-sample "
+            f"{pct(out.oos_annualised)} (the stitched curve).")
+    if out.efficiency is None and out.is_annualised is not None and out.is_annualised <= 0:
+        text += " No efficiency: the in-sample return is not positive."
+    return text
