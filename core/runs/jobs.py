@@ -5,18 +5,16 @@ The queue lives in DuckDB (backtests.status: queued -> running -> a finished sta
 interrupted when the owning process died; backtests.owner_token names the owning process's
 instance, core.runs.instance, whose held lock file says whether it is alive; PIDs are not trusted).
 A JobManager runs queued runs FIFO, at most Settings.max_concurrent at once, in this process.
-The WorkerPool keeps Settings.pool_size sandboxed children that have already imported their
-libraries; each takes exactly one job and exits, so no two jobs ever share a process.
+sandbox.pool keeps Settings.pool_size sandboxed children that have already imported their
+libraries (sandbox.pool); each takes exactly one job and exits, so no two jobs share a process.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
 import time
-from collections import deque
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,9 @@ from core import store
 from core.errors import NotFoundError, PineOptError
 from core.model import RunStatus
 from core.settings import Settings
-from sandbox.runner import Worker
+from core.runs import service as runs
+from sandbox import selftest as sandbox_check
+from sandbox.pool import pool_for
 
 _log = logging.getLogger("pineopt.jobs")
 ORPHAN_GRACE_S = 60  # a queued run nobody claimed for this long belongs to a dead process
@@ -38,107 +38,6 @@ HOUSEKEEPING_S = 60.0  # how often a JobManager recovers orphans and sweeps left
 SHUTDOWN_GRACE_S = 10.0  # how long shutdown waits for running sandboxes to stop
 REQUEUEABLE = (RunStatus.INTERRUPTED, RunStatus.CANCELLED, RunStatus.TIMED_OUT,
                RunStatus.SANDBOX_UNAVAILABLE, RunStatus.FAILED)
-
-
-class WorkerPool:
-    """Pre-started, warmed-up sandbox workers for one Settings; each is handed out once."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._idle: deque[Worker] = deque()
-        self._lock = threading.Lock()
-        self._filling = False
-        self._closed = False
-
-    def take(self) -> Worker:
-        """A started worker for exactly one job (the caller must cleanup()); refills behind."""
-        worker = None
-        with self._lock:
-            while self._idle and worker is None:
-                candidate = self._idle.popleft()
-                if candidate.proc is not None and candidate.proc.poll() is None:
-                    worker = candidate
-                else:
-                    candidate.cleanup()
-        self.refill()
-        return worker if worker is not None else Worker(self.settings).start()
-
-    def refill(self) -> None:
-        """Start workers in a background thread until pool_size are idle."""
-        with self._lock:
-            if self._filling or self._closed or len(self._idle) >= self.settings.pool_size:
-                return
-            self._filling = True
-        threading.Thread(target=self._fill, name="pineopt-pool", daemon=True).start()
-
-    def _fill(self) -> None:
-        try:
-            while True:
-                with self._lock:
-                    if self._closed or len(self._idle) >= self.settings.pool_size:
-                        return
-                worker = Worker(self.settings).start()
-                with self._lock:
-                    if self._closed:
-                        worker.cleanup()
-                        return
-                    self._idle.append(worker)
-        except (PineOptError, OSError):
-            return  # the sandbox cannot start; take() starts workers itself and reports why
-        finally:
-            with self._lock:
-                self._filling = False
-
-    def close(self) -> None:
-        """Stop every idle worker and remove its job folder; later take() still works."""
-        with self._lock:
-            self._closed = True
-            idle, self._idle = list(self._idle), deque()
-        for worker in idle:
-            worker.cleanup()
-
-    def idle_pids(self) -> list[int]:
-        """Process ids of the idle workers' firejail (or plain) processes."""
-        with self._lock:
-            return [w.proc.pid for w in self._idle if w.proc is not None]
-
-
-_pools: dict[Settings, WorkerPool] = {}  # one pool per Settings in this process
-_pools_lock = threading.Lock()
-
-
-def pool_for(settings: Settings) -> WorkerPool:
-    """This process's pool for ``settings`` (created on first use; closed at exit).
-
-    A process keeps one pool: a pool for other settings (another PINEOPT_HOME, e.g. in tests)
-    is closed when a new one is made, so idle workers never pile up.
-    """
-    with _pools_lock:
-        if not _pools:
-            atexit.register(shutdown_pools)
-        pool = _pools.get(settings)
-        stale = []
-        if pool is None or pool._closed:  # noqa: SLF001 - same module
-            stale = [p for key, p in _pools.items() if key != settings]
-            _pools.clear()
-            pool = _pools[settings] = WorkerPool(settings)
-    for old in stale:
-        old.close()
-    return pool
-
-
-def take_worker(settings: Settings) -> Worker:
-    """A started sandbox worker for exactly one job (the caller must cleanup())."""
-    return pool_for(settings).take()
-
-
-def shutdown_pools() -> None:
-    """Close every pool of this process (no sandbox processes are left behind)."""
-    with _pools_lock:
-        pools = list(_pools.values())
-        _pools.clear()
-    for pool in pools:
-        pool.close()
 
 
 def recover_interrupted(db: Path) -> list[int]:
@@ -212,8 +111,6 @@ class JobManager:
     def __post_init__(self) -> None:
         """Start the thread pool; run the sandbox self-test and warm the worker pool in the
         background so the first run neither waits for them nor blocks a cancel."""
-        from sandbox import selftest as sandbox_check
-
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.max_concurrent),
                                         thread_name_prefix="pineopt-job")
         threading.Thread(target=sandbox_check.self_test, args=(self.settings,),
@@ -245,8 +142,6 @@ class JobManager:
         pool_for(self.settings).refill()
 
     def _execute(self, run_id: int, cancel: threading.Event) -> None:
-        from core.runs import service as runs
-
         try:
             if cancel.is_set() or _status(self.settings.db_path, run_id) is not RunStatus.QUEUED:
                 return

@@ -41,6 +41,10 @@ from core.errors import (
 from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
 from core.runs.result_check import check_result, untrusted
 from core.settings import Settings
+from sandbox import pool
+from core.strategies import params as params_mod
+from sandbox import selftest as sandbox_check
+from core.analytics import trade_stats
 from sandbox.command import Limits
 
 _log = logging.getLogger("pineopt.runs")
@@ -88,8 +92,6 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
 def _checked(settings: Settings, source: str, language: Language,
              config: BacktestConfig) -> tuple[BacktestConfig, pd.DataFrame]:
     """The checked config and its bars; raises ConfigError / DataError. Stores nothing."""
-    from core.strategies import params as params_mod
-
     config = params_mod.checked_config(config, source, language)
     if language is Language.PINE:
         config = pine_run.prepare_config(settings.db_path, config)
@@ -283,9 +285,6 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
              cancel: threading.Event | None, pine: bool = False, on_close: bool = False
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras, pd.DataFrame]:
-    from core.runs import jobs
-    from sandbox import selftest as sandbox_check
-
     last = [0.0]
 
     def on_progress(done: int, total: int) -> None:
@@ -298,7 +297,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
 
     sandbox_check.require_sandbox(settings)  # fail closed: raises sandbox_unavailable
     _stop_if_cancelled(cancel)
-    worker = jobs.take_worker(settings)
+    worker = pool.take_worker(settings)
     try:
         data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)
@@ -339,8 +338,6 @@ def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data:
                   equity: pd.Series, trades: pd.DataFrame, log: str, *,
                   extras: broker_store.BrokerExtras | None = None,
                   plots: pd.DataFrame | None = None) -> None:
-    from core.analytics import trade_stats
-
     metric_rows = trade_stats.metric_rows(metrics.Inputs(
         equity=equity, trades=trades, benchmark=data["Close"],
         risk_free_rate=float(config.extra.get("risk_free_rate", 0.0))))

@@ -25,6 +25,10 @@ from core.errors import SandboxError
 from core.model import BacktestConfig
 from core.runs.result_check import check_result
 from core.settings import Settings
+from sandbox import pool
+from core.analytics import trade_stats
+from sandbox import selftest as sandbox_check
+from core.runs.service import run_limits
 
 
 
@@ -54,8 +58,6 @@ class Job:
 def trial_metrics(config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
                   trades: pd.DataFrame) -> tuple[dict[str, float], pd.Series]:
     """The metrics a single run stores (kind 'all'), and the daily returns they use."""
-    from core.analytics import trade_stats
-
     inputs = metrics.Inputs(equity=equity, trades=trades, benchmark=data["Close"],
                             risk_free_rate=float(config.extra.get("risk_free_rate", 0.0)))
     values = {name: float(value) for name, value, kind in trade_stats.metric_rows(inputs)
@@ -70,16 +72,12 @@ def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
 
     Raises SandboxError when the child as a whole fails (cancelled, limit, sandbox missing).
     """
-    from core.runs import jobs
-    from sandbox import selftest as sandbox_check
-    from core.runs.service import run_limits
-
     sandbox_check.require_sandbox(settings)
     base = run_limits(settings, job.config)
     k = max(len(batch), 1)
     limits = dataclasses.replace(base, timeout_s=base.timeout_s * k, cpu_s=base.cpu_s * k,
                                  output_bytes=base.output_bytes)
-    worker = jobs.take_worker(settings)
+    worker = pool.take_worker(settings)
     try:
         job.data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, job.config, job.data, worker.job_dir)
