@@ -19,7 +19,7 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.runs import housekeeping, instance
+from core.runs import admin, housekeeping, instance
 from core import store
 from core.errors import NotFoundError, PineOptError
 from core.model import RunStatus
@@ -193,10 +193,8 @@ class JobManager:
         if status not in REQUEUEABLE:
             raise PineOptError(f"Run {run_id} is {status.value}; only interrupted, cancelled, "
                                "timed-out or failed runs can be queued again.")
-        with store.connect(self.settings.db_path) as con:
-            con.execute("DELETE FROM equity WHERE backtest_id = ?", [run_id])
-            con.execute("DELETE FROM trades WHERE backtest_id = ?", [run_id])
-            con.execute("DELETE FROM backtest_metrics WHERE backtest_id = ?", [run_id])
+        with store.transaction(self.settings.db_path) as con:
+            admin.clear_run_rows(con, [run_id], unlink=False)  # every per-run table, one place
         _mark(self.settings.db_path, run_id, RunStatus.QUEUED,
               only_from=tuple(s.value for s in REQUEUEABLE))
         self.submit(run_id)

@@ -41,6 +41,7 @@ from core.errors import (
 from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
 from core.runs.result_check import check_result, untrusted
 from core.settings import Settings
+from core.runs import admin
 from sandbox import pool
 from core.strategies import params as params_mod
 from sandbox import selftest as sandbox_check
@@ -477,10 +478,6 @@ def require_completed(run: RunRecord) -> None:
                             "results.")
 
 
-RUN_TABLES = ("backtest_metrics", "trades", "equity", "artifacts", "margin_series", "risk_events",
-              "plots")
-
-
 def delete_run(db: Path, run_id: int) -> RunRecord:
     """Delete a finished run and everything stored with it (one transaction); returns the run as
     it was. Raises NotFoundError for an unknown id and PineOptError for a queued or running run
@@ -489,8 +486,7 @@ def delete_run(db: Path, run_id: int) -> RunRecord:
     if not run.status.finished:
         raise PineOptError(f"Run {run_id} is {run.status.value}; cancel it first, then delete it.")
     with store.transaction(db) as con:
-        for table in RUN_TABLES:  # fixed names, never user input
-            con.execute(f"DELETE FROM {table} WHERE backtest_id = ?", [run_id])  # noqa: S608
+        admin.clear_run_rows(con, [run_id], unlink=True)
         con.execute("DELETE FROM backtests WHERE id = ?", [run_id])
     progress_files.clear(db.parent, run_id)
     return run

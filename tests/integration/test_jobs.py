@@ -124,18 +124,18 @@ def _dead_pid() -> int:
 
 def test_pool_hands_out_warm_workers_once_and_shuts_down_cleanly(home) -> None:
     settings = make_settings(home, pineopt_pool_size="1")
-    pool = pool.pool_for(settings)
-    pool.refill()
+    workers = pool.pool_for(settings)
+    workers.refill()
     deadline = time.monotonic() + 30
-    while not pool.idle_pids():
+    while not workers.idle_pids():
         assert time.monotonic() < deadline
         time.sleep(0.05)
     worker = pool.take_worker(settings)
     worker.wait_ready()
-    assert worker.proc.pid not in pool.idle_pids()  # handed out once, never shared
+    assert worker.proc.pid not in workers.idle_pids()  # handed out once, never shared
     worker.cleanup()
     time.sleep(0.5)
-    pids = pool.idle_pids()
+    pids = workers.idle_pids()
     pool.shutdown_pools()
     for pid in pids + [worker.proc.pid]:
         with pytest.raises(ProcessLookupError):
