@@ -367,14 +367,14 @@ FROM_IN_TEXT = re.compile(r"(?:(?<![\w.])|(?<=\\n))from ((?:core|sandbox)(?:\.\w
 
 
 def rewrite_from_in_text(match: re.Match[str]) -> str:
-    """A one-line ``from X import y`` inside a string, a comment or prose, when it becomes one
-    statement (``python -c`` scripts, README examples); anything else is left as it is."""
+    """A one-line ``from X import y`` inside a string, a comment or prose (``python -c``
+    scripts, README examples); several new statements are joined with "; " on that line."""
     try:
         node = ast.parse(match.group(0)).body[0]
     except SyntaxError:
         return match.group(0)
     new = rewrite_from(node, module_map()) if isinstance(node, ast.ImportFrom) else None
-    return new[0] if new and len(new) == 1 else match.group(0)
+    return "; ".join(new) if new else match.group(0)
 
 
 def rewrite_text(text: str, patterns: list[tuple[re.Pattern[str], object]]) -> str:
