@@ -17,6 +17,7 @@ import pandas as pd
 from bench.common import best_of, row, temp_settings
 from core.runs import jobs, service as runs
 from core.market import catalogue as market_data
+from sandbox import pool
 from sandbox import selftest as sandbox_check
 from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
@@ -43,7 +44,7 @@ def _plain(data: pd.DataFrame) -> None:
 
 
 def _warm_worker(settings: Settings):  # noqa: ANN202 - a started sandbox.runner.Worker
-    worker = jobs.take_worker(settings)
+    worker = pool.take_worker(settings)
     worker.wait_ready()  # a pooled worker finished this while it sat idle
     return worker
 
@@ -94,7 +95,7 @@ def run() -> list[dict[str, object]]:
                                       symbol="BTCUSDT", timeframe="1h", start=SMALL.start,
                                       end=SMALL.end)
         rss: list[float] = []
-        jobs.pool_for(settings).refill()
+        pool.pool_for(settings).refill()
         ours = min(_sandboxed(settings, data, rss) for _ in range(3))
         base = best_of(lambda: _plain(data))
         out.append(row(f"J1 small run ({len(data)} 1h bars) in a warm sandbox", ours,
@@ -111,7 +112,7 @@ def run() -> list[dict[str, object]]:
         out.append({"name": f"J4 peak RSS per sandbox: {max(rss):.0f} MB", "seconds": None,
                     "baseline_seconds": None, "ratio": None,
                     "target": f"< {settings.memory_mb} MB limit"})
-        jobs.shutdown_pools()
+        pool.shutdown_pools()
     return out
 
 

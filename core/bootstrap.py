@@ -1,8 +1,8 @@
 """First-start work shared by `make setup`, the app and the CLI: schema, sample data, recovery
-of runs whose process died (they become interrupted) and a sweep of leftovers — done by whoever
-is about to write (the owner). Readers only check the store (check_readable) and never write.
-The home is made 0700 and the store 0600 (another local user or PineOpt instance must not read
-it)."""
+of runs whose process died (they become interrupted), metric rows older runs lack, and a sweep
+of leftovers — done by whoever is about to write (the owner). Readers only check the store
+(check_readable) and never write. The home is made 0700 and the store 0600 (another local user
+or PineOpt instance must not read it)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import logging
 from core.runs import housekeeping, jobs
 from core.market import catalogue as market_data
 from core import store
+from core.analytics import run_bundle
 from core.errors import PineOptError
 from core.settings import Settings
 
@@ -27,6 +28,11 @@ def init_store(settings: Settings) -> None:
     store.make_private(settings.db_path)
     market_data.ensure_sample_data(settings.db_path)
     jobs.recover_interrupted(settings.db_path)
+    for run_id in run_bundle.runs_missing_side_metrics(settings.db_path):
+        try:  # runs stored before a side's metrics existed; reads never write them
+            run_bundle.store_missing_metrics(settings, run_id)
+        except PineOptError:
+            _log.exception("could not backfill the metrics of run %s", run_id)
     try:
         housekeeping.sweep(settings)
     except OSError:  # leftovers are not worth failing a start for; the next sweep retries

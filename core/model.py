@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -101,6 +102,55 @@ class StrategyMeta:
     timeframes: tuple[str, ...] = ()
     assets: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
+
+
+class FrozenDict(dict):  # a dict subclass, so JSON, asdict and isinstance(dict) keep working
+    """A read-only, hashable dict (configs' ``params`` and ``extra``); build it with freeze().
+
+    Every mutating method raises TypeError saying how to change a config instead; hash() is the
+    hash of its items, so its values must be hashable too (freeze() makes nested values so).
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *_args: object, **_kwargs: object) -> None:
+        raise TypeError("this mapping is read-only; build a changed config with "
+                        "dataclasses.replace(config, params={...})")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, _memo: dict) -> FrozenDict:
+        return self
+
+    def __reduce__(self) -> tuple[type, tuple[dict]]:
+        return FrozenDict, (dict(self),)
+
+
+def freeze(value: Any) -> Any:
+    """``value`` made immutable all the way down: dicts -> FrozenDict, lists -> tuples."""
+    if isinstance(value, dict):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Plain JSON-ready containers again: FrozenDict -> dict, tuples -> lists (to_dict)."""
+    if isinstance(value, dict):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(v) for v in value]
+    return value
 
 
 def canonical_json(obj: Any) -> str:
@@ -205,8 +255,8 @@ class BacktestConfig:
     end: str = ""
     cash_usdt: float = 100_000.0
     commission: float = 0.0
-    params: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=FrozenDict)  # read-only (FrozenDict)
+    extra: Mapping[str, Any] = field(default_factory=FrozenDict)  # read-only (FrozenDict)
     costs: CostModel = field(default_factory=CostModel)
     margin: MarginModel = field(default_factory=MarginModel)
     risk: RiskRules = field(default_factory=RiskRules)
@@ -215,7 +265,10 @@ class BacktestConfig:
 
     def __post_init__(self) -> None:
         """Accept plain dicts for the blocks (JSON, TOML, to_dict output); ints become floats
-        so 10 and 10.0 give one canonical JSON."""
+        so 10 and 10.0 give one canonical JSON; params and extra become read-only FrozenDicts,
+        so a config is immutable and hashable."""
+        for name in ("params", "extra"):
+            object.__setattr__(self, name, freeze(dict(getattr(self, name))))
         for name in ("cash_usdt", "commission"):
             object.__setattr__(self, name, _as_float(getattr(self, name)))
         for name, block in _BLOCKS.items():
@@ -227,8 +280,8 @@ class BacktestConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready); post-seed fields are included only when not default."""
-        data = asdict(self)
-        blank = asdict(BacktestConfig())
+        data = thaw(asdict(self))
+        blank = thaw(asdict(BacktestConfig()))
         for name in _OPTIONAL_FIELDS:
             if data[name] == blank[name]:
                 del data[name]

@@ -23,7 +23,15 @@ from sandbox import cgroups
 from sandbox.cgroups import RunGroup
 from sandbox.filesystem import allowed_paths, filesystem_flags
 
-RUNTIME_PACKAGES = ("core", "sandbox")
+# What the sandbox child runs, and nothing else (no store, market, runs, strategies or Pine
+# translator code): files and folders relative to the repository. Folders ship their *.py files.
+# scripts/dev/import_contracts.py checks that these import only each other.
+RUNTIME_FILES = (
+    "core/__init__.py", "core/sizing.py", "core/engine",
+    "core/pine/__init__.py", "core/pine/runtime.py", "core/pine/emulation",
+    "sandbox/__init__.py", "sandbox/child.py", "sandbox/names.py", "sandbox/policy.py",
+    "sandbox/policy_names.py", "sandbox/probe.py",
+)
 STARTUP_CPU_S = 30  # CPU seconds allowed for imports; the child counts the run's own from there
 CLEAN_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "ARROW_NUM_THREADS": "1"}
@@ -88,9 +96,18 @@ def sandbox_python(settings: Settings) -> str:
     return sys.executable
 
 
+def runtime_sources(root: Path = REPO_ROOT) -> list[Path]:
+    """The child-side source files (RUNTIME_FILES, folders expanded to their *.py), sorted."""
+    out = []
+    for entry in RUNTIME_FILES:
+        path = root / entry
+        out.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+    return sorted(out)
+
+
 def ensure_runtime(settings: Settings) -> Path:
-    """Copy our child-side packages (core/, sandbox/) into the jobs root, once per content."""
-    files = sorted(p for pkg in RUNTIME_PACKAGES for p in (REPO_ROOT / pkg).rglob("*.py"))
+    """Copy the child-side code (RUNTIME_FILES) into the jobs root, once per content."""
+    files = runtime_sources()
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(REPO_ROOT)).encode())

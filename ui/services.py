@@ -43,6 +43,15 @@ def jobs() -> JobManager:
     return _jobs_for(str(settings().home))
 
 
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$"})
+
+
+def md_escape(text: str) -> str:
+    """Text shown literally inside Streamlit markdown (names and code from users, E5)."""
+    return text.translate(_MARKDOWN)
+
+
 def show_error(exc: Exception) -> None:
-    """A user-facing error box with the message (never a traceback)."""
-    st.error(str(exc), icon="⚠️")
+    """The one user-facing error box: the message shown literally (it may quote file, symbol or
+    strategy names, so markdown is escaped), never a traceback."""
+    st.error(md_escape(str(exc)), icon="⚠️")

@@ -16,6 +16,7 @@ from core.errors import PineOptError
 from core.model import TIMEFRAMES, Language, Severity, StrategyMeta, ValidationIssue
 from core.settings import Settings
 from ui import services, url_state
+from ui.services import md_escape, show_error
 
 VIEW = "strategies_view"  # "Editor" | "Library" | "Examples"
 PICK = "strategies_pick"  # the Strategy selectbox on this page (None = new strategy)
@@ -28,19 +29,6 @@ ACE_FONT_PX = 15  # at 14 and 16 px Debian Chromium clips underscores off identi
 VALID_TEXT = "Valid: one Strategy subclass, allowed imports only."
 VALID_PINE = ("Valid Pine Script: it translates to a backtesting.py strategy that passes the "
               "sandbox checks.")
-
-
-_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$"})
-
-
-def md_escape(text: str) -> str:
-    """Text shown literally inside Streamlit markdown (names and code from users, E5)."""
-    return text.translate(_MARKDOWN)
-
-
-def show_error(exc: Exception) -> None:
-    """An error box whose text (it may quote file or strategy names) is shown literally."""
-    st.error(md_escape(str(exc)), icon=":material/error:")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

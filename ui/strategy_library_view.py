@@ -15,7 +15,8 @@ from core.errors import PineOptError
 from core.model import Language, StrategyMeta
 from core.settings import Settings
 from ui import results_view, services
-from ui.strategy_editor import CONFIRM, Doc, md_escape, select, show_error
+from ui.services import md_escape, show_error
+from ui.strategy_editor import CONFIRM, Doc, select
 
 ANY = "any"
 

@@ -1,9 +1,9 @@
 """One stored run, gathered for reports: metrics by side, equity, OHLCV and enriched trades.
 
 Owns the host-side per-trade excursions (run-up = MFE, drawdown = MAE) computed from the stored
-prices, the side metrics of runs stored before they existed (computed in memory), and the run's
-daily returns used by Compare. Reads the store through core.runs and never writes it: a report
-is a read, so it may run from a cache, from several sessions at once, or on a read-only store.
+prices, the backfill of side metrics for runs stored before they existed, and the run's daily
+returns used by Compare. Reads the store through core.runs and never writes while reading;
+store_missing_metrics (called when the store's owner starts) writes backtest_metrics rows.
 """
 
 from __future__ import annotations
@@ -103,20 +103,53 @@ def _stored_metrics(db: Path, run_id: int) -> dict[str, dict[str, float]]:
     return out
 
 
+def _missing_metrics(settings: Settings, run: RunRecord, stored: dict[str, dict[str, float]],
+                     equity: pd.Series, trades: pd.DataFrame,
+                     benchmark: pd.Series) -> list[tuple[str, float, str]]:
+    """(name, value, kind) of every metric the run should have but has no stored row for."""
+    inp = metrics.Inputs(equity=equity, trades=trade_stats.engine_trades(trades),
+                         benchmark=benchmark, risk_free_rate=risk_free_rate(run))
+    return [(n, v, k) for n, v, k in trade_stats.metric_rows(inp) if n not in stored.get(k, {})]
+
+
 def metrics_by_kind(settings: Settings, run: RunRecord, equity: pd.Series, trades: pd.DataFrame,
                     benchmark: pd.Series) -> dict[str, dict[str, float]]:
-    """Stored metrics by kind. A run stored before some rows existed (no side metrics, or a
-    seed metric added since) gets them computed in memory; nothing is written."""
+    """Stored metrics by kind; rows missing from older runs are computed (never written: a read
+    does not write; store_missing_metrics does, when the store's owner starts)."""
     stored = _stored_metrics(settings.db_path, run.id)
     complete = all(stored.get(kind) for kind in trade_stats.SIDES) and \
         set(metrics.METRICS) <= set(stored["all"])
     if complete:  # every run stored by this version: skip recomputing ~0.3 s of metrics
         return stored
-    inp = metrics.Inputs(equity=equity, trades=trade_stats.engine_trades(trades),
-                         benchmark=benchmark, risk_free_rate=risk_free_rate(run))
-    for name, value, kind in trade_stats.metric_rows(inp):
-        stored.setdefault(kind, {}).setdefault(name, value)
+    for name, value, kind in _missing_metrics(settings, run, stored, equity, trades, benchmark):
+        stored.setdefault(kind, {})[name] = value
     return stored
+
+
+def store_missing_metrics(settings: Settings, run_id: int) -> int:
+    """Compute and store the metric rows a completed run lacks (runs stored before a metric or
+    a side existed). Returns how many rows were written. Raises NotFoundError."""
+    run = runs.get_run(settings.db_path, run_id)
+    runs.require_completed(run)
+    equity = runs.run_equity(settings.db_path, run_id)
+    equity.index = pd.DatetimeIndex(equity.index)
+    ohlcv = run_ohlcv(settings, run, equity.index)
+    missing = _missing_metrics(settings, run, _stored_metrics(settings.db_path, run_id), equity,
+                               runs.run_trades(settings.db_path, run_id), ohlcv["Close"])
+    if missing:
+        with store.connect(settings.db_path) as con:
+            con.executemany("INSERT OR IGNORE INTO backtest_metrics (backtest_id, name, value, "
+                            "kind) VALUES (?, ?, ?, ?)", [[run.id, n, v, k] for n, v, k in missing])
+    return len(missing)
+
+
+def runs_missing_side_metrics(db: Path) -> list[int]:
+    """Ids of completed runs stored without any Long/Short metric rows (before they existed)."""
+    with store.connect(db) as con:
+        rows = con.execute("SELECT id FROM backtests b WHERE status = 'completed' AND NOT EXISTS "
+                           "(SELECT 1 FROM backtest_metrics m WHERE m.backtest_id = b.id AND "
+                           "m.kind <> 'all') ORDER BY id").fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def _strategy_deleted(db: Path, run: RunRecord) -> bool:

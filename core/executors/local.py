@@ -1,6 +1,6 @@
 """The embedded local executor (the default): jobs run in this machine's sandbox pool.
 
-A slot is a pre-started sandbox.runner.Worker from core.runs.jobs' per-process pool, exactly as
+A slot is a pre-started sandbox.runner.Worker from sandbox.pool's per-process pool, exactly as
 before the executor seam existed; nothing else is needed (`make run`).
 """
 
@@ -22,9 +22,9 @@ def require(settings: Settings) -> None:
 
 def slot(settings: Settings, cancel: threading.Event | None = None) -> Worker:
     """A started sandbox worker for exactly one job (the caller must cleanup())."""
-    from core.runs import jobs
+    from sandbox import pool
 
-    return jobs.take_worker(settings, cancel)
+    return pool.take_worker(settings, cancel)
 
 
 def slots() -> int:

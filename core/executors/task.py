@@ -3,7 +3,7 @@
 It runs on a Dask worker process (started by `pineopt worker`, or a LocalCluster's), never in
 the sandbox. It refuses a task built by other PineOpt code (core.executors.version), proves the
 sandbox with the self-test (cached per process), writes the input files into a job folder of
-this worker's local pool (core.runs.jobs), runs the job through the same sandbox.runner.Worker and
+this worker's local pool (sandbox.pool), runs the job through the same sandbox.runner.Worker and
 firejail command line as a local run, and returns the reply as a dict of primitives and bytes
 (core.executors.transfer). It never raises: a Dask task's exception would be pickled back to the
 app, so every failure is a reply with a status and a message. A cancel from the app (a
@@ -50,7 +50,7 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run(request: dict[str, Any]) -> dict[str, Any]:
-    from core.runs import jobs
+    from sandbox import pool
     from sandbox import selftest as sandbox_check
     from core.settings import load_settings
     from sandbox.command import Limits
@@ -63,7 +63,7 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     limits = Limits.from_settings(settings, **dict(request.get("limits") or {}))
     job = json.loads(request["job"])
     cancel = threading.Event()
-    worker = jobs.take_worker(settings, cancel)
+    worker = pool.take_worker(settings, cancel)
     finished = threading.Event()
     _watch_cancel(str(request.get("cancel_event", "")), cancel, finished)
     try:

@@ -19,17 +19,42 @@ from core.errors import ConfigError, NotFoundError, PineOptError
 from core.model import RunRecord, RunStatus
 
 RUN_KEY = "backtest_id"
+# Columns that point at a run from rows owned by something else (a study's trial links to the
+# full run it opened): cleared when the run is deleted, kept when it is re-queued.
+RUN_LINKS = {"trials": "run_id"}
+
+
+def _per_run_tables(con: Any) -> list[str]:
+    rows = con.execute("SELECT DISTINCT table_name FROM information_schema.columns "
+                       "WHERE column_name = ? AND table_schema = 'main' ORDER BY 1",
+                       [RUN_KEY]).fetchall()
+    kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                             "WHERE table_schema = 'main'").fetchall())
+    return [name for (name,) in rows if kinds.get(name) == "BASE TABLE"]
 
 
 def per_run_tables(db: Path) -> list[str]:
     """Names of the tables that hold rows keyed by a run id (``backtest_id``), sorted."""
     with store.connect(db) as con:
-        rows = con.execute("SELECT DISTINCT table_name FROM information_schema.columns "
-                           "WHERE column_name = ? AND table_schema = 'main' ORDER BY 1",
-                           [RUN_KEY]).fetchall()
-        kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
-                                 "WHERE table_schema = 'main'").fetchall())
-    return [name for (name,) in rows if kinds.get(name) == "BASE TABLE"]
+        return _per_run_tables(con)
+
+
+def clear_run_rows(con: Any, run_ids: list[int], *, unlink: bool) -> None:
+    """The one place that knows every per-run table: delete the runs' rows from each (results,
+    metrics, trades, equity, margin, risk events, plots, artifacts...), on ``con`` (the caller's
+    transaction). ``unlink`` also clears RUN_LINKS (the run itself is going away)."""
+    if not run_ids:
+        return
+    marks = ", ".join("?" for _ in run_ids)
+    for table in _per_run_tables(con):  # names from the schema, never user input
+        con.execute(f"DELETE FROM {table} WHERE {RUN_KEY} IN ({marks})", run_ids)  # noqa: S608
+    if unlink:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_schema = 'main'").fetchall()}
+        for table, column in RUN_LINKS.items():
+            if table in tables:
+                con.execute(f"UPDATE {table} SET {column} = NULL "  # noqa: S608
+                            f"WHERE {column} IN ({marks})", run_ids)
 
 
 def failed_run_ids(db: Path) -> list[int]:
@@ -65,12 +90,10 @@ def delete_runs(db: Path, run_ids: list[int]) -> list[int]:
     ids = sorted({int(r) for r in run_ids})
     if not ids:
         return []
-    tables = per_run_tables(db)
     marks = ", ".join("?" for _ in ids)
     with store.transaction(db) as con:
         _check_deletable(con, ids)
-        for table in tables:
-            con.execute(f"DELETE FROM {table} WHERE {RUN_KEY} IN ({marks})", ids)  # noqa: S608
+        clear_run_rows(con, ids, unlink=True)
         con.execute(f"DELETE FROM backtests WHERE id IN ({marks})", ids)  # noqa: S608
     for run_id in ids:
         progress.clear(db.parent, run_id)

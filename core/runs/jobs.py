@@ -5,29 +5,28 @@ The queue lives in DuckDB (backtests.status: queued -> running -> a finished sta
 interrupted when the owning process died; backtests.owner_token names the owning process's
 instance, core.runs.instance, whose held lock file says whether it is alive; PIDs are not trusted).
 A JobManager runs queued runs FIFO, at most Settings.max_concurrent at once, in this process.
-The WorkerPool keeps Settings.pool_size sandboxed children that have already imported their
-libraries; each takes exactly one job and exits, so no two jobs ever share a process.
+sandbox.pool keeps Settings.pool_size sandboxed children that have already imported their
+libraries (sandbox.pool); each takes exactly one job and exits, so no two jobs share a process.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
 import time
-from collections import deque
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.runs import housekeeping, instance
+from core.runs import admin, housekeeping, instance
 from core import store
-from core.errors import NotFoundError, PineOptError, SandboxError
+from core.errors import NotFoundError, PineOptError
 from core.model import RunStatus
 from core.settings import Settings
-from sandbox.runner import READY_TIMEOUT_S, Worker
-from sandbox.userpool import NoFreeUser
+from core.runs import service as runs
+from sandbox import selftest as sandbox_check
+from sandbox.pool import pool_for
 
 _log = logging.getLogger("pineopt.jobs")
 ORPHAN_GRACE_S = 60  # a queued run nobody claimed for this long belongs to a dead process
@@ -37,132 +36,8 @@ NOT_STARTED_MESSAGE = ("The server stopped before this run started; nothing was 
                        "Re-queue it (Backtest page) or run it again.")
 HOUSEKEEPING_S = 60.0  # how often a JobManager recovers orphans and sweeps leftovers
 SHUTDOWN_GRACE_S = 10.0  # how long shutdown waits for running sandboxes to stop
-LEASE_POLL_S = 0.1  # how often a run waiting for a per-run sandbox user looks again
 REQUEUEABLE = (RunStatus.INTERRUPTED, RunStatus.CANCELLED, RunStatus.TIMED_OUT,
                RunStatus.SANDBOX_UNAVAILABLE, RunStatus.FAILED)
-
-
-class WorkerPool:
-    """Pre-started, warmed-up sandbox workers for one Settings; each is handed out once."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._idle: deque[Worker] = deque()
-        self._lock = threading.Lock()
-        self._filling = False
-        self._closed = False
-
-    def take(self, cancel: threading.Event | None = None) -> Worker:
-        """A started worker for exactly one job (the caller must cleanup()); refills behind.
-
-        Where runs lease per-run sandbox users (sandbox.userpool) and all are busy, waits for
-        an idle worker or a free user, at most a run's wall clock plus start-up. Raises
-        SandboxError (cancelled) if ``cancel`` is set meanwhile, NoFreeUser after the wait.
-        """
-        deadline = time.monotonic() + self.settings.timeout_s + READY_TIMEOUT_S
-        self.refill()
-        while True:
-            worker = self._idle_worker()
-            if worker is not None:
-                self.refill()
-                return worker
-            try:
-                return Worker(self.settings).start(lease_wait_s=0)
-            except NoFreeUser:
-                if time.monotonic() >= deadline:
-                    raise
-            if cancel is not None and cancel.wait(LEASE_POLL_S):
-                raise SandboxError("Cancelled by the user.", status=RunStatus.CANCELLED.value)
-            if cancel is None:
-                time.sleep(LEASE_POLL_S)
-
-    def _idle_worker(self) -> Worker | None:
-        """The oldest idle worker whose child is alive (dead ones are cleaned up), or None."""
-        with self._lock:
-            while self._idle:
-                candidate = self._idle.popleft()
-                if candidate.proc is not None and candidate.proc.poll() is None:
-                    return candidate
-                candidate.cleanup()
-        return None
-
-    def refill(self) -> None:
-        """Start workers in a background thread until pool_size are idle."""
-        with self._lock:
-            if self._filling or self._closed or len(self._idle) >= self.settings.pool_size:
-                return
-            self._filling = True
-        threading.Thread(target=self._fill, name="pineopt-pool", daemon=True).start()
-
-    def _fill(self) -> None:
-        try:
-            while True:
-                with self._lock:
-                    if self._closed or len(self._idle) >= self.settings.pool_size:
-                        return
-                worker = Worker(self.settings).start(lease_wait_s=0)  # never hold up take()
-                with self._lock:
-                    if self._closed:
-                        worker.cleanup()
-                        return
-                    self._idle.append(worker)
-        except (PineOptError, OSError):
-            return  # the sandbox cannot start; take() starts workers itself and reports why
-        finally:
-            with self._lock:
-                self._filling = False
-
-    def close(self) -> None:
-        """Stop every idle worker and remove its job folder; later take() still works."""
-        with self._lock:
-            self._closed = True
-            idle, self._idle = list(self._idle), deque()
-        for worker in idle:
-            worker.cleanup()
-
-    def idle_pids(self) -> list[int]:
-        """Process ids of the idle workers' firejail (or plain) processes."""
-        with self._lock:
-            return [w.proc.pid for w in self._idle if w.proc is not None]
-
-
-_pools: dict[Settings, WorkerPool] = {}  # one pool per Settings in this process
-_pools_lock = threading.Lock()
-
-
-def pool_for(settings: Settings) -> WorkerPool:
-    """This process's pool for ``settings`` (created on first use; closed at exit).
-
-    A process keeps one pool: a pool for other settings (another PINEOPT_HOME, e.g. in tests)
-    is closed when a new one is made, so idle workers never pile up.
-    """
-    with _pools_lock:
-        if not _pools:
-            atexit.register(shutdown_pools)
-        pool = _pools.get(settings)
-        stale = []
-        if pool is None or pool._closed:  # noqa: SLF001 - same module
-            stale = [p for key, p in _pools.items() if key != settings]
-            _pools.clear()
-            pool = _pools[settings] = WorkerPool(settings)
-    for old in stale:
-        old.close()
-    return pool
-
-
-def take_worker(settings: Settings, cancel: threading.Event | None = None) -> Worker:
-    """A started sandbox worker for exactly one job (the caller must cleanup()); see
-    WorkerPool.take for the wait when every per-run sandbox user is busy."""
-    return pool_for(settings).take(cancel)
-
-
-def shutdown_pools() -> None:
-    """Close every pool of this process (no sandbox processes are left behind)."""
-    with _pools_lock:
-        pools = list(_pools.values())
-        _pools.clear()
-    for pool in pools:
-        pool.close()
 
 
 def recover_interrupted(db: Path) -> list[int]:
@@ -236,8 +111,6 @@ class JobManager:
     def __post_init__(self) -> None:
         """Start the thread pool; run the sandbox self-test and warm the worker pool in the
         background so the first run neither waits for them nor blocks a cancel."""
-        from sandbox import selftest as sandbox_check
-
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.max_concurrent),
                                         thread_name_prefix="pineopt-job")
         if self.settings.executor == "local":  # Dask workers each run their own self-test
@@ -273,8 +146,6 @@ class JobManager:
             pool_for(self.settings).refill()
 
     def _execute(self, run_id: int, cancel: threading.Event) -> None:
-        from core.runs import service as runs
-
         try:
             if cancel.is_set() or _status(self.settings.db_path, run_id) is not RunStatus.QUEUED:
                 return
@@ -326,10 +197,8 @@ class JobManager:
         if status not in REQUEUEABLE:
             raise PineOptError(f"Run {run_id} is {status.value}; only interrupted, cancelled, "
                                "timed-out or failed runs can be queued again.")
-        with store.connect(self.settings.db_path) as con:
-            con.execute("DELETE FROM equity WHERE backtest_id = ?", [run_id])
-            con.execute("DELETE FROM trades WHERE backtest_id = ?", [run_id])
-            con.execute("DELETE FROM backtest_metrics WHERE backtest_id = ?", [run_id])
+        with store.transaction(self.settings.db_path) as con:
+            admin.clear_run_rows(con, [run_id], unlink=False)  # every per-run table, one place
         _mark(self.settings.db_path, run_id, RunStatus.QUEUED,
               only_from=tuple(s.value for s in REQUEUEABLE))
         self.submit(run_id)

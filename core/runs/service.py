@@ -40,7 +40,11 @@ from core.errors import (
 )
 from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
 from core.runs.result_check import check_result, untrusted
+from core import executors
 from core.settings import Settings
+from core.runs import admin
+from core.strategies import params as params_mod
+from core.analytics import trade_stats
 from sandbox.command import Limits
 
 _log = logging.getLogger("pineopt.runs")
@@ -90,8 +94,6 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
 def _checked(settings: Settings, source: str, language: Language,
              config: BacktestConfig) -> tuple[BacktestConfig, pd.DataFrame]:
     """The checked config and its bars; raises ConfigError / DataError. Stores nothing."""
-    from core.strategies import params as params_mod
-
     config = params_mod.checked_config(config, source, language)
     if language is Language.PINE:
         config = pine_run.prepare_config(settings.db_path, config)
@@ -290,8 +292,6 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              cancel: threading.Event | None, pine: bool = False, on_close: bool = False,
              slippage_ticks: int = 0
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras, pd.DataFrame]:
-    from core import executors
-
     last = [0.0]
 
     def on_progress(done: int, total: int) -> None:
@@ -346,8 +346,6 @@ def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data:
                   equity: pd.Series, trades: pd.DataFrame, log: str, *,
                   extras: broker_store.BrokerExtras | None = None,
                   plots: pd.DataFrame | None = None) -> None:
-    from core.analytics import trade_stats
-
     metric_rows = trade_stats.metric_rows(metrics.Inputs(
         equity=equity, trades=trades, benchmark=data["Close"],
         risk_free_rate=float(config.extra.get("risk_free_rate", 0.0))))
@@ -487,10 +485,6 @@ def require_completed(run: RunRecord) -> None:
                             "results.")
 
 
-RUN_TABLES = ("backtest_metrics", "trades", "equity", "artifacts", "margin_series", "risk_events",
-              "plots")
-
-
 def delete_run(db: Path, run_id: int) -> RunRecord:
     """Delete a finished run and everything stored with it (one transaction); returns the run as
     it was. Raises NotFoundError for an unknown id and PineOptError for a queued or running run
@@ -499,8 +493,7 @@ def delete_run(db: Path, run_id: int) -> RunRecord:
     if not run.status.finished:
         raise PineOptError(f"Run {run_id} is {run.status.value}; cancel it first, then delete it.")
     with store.transaction(db) as con:
-        for table in RUN_TABLES:  # fixed names, never user input
-            con.execute(f"DELETE FROM {table} WHERE backtest_id = ?", [run_id])  # noqa: S608
+        admin.clear_run_rows(con, [run_id], unlink=True)
         con.execute("DELETE FROM backtests WHERE id = ?", [run_id])
     progress_files.clear(db.parent, run_id)
     return run

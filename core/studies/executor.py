@@ -27,7 +27,10 @@ from core.analytics import metrics
 from core.errors import SandboxError
 from core.model import BacktestConfig
 from core.runs.result_check import check_result
+from core import executors
 from core.settings import Settings
+from core.analytics import trade_stats
+from core.runs.service import run_limits
 
 
 
@@ -58,8 +61,6 @@ class Job:
 def trial_metrics(config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
                   trades: pd.DataFrame) -> tuple[dict[str, float], pd.Series]:
     """The metrics a single run stores (kind 'all'), and the daily returns they use."""
-    from core.analytics import trade_stats
-
     inputs = metrics.Inputs(equity=equity, trades=trades, benchmark=data["Close"],
                             risk_free_rate=float(config.extra.get("risk_free_rate", 0.0)))
     values = {name: float(value) for name, value, kind
@@ -74,9 +75,6 @@ def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
 
     Raises SandboxError when the child as a whole fails (cancelled, limit, sandbox missing).
     """
-    from core import executors
-    from core.runs.service import run_limits
-
     executors.require(settings)
     base = run_limits(settings, job.config)
     k = max(len(batch), 1)

@@ -10,6 +10,7 @@ import pytest
 
 from core import bootstrap, store
 from core.runs import instance, jobs, progress, service as runs
+from sandbox import pool
 from sandbox import selftest as sandbox_check
 from core.strategies import crud as strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
@@ -61,7 +62,7 @@ def test_twenty_runs_five_at_a_time_all_finish(home, sma_source: str) -> None:
     assert 1 <= peak <= 5
     assert all(r.progress == 1 and runs.run_equity(settings.db_path, r.id).size for r in finished)
     manager.shutdown()
-    jobs.shutdown_pools()
+    pool.shutdown_pools()
 
 
 def test_cancel_running_and_queued(home) -> None:
@@ -123,26 +124,26 @@ def _dead_pid() -> int:
 
 def test_pool_hands_out_warm_workers_once_and_shuts_down_cleanly(home) -> None:
     settings = make_settings(home, pineopt_pool_size="1")
-    pool = jobs.pool_for(settings)
-    pool.refill()
+    workers = pool.pool_for(settings)
+    workers.refill()
     deadline = time.monotonic() + 30
-    while not pool.idle_pids():
+    while not workers.idle_pids():
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    worker = jobs.take_worker(settings)
+    worker = pool.take_worker(settings)
     worker.wait_ready()
-    assert worker.proc.pid not in pool.idle_pids()  # handed out once, never shared
+    assert worker.proc.pid not in workers.idle_pids()  # handed out once, never shared
     worker.cleanup()
     time.sleep(0.5)
-    pids = pool.idle_pids()
-    jobs.shutdown_pools()
+    pids = workers.idle_pids()
+    pool.shutdown_pools()
     for pid in pids + [worker.proc.pid]:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
 
 
 def test_a_process_keeps_one_pool_so_idle_workers_never_pile_up(home, tmp_path) -> None:
-    first = jobs.pool_for(make_settings(home, pineopt_pool_size="1"))
+    first = pool.pool_for(make_settings(home, pineopt_pool_size="1"))
     first.refill()
     deadline = time.monotonic() + 30
     while not first.idle_pids():
@@ -150,12 +151,12 @@ def test_a_process_keeps_one_pool_so_idle_workers_never_pile_up(home, tmp_path) 
         time.sleep(0.05)
     pids = first.idle_pids()
     other = make_settings(tmp_path / "other-home", pineopt_pool_size="1")
-    assert jobs.pool_for(other) is not first
+    assert pool.pool_for(other) is not first
     assert first.idle_pids() == []
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    jobs.shutdown_pools()
+    pool.shutdown_pools()
 
 
 def test_an_unexpected_error_in_a_job_ends_the_run_failed_with_the_traceback(

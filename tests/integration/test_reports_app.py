@@ -62,6 +62,30 @@ def test_side_metrics_are_stored_with_the_run(lab: dict) -> None:
     assert {"all", "long", "short"} <= set(kinds) and kinds["long"] == kinds["short"] > 20
 
 
+def test_reading_a_run_never_writes_and_the_owner_backfills_missing_metrics(lab: dict) -> None:
+    """A run stored before side metrics existed: a read computes them without writing; the
+    store's owner (bootstrap.init_store) stores them once."""
+    from core import bootstrap
+
+    db, run_id = _settings(lab).db_path, lab["ids"][1]
+    count = "SELECT count(*) FROM backtest_metrics WHERE backtest_id = ?"
+    with store.connect(db) as con:
+        full = con.execute(count, [run_id]).fetchone()[0]
+        con.execute("DELETE FROM backtest_metrics WHERE backtest_id = ? AND kind <> 'all'",
+                    [run_id])
+        legacy = con.execute(count, [run_id]).fetchone()[0]
+    assert run_id in analytics.runs_missing_side_metrics(db)
+    bundle = analytics.load(_settings(lab), run_id)
+    assert bundle.metrics["long"] and bundle.metrics["short"]
+    with store.connect(db) as con:
+        assert con.execute(count, [run_id]).fetchone()[0] == legacy  # the read wrote nothing
+    bootstrap.init_store(_settings(lab))
+    with store.connect(db) as con:
+        assert legacy < con.execute(count, [run_id]).fetchone()[0] <= full
+    assert run_id not in analytics.runs_missing_side_metrics(db)
+    assert analytics.load(_settings(lab), run_id).metrics == bundle.metrics
+
+
 def test_bundle_trades_have_excursions_and_metrics_agree(lab: dict) -> None:
     bundle = analytics.load(_settings(lab), lab["ids"][0])
     trades = bundle.trades

@@ -160,7 +160,7 @@ def test_full_jobs_disk_ends_failed_with_the_reason(home, sma_source, full_jobs_
     assert seen.errors and "disk is full" in seen.errors[0]
 
 
-OWNER = ("import sys\nfrom pathlib import Path\nfrom core import instance, store\n"
+OWNER = ("import sys\nfrom pathlib import Path\nfrom core.runs import instance; from core import store\n"
          "home = Path(sys.argv[1])\nwith store.connect(home / 'pineopt.duckdb') as con:\n"
          "    con.execute(\"UPDATE backtests SET status = 'running', owner_pid = ?, owner_token"
          " = ? WHERE id = ?\", [int(sys.argv[3]), instance.token(home), int(sys.argv[2])])\n"

@@ -33,3 +33,32 @@ def test_run_status_finished() -> None:
     assert not RunStatus.QUEUED.finished
     assert not RunStatus.RUNNING.finished
     assert RunStatus.COMPLETED.finished and RunStatus.CANCELLED.finished
+
+
+def test_a_config_is_immutable_all_the_way_down_and_hashable() -> None:
+    import copy
+    import dataclasses
+    import json
+
+    import pytest
+
+    from core.model import BacktestConfig
+
+    config = BacktestConfig(params={"fast": 10, "levels": [1, 2]},
+                            extra={"limits": {"timeout_s": 30}})
+    for mutate in (lambda: config.params.__setitem__("fast", 3),
+                   lambda: config.params.update(fast=3), lambda: config.params.pop("fast"),
+                   lambda: config.extra["limits"].__setitem__("timeout_s", 1),
+                   lambda: config.extra.clear()):
+        with pytest.raises(TypeError, match="read-only"):
+            mutate()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.params = {}  # type: ignore[misc]
+    twin = BacktestConfig(params={"levels": [1, 2], "fast": 10},
+                          extra={"limits": {"timeout_s": 30}})
+    assert hash(config) == hash(twin) and len({config, twin}) == 1
+    assert copy.deepcopy(config) == config
+    assert json.loads(json.dumps(config.to_dict()))["params"] == {"fast": 10, "levels": [1, 2]}
+    changed = dataclasses.replace(config, params={**config.params, "fast": 3})
+    assert changed.params["fast"] == 3 and config.params["fast"] == 10
+    assert BacktestConfig.from_dict(config.to_dict()).config_id == config.config_id

@@ -1,0 +1,146 @@
+"""A per-process pool of pre-started sandbox workers (parent side).
+
+Keeps Settings.pool_size sandboxed children that have already imported their libraries (a warm
+child starts a job at once); each takes exactly one job and exits, so no two jobs ever share a
+process. Used by core.runs (one run) and core.studies (a batch of trials).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+from collections import deque
+
+from core.errors import PineOptError, SandboxError
+from core.model import RunStatus
+from core.settings import Settings
+from sandbox.runner import READY_TIMEOUT_S, Worker
+from sandbox.userpool import NoFreeUser
+
+LEASE_POLL_S = 0.1  # how often a run waiting for a per-run sandbox user looks again
+
+
+class WorkerPool:
+    """Pre-started, warmed-up sandbox workers for one Settings; each is handed out once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._idle: deque[Worker] = deque()
+        self._lock = threading.Lock()
+        self._filling = False
+        self._closed = False
+
+    def take(self, cancel: threading.Event | None = None) -> Worker:
+        """A started worker for exactly one job (the caller must cleanup()); refills behind.
+
+        Where runs lease per-run sandbox users (sandbox.userpool) and all are busy, waits for
+        an idle worker or a free user, at most a run's wall clock plus start-up. Raises
+        SandboxError (cancelled) if ``cancel`` is set meanwhile, NoFreeUser after the wait.
+        """
+        deadline = time.monotonic() + self.settings.timeout_s + READY_TIMEOUT_S
+        self.refill()
+        while True:
+            worker = self._idle_worker()
+            if worker is not None:
+                self.refill()
+                return worker
+            try:
+                return Worker(self.settings).start(lease_wait_s=0)
+            except NoFreeUser:
+                if time.monotonic() >= deadline:
+                    raise
+            if cancel is not None and cancel.wait(LEASE_POLL_S):
+                raise SandboxError("Cancelled by the user.", status=RunStatus.CANCELLED.value)
+            if cancel is None:
+                time.sleep(LEASE_POLL_S)
+
+    def _idle_worker(self) -> Worker | None:
+        """The oldest idle worker whose child is alive (dead ones are cleaned up), or None."""
+        with self._lock:
+            while self._idle:
+                candidate = self._idle.popleft()
+                if candidate.proc is not None and candidate.proc.poll() is None:
+                    return candidate
+                candidate.cleanup()
+        return None
+
+    def refill(self) -> None:
+        """Start workers in a background thread until pool_size are idle."""
+        with self._lock:
+            if self._filling or self._closed or len(self._idle) >= self.settings.pool_size:
+                return
+            self._filling = True
+        threading.Thread(target=self._fill, name="pineopt-pool", daemon=True).start()
+
+    def _fill(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if self._closed or len(self._idle) >= self.settings.pool_size:
+                        return
+                worker = Worker(self.settings).start(lease_wait_s=0)  # never hold up take()
+                with self._lock:
+                    if self._closed:
+                        worker.cleanup()
+                        return
+                    self._idle.append(worker)
+        except (PineOptError, OSError):
+            return  # the sandbox cannot start; take() starts workers itself and reports why
+        finally:
+            with self._lock:
+                self._filling = False
+
+    def close(self) -> None:
+        """Stop every idle worker and remove its job folder; later take() still works."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = list(self._idle), deque()
+        for worker in idle:
+            worker.cleanup()
+
+    def idle_pids(self) -> list[int]:
+        """Process ids of the idle workers' firejail (or plain) processes."""
+        with self._lock:
+            return [w.proc.pid for w in self._idle if w.proc is not None]
+
+
+_pools: dict[Settings, WorkerPool] = {}  # one pool per Settings in this process
+_pools_lock = threading.Lock()
+
+
+def pool_for(settings: Settings) -> WorkerPool:
+    """This process's pool for ``settings`` (created on first use; closed at exit).
+
+    A process keeps one pool: a pool for other settings (another PINEOPT_HOME, e.g. in tests)
+    is closed when a new one is made, so idle workers never pile up.
+    """
+    with _pools_lock:
+        if not _pools:
+            atexit.register(shutdown_pools)
+        pool = _pools.get(settings)
+        stale = []
+        if pool is None or pool._closed:  # noqa: SLF001 - same module
+            stale = [p for key, p in _pools.items() if key != settings]
+            _pools.clear()
+            pool = _pools[settings] = WorkerPool(settings)
+    for old in stale:
+        old.close()
+    return pool
+
+
+def take_worker(settings: Settings, cancel: threading.Event | None = None) -> Worker:
+    """A started sandbox worker for exactly one job (the caller must cleanup()); see
+    WorkerPool.take for the wait when every per-run sandbox user is busy."""
+    return pool_for(settings).take(cancel)
+
+
+def shutdown_pools() -> None:
+    """Close every pool of this process (no sandbox processes are left behind)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
