@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 PERIODS_PER_YEAR = 365  # crypto trades 24/7: annualise with calendar days everywhere
 TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w")
@@ -113,12 +113,16 @@ class FrozenDict(dict):  # a dict subclass, so JSON, asdict and isinstance(dict)
 
     __slots__ = ()
 
-    def _read_only(self, *_args: object, **_kwargs: object) -> None:
+    def _read_only(self, *_args: object, **_kwargs: object) -> NoReturn:
         raise TypeError("this mapping is read-only; build a changed config with "
                         "dataclasses.replace(config, params={...})")
 
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only
-    __ior__ = _read_only  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = setdefault = update = _read_only
+
+    def popitem(self) -> tuple[Any, Any]:
+        """Refused: a config's mapping is read-only (TypeError)."""
+        return self._read_only()
+    __ior__ = _read_only
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(frozenset(self.items()))

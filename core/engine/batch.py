@@ -9,8 +9,8 @@ its error. Imports only what the child may import (pandas, the engine); never th
 A lookahead check (core.studies.lookahead) sends the same job with two optional keys: "bars",
 the number of leading bars each trial runs on (null: all), and "record": each trial then also
 writes out/r<i>/indicators.parquet (every self.I indicator, and a Pine script's plot() series,
-one column per series named "<name>@<line>", after a "bar" column) and out/r<i>/orders.parquet (every order the
-strategy placed, with the bar it was placed on).
+one column per series named "<name>@<line>", after a "bar" column) and
+out/r<i>/orders.parquet (every order the strategy placed, with the bar it was placed on).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 MAX_BATCH = 10_000
@@ -85,7 +86,7 @@ def _readable(batch: Any, bars: Any) -> bool:
 
 def _caller_line() -> int:
     """The line of the innermost strategy-code frame on the stack (0 when there is none)."""
-    frame = sys._getframe(2)  # noqa: SLF001 - who called self.I
+    frame: FrameType | None = sys._getframe(2)  # noqa: SLF001 - who called self.I
     while frame is not None:
         if frame.f_code.co_filename == STRATEGY_FILENAME:
             return frame.f_lineno
@@ -105,7 +106,7 @@ class Recorder:
         """A subclass of the strategy class that reports to this recorder."""
         recorder = self
 
-        class Recorded(cls):  # type: ignore[misc, valid-type]
+        class Recorded(cls):
             def I(self, func: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: E743, N802
                 value = super().I(func, *args, **kwargs)
                 recorder.indicators.append((_caller_line(), value))

@@ -1,9 +1,10 @@
 """The PineOpt code version a Dask task was built for, and the one a worker runs.
 
-code_version() = "<package version>+<sha256 of the child-side runtime>[:12]": the runtime is the
-exact set of files sandbox.command.ensure_runtime copies into every sandbox (core/ and sandbox/,
-which includes the parent's result checks). Two processes with the same code version run a job
-identically; a worker refuses a task whose version differs and the message names both.
+code_version() = "<package version>+<sha256 of the code a job meets>[:12]": the child-side runtime
+sandbox.command.ensure_runtime copies into every sandbox (RUNTIME_FILES), plus the worker-side
+code that starts the sandbox and ships its outputs (sandbox/, core/executors/). Two processes with
+the same code version run a job identically; a worker refuses a task whose version differs and the
+message names both.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import cache
 from importlib import metadata
 
 from core.settings import REPO_ROOT
-from sandbox.command import RUNTIME_PACKAGES
+from sandbox.command import runtime_sources
 
 
 def package_version() -> str:
@@ -26,8 +27,10 @@ def package_version() -> str:
 
 @cache
 def runtime_digest() -> str:
-    """sha256 over the runtime's relative paths and contents (as ensure_runtime hashes them)."""
-    files = sorted(p for pkg in RUNTIME_PACKAGES for p in (REPO_ROOT / pkg).rglob("*.py"))
+    """sha256 over the relative paths and contents of the code a job meets on a worker."""
+    worker_side = [*(REPO_ROOT / "sandbox").rglob("*.py"),
+                   *(REPO_ROOT / "core" / "executors").rglob("*.py")]
+    files = sorted(set(runtime_sources()) | set(worker_side))
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(REPO_ROOT)).encode())

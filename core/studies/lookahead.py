@@ -1,4 +1,4 @@
-"""The lookahead and repaint check: does a strategy use bars it could not have seen yet?
+"""The lookahead and repaint check: does a strategy use bars it could not have seen yet.
 
 The strategy runs once on the whole range, then again on data truncated at several cut points
 (bars where the full run entered or exited, sampled evenly, topped up with evenly spaced bars).
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -237,20 +238,19 @@ def check(settings: Settings, prepared: Prepared, *, cuts: int = DEFAULT_CUTS) -
     return report
 
 
-def _run(settings: Settings, prepared: Prepared, bars: list[int | None]
+def _run(settings: Settings, prepared: Prepared, bars: Sequence[int | None]
          ) -> list[tuple[RunView, pd.DataFrame] | str]:
     """One sandbox child running the strategy on each prefix in ``bars`` (None: all bars);
     per prefix its checked recording and trades, or the run's error message."""
-    from core.runs import jobs
-    from sandbox import selftest as sandbox_check
+    from core import executors
     from core.runs.service import run_limits
 
-    sandbox_check.require_sandbox(settings)
+    executors.require(settings)
     config = prepared.config
     base = run_limits(settings, config)
     k = len(bars)
     limits = dataclasses.replace(base, timeout_s=base.timeout_s * k, cpu_s=base.cpu_s * k)
-    worker = jobs.take_worker(settings)
+    worker = executors.slot(settings)  # local: a pooled sandbox; dask: a staging folder
     try:
         prepared.data.to_parquet(worker.job_dir / "ohlcv.parquet")
         broker = broker_store.prepare_job(settings.db_path, config, prepared.data,
