@@ -9,11 +9,13 @@ Each command group lives in clicmd/<name>.py and registers itself through add_pa
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
-from clicmd import (api, backtest, common, data, doctor, lookahead, montecarlo, optimize, runs,
-                    serve, strategies, translate, validate, walkforward, worker)
+from api import hooks
+from clicmd import (api, backtest, common, data, doctor, forward, lookahead, montecarlo, optimize,
+                    runs, serve, strategies, translate, validate, walkforward, worker)
 
 COMMAND_MODULES = (common, serve, api, doctor, validate, strategies, backtest, runs, data,
                    translate, optimize, montecarlo, walkforward, worker, lookahead)
@@ -59,6 +61,8 @@ def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    hooks.set_cli_runner(functools.partial(forward.execute, build_parser=build_parser,
+                                           run_handler=run_handler))
     forwarded = _forwarded(parser, args, argv)
     return run_handler(args) if forwarded is None else forwarded
 
@@ -67,7 +71,6 @@ def _forwarded(parser: argparse.ArgumentParser, args: argparse.Namespace,
                argv: list[str]) -> int | None:
     """The exit code of the command run by the store's running owner, or None to run it here
     (no owner, a stale owner, or a command that does not open the store)."""
-    from clicmd import forward
     from core.errors import PineOptError
     from core.settings import load_settings
 

@@ -12,6 +12,7 @@ as it passes the limit (nothing more is read).
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -124,3 +125,13 @@ class TokenCheck:
                            "The bearer token does not match this server's PINEOPT_API_TOKEN; "
                            "send the token the server was started with (ask its operator).",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -15,10 +15,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from api import hooks
 from api.context import Ctx
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import example
-from api.server import is_loopback
+from api.guards import is_loopback
 from core.runs import endpoint
 
 router = APIRouter(prefix="/api", tags=["cli"], responses=ERROR_RESPONSES)
@@ -64,11 +65,14 @@ def check_owner_token(request: Request, owner_token: str) -> None:
 def run_cli(body: CliRequest, request: Request, ctx: Ctx) -> dict[str, Any]:
     """What `pineopt` does while this server owns the store: the command runs here and its
     output is replayed by the CLI. Needs the token of PINEOPT_HOME/endpoint.json."""
-    from clicmd import forward
-
     check_owner_token(request, getattr(request.app.state, "owner_token", ""))
+    runner = hooks.cli_runner()
+    if runner is None:
+        raise ApiError(503, "cli_unavailable", "This server was not started by the pineopt "
+                       "command, so it cannot run CLI commands; start it with `pineopt api` or "
+                       "`pineopt serve`.")
     try:
-        return forward.execute(body.argv, body.cwd, ctx.settings)
+        return runner(body.argv, body.cwd, ctx.settings)
     except Exception:  # a bug of ours: the CLI shows one line, the server log the traceback
         _log.exception("forwarded command %s failed", body.argv[:2])
         return {"exit_code": 1, "parts": [["stderr", "text", "pineopt: the command failed in "

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import sys
 
+from api.guards import is_loopback
 from core.errors import PineOptError
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8000
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bind_host(host: str, token: str) -> tuple[str, str]:

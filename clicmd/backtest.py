@@ -188,3 +188,13 @@ def handle(args: argparse.Namespace) -> int:
             raise PineOptError(f"run {run.id} {run.status.value}: {run.error}")
         return 1
     return 0
+
+
+def sweep_config_args(args: argparse.Namespace) -> argparse.Namespace:
+    """A sweep's (optimize, walkforward) arguments as the namespace build_config expects: the
+    fixed parameters as --param, broker flags left unset."""
+    values = vars(args).copy()
+    values.update(param=args.fixed, fill=None, spot_margin=None, whole_units=False, timeout=None)
+    for flag, *_ in BROKER_FLAGS:
+        values.setdefault(flag[2:].replace("-", "_"), None)
+    return argparse.Namespace(**values)

@@ -25,7 +25,7 @@ import contextvars
 import io
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -277,12 +277,13 @@ def _absolute(args: argparse.Namespace, cwd: Path, route: Route) -> dict[str, st
     return shown
 
 
-def execute(argv: list[str], cwd: str, settings: Settings) -> dict[str, Any]:
+def execute(argv: list[str], cwd: str, settings: Settings, *,
+            build_parser: Callable[[], argparse.ArgumentParser],
+            run_handler: Callable[[argparse.Namespace], int]) -> dict[str, Any]:
     """Run a forwarded command in this (owner) process with its ``settings`` (the store is
-    ready: no migration, no recovery), output captured: {exit_code, parts}."""
-    import cli
-
-    parser = cli.build_parser()
+    ready: no migration, no recovery), output captured: {exit_code, parts}. The parser and the
+    handler runner are the CLI's own (cli.py registers them with api.hooks)."""
+    parser = build_parser()
     with captured() as parts, common.as_owner(settings):
         try:
             args = parser.parse_args(argv)
@@ -294,7 +295,7 @@ def execute(argv: list[str], cwd: str, settings: Settings) -> dict[str, Any]:
                   file=sys.stderr)
             return {"exit_code": 2, "parts": parts}
         shown = _absolute(args, Path(cwd), route)
-        code = cli.run_handler(args)
+        code = run_handler(args)
     for part in parts:
         if part[1] == "text":
             for full, typed in shown.items():

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from clicmd.backtest import build_config
+from clicmd.backtest import build_config, sweep_config_args
 from clicmd.common import print_json, settings
 from core.strategies import files
 from core.runs import pine_run
@@ -39,13 +39,11 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the check; print each finding with its bar and line (or JSON). Exit 3 on findings."""
-    from clicmd.optimize import _config_args
-
     upload = files.read_strategy_file(args.file)
     own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
     values = vars(args).copy()
     values["fixed"] = args.param
-    config = build_config(_config_args(argparse.Namespace(**values)), own)
+    config = build_config(sweep_config_args(argparse.Namespace(**values)), own)
     s = settings()
     prepared = lookahead.prepare(s, name=args.file.name, source=upload.source,
                                  language=upload.language, config=config)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clicmd.backtest import build_config, parse_params
+from clicmd.backtest import build_config, parse_params, sweep_config_args
 from clicmd.common import print_json, settings, table
 from core.strategies import files, crud as strategies
 from core.runs import pine_run
@@ -70,17 +70,6 @@ def add_parser(sub: Any) -> None:
     rs.set_defaults(handler=handle_resume)
 
 
-def _config_args(args: argparse.Namespace) -> argparse.Namespace:
-    """The namespace clicmd.backtest.build_config expects (broker flags left unset)."""
-    from clicmd.backtest import BROKER_FLAGS
-
-    values = vars(args).copy()
-    values.update(param=args.fixed, fill=None, spot_margin=None, whole_units=False, timeout=None)
-    for flag, *_ in BROKER_FLAGS:
-        values.setdefault(flag[2:].replace("-", "_"), None)
-    return argparse.Namespace(**values)
-
-
 def _printer(enabled: bool):  # noqa: ANN202 - a small callback factory
     def show(report: sweep.SweepReport) -> None:
         if enabled:
@@ -115,7 +104,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def handle_optimize(args: argparse.Namespace) -> int:
     upload = files.read_strategy_file(args.file)
     own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
-    config = build_config(_config_args(args), own)
+    config = build_config(sweep_config_args(args), own)
     s = settings()
     sid, _version = strategies.save_by_name(
         s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,

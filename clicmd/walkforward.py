@@ -8,9 +8,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from clicmd.backtest import build_config, parse_params
+from clicmd.backtest import build_config, parse_params, sweep_config_args
 from clicmd.common import print_json, settings, table
-from clicmd.optimize import _config_args
 from core.analytics import metrics
 from core.errors import PineOptError
 from core.model import Language, StrategyMeta
@@ -79,7 +78,7 @@ def _printer(enabled: bool):  # noqa: ANN202 - a small callback factory
 def handle(args: argparse.Namespace) -> int:
     upload = files.read_strategy_file(args.file)
     own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
-    config = build_config(_config_args(args), own)
+    config = build_config(sweep_config_args(args), own)
     s = settings()
     sid, _version = strategies.save_by_name(
         s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,

@@ -21,7 +21,7 @@ from core.model import RunRecord, RunStatus
 RUN_KEY = "backtest_id"
 # Columns that point at a run from rows owned by something else (a study's trial links to the
 # full run it opened): cleared when the run is deleted, kept when it is re-queued.
-RUN_LINKS = {"trials": "run_id"}
+RUN_LINKS = {"trials": "run_id", "walkforward_windows": "oos_run_id"}
 
 
 def _per_run_tables(con: Any) -> list[str]:

@@ -3,7 +3,8 @@
     python scripts/dev/import_contracts.py     # print every broken contract; exit 1 if any
 
 Every import counts, including imports inside functions (they hide edges) and under
-``if TYPE_CHECKING:``. Contracts:
+``if TYPE_CHECKING:`` — except that a type-only import (under ``if TYPE_CHECKING:``) makes no
+cycle: it never runs, and it is how a part of a composed class names its owner's type. Contracts:
 
 1. child side closed: the modules the sandbox child runs (sandbox.command.RUNTIME_FILES) import,
    of our code, only each other; in particular never core.store, core.market, core.runs or
@@ -61,6 +62,19 @@ def imported_names(tree: ast.AST) -> Iterator[tuple[str, int]]:
                        node.lineno)
 
 
+def type_only_lines(tree: ast.AST) -> set[int]:
+    """Lines of the imports under ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    lines = set()
+    for node in ast.walk(tree):
+        test = node.test if isinstance(node, ast.If) else None
+        name = test.id if isinstance(test, ast.Name) else (
+            test.attr if isinstance(test, ast.Attribute) else "")
+        if name == "TYPE_CHECKING":
+            lines.update(n.lineno for stmt in node.body for n in ast.walk(stmt)
+                         if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return lines
+
+
 def resolve(name: str, modules: dict[str, Path]) -> str | None:
     """The module of ours an imported name lives in (the longest matching prefix)."""
     while name and name not in modules:
@@ -68,20 +82,29 @@ def resolve(name: str, modules: dict[str, Path]) -> str | None:
     return name or None
 
 
-def import_graph(root: Path) -> tuple[dict[str, dict[str, int]], dict[str, list[tuple[str, int]]]]:
-    """(edges among our modules: module -> {imported module: line}, every raw import name)."""
+Edges = dict[str, dict[str, int]]
+
+
+def import_graph(root: Path) -> tuple[Edges, dict[str, list[tuple[str, int]]], Edges]:
+    """(edges among our modules: module -> {imported module: line}, every raw import name, the
+    edges that exist at run time: without the type-only imports)."""
     modules = our_modules(root)
-    edges: dict[str, dict[str, int]] = {}
+    edges: Edges = {}
+    runtime: Edges = {}
     raw: dict[str, list[tuple[str, int]]] = {}
     for name, path in modules.items():
-        names = list(imported_names(ast.parse(path.read_text(encoding="utf-8"), str(path))))
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        names = list(imported_names(tree))
+        type_only = type_only_lines(tree)
         raw[name] = names
-        edges[name] = {}
+        edges[name], runtime[name] = {}, {}
         for imported, line in names:
             target = resolve(imported, modules)
             if target is not None and target != name:
                 edges[name].setdefault(target, line)
-    return edges, raw
+                if line not in type_only:
+                    runtime[name].setdefault(target, line)
+    return edges, raw, runtime
 
 
 def within(name: str, prefixes: Iterable[str]) -> bool:
@@ -181,10 +204,10 @@ def cycle_violations(edges: dict[str, dict[str, int]]) -> list[str]:
 
 def check(root: Path, runtime_files: Iterable[str]) -> list[str]:
     """Every broken contract under ``root`` as one line each (empty when all hold)."""
-    edges, raw = import_graph(root)
+    edges, raw, runtime = import_graph(root)
     child = runtime_modules(runtime_files, root)
     return (child_violations(edges, child) + streamlit_violations(raw) + store_violations(edges)
-            + cycle_violations(edges))
+            + cycle_violations(runtime))
 
 
 def main() -> int:
