@@ -123,10 +123,11 @@ def volatility(inp: Inputs) -> float:
 def sharpe_ratio(inp: Inputs) -> float:
     """Mean of daily excess returns / their std (ddof=1) x sqrt(365). Same as quantstats
     sharpe(periods=365). Differs from backtesting.py, which divides annualised return by
-    annualised volatility, and from TradingView, which uses monthly returns."""
+    annualised volatility, and from TradingView, which uses monthly returns. Constant returns
+    (a std under 1e-12: rounding noise) give 0, not a quotient of noise."""
     r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
     sd = r.std(ddof=1) if len(r) > 1 else 0.0
-    return float(r.mean() / sd * math.sqrt(PERIODS_PER_YEAR)) if sd > 0 else 0.0
+    return float(r.mean() / sd * math.sqrt(PERIODS_PER_YEAR)) if sd > 1e-12 else 0.0
 
 
 def sortino_ratio(inp: Inputs) -> float:
