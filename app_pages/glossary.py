@@ -3,7 +3,8 @@ with its unit. The same text is shown on hover on the Results page."""
 
 import streamlit as st
 
-from core.analytics import backtesting_stats, metrics
+from core.analytics import backtesting_stats
+from core.analytics.differences import DIFFERENCES
 from core.studies.stats import GLOSSARY
 from core.studies.wf_windows import GLOSSARY as WF_GLOSSARY
 from reports import tables
@@ -15,7 +16,7 @@ st.caption("One definition per metric. Daily returns are the last equity of each
            "TradingView, it says so.")
 with st.expander("Where PineOpt differs from backtesting.py, quantstats and TradingView",
                  expanded=True):
-    st.markdown("\n".join(f"- {item}" for item in metrics.DIFFERENCES))
+    st.markdown("\n".join(f"- {item}" for item in DIFFERENCES))
 query = st.text_input("Search", placeholder="e.g. sharpe, drawdown, profit", key="glossary_q")
 st.html(tables.glossary_html(query))
 

@@ -14,6 +14,7 @@ import builtins
 import importlib
 import sys
 import types
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.policy_names import MODULE_NAMES, SELF_LISTED
@@ -181,20 +182,9 @@ def _guarded_import(name: str, globals_: Any = None, locals_: Any = None,
     return importlib.import_module(name.split(".")[0])
 
 
-def _make_getattr(strategy_module: str) -> Any:
-    """The guarded getattr, which also reads allowed private attributes (sandbox.names) of the
-    strategy's own objects.
-
-    The allow decision is cached per (class, name), or (module, name) for a module: it depends
-    only on the name (frozen lists), the class's MRO and a module's name, none of which strategy
-    code can change (no dunders, no writes to classes or modules). The value read is checked on
-    every access, skipping only values of a type that can never be a module, class or function
-    (``_inert_type``). The caches live in this closure: one per strategy namespace.
-    """
+def _make_decide(strategy_module: str) -> Callable[[Any, str], None]:
+    """The uncached allow decision of _make_getattr's guarded getattr, for one strategy module."""
     from sandbox import names
-
-    allowed: set[tuple[Any, str]] = set()
-    inert: set[type] = set()
 
     def decide(obj: Any, name: str) -> None:
         """Return when strategy code may read ``name`` of ``obj``; raise PolicyViolation if not."""
@@ -205,6 +195,22 @@ def _make_getattr(strategy_module: str) -> Any:
         if isinstance(obj, types.ModuleType) and not module_name_allowed(obj.__name__, name):
             raise PolicyViolation(f"{obj.__name__}.{name} is not allowed: it is not on the "
                                   f"reviewed list of {obj.__name__} names strategies may use")
+    return decide
+
+
+def _make_getattr(strategy_module: str) -> Any:
+    """The guarded getattr, which also reads allowed private attributes (sandbox.names) of the
+    strategy's own objects.
+
+    The allow decision is cached per (class, name), or (module, name) for a module: it depends
+    only on the name (frozen lists), the class's MRO and a module's name, none of which strategy
+    code can change (no dunders, no writes to classes or modules). The value read is checked on
+    every access, skipping only values of a type that can never be a module, class or function
+    (``_inert_type``). The caches live in this closure: one per strategy namespace.
+    """
+    decide = _make_decide(strategy_module)
+    allowed: set[tuple[Any, str]] = set()
+    inert: set[type] = set()
 
     def guarded(obj: Any, name: Any, *default: Any) -> Any:
         if type(name) is not str:  # noqa: E721 - a str subclass could fake its hash

@@ -314,32 +314,6 @@ def kelly_criterion(inp: Inputs) -> float:
     return float(p - (1 - p) / (wins.mean() / -losses.mean()))
 
 
-# Where PineOpt's figures differ from the tools users compare them with (the Glossary lists them).
-DIFFERENCES: tuple[str, ...] = (
-    "A trade still open at the end of the data is an open trade, as in TradingView: Total "
-    "trades, Win rate and Profit factor count closed trades only and its P&L is Open P&L. "
-    "backtesting.py's '# Trades', 'Win Rate' and 'Profit Factor' count it. Python runs value it "
-    "at the last bar's open (backtesting.py's finalize_trades), Pine runs at the last close "
-    "(TradingView).",
-    "Daily returns are the last equity of each UTC day, the first day measured from the initial "
-    "equity. The quantstats tearsheet is given exactly these returns with match_dates off: "
-    "quantstats' default would drop the flat days before the first trade and change its CAGR, "
-    "Sharpe and buy & hold.",
-    "Max drawdown is measured on every bar; quantstats' tearsheet (Max Drawdown, Calmar, "
-    "drawdown table) uses daily closes, so on intraday bars its drawdown can be smaller.",
-    "CAGR compounds over the run's UTC days (quantstats' count of daily returns); 'Mean daily "
-    "return ×365' is the arithmetic annualisation and does not compound. backtesting.py's "
-    "'Return (Ann.)' is geometric over trading days.",
-    "Sharpe and Sortino use daily returns × √365 (quantstats); backtesting.py divides the "
-    "annualised return by the annualised volatility; TradingView uses monthly returns.",
-    "Profit factor is gross profit / gross loss in USDT (TradingView); backtesting.py uses trade "
-    "returns.",
-    "VaR and CVaR are historical; quantstats' var() and cvar() default to parametric.",
-    "Perpetuals use isolated margin: a liquidation loses the position's margin and no more, and "
-    "an account left with under 1 % of its capital stops trading (event account_blown). "
-    "backtesting.py has no liquidation; TradingView's margin calls are not simulated for Pine.",
-)
-
 METRICS: dict[str, tuple[Callable[[Inputs], float], str, str]] = {
     "total_return": (total_return, "Total return", "pct"),
     "annualized_return": (annualized_return, "Mean daily return ×365", "pct"),

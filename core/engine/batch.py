@@ -31,8 +31,6 @@ def run_batch(job: dict, job_dir: Path, send: Callable[..., None], *,
               load_class: Callable[[str], type],
               error_for: Callable[[BaseException], tuple[str, str]]) -> None:
     """Run ``job["batch"]`` (a list of parameter dicts); report through ``send``."""
-    import pandas as pd
-
     from core.engine import backtest as engine
 
     started = time.perf_counter()
@@ -40,9 +38,7 @@ def run_batch(job: dict, job_dir: Path, send: Callable[..., None], *,
     if not _readable(batch, bars):
         send(type="error", kind="crashed", message="The batch could not be read.")
         return
-    data = pd.read_parquet(job_dir / "ohlcv.parquet")
-    funding_file = job_dir / "funding.parquet"
-    funding = pd.read_parquet(funding_file)["rate"] if funding_file.is_file() else None
+    data, funding = _market_data(job_dir)
     try:
         cls = load_class(job["source"])
         settings = engine.EngineSettings(**job["settings"])
@@ -63,17 +59,33 @@ def run_batch(job: dict, job_dir: Path, send: Callable[..., None], *,
             results.append({"i": i, "ok": False, "kind": kind, "message": message[:5000]})
             send(type="progress", done=i + 1, total=len(batch))
             continue
-        folder = job_dir / "out" / f"t{i}"
-        folder.mkdir()
-        out.equity.rename("equity").to_frame().to_parquet(folder / "equity.parquet")
-        out.trades.to_parquet(folder / "trades.parquet")
-        out.events.to_parquet(folder / "events.parquet")
-        if recorder is not None:
-            recorder.write(job_dir / "out" / f"r{i}", out.plots, len(frame))
-        results.append({"i": i, "ok": True, "trades": len(out.trades), "rejected": out.rejected})
+        results.append(_write_trial(out, job_dir, i, recorder, len(frame)))
         send(type="progress", done=i + 1, total=len(batch))
     send(type="result", bars=len(data), trials=results,
          job_s=round(time.perf_counter() - started, 4))
+
+
+def _market_data(job_dir: Path) -> tuple[Any, Any]:
+    """The job's OHLCV frame and its funding-rate series (None when the job has no funding)."""
+    import pandas as pd
+
+    data = pd.read_parquet(job_dir / "ohlcv.parquet")
+    funding_file = job_dir / "funding.parquet"
+    funding = pd.read_parquet(funding_file)["rate"] if funding_file.is_file() else None
+    return data, funding
+
+
+def _write_trial(out: Any, job_dir: Path, i: int, recorder: Recorder | None,
+                 n_bars: int) -> dict[str, Any]:
+    """Write trial ``i``'s equity, trades, events (and recorded plots) under out/; its result."""
+    folder = job_dir / "out" / f"t{i}"
+    folder.mkdir()
+    out.equity.rename("equity").to_frame().to_parquet(folder / "equity.parquet")
+    out.trades.to_parquet(folder / "trades.parquet")
+    out.events.to_parquet(folder / "events.parquet")
+    if recorder is not None:
+        recorder.write(job_dir / "out" / f"r{i}", out.plots, n_bars)
+    return {"i": i, "ok": True, "trades": len(out.trades), "rejected": out.rejected}
 
 
 def _readable(batch: Any, bars: Any) -> bool:

@@ -237,13 +237,10 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
                          error="\n".join(str(p) for p in problems))
             return get_run(db, run_id)
         data = _load_data(settings, run.config)
+        pine, on_close, slippage = _pine_options(version.source, language)
         outcome_equity, outcome_trades, log, extras, plots = _sandbox(
             settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
-            pine=language is Language.PINE,
-            on_close=language is Language.PINE and pine_run.processes_orders_on_close(
-                version.source),
-            slippage_ticks=pine_run.strategy_slippage(version.source)
-            if language is Language.PINE else 0)
+            pine=pine, on_close=on_close, slippage_ticks=slippage)
         _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
                       extras=extras, plots=plots)
     except Exception as exc:  # noqa: BLE001 - every way out ends the run with a status
@@ -257,6 +254,13 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
     finally:
         progress_files.clear(settings.home, run_id)
     return get_run(db, run_id)
+
+
+def _pine_options(source: str, language: Language) -> tuple[bool, bool, int]:
+    """(pine, on_close, slippage_ticks) for _sandbox, as a Pine strategy's source declares them."""
+    pine = language is Language.PINE
+    return (pine, pine and pine_run.processes_orders_on_close(source),
+            pine_run.strategy_slippage(source) if pine else 0)
 
 
 def fail_unexpected(settings: Settings, run_id: int, exc: BaseException) -> None:

@@ -194,3 +194,20 @@ def random_plan(dims: Sequence[Dimension], constraints: Iterable[Constraint], *,
         seen.add(k)
         out.append(params)
     return out
+
+
+def _nearest(values: Sequence[Any], target: Any) -> Any:
+    """The first of ``values`` closest to ``target``."""
+    return min(values, key=lambda v: abs(v - target))
+
+
+def snap(dims: Sequence[Dimension], params: dict[str, Any]) -> dict[str, Any]:
+    """A sampler's values (Optuna's TPE) mapped onto the grid values (float steps drift by
+    rounding)."""
+    out = {}
+    for d in dims:
+        value = params[d.name]
+        if d.type in ("int", "float") and not isinstance(value, (bool, str)):
+            value = _nearest(d.values, value)
+        out[d.name] = value
+    return out

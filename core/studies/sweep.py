@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -371,7 +371,7 @@ def _run_tpe(runner: _Runner) -> None:
             if len(asked) >= want:
                 break
             trial = opt.ask(dists)
-            params = _snap(dims, trial.params)
+            params = space_mod.snap(dims, trial.params)
             k = space_mod.key(params)
             if not constraints_mod.all_hold(constraint_list, params) or k in keys:
                 opt.tell(trial, state=TrialState.FAIL)
@@ -394,22 +394,6 @@ def _run_tpe(runner: _Runner) -> None:
                 opt.tell(trial, state=TrialState.FAIL)
             else:
                 opt.tell(trial, value)
-
-
-def _nearest(values: Sequence[Any], target: Any) -> Any:
-    """The first of ``values`` closest to ``target``."""
-    return min(values, key=lambda v: abs(v - target))
-
-
-def _snap(dims: list[space_mod.Dimension], params: dict[str, Any]) -> dict[str, Any]:
-    """Optuna's values mapped onto the grid values (float steps drift by rounding)."""
-    out = {}
-    for d in dims:
-        value = params[d.name]
-        if d.type in ("int", "float") and not isinstance(value, (bool, str)):
-            value = _nearest(d.values, value)
-        out[d.name] = value
-    return out
 
 
 def best_trial_from(study: study_store.Study, frame: Any) -> int | None:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -81,6 +82,34 @@ def _bar_end(data: pd.DataFrame, timeframe: str) -> pd.Timestamp:
     return pd.Timestamp(data.index[-1]) + pd.Timedelta(minutes=TIMEFRAME_MINUTES[timeframe])
 
 
+def _lengths(is_len: str, oos_len: str, step: str | None,
+             specs: dict[str, str]) -> tuple[timedelta, timedelta, timedelta | None]:
+    """The parsed in-sample, out-of-sample and step lengths. Raises ConfigError for a bad length
+    or step, or when ``specs`` gives no parameter to optimise."""
+    is_td = ww.parse_length(is_len, label="in-sample (--is)")
+    oos_td = ww.parse_length(oos_len, label="out-of-sample (--oos)")
+    step_td = ww.parse_length(step, label="step (--step)") if step else None
+    if specs == {}:
+        raise ConfigError("Nothing to optimise: give at least one --param NAME=LOW:HIGH:STEP "
+                          "(on the page: tick a parameter).")
+    return is_td, oos_td, step_td
+
+
+def _window_studies(settings: Settings, plan: list[ww.Window], config: BacktestConfig,
+                    create_study: Callable[[BacktestConfig], int]) -> list[tuple[ww.Window, int]]:
+    """(window, in-sample study id) of each window, stored by ``create_study`` from the window's
+    in-sample config. When one is refused, those already stored are discarded and it raises."""
+    pairs: list[tuple[ww.Window, int]] = []
+    try:
+        for w in plan:
+            start, end = ww.config_range(w.is_start, w.is_end)
+            pairs.append((w, create_study(replace(config, start=start, end=end))))
+    except PineOptError:
+        wf_store.discard_studies(settings.db_path, [study for _, study in pairs])
+        raise
+    return pairs
+
+
 def create(settings: Settings, *, strategy_id: int, config: BacktestConfig,
            specs: dict[str, str], is_len: str, oos_len: str, step: str | None = None,
            anchored: bool = False, method: str = "grid", max_trials: int = 1000,
@@ -94,29 +123,17 @@ def create(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     Raises ConfigError for a bad length or step, data too short for one window, and anything
     sweep.create refuses (method, objective, parameter ranges, constraints).
     """
-    is_td = ww.parse_length(is_len, label="in-sample (--is)")
-    oos_td = ww.parse_length(oos_len, label="out-of-sample (--oos)")
-    step_td = ww.parse_length(step, label="step (--step)") if step else None
-    if specs == {}:
-        raise ConfigError("Nothing to optimise: give at least one --param NAME=LOW:HIGH:STEP "
-                          "(on the page: tick a parameter).")
+    is_td, oos_td, step_td = _lengths(is_len, oos_len, step, specs)
     data = market_data.load_ohlcv(settings.db_path, exchange=config.exchange,
                                   market=config.market, symbol=config.symbol,
                                   timeframe=config.timeframe, start=config.start, end=config.end)
     plan = ww.make_windows(pd.Timestamp(data.index[0]), _bar_end(data, config.timeframe),
                            is_len=is_td, oos_len=oos_td, step=step_td, anchored=anchored)
-    pairs: list[tuple[ww.Window, int]] = []
-    try:
-        for w in plan:
-            start, end = ww.config_range(w.is_start, w.is_end)
-            pairs.append((w, sweep.create(
-                settings, strategy_id=strategy_id, config=replace(config, start=start, end=end),
-                specs=specs, method=method, max_trials=max_trials, time_budget_s=time_budget_s,
-                objective=objective, direction=direction, min_trades=min_trades,
-                constraints=constraints, seed=seed, version=version)))
-    except PineOptError:
-        wf_store.discard_studies(settings.db_path, [study for _, study in pairs])
-        raise
+    pairs = _window_studies(settings, plan, config, lambda is_config: sweep.create(
+        settings, strategy_id=strategy_id, config=is_config, specs=specs, method=method,
+        max_trials=max_trials, time_budget_s=time_budget_s, objective=objective,
+        direction=direction, min_trades=min_trades, constraints=constraints, seed=seed,
+        version=version))
     first = study_store.get_study(settings.db_path, pairs[0][1])
     whole = {**first.config, "start": config.start, "end": config.end}
     study_id = study_store.insert_study(
@@ -216,10 +233,17 @@ def run(settings: Settings, study_id: int, *, workers: int | None = None,
     except BaseException:
         study_store.set_status(db, study_id, "failed", error="stopped by an unexpected error")
         raise
+    return _finish(settings, report, started)
+
+
+def _finish(settings: Settings, report: WalkForwardReport, started: float) -> WalkForwardReport:
+    """Store the walk-forward's final status (from ``report``'s errors and windows done) and
+    return ``report``, timed from ``started`` (time.monotonic)."""
     report.current = None
     report.status = ("failed" if report.errors else
                      "cancelled" if report.done < report.windows else "completed")
-    study_store.set_status(db, study_id, report.status, error="\n".join(report.errors))
+    study_store.set_status(settings.db_path, report.study_id, report.status,
+                           error="\n".join(report.errors))
     report.seconds = time.monotonic() - started
     return report
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.analytics import run_bundle as analytics, metrics, trade_stats
+from core.analytics import differences, run_bundle as analytics, metrics, trade_stats
 from core.runs import service as runs
 from core.strategies import crud as strategies
 from core.model import BacktestConfig, MarginModel, RunStatus, StrategyMeta
@@ -190,6 +190,6 @@ def test_the_glossary_lists_the_differences(lab: dict, monkeypatch: pytest.Monke
     at.switch_page("app_pages/glossary.py").run()
     assert not at.exception, [e.message for e in at.exception]
     shown = "\n".join(m.value for m in at.markdown)
-    for item in metrics.DIFFERENCES:
+    for item in differences.DIFFERENCES:
         assert item in shown
-    assert any("match_dates" in item for item in metrics.DIFFERENCES)
+    assert any("match_dates" in item for item in differences.DIFFERENCES)

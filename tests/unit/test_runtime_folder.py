@@ -8,9 +8,10 @@ from pathlib import Path
 from sandbox.command import ensure_runtime, sandbox_python
 from tests.conftest import make_settings
 
-HOST_ONLY = ("core/store.py", "core/market", "core/runs", "core/strategies", "core/analytics",
-             "core/studies", "core/pine/syntax", "core/pine/translation", "core/settings.py",
-             "core/model.py", "sandbox/runner.py", "sandbox/command.py", "sandbox/selftest.py")
+HOST_ONLY = ("core/store.py", "core/migrations.py", "core/market", "core/runs", "core/strategies",
+             "core/analytics", "core/studies", "core/pine/syntax", "core/pine/translation",
+             "core/settings.py", "core/model.py", "sandbox/runner.py", "sandbox/command.py",
+             "sandbox/selftest.py")
 
 
 def _settings(tmp_path: Path):
