@@ -17,6 +17,7 @@ import pytest
 
 from tests.integration.test_api import SMA, TOKEN, Server, _start, _stop, _upload
 from tests.integration.test_lookahead import PEEK
+from tests.conftest import REPO
 from tests.integration.test_owner import _cli
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -83,7 +84,7 @@ def test_walkforward_runs_in_the_background_and_shows_windows_and_wfe(server: Se
 
         home = server.log.parent / "home"  # the CLI forwards to this server (endpoint file)
         shown = _cli(home, "studies", "show", str(wf_id), "--json")
-        assert shown.returncode == 0, shown.stderr
+        assert shown.returncode == 0 and "store directly" not in shown.stderr, shown.stderr
         printed = json.loads(shown.stdout)
         assert printed["study_id"] == wf_id and printed["wfe"] == out["wfe"]
         assert [w["oos_run_id"] for w in printed["windows"]] == \
@@ -137,6 +138,14 @@ def test_lookahead_passes_a_bundled_example_and_flags_a_peeking_strategy(server:
         first = flagged["findings"][0]
         assert (first["kind"], first["name"], first["line"]) == ("indicator", "next_close(C)", 12)
 
+    peek_file = server.log.parent / "peek.py"  # the CLI forwarded: exit 3 and the same JSON
+    peek_file.write_text(PEEK)
+    args = [f"--{k}={v}" for k, v in LA_CONFIG.items()]
+    cli = _cli(server.log.parent / "home", "lookahead", str(peek_file), *args, "--cuts", "2",
+               "--json")
+    assert cli.returncode == 3 and "store directly" not in cli.stderr, cli.stderr
+    assert json.loads(cli.stdout)["findings"][0]["line"] == 12
+
 
 @pytest.mark.parametrize(("config", "cuts", "status", "needle"), [
     ({"symbol": "NOPEUSDT"}, 2, 400, "NOPEUSDT"),
@@ -154,3 +163,17 @@ def test_lookahead_errors(server: Server, config: dict, cuts: int, status: int,
         assert needle in done.json()["detail"]
         missing = c.post("/api/lookahead", json={"strategy_id": 99_999, "config": LA_CONFIG})
         assert missing.status_code == 404
+
+
+def test_cli_walkforward_is_forwarded_and_readable_through_the_api(server: Server) -> None:
+    home = server.log.parent / "home"
+    flags = [f"--{k}={v}" for k, v in WF_CONFIG.items()]
+    done = _cli(home, "walkforward", str(REPO / "examples" / "sma_cross.py"), *flags,
+                "--param", "fast=5:10:5", "--fixed", "slow=20", "--is", "20d", "--oos", "10d",
+                "--trials", "2", "--workers", "1", "--json")
+    assert done.returncode == 0 and "store directly" not in done.stderr, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["status"] == "completed" and len(printed["windows"]) == 2
+    with server.client() as c:
+        out = c.get(f"/api/walkforwards/{printed['study_id']}").json()
+    assert out["status"] == "completed" and out["wfe"] == printed["wfe"]
