@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import (errors, routes_backtests, routes_cli, routes_data, routes_strategies,
-                 routes_studies, routes_system)
+from api import (errors, routes_backtests, routes_cli, routes_data, routes_robustness,
+                 routes_strategies, routes_studies, routes_system)
 from api.context import AppContext
 from api.guards import BodyLimit, TokenCheck
 from core import bootstrap
@@ -54,7 +54,7 @@ def create_app(settings: Settings, *, token: str = "",
     app.state.owner_token = "" if owner is None else owner.token
     errors.install(app)
     for module in (routes_system, routes_strategies, routes_backtests, routes_data,
-                   routes_studies, routes_cli):
+                   routes_studies, routes_robustness, routes_cli):
         app.include_router(module.router)
     app.add_middleware(BodyLimit)
     return app

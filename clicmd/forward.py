@@ -80,6 +80,11 @@ COMMANDS: dict[str, Route] = {
     "studies show": Route("GET /api/studies/{study_id}"),
     "studies resume": Route("POST /api/studies/{study_id}/resume"),
     "montecarlo": Route("POST /api/studies/montecarlo"),
+    "walkforward": Route("POST /api/walkforwards"),
+    "lookahead": Route("POST /api/lookahead"),
+    # a server itself (a Dask worker; never opens the store): the endpoint closest in meaning
+    # is the sandbox check it runs before joining
+    "worker": Route("GET /api/doctor", forward=False),
 }
 
 

@@ -1,9 +1,10 @@
 """Sweeps running in the background of a server process (the API): start, cancel, shut down.
 
-One StudyRunner per server: each study runs sweep.run in its own thread with a cancel event,
-so a request returns at once (202) while trials are stored batch by batch. A study that is
-``running`` in another live process is refused (its owner cancels it); a study whose owner died
-is ``interrupted`` and may be resumed or marked cancelled here.
+One StudyRunner per server: each study runs sweep.run (a walk-forward: walkforward.run, window
+by window) in its own thread with a cancel event, so a request returns at once (202) while trials
+are stored batch by batch. A study that is ``running`` in another live process is refused (its
+owner cancels it); a study whose owner died is ``interrupted`` and may be resumed or marked
+cancelled here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from core.errors import PineOptError
 from core.settings import Settings
-from core.studies import study_store, sweep
+from core.studies import study_store, sweep, walkforward, wf_store
 
 _log = logging.getLogger("pineopt.studies")
 SHUTDOWN_WAIT_S = 10.0
@@ -57,10 +58,10 @@ class StudyRunner:
                     study.status == "running" and not study.interrupted):
                 raise StudyConflictError(
                     f"Study {study_id} is already running (process {study.owner_pid}); wait for "
-                    f"it or cancel it first (DELETE /api/studies/{study_id}/run).")
+                    f"it or cancel it first (POST /api/studies/{study_id}/cancel).")
             cancel = threading.Event()
             thread = threading.Thread(
-                target=self._work, args=(study_id, cancel, workers or self._workers, batch_size,
+                target=self._work, args=(study, cancel, workers or self._workers, batch_size,
                                          reuse),
                 name=f"pineopt-study-{study_id}", daemon=True)
             self._entries[study_id] = _Entry(thread=thread, cancel=cancel)
@@ -68,9 +69,14 @@ class StudyRunner:
             study_store.set_status(self._settings.db_path, study_id, "running")
             thread.start()
 
-    def _work(self, study_id: int, cancel: threading.Event, workers: int | None,
+    def _work(self, study: study_store.Study, cancel: threading.Event, workers: int | None,
               batch_size: int, reuse: bool) -> None:
+        study_id = study.id
         try:
+            if study.kind == wf_store.KIND:  # records its errors on the study itself
+                walkforward.run(self._settings, study_id, workers=workers,
+                                batch_size=batch_size, cancel=cancel)
+                return
             sweep.run(self._settings, study_id, workers=workers, batch_size=batch_size,
                       cancel=cancel, reuse=reuse)
         except PineOptError as exc:  # recorded on the study by sweep.run
