@@ -15,8 +15,9 @@ from tests.e2e.test_daily_loop_journey import _nav, _use_example
 LONG_MS = 120_000
 
 
-def _fill(page: Page, label: str, value: str) -> None:
-    box = page.get_by_label(label, exact=True)
+def _fill(page: Page, label: str, value: str, tab: str = "New sweep") -> None:
+    # hidden tabs stay in the page (the Lookahead tab has its own Start/End fields)
+    box = page.get_by_role("tabpanel", name=tab).get_by_label(label, exact=True)
     box.fill(value)
     box.press("Enter")
     wait_idle(page)
@@ -54,8 +55,8 @@ def test_sweep_heatmap_open_walkforward_and_monte_carlo(page: Page, app_url: str
     _tab(page, "New sweep")  # the walk-forward optimises fast only: 2 trials a window
     _fill(page, "slow values", "20")
     _tab(page, "Walk-forward")
-    _fill(page, "In-sample length", "30d")
-    _fill(page, "Out-of-sample length", "15d")
+    _fill(page, "In-sample length", "30d", tab="Walk-forward")
+    _fill(page, "Out-of-sample length", "15d", tab="Walk-forward")
     page.get_by_role("button", name="Run walk-forward").click()
     wf = page.get_by_role("tabpanel", name="Walk-forward")
     expect(wf.get_by_text("Finished: completed")).to_be_visible(timeout=3 * LONG_MS)
