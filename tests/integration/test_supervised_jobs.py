@@ -271,9 +271,9 @@ def test_a_cli_backtest_starts_one_strategy_sandbox_and_no_pool(home, monkeypatc
     entries: list[object] = []
     real_start = Worker.start
 
-    def counted(self, *, entry=None):  # noqa: ANN001, ANN202 - counts sandboxes started
+    def counted(self, *, entry=None, **kwargs):  # noqa: ANN001, ANN003, ANN202 - counts sandboxes
         entries.append(entry)
-        return real_start(self, entry=entry)
+        return real_start(self, entry=entry, **kwargs)
 
     monkeypatch.setattr(Worker, "start", counted)
     assert cli.main(["backtest", str(REPO / "examples" / "sma_cross.py"), "--symbol", "BTCUSDT",
