@@ -210,13 +210,13 @@ def test_three_cli_backtests_during_a_batch_of_20(owned: Server) -> None:
                                   f"fast={fast}", "--json"), (40, 41, 42)))
         finals = [_wait_finished(c, run_id) for run_id in ids]
         recorded = c.get("/api/backtests", params={"limit": 500}).json()
+    assert [done.returncode for done in cli_runs] == [0, 0, 0], [d.stderr for d in cli_runs]
     outputs = [json.loads(done.stdout) for done in cli_runs]
     busy = sum("busy" in (done.stdout + done.stderr).lower() for done in cli_runs)
     completed = sum(f["status"] == "completed" for f in finals) + sum(
         o["status"] == "completed" for o in outputs)
     print(f"\nruns asked {BATCH + 3} / recorded {recorded['total']} / completed {completed}; "
           f"CLI busy failures {busy}")
-    assert [done.returncode for done in cli_runs] == [0, 0, 0], [d.stderr for d in cli_runs]
     assert busy == 0
     assert recorded["total"] == BATCH + 3 and completed == BATCH + 3
     assert all("using the store directly" not in done.stderr for done in cli_runs)

@@ -138,7 +138,7 @@ def test_a_lease_held_by_a_crashed_process_is_reclaimed(sec_home) -> None:
 
 def test_a_queued_run_waits_for_a_free_user_and_can_be_cancelled_meanwhile(sec_home) -> None:
     from core.errors import SandboxError
-    from core.runs import jobs
+    from sandbox import pool
 
     settings = _pool_settings(sec_home, pineopt_sandbox_pool="1", pineopt_pool_size="0")
     held = userpool.lease(settings)  # another run holds the only user
@@ -147,7 +147,7 @@ def test_a_queued_run_waits_for_a_free_user_and_can_be_cancelled_meanwhile(sec_h
 
     def take() -> None:
         try:
-            outcome["worker"] = jobs.take_worker(settings, cancel)
+            outcome["worker"] = pool.take_worker(settings, cancel)
         except SandboxError as exc:
             outcome["error"] = exc
 
@@ -162,9 +162,9 @@ def test_a_queued_run_waits_for_a_free_user_and_can_be_cancelled_meanwhile(sec_h
         assert outcome["error"].status == "cancelled", outcome
     finally:
         held.release()
-    worker = jobs.take_worker(settings)  # the user is free again
+    worker = pool.take_worker(settings)  # the user is free again
     try:
         assert worker.lease is not None and worker.lease.user.name == held.user.name
     finally:
         worker.cleanup()
-        jobs.shutdown_pools()
+        pool.shutdown_pools()
