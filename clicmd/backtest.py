@@ -14,6 +14,7 @@ from core.runs import config_file, pine_run, notes as run_notes, service as runs
 from core.strategies import files, crud as strategies
 from core.errors import ConfigError, PineOptError
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
+from core.studies import sweep
 from reports import export
 
 
@@ -198,3 +199,36 @@ def sweep_config_args(args: argparse.Namespace) -> argparse.Namespace:
     for flag, *_ in BROKER_FLAGS:
         values.setdefault(flag[2:].replace("-", "_"), None)
     return argparse.Namespace(**values)
+
+
+def add_sweep_arguments(p: argparse.ArgumentParser, *, per_window: bool) -> None:
+    """The options every sweep command takes (optimize, walkforward): the search space, method,
+    objective, batches and the run's data and broker; ``per_window`` words the budgets for a
+    walk-forward, where they apply to each in-sample window."""
+    p.add_argument("--param", action="append", default=[], metavar="NAME=LOW:HIGH[:STEP]",
+                   help="a swept parameter (repeatable): LOW:HIGH:STEP, a,b,c, or one value")
+    p.add_argument("--fixed", action="append", default=[], metavar="NAME=VALUE",
+                   help="a parameter held at one value for every trial")
+    p.add_argument("--method", choices=sweep.METHODS, default="grid")
+    each = " of each window" if per_window else ""
+    p.add_argument("--trials", type=int, default=1000, help=f"trial budget{each} (default 1000)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help=("per window: " if per_window else "")
+                   + "stop starting batches after this many seconds")
+    p.add_argument("--objective", default="sharpe_ratio", help="any stored metric")
+    p.add_argument("--minimize", action="store_true", help="minimise the objective")
+    p.add_argument("--min-trades", type=int, default=0, help="trials with fewer trades have no "
+                   "objective")
+    p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                   help='e.g. "fast < slow" (repeatable; all must hold)')
+    p.add_argument("--seed", type=int, default=0, help="seed of random and tpe (default 0)")
+    p.add_argument("--workers", type=int, help="sandbox children at once (default: cores)")
+    p.add_argument("--batch-size", type=int, default=sweep.DEFAULT_BATCH,
+                   help="trials per sandbox child")
+    for flag in ("--symbol", "--timeframe", "--exchange", "--start", "--end"):
+        p.add_argument(flag)
+    p.add_argument("--market", choices=["spot", "perp"])
+    p.add_argument("--cash", type=float)
+    p.add_argument("--commission", type=float)
+    p.add_argument("--config", type=Path, metavar="FILE.toml")
+    p.add_argument("--json", action="store_true", help="print one JSON object")

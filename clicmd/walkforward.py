@@ -8,7 +8,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from clicmd.backtest import build_config, parse_params, sweep_config_args
+from clicmd.backtest import (add_sweep_arguments, build_config, parse_params,
+                             sweep_config_args)
 from clicmd.common import print_json, settings, table
 from core.analytics import metrics
 from core.errors import PineOptError
@@ -16,7 +17,7 @@ from core.model import Language, StrategyMeta
 from core.runs import pine_run
 from core.strategies import crud as strategies
 from core.strategies import files
-from core.studies import sweep, walkforward
+from core.studies import walkforward
 
 HEADLINE = ("total_return", "annualized_return", "cagr", "sharpe_ratio", "max_drawdown",
             "total_trades")
@@ -38,32 +39,7 @@ def add_parser(sub: Any) -> None:
                    help="how far each window moves (default and minimum: the --oos length)")
     p.add_argument("--anchored", action="store_true",
                    help="in-sample windows all start at the first bar (default: rolling)")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=LOW:HIGH[:STEP]",
-                   help="a swept parameter (repeatable): LOW:HIGH:STEP, a,b,c, or one value")
-    p.add_argument("--fixed", action="append", default=[], metavar="NAME=VALUE",
-                   help="a parameter held at one value for every trial")
-    p.add_argument("--method", choices=sweep.METHODS, default="grid")
-    p.add_argument("--trials", type=int, default=1000,
-                   help="trial budget of each window (default 1000)")
-    p.add_argument("--time-budget", type=float, metavar="SECONDS",
-                   help="per window: stop starting batches after this many seconds")
-    p.add_argument("--objective", default="sharpe_ratio", help="any stored metric")
-    p.add_argument("--minimize", action="store_true", help="minimise the objective")
-    p.add_argument("--min-trades", type=int, default=0, help="trials with fewer trades have no "
-                   "objective")
-    p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
-                   help='e.g. "fast < slow" (repeatable; all must hold)')
-    p.add_argument("--seed", type=int, default=0, help="seed of random and tpe (default 0)")
-    p.add_argument("--workers", type=int, help="sandbox children at once (default: cores)")
-    p.add_argument("--batch-size", type=int, default=sweep.DEFAULT_BATCH,
-                   help="trials per sandbox child")
-    for flag in ("--symbol", "--timeframe", "--exchange", "--start", "--end"):
-        p.add_argument(flag)
-    p.add_argument("--market", choices=["spot", "perp"])
-    p.add_argument("--cash", type=float)
-    p.add_argument("--commission", type=float)
-    p.add_argument("--config", type=Path, metavar="FILE.toml")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_sweep_arguments(p, per_window=True)
     p.set_defaults(handler=handle)
 
 
