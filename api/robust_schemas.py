@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 
 from api.run_schemas import ConfigIn
 from api.schemas import example
+from api.study_schemas import SweepFields
 from core.studies import lookahead, sweep
 
 
-class WalkForwardRequest(BaseModel):
+class WalkForwardRequest(SweepFields):
     """Create a walk-forward of a stored strategy version and run it in the background."""
 
     model_config = example({
@@ -25,29 +26,14 @@ class WalkForwardRequest(BaseModel):
         "params": {"fast": "5:50:5", "slow": "20:200:10"}, "is_len": "180d", "oos_len": "60d",
         "anchored": False, "method": "grid", "trials": 200, "objective": "sharpe_ratio",
         "direction": "max", "constraints": ["fast < slow"]})
-    strategy_id: int
-    version: int | None = Field(None, description="default: the latest version")
-    config: ConfigIn
-    params: dict[str, str] = Field(description="swept parameter -> LOW:HIGH:STEP, a,b,c or "
-                                               "one value (as `--param NAME=...`)")
     is_len: str = Field(description="in-sample length: 180d, 12h, 8w (as `--is`)")
     oos_len: str = Field(description="out-of-sample length (as `--oos`)")
     step: str | None = Field(None, description="how far each window moves (default and "
                                                "minimum: oos_len)")
     anchored: bool = Field(False, description="in-sample windows all start at the first bar")
-    method: Literal["grid", "random", "tpe"] = "grid"
     trials: int = Field(1000, ge=1, le=sweep.MAX_TRIALS, description="trial budget per window")
     time_budget_s: float | None = Field(None, gt=0, description="per window: stop starting "
                                                                 "batches after this many seconds")
-    objective: str = Field("sharpe_ratio", description="any stored metric")
-    direction: Literal["max", "min"] = "max"
-    min_trades: int = Field(0, ge=0, description="trials with fewer trades have no objective")
-    constraints: list[str] = Field(default_factory=list,
-                                   description='e.g. "fast < slow"; all must hold')
-    seed: int = Field(0, description="seed of random and tpe")
-    workers: int | None = Field(None, ge=1, le=64,
-                                description="sandbox children at once (default: cores)")
-    batch_size: int = Field(sweep.DEFAULT_BATCH, ge=1, le=1000, description="trials per child")
 
 
 class WindowOut(BaseModel):

@@ -16,15 +16,9 @@ from api.schemas import example
 from core.studies import sweep
 
 
-class SweepRequest(BaseModel):
-    """Create a study of a stored strategy version and start its trials in the background."""
+class SweepFields(BaseModel):
+    """The fields every sweep request shares (a sweep; each window of a walk-forward)."""
 
-    model_config = example({
-        "strategy_id": 1, "config": {"symbol": "BTCUSDT", "timeframe": "1h",
-                                     "start": "2024-01-01", "end": "2024-06-30"},
-        "params": {"fast": "5:50:5", "slow": "20:200:10"}, "method": "grid", "trials": 200,
-        "objective": "sharpe_ratio", "direction": "max", "min_trades": 10,
-        "constraints": ["fast < slow"], "seed": 0})
     strategy_id: int
     version: int | None = Field(None, description="default: the latest version")
     config: ConfigIn
@@ -43,6 +37,17 @@ class SweepRequest(BaseModel):
     workers: int | None = Field(None, ge=1, le=64,
                                 description="sandbox children at once (default: cores)")
     batch_size: int = Field(sweep.DEFAULT_BATCH, ge=1, le=1000, description="trials per child")
+
+
+class SweepRequest(SweepFields):
+    """Create a study of a stored strategy version and start its trials in the background."""
+
+    model_config = example({
+        "strategy_id": 1, "config": {"symbol": "BTCUSDT", "timeframe": "1h",
+                                     "start": "2024-01-01", "end": "2024-06-30"},
+        "params": {"fast": "5:50:5", "slow": "20:200:10"}, "method": "grid", "trials": 200,
+        "objective": "sharpe_ratio", "direction": "max", "min_trades": 10,
+        "constraints": ["fast < slow"], "seed": 0})
     reuse: bool = Field(True, description="copy identical trials from earlier studies")
 
 
