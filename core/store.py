@@ -137,10 +137,25 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         _ANCHOR.release(path)
 
 
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(str(path), threading.RLock())
+
+
 @contextlib.contextmanager
 def transaction(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection inside BEGIN/COMMIT; any exception rolls everything back."""
-    with connect(path) as con:
+    """A connection inside BEGIN/COMMIT; any exception rolls everything back.
+
+    Transactions on one file take turns within this process: DuckDB's optimistic concurrency
+    makes the second of two transactions that touch one row fail ("Conflict on update") at
+    once instead of waiting, e.g. three CLI backtests forwarded to the owner saving the same
+    strategy file at the same moment.
+    """
+    with _writer_lock(path), connect(path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con

@@ -92,6 +92,13 @@ def test_endpoint_file_private_while_running_and_removed_at_stop(owned: Server) 
     assert not endpoint.path(home).exists()
 
 
+def _server_logs(home: Path) -> str:
+    """The tail of the owner's log files (a forwarded command's traceback is there)."""
+    logs = sorted((home / "logs").glob("*.log*"))
+    return "\n".join(f"== {log.name}\n" + log.read_text(errors="replace")[-6000:]
+                     for log in logs)
+
+
 def _env_home(server: Server) -> str:
     log = Path(server.log)
     return str(log.parent / "home")
@@ -210,7 +217,8 @@ def test_three_cli_backtests_during_a_batch_of_20(owned: Server) -> None:
                                   f"fast={fast}", "--json"), (40, 41, 42)))
         finals = [_wait_finished(c, run_id) for run_id in ids]
         recorded = c.get("/api/backtests", params={"limit": 500}).json()
-    assert [done.returncode for done in cli_runs] == [0, 0, 0], [d.stderr for d in cli_runs]
+    assert [done.returncode for done in cli_runs] == [0, 0, 0], (
+        [d.stderr for d in cli_runs], _server_logs(home))
     outputs = [json.loads(done.stdout) for done in cli_runs]
     busy = sum("busy" in (done.stdout + done.stderr).lower() for done in cli_runs)
     completed = sum(f["status"] == "completed" for f in finals) + sum(

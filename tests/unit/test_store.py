@@ -72,3 +72,25 @@ def test_init_makes_the_home_private_and_the_store_owner_only(tmp_path: Path) ->
     settings.db_path.chmod(0o644)
     bootstrap.init_store(settings)  # a later start repairs it
     assert stat.S_IMODE(settings.db_path.stat().st_mode) == 0o600
+
+
+def test_transactions_touching_one_row_take_turns_in_a_process(tmp_path: Path) -> None:
+    """Three threads saving versions of one strategy at once (three forwarded CLI backtests of
+    one file): DuckDB alone fails all but one with "Conflict on update"; every save lands."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.model import StrategyMeta
+    from core.strategies import crud
+
+    db = tmp_path / "s.duckdb"
+    store.migrate(db)
+    source = (Path(__file__).parents[2] / "examples" / "sma_cross.py").read_text()
+
+    def save(i: int) -> tuple[int, int]:
+        return crud.save_by_name(db, meta=StrategyMeta(name="same"), source=f"{source}\n# {i}\n")
+
+    crud.save_by_name(db, meta=StrategyMeta(name="same"), source=source)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        saved = list(pool.map(save, range(9)))
+    assert {sid for sid, _ in saved} == {1}
+    assert sorted(version for _, version in saved) == list(range(2, 11))
