@@ -295,3 +295,13 @@ def test_the_json_reply_stays_for_clients_that_do_not_stream(in_process_owner: P
     assert reply.status_code == 200 and reply.headers["content-type"] == "application/json"
     assert reply.json() == {"exit_code": 0, "parts": [["stdout", "text", "[]"],
                                                       ["stdout", "text", "\n"]]}
+
+
+def test_a_second_serve_on_the_same_home_is_refused(in_process_owner: Path) -> None:
+    home = in_process_owner
+    ep = endpoint.read(home)
+    assert ep is not None and ep.pid == os.getpid()
+    second = _cli(home, "serve", "--port", "0", "--api-port", "0")
+    assert second.returncode == 1, second.stderr
+    assert f"Another PineOpt server (process {os.getpid()}, {ep.url})" in second.stderr
+    assert endpoint.read(home) == ep  # the first owner's file is left alone
