@@ -1,4 +1,5 @@
-# PineOpt: one container, one DuckDB file (a volume), the web app on port 8501, the HTTP API on 8000.
+# PineOpt: one container, one DuckDB file (a volume), the web app on port 8501, the HTTP API on 8000,
+# both served by one process (`pineopt serve`), the store's only owner.
 # firejail needs to create namespaces and mounts; run it with (README, "Docker"):
 #   docker run --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
 #              [--security-opt apparmor=unconfined   # Ubuntu hosts (AppArmor)] \

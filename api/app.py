@@ -28,16 +28,17 @@ to fix it. When the server has `PINEOPT_API_TOKEN`, send `Authorization: Bearer 
 
 
 def create_app(settings: Settings, *, token: str = "",
-               owner: endpoint.Endpoint | None = None) -> FastAPI:
+               owner: endpoint.Endpoint | None = None, jobs: JobManager | None = None) -> FastAPI:
     """The application for ``settings`` (store initialised here); ``token`` '' = no auth.
     ``owner``: the endpoint file this server published (api.server); its token is accepted and
     the file is removed when the server stops (uvicorn then re-raises SIGTERM, so this is the
-    last code that surely runs)."""
+    last code that surely runs). ``jobs``: the process's JobManager when the API shares it
+    with the app's pages (api.owner); by default the API makes its own."""
     bootstrap.init_store(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = AppContext(settings=settings, jobs=JobManager(settings),
+        ctx = AppContext(settings=settings, jobs=JobManager(settings) if jobs is None else jobs,
                          studies=StudyRunner(settings), token=token)
         app.state.pineopt = ctx
         try:

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.settings import Settings
 
-CliRunner = Callable[[list[str], str, Settings], dict[str, Any]]
+# (argv, cwd, settings, *, tty=False, listener=None) -> {exit_code, parts}; ``listener`` hears
+# each output part as it is written (a streamed reply)
+CliRunner = Callable[..., dict[str, Any]]
 _runner: list[CliRunner] = []
 
 
 def set_cli_runner(runner: CliRunner) -> None:
-    """Register how this process runs a forwarded command: (argv, cwd, settings) -> result."""
+    """Register how this process runs a forwarded command (see CliRunner)."""
     _runner[:] = [runner]
 
 

@@ -31,6 +31,11 @@ def as_owner(owner: Settings) -> Iterator[None]:
         _OWNER.reset(token)
 
 
+def forwarded() -> bool:
+    """True while this thread runs a command forwarded to the owner of the store."""
+    return _OWNER.get() is not None
+
+
 def settings() -> Settings:
     """Settings with the store initialised (migrations + sample data), for commands that write.
     Inside the owner (a forwarded command) its settings: it migrated once, at its start."""

@@ -3,10 +3,12 @@
 While a server owns the store (`pineopt api`, `pineopt serve`) it publishes
 PINEOPT_HOME/endpoint.json (core.runs.endpoint). A command marked ``forward`` in COMMANDS is then sent
 to the owner's ``POST /api/cli`` with the argv and the caller's working folder; the owner runs
-the very same handler with its own store and settings, and returns the handler's stdout, stderr
-and exit code, which are replayed here byte for byte: a forwarded command prints what the local
-one prints (text and --json). Paths on the command line are made absolute against the caller's
-folder before the owner sees them and shown back as typed.
+the very same handler with its own store and settings, and streams the handler's stdout and
+stderr back as they are written (NDJSON), then its exit code; they are replayed here byte for
+byte as they arrive: a forwarded command prints what the local one prints (text and --json),
+and a backtest on a terminal draws its progress bar while it runs. Paths on the command line
+are made absolute against the caller's folder before the owner sees them and shown back as
+typed.
 
 With no endpoint file, the command runs locally. A stale file (its owner is dead, or it does not
 answer) is ignored with a one-line notice and the command runs locally. A wrong token is refused
@@ -23,6 +25,7 @@ import base64
 import contextlib
 import contextvars
 import io
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -36,6 +39,7 @@ from core.errors import PineOptError
 from core.settings import Settings
 
 CLI_PATH = "/api/cli"
+NDJSON = "application/x-ndjson"  # the streamed reply: one JSON object per line
 CONNECT_TIMEOUT_S = 5.0
 
 
@@ -139,41 +143,83 @@ def confirm_delete(args: argparse.Namespace, argv: list[str]) -> list[str] | Non
 
 
 def send(ep: endpoint.Endpoint, home: Path, argv: list[str]) -> int | None:
-    """Run ``argv`` in the owner and replay its output; None when the owner does not answer
-    (the caller runs it locally). Raises PineOptError when the owner refuses the token."""
+    """Run ``argv`` in the owner and replay its output as it is written (an NDJSON stream of
+    parts, then the exit code); None when the owner does not answer (the caller runs it
+    locally). Raises PineOptError when the owner refuses the token."""
     import httpx
 
-    body = {"argv": argv, "cwd": str(Path.cwd())}
-    headers = {"Authorization": f"Bearer {ep.token}"}
+    body = {"argv": argv, "cwd": str(Path.cwd()), "tty": sys.stderr.isatty()}
+    headers = {"Authorization": f"Bearer {ep.token}", "Accept": NDJSON}
     timeout = httpx.Timeout(None, connect=CONNECT_TIMEOUT_S)
     try:
-        reply = httpx.post(ep.url + CLI_PATH, json=body, headers=headers, timeout=timeout)
+        with httpx.stream("POST", ep.url + CLI_PATH, json=body, headers=headers,
+                          timeout=timeout) as reply:
+            if reply.status_code != 200:
+                reply.read()
+                raise PineOptError("the server that owns the store "
+                                   f"({ep.url}) refused the command: {_detail(reply)}")
+            if not reply.headers.get("content-type", "").startswith(NDJSON):
+                return replay(json.loads(reply.read()))  # a server that does not stream
+            return _replay_stream(ep, reply.iter_lines())
     except KeyboardInterrupt:
         notice(f"interrupted; the command goes on in the server ({ep.url}) until it ends.")
         return 130
-    except httpx.TransportError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         notice(f"the server recorded in {endpoint.path(home)} ({ep.url}, process {ep.pid}) "
                f"does not answer ({type(exc).__name__}); using the store directly.")
         return None
-    if reply.status_code != 200:
-        try:
-            detail = reply.json()["detail"]
-        except (ValueError, KeyError, TypeError):
-            detail = reply.text[:500]
-        raise PineOptError(f"the server that owns the store ({ep.url}) refused the command: "
-                           f"{detail}")
-    return replay(reply.json())
+    except (httpx.TransportError, ValueError) as exc:  # it answered: never run it twice
+        notice(f"the server ({ep.url}) stopped answering during the command "
+               f"({type(exc).__name__}); check its outcome with `pineopt runs list`.")
+        return 1
+
+
+def _detail(reply: Any) -> str:
+    try:
+        return str(reply.json()["detail"])
+    except (ValueError, KeyError, TypeError):
+        return str(reply.text[:500])
+
+
+def _replay_stream(ep: endpoint.Endpoint, lines: Iterator[str]) -> int:
+    """Write each streamed part as it arrives; returns the exit code of the last line."""
+    for line in lines:
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        if "exit_code" in item:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            return int(item["exit_code"])
+        write_part(item["part"])
+    sys.stdout.flush()
+    notice(f"the server ({ep.url}) ended the command's output without an exit code (it was "
+           "stopped?); check the outcome with `pineopt runs list`.")
+    return 1
+
+
+def write_part(part: list[str]) -> None:
+    """Write one part of the owner's output here: text (made inert by the CLI's streams),
+    raw bytes (`-o -`), or the progress bar's carriage return."""
+    stream, kind, data = part
+    target = sys.stdout if stream == "stdout" else sys.stderr
+    if kind == "bytes":
+        target.flush()
+        target.buffer.write(base64.b64decode(data))
+    elif kind == "control":
+        if data == "\r":  # the only control output a command makes; anything else: text
+            getattr(target, "write_trusted", target.write)(data)
+        else:
+            target.write(data)
+    else:
+        target.write(data)
+    target.flush()  # shown as it arrives
 
 
 def replay(result: dict[str, Any]) -> int:
     """Write the owner's captured output here, in order; returns its exit code."""
-    for stream, kind, data in result["parts"]:
-        target = sys.stdout if stream == "stdout" else sys.stderr
-        if kind == "bytes":
-            target.flush()
-            target.buffer.write(base64.b64decode(data))
-        else:
-            target.write(data)
+    for part in result["parts"]:
+        write_part(part)
     sys.stdout.flush()
     sys.stderr.flush()
     return int(result["exit_code"])
@@ -184,14 +230,20 @@ def replay(result: dict[str, Any]) -> int:
 class _Capture(io.TextIOBase):
     """One stream of one forwarded command: text and raw bytes, kept in order."""
 
-    def __init__(self, name: str, parts: list[list[str]]) -> None:
+    def __init__(self, name: str, parts: Parts, tty: bool = False) -> None:
         super().__init__()
         self._name = name
         self._parts = parts
+        self._tty = tty
         self.buffer = _Bytes(self)
 
     def write(self, text: str) -> int:  # noqa: D102 - io API
         self._parts.append([self._name, "text", text])
+        return len(text)
+
+    def write_trusted(self, text: str) -> int:
+        """The program's own control output (the progress bar's carriage return)."""
+        self._parts.append([self._name, "control", text])
         return len(text)
 
     def add_bytes(self, data: bytes) -> int:
@@ -199,8 +251,8 @@ class _Capture(io.TextIOBase):
         self._parts.append([self._name, "bytes", base64.b64encode(data).decode()])
         return len(data)
 
-    def isatty(self) -> bool:  # noqa: D102 - io API
-        return False
+    def isatty(self) -> bool:  # noqa: D102 - io API: the caller's terminal, if it has one
+        return self._tty
 
     def readline(self, _size: int = -1) -> str:  # noqa: D102 - stdin of a forwarded command
         return ""
@@ -257,12 +309,35 @@ def _install() -> None:
                 setattr(sys, name, _Router(name, getattr(sys, name)))
 
 
+class Parts(list[list[str]]):
+    """The ordered output of one forwarded command: [stream, kind, data]. Paths made absolute
+    for the owner are shown back as typed (``shown``); ``listener`` hears each part as it is
+    written (a streamed reply)."""
+
+    def __init__(self, listener: Callable[[list[str]], None] | None = None) -> None:
+        super().__init__()
+        self.shown: dict[str, str] = {}
+        self.listener = listener
+
+    def append(self, part: list[str]) -> None:
+        """Keep ``part`` (its paths as typed) and pass it on."""
+        if part[1] == "text":
+            for full, typed in self.shown.items():
+                part[2] = part[2].replace(full, typed)
+        super().append(part)
+        if self.listener is not None:
+            self.listener(part)
+
+
 @contextlib.contextmanager
-def captured() -> Iterator[list[list[str]]]:
-    """Capture stdout/stderr of this thread's command; yields the ordered parts."""
+def captured(*, tty: bool = False,
+             listener: Callable[[list[str]], None] | None = None) -> Iterator[Parts]:
+    """Capture stdout/stderr of this thread's command; yields the ordered parts. ``tty``: the
+    caller's stderr is a terminal (progress is drawn)."""
     _install()
-    parts: list[list[str]] = []
-    streams = {name: _Capture(name, parts) for name in ("stdout", "stderr", "stdin")}
+    parts = Parts(listener)
+    streams = {name: _Capture(name, parts, tty and name == "stderr")
+               for name in ("stdout", "stderr", "stdin")}
     token = _STREAMS.set(streams)
     try:
         yield parts
@@ -284,25 +359,23 @@ def _absolute(args: argparse.Namespace, cwd: Path, route: Route) -> dict[str, st
 
 def execute(argv: list[str], cwd: str, settings: Settings, *,
             build_parser: Callable[[], argparse.ArgumentParser],
-            run_handler: Callable[[argparse.Namespace], int]) -> dict[str, Any]:
+            run_handler: Callable[[argparse.Namespace], int], tty: bool = False,
+            listener: Callable[[list[str]], None] | None = None) -> dict[str, Any]:
     """Run a forwarded command in this (owner) process with its ``settings`` (the store is
-    ready: no migration, no recovery), output captured: {exit_code, parts}. The parser and the
-    handler runner are the CLI's own (cli.py registers them with api.hooks)."""
+    ready: no migration, no recovery), output captured: {exit_code, parts}; ``listener`` hears
+    each part as it is written. The parser and the handler runner are the CLI's own (cli.py
+    registers them with api.hooks)."""
     parser = build_parser()
-    with captured() as parts, common.as_owner(settings):
+    with captured(tty=tty, listener=listener) as parts, common.as_owner(settings):
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse already wrote the usage error to the capture
-            return {"exit_code": int(exc.code or 0), "parts": parts}
+            return {"exit_code": int(exc.code or 0), "parts": list(parts)}
         route = COMMANDS.get(command_of(parser, argv))
         if route is None or not route.forward:
             print(f"pineopt: {' '.join(argv[:2])} is not run by the server; run it locally.",
                   file=sys.stderr)
-            return {"exit_code": 2, "parts": parts}
-        shown = _absolute(args, Path(cwd), route)
+            return {"exit_code": 2, "parts": list(parts)}
+        parts.shown.update(_absolute(args, Path(cwd), route))
         code = run_handler(args)
-    for part in parts:
-        if part[1] == "text":
-            for full, typed in shown.items():
-                part[2] = part[2].replace(full, typed)
-    return {"exit_code": code, "parts": parts}
+    return {"exit_code": code, "parts": list(parts)}

@@ -1,17 +1,18 @@
-"""`pineopt serve`: the Streamlit app on 127.0.0.1:8501 and the HTTP API beside it on 8000
-(--port, --api-port; two processes over the same store; when either ends, the other is stopped).
+"""`pineopt serve`: the Streamlit app on 127.0.0.1:8501 and the HTTP API on 8000 (--port,
+--api-port), both in this one process: it owns the store (issue #18).
 
-The API is what makes the running app the owner the CLI reaches: once listening it writes
-PINEOPT_HOME/endpoint.json, and `pineopt` commands go through it instead of opening the store
-(clicmd.forward). When the API port is taken, a free one is used (the file says which)."""
+The API starts first, on a background thread (api.owner): it claims PINEOPT_HOME, listens,
+writes PINEOPT_HOME/endpoint.json, migrates the store once, and from then on `pineopt` commands
+go through it instead of opening the store (clicmd.forward). Then Streamlit runs in the main
+thread; its pages use the same store instance, JobManager and sandbox pool (ui.services). When
+Streamlit stops (SIGTERM, SIGINT) the API stops, the jobs shut down and the file is removed.
+When the API port is taken, a free one is used (said on stderr; the file says which)."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
-import subprocess
 import sys
 from typing import Any
 
@@ -40,12 +41,6 @@ def command(port: int, address: str = "127.0.0.1") -> list[str]:
             "--browser.gatherUsageStats", "false"]
 
 
-def api_command(port: int, address: str = "127.0.0.1") -> list[str]:
-    """The `pineopt api` command line `serve --api-port` starts beside the app."""
-    return [sys.executable, str(REPO_ROOT / "cli.py"), "api", "--host", address, "--port",
-            str(port)]
-
-
 def api_port(requested: int, address: str) -> int:
     """``requested`` when it can be bound, else 0 (uvicorn takes a free port), said on stderr."""
     if requested == 0:
@@ -63,26 +58,22 @@ def api_port(requested: int, address: str) -> int:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run streamlit and the API side by side until either ends (or SIGTERM/SIGINT)."""
-    from clicmd.common import settings
+    """Own the store with the API on a background thread, then run Streamlit here until it
+    stops (SIGTERM/SIGINT); the API stops with it."""
+    from api import owner
+    from api.server import bind_host
+    from core import logs
+    from core.settings import load_settings
+    from ui import serving
 
-    settings()
-    argv = command(args.port, args.address)
-    children = [subprocess.Popen(api_command(api_port(args.api_port, args.address),  # noqa: S603
-                                             args.address)),
-                subprocess.Popen(argv)]  # noqa: S603 - fixed argv, no shell
-
-    def stop(_signum: int, _frame: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    while all(child.poll() is None for child in children):
-        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)  # blocks until a child ends; no reaping
-    stop(0, None)
-    codes = [child.wait() for child in children]  # stopped by us (SIGTERM) counts as a clean end
-    failed = [code if code > 0 else 128 - code for code in codes
-              if code not in (0, -signal.SIGTERM)]
-    return failed[0] if failed else 0
+    token = os.environ.get("PINEOPT_API_TOKEN", "").strip()
+    host, line = bind_host(args.address, token)
+    settings = load_settings()
+    logs.configure(settings)
+    started = owner.start(settings, host=host, port=api_port(args.api_port, host), token=token)
+    print(line.format(port=started.endpoint.port), file=sys.stderr, flush=True)
+    try:
+        serving.run(command(args.port, args.address)[3:])
+    finally:
+        owner.stop()
+    return 0

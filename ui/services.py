@@ -9,6 +9,7 @@ import logging
 
 import streamlit as st
 
+from api import owner
 from core import bootstrap, logs
 from core.runs.jobs import JobManager
 from core.settings import Settings, load_settings
@@ -29,8 +30,10 @@ def _settings_for(home: str) -> Settings:
 
 
 def settings() -> Settings:
-    """Settings with an initialised store (once per PINEOPT_HOME per process)."""
-    return _settings_for(str(load_settings().home))
+    """Settings with an initialised store (once per PINEOPT_HOME per process); under
+    `pineopt serve` the owner's (api.owner), whose store is ready."""
+    owned = owner.current()
+    return owned.settings if owned is not None else _settings_for(str(load_settings().home))
 
 
 @st.cache_resource
@@ -39,8 +42,10 @@ def _jobs_for(home: str) -> JobManager:
 
 
 def jobs() -> JobManager:
-    """The background job manager of this server process."""
-    return _jobs_for(str(settings().home))
+    """The background job manager of this server process: under `pineopt serve` the one the
+    API and forwarded CLI commands use too (api.owner)."""
+    owned = owner.current()
+    return owned.jobs if owned is not None else _jobs_for(str(settings().home))
 
 
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$"})

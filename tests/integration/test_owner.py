@@ -6,6 +6,7 @@ ports, a real DuckDB file, real firejail sandboxes, the real `pineopt` command i
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ import cli
 from api.app import create_app
 from clicmd import forward
 from core.runs import endpoint
-from tests.conftest import MACHINE_VARIABLES
+from tests.conftest import MACHINE_VARIABLES, make_settings
 from tests.integration.test_api import REPO, Server, _start, _stop, _wait_finished
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -228,3 +229,79 @@ def test_three_cli_backtests_during_a_batch_of_20(owned: Server) -> None:
     assert busy == 0
     assert recorded["total"] == BATCH + 3 and completed == BATCH + 3
     assert all("using the store directly" not in done.stderr for done in cli_runs)
+
+
+@pytest.fixture
+def in_process_owner(template_home: Path, tmp_path: Path) -> Iterator[Path]:
+    """This test process owns a fresh store with the API on a background thread (api.owner,
+    as under `pineopt serve`), able to run forwarded commands; yields the home."""
+    from api import hooks, owner
+
+    home = tmp_path / "home"
+    shutil.copytree(template_home, home)
+    hooks.set_cli_runner(functools.partial(forward.execute, build_parser=cli.build_parser,
+                                           run_handler=cli.run_handler))
+    owner.start(make_settings(home, pool_size="1"), host="127.0.0.1", port=0)
+    try:
+        yield home
+    finally:
+        owner.stop()
+    assert not endpoint.path(home).exists()
+
+
+def test_a_forwarded_backtest_streams_its_progress_while_it_runs(in_process_owner: Path) -> None:
+    """The progress bar reaches the caller while the run is still running: on the first
+    progress part this test takes the owner's store writer lock, so the run cannot store its
+    result (and become completed) until the test has looked at its state."""
+    from core import store
+    from core.runs import service as runs
+
+    home = in_process_owner
+    ep = endpoint.read(home)
+    assert ep is not None
+    db = make_settings(home).db_path
+    body = {"argv": ["backtest", str(SMA), *MONTH], "cwd": str(REPO), "tty": True}
+    headers = {"Authorization": f"Bearer {ep.token}", "Accept": forward.NDJSON}
+    seen: list[list[str]] = []
+    state_at_progress = None
+    with httpx.stream("POST", ep.url + forward.CLI_PATH, json=body, headers=headers,
+                      timeout=httpx.Timeout(CLI_TIMEOUT_S)) as reply:
+        assert reply.status_code == 200
+        assert reply.headers["content-type"].startswith(forward.NDJSON)
+        lines = reply.iter_lines()
+        for line in lines:
+            part = json.loads(line)["part"]
+            seen.append(part)
+            if part[0] == "stderr" and part[2].endswith("%"):
+                break
+        with store._writer_lock(db):  # noqa: SLF001 - holds the run before it stores results
+            run = runs.list_runs(db)[0]
+            state_at_progress = (run.status.value, [p for p in seen if p[0] == "stdout"])
+        rest = [json.loads(line) for line in lines if line.strip()]
+    assert state_at_progress == ("running", []), state_at_progress
+    assert ["stderr", "control", "\r"] in seen  # a terminal's progress bar, redrawn in place
+    assert rest[-1] == {"exit_code": 0}, rest
+    out = "".join(item["part"][2] for item in rest[:-1] if item["part"][0] == "stdout")
+    assert out.startswith(f"run {run.id}: completed\n"), out
+    assert runs.get_run(db, run.id).status.value == "completed"
+
+
+def test_the_json_reply_stays_for_clients_that_do_not_stream(in_process_owner: Path) -> None:
+    ep = endpoint.read(in_process_owner)
+    assert ep is not None
+    reply = httpx.post(ep.url + forward.CLI_PATH, json={"argv": ["runs", "list", "--json"],
+                                                       "cwd": "/"},
+                       headers={"Authorization": f"Bearer {ep.token}"}, timeout=CLI_TIMEOUT_S)
+    assert reply.status_code == 200 and reply.headers["content-type"] == "application/json"
+    assert reply.json() == {"exit_code": 0, "parts": [["stdout", "text", "[]"],
+                                                      ["stdout", "text", "\n"]]}
+
+
+def test_a_second_serve_on_the_same_home_is_refused(in_process_owner: Path) -> None:
+    home = in_process_owner
+    ep = endpoint.read(home)
+    assert ep is not None and ep.pid == os.getpid()
+    second = _cli(home, "serve", "--port", "0", "--api-port", "0")
+    assert second.returncode == 1, second.stderr
+    assert f"Another PineOpt server (process {os.getpid()}, {ep.url})" in second.stderr
+    assert endpoint.read(home) == ep  # the first owner's file is left alone

@@ -93,8 +93,6 @@ def test_start_command_is_the_make_run_command() -> None:
     assert argv[:2] == ["pineopt", "serve"] and "pineopt serve" in run_line
     assert argv[argv.index("--port") + 1] == "8501"
     assert argv[argv.index("--api-port") + 1] == "8000" == str(DEFAULT_PORT)
-    assert serve.api_command(8000, "0.0.0.0")[2:] == ["api", "--host", "0.0.0.0", "--port",
-                                                      "8000"]
     # `pineopt serve` turns into the same streamlit command line for both.
     assert serve.command(8501, "0.0.0.0")[2:5] == ["streamlit", "run", str(REPO / "app.py")]
 
