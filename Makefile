@@ -42,7 +42,7 @@ test: $(DEV_STAMP) lint
 	$(BIN)/pineopt doctor
 	$(BIN)/python -m pytest -q
 
-bench: setup
+bench: setup $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 clean-store:
