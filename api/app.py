@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import (errors, routes_backtests, routes_cli, routes_data, routes_robustness,
+from api import (docs_page, errors, routes_backtests, routes_cli, routes_data, routes_robustness,
                  routes_strategies, routes_studies, routes_system)
 from api.context import AppContext
 from api.guards import BodyLimit, TokenCheck
@@ -50,10 +50,11 @@ def create_app(settings: Settings, *, token: str = "",
             ctx.jobs.shutdown()
 
     app = FastAPI(title="PineOpt API", version="1", description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+                  docs_url=None, redoc_url=None, openapi_url=docs_page.OPENAPI_PATH,
                   dependencies=[Depends(TokenCheck(token))])
     app.state.owner_token = "" if owner is None else owner.token
     errors.install(app)
+    docs_page.install(app)
     for module in (routes_system, routes_strategies, routes_backtests, routes_data,
                    routes_studies, routes_robustness, routes_cli):
         app.include_router(module.router)

@@ -23,8 +23,7 @@ from api.errors import ApiError, body
 from core.market.decompress import UPLOAD_MAX_MB
 from core.strategies.files import MAX_UPLOAD_BYTES
 
-OPEN_PATHS = frozenset({"/api/health", "/api/docs", "/api/openapi.json",
-                        "/api/docs/oauth2-redirect"})
+OPEN_PATHS = frozenset({"/api/health", "/api/docs", "/api/openapi.json"})
 CLI_PATH = "/api/cli"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # form boundaries and fields around one file
 DATA_UPLOAD_BYTES = UPLOAD_MAX_MB * 1024 * 1024  # the app's one cap for data files (Data page)
