@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.runs import broker_store, costs, instance, pine_run, result_store
+from core.runs import broker_store, costs, instance, pine_run, prepared, result_store
 from core.market import catalogue as market_data
 from core import store
 from core.strategies import crud as strategies
@@ -86,6 +86,7 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
              data_digest, RunStatus.QUEUED.value]).fetchone()
     if row is None:
         raise RuntimeError("INSERT ... RETURNING id returned no row")
+    prepared.keep_bars(settings.db_path, int(row[0]), data)  # for execute(), in this process
     return get_run(settings.db_path, int(row[0]))
 
 
@@ -228,13 +229,13 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
         _set_status(db, run_id, RunStatus.RUNNING)
         version = strategies.get_version(db, run.strategy_id, run.strategy_version)
         language = strategies.get(db, run.strategy_id).language
-        source = validation.python_source_for(version.source, language)
-        problems = validation.errors_only(validation.validate_python(source))
+        source, problems = prepared.checked_python(version.source, language)
         if problems:
             record_final(db, run_id, RunStatus.REJECTED,
                          error="\n".join(str(p) for p in problems))
             return get_run(db, run_id)
-        data = _load_data(settings, run.config)
+        data = prepared.take_bars(db, run_id)
+        data = _load_data(settings, run.config) if data is None else data
         pine, on_close, slippage = _pine_options(version.source, language)
         outcome_equity, outcome_trades, log, extras, plots = _sandbox(
             settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
