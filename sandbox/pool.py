@@ -102,11 +102,13 @@ class WorkerPool:
             worker.cleanup()
 
     def wait_idle_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
-        """Block until every idle worker finished its warm-up (benchmarks and tests, while
-        nothing takes workers). Raises SandboxError if one cannot start."""
+        """Block until every idle worker finished its warm-up, which someone waits for now:
+        it is no longer kept to idle CPU (benchmarks and tests, while nothing takes workers).
+        Raises SandboxError if one cannot start."""
         with self._lock:
             idle = list(self._idle)
         for worker in idle:
+            worker.prioritize()
             worker.wait_ready(timeout_s)
 
     def idle_pids(self) -> list[int]:
