@@ -69,10 +69,11 @@ def _queued_once(settings: Settings, sid: int, data: pd.DataFrame) -> tuple[floa
     manager = jobs.JobManager(settings)
     try:
         start = time.perf_counter()
-        ids = [runs.request_run(settings, strategy_id=sid, config=SMALL_QUEUED, force=True).id
-               for _ in range(QUEUED)]
-        for rid in ids:
-            manager.submit(rid)
+        ids = []
+        for _ in range(QUEUED):  # queued one after another, as the Backtest page does
+            ids.append(runs.request_run(settings, strategy_id=sid, config=SMALL_QUEUED,
+                                        force=True).id)
+            manager.submit(ids[-1])
         manager.wait(ids, timeout_s=600)
         seconds = time.perf_counter() - start
     finally:
