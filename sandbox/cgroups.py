@@ -139,8 +139,8 @@ class RunGroup:
         folder = self.dirs.get("cpu")
         if folder is not None:
             v2 = self.support.version == 2
-            _write(folder, "cpu.weight" if v2 else "cpu.shares",
-                   (1 if v2 else 2) if idle else (100 if v2 else 1024))
+            _write(folder, "cpu.weight" if v2 else "cpu.shares",  # a priority, not a limit:
+                   (1 if v2 else 2) if idle else (100 if v2 else 1024), optional=True)
 
     def join(self) -> None:
         """Move the calling process into every group (the child, before it drops root)."""
