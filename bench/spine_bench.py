@@ -102,8 +102,8 @@ def _queued_row(settings: Settings, sid: int) -> dict[str, object]:
     ratios = [ours / base for ours, base in pairs]
     ours, base = pairs[len(pairs) // 2]
     load = os.getloadavg()[0]
-    return row(f"S3 {QUEUED} queued small runs, warm workers (ratio {min(ratios):.1f}-"
-               f"{max(ratios):.1f}, load {load:.1f})", ours, baseline=base,
+    return row(f"S3 {QUEUED} queued small runs, warm ({min(ratios):.1f}-{max(ratios):.1f}x, "
+               f"load {load:.1f})", ours, baseline=base,
                target=f"<= 2x (median of {len(ratios)}: {statistics.median(ratios):.2f})")
 
 
