@@ -132,6 +132,16 @@ class RunGroup:
             _write(self.dirs["pids"], "pids.max", pids)
         return self
 
+    def weigh_cpu(self, *, idle: bool) -> None:
+        """Weigh the run's CPU as a warm-up nobody waits for (the least the kernel allows: a
+        pooled worker warms up on otherwise idle CPU, not on that of running runs) or as a run
+        (the kernel's default). No-op without a cpu group."""
+        folder = self.dirs.get("cpu")
+        if folder is not None:
+            v2 = self.support.version == 2
+            _write(folder, "cpu.weight" if v2 else "cpu.shares",  # a priority, not a limit:
+                   (1 if v2 else 2) if idle else (100 if v2 else 1024), optional=True)
+
     def join(self) -> None:
         """Move the calling process into every group (the child, before it drops root)."""
         for folder in self.dirs.values():

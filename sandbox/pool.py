@@ -43,6 +43,7 @@ class WorkerPool:
         while True:
             worker = self._idle_worker()
             if worker is not None:
+                worker.prioritize()  # it may still be warming up, at idle weight
                 self.refill()
                 return worker
             try:
@@ -79,7 +80,8 @@ class WorkerPool:
                 with self._lock:
                     if self._closed or len(self._idle) >= self.settings.pool_size:
                         return
-                worker = Worker(self.settings).start(lease_wait_s=0)  # never hold up take()
+                # never hold up take(); warm up on idle CPU, not on that of running runs
+                worker = Worker(self.settings).start(lease_wait_s=0, background=True)
                 with self._lock:
                     if self._closed:
                         worker.cleanup()
@@ -98,6 +100,16 @@ class WorkerPool:
             idle, self._idle = list(self._idle), deque()
         for worker in idle:
             worker.cleanup()
+
+    def wait_idle_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Block until every idle worker finished its warm-up, which someone waits for now:
+        it is no longer kept to idle CPU (benchmarks and tests, while nothing takes workers).
+        Raises SandboxError if one cannot start."""
+        with self._lock:
+            idle = list(self._idle)
+        for worker in idle:
+            worker.prioritize()
+            worker.wait_ready(timeout_s)
 
     def idle_pids(self) -> list[int]:
         """Process ids of the idle workers' firejail (or plain) processes."""

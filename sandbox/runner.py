@@ -94,9 +94,10 @@ class Worker:
         self._fault: ChannelError | None = None
         self.group: RunGroup | None = None  # the run's control groups (sandbox.cgroups)
         self.lease: userpool.Lease | None = None  # the run's own sandbox user, if leased
+        self._background = False  # warming up at idle CPU weight until a job needs it
 
     def start(self, *, entry: list[str] | None = None,
-              lease_wait_s: float = userpool.LEASE_WAIT_S) -> Worker:
+              lease_wait_s: float = userpool.LEASE_WAIT_S, background: bool = False) -> Worker:
         """Create the job folder and start the child; it imports, then waits for a job.
 
         The folder is 0711 root with a random name (other jobs cannot list or guess it); only
@@ -105,8 +106,10 @@ class Worker:
         replaces the interpreter arguments [child.py] (the security tests run raw code under
         the identical command line); JOB_DIR and RESULT_FD always follow. Raises SandboxError
         if the sandbox user is missing, userpool.NoFreeUser if no pool user frees up within
-        ``lease_wait_s``.
+        ``lease_wait_s``. ``background``: a pool's spare worker, which warms up at idle CPU
+        weight (its run group's, where the host has one) until prioritize() or its job.
         """
+        self._background = background
         runtime = ensure_runtime(self.settings)
         ids = sandbox_ids(self.settings) if self.settings.sandbox_mode == "firejail" else None
         if ids and userpool.applies(self.settings, per_run_pids=cgroups.for_settings(
@@ -137,6 +140,8 @@ class Worker:
         argv = program
         if self.settings.sandbox_mode == "firejail":
             self.group = run_group(self.settings, self.job_dir.name, limits) if ids else None
+            if self.group is not None and self._background:
+                self.group.weigh_cpu(idle=True)
             argv = firejail_argv(self.settings, job_dir=self.job_dir, limits=limits,
                                  program=program, result_fd=result_w, runtime=runtime,
                                  group=self.group,
@@ -152,6 +157,12 @@ class Worker:
             self._buffers[fd] = bytearray()
         self._open.update((*self._buffers, result_r))
         return self
+
+    def prioritize(self) -> None:
+        """A job is waiting for this worker: weigh its CPU as a run's from now on."""
+        if self._background and self.group is not None:
+            self.group.weigh_cpu(idle=False)
+        self._background = False
 
     def wait_ready(self, timeout_s: float = READY_TIMEOUT_S,
                    cancel: threading.Event | None = None) -> bool:
@@ -179,6 +190,7 @@ class Worker:
         """Write the job (with the child's limits) to stdin and close it; False if cancelled
         before the child was ready. Raises SandboxError if the child cannot start."""
         assert self.proc is not None and self.proc.stdin is not None
+        self.prioritize()
         if not self.wait_ready(cancel=cancel):
             return False
         if self.group is not None:  # the run's own limits may be lower than the settings'

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,8 +42,9 @@ class Inputs:
     risk_free_rate: float = 0.0  # annual, fraction
     # Daily returns computed once per Inputs (about 15 metrics read them; each resample cost
     # ~25 ms of a small run's ~1 s of host-side metrics). Not part of equality or hashing.
-    _memo: dict[str, pd.Series] = field(default_factory=dict, init=False, repr=False,
-                                        compare=False)
+    # Closed trades and the run's length in years are kept here too (three and two metrics
+    # read them).
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def daily_returns(self) -> pd.Series:
@@ -89,8 +91,10 @@ def _daily_rf(annual_rate: float) -> float:
 
 
 def _years(inp: Inputs) -> float:
-    days = inp.equity.resample("1D").last().dropna()
-    return max(len(days) / PERIODS_PER_YEAR, 1e-12)
+    if "years" not in inp._memo:  # noqa: SLF001 - the Inputs' own cache
+        days = inp.equity.resample("1D").last().dropna()
+        inp._memo["years"] = max(len(days) / PERIODS_PER_YEAR, 1e-12)  # noqa: SLF001
+    return float(inp._memo["years"])  # noqa: SLF001
 
 
 def total_return(inp: Inputs) -> float:
@@ -178,7 +182,9 @@ def closed_trades(inp: Inputs) -> pd.DataFrame:
     trades = inp.trades
     if not len(trades):
         return trades
-    return trades[~open_at_end(trades, len(inp.equity))]
+    if "closed" not in inp._memo:  # noqa: SLF001 - the Inputs' own cache
+        inp._memo["closed"] = trades[~open_at_end(trades, len(inp.equity))]  # noqa: SLF001
+    return inp._memo["closed"]  # noqa: SLF001
 
 
 def total_trades(inp: Inputs) -> float:

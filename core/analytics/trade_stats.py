@@ -35,12 +35,49 @@ STORED_TO_ENGINE = {"size": "Size", "entry_bar": "EntryBar", "exit_bar": "ExitBa
                     "exit_reason": "ExitReason"}
 
 
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The columns the statistics read of some trades, as numpy arrays in trade order (built
+    once per run: each statistic used to filter and convert pandas columns itself)."""
+
+    pnl: np.ndarray  # PnL, float
+    size: np.ndarray  # Size, float
+    entry_bar: np.ndarray  # EntryBar, int
+    exit_bar: np.ndarray  # ExitBar, int
+    commission: np.ndarray  # Commission, float
+
+    def __len__(self) -> int:
+        """The number of trades."""
+        return len(self.pnl)
+
+    def where(self, mask: np.ndarray) -> Columns:
+        """The trades where ``mask`` is True, in order."""
+        return Columns(self.pnl[mask], self.size[mask], self.entry_bar[mask],
+                       self.exit_bar[mask], self.commission[mask])
+
+    def then(self, other: Columns) -> Columns:
+        """These trades followed by ``other``'s."""
+        return Columns(*(np.concatenate((a, b)) for a, b in zip(
+            (self.pnl, self.size, self.entry_bar, self.exit_bar, self.commission),
+            (other.pnl, other.size, other.entry_bar, other.exit_bar, other.commission),
+            strict=True)))
+
+
+def columns(trades: pd.DataFrame) -> Columns:
+    """The Columns of a trades frame (engine column names)."""
+    def get(name: str, dtype: type) -> np.ndarray:
+        return trades[name].to_numpy(dtype=dtype) if len(trades) else np.empty(0, dtype=dtype)
+
+    return Columns(get("PnL", float), get("Size", float), get("EntryBar", int),
+                   get("ExitBar", int), get("Commission", float))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SideTrades:
-    """The trades one column of the summary looks at (engine column names)."""
+    """The trades one column of the summary looks at."""
 
-    closed: pd.DataFrame
-    open: pd.DataFrame
+    closed: Columns
+    open: Columns
     initial_usdt: float
 
 
@@ -57,26 +94,29 @@ def open_mask(trades: pd.DataFrame, n_bars: int) -> pd.Series:
 def split(inp: metrics.Inputs, sides: tuple[str, ...] = SIDES) -> dict[str, SideTrades]:
     """The All / Long / Short views of a run's trades (those of ``sides``)."""
     trades = inp.trades
-    is_open = open_mask(trades, len(inp.equity)) if len(trades) else pd.Series(dtype=bool)
+    every = columns(trades)
+    is_open = open_mask(trades, len(inp.equity)).to_numpy(dtype=bool) if len(trades) \
+        else np.zeros(0, dtype=bool)
     views = {}
     for side in sides:
-        pick = pd.Series(True, index=trades.index)
+        pick = np.ones(len(every), dtype=bool)
         if side != "all":
-            pick = trades["Size"].gt(0) if side == "long" else trades["Size"].lt(0)
-        views[side] = SideTrades(closed=trades[pick & ~is_open], open=trades[pick & is_open],
+            pick = every.size > 0 if side == "long" else every.size < 0
+        views[side] = SideTrades(closed=every.where(pick & ~is_open),
+                                 open=every.where(pick & is_open),
                                  initial_usdt=float(inp.equity.iloc[0]))
     return views
 
 
-def _pnl(t: SideTrades) -> pd.Series:
-    return t.closed["PnL"].astype(float) if len(t.closed) else pd.Series(dtype=float)
+def _pnl(t: SideTrades) -> np.ndarray:
+    return t.closed.pnl
 
 
-def _bars(frame: pd.DataFrame) -> pd.Series:
-    return (frame["ExitBar"].astype(int) - frame["EntryBar"].astype(int)).astype(float)
+def _bars(trades: Columns) -> np.ndarray:
+    return (trades.exit_bar - trades.entry_bar).astype(float)
 
 
-def _mean(values: pd.Series) -> float:
+def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else 0.0
 
 
@@ -115,12 +155,12 @@ def closed_profit_factor(t: SideTrades) -> float:
 def max_contracts_held(t: SideTrades) -> float:
     """Most coins held at once by this side's trades (closed and open), summing overlapping
     trades' absolute sizes; an exit on a bar happens before an entry on the same bar."""
-    frame = pd.concat([t.closed, t.open]) if len(t.open) else t.closed
+    frame = t.closed.then(t.open) if len(t.open) else t.closed
     if not len(frame):
         return 0.0
-    size = frame["Size"].abs().to_numpy(dtype=float)
-    entry = frame["EntryBar"].to_numpy(dtype=int)
-    exit_ = np.maximum(frame["ExitBar"].to_numpy(dtype=int), entry + 1)
+    size = np.abs(frame.size)
+    entry = frame.entry_bar
+    exit_ = np.maximum(frame.exit_bar, entry + 1)
     bars = np.r_[exit_, entry]
     deltas = np.r_[-size, size]
     order = np.lexsort((deltas, bars))  # by bar, exits (negative) first
@@ -131,13 +171,13 @@ def open_pnl(t: SideTrades) -> float:
     """Mark-to-market P&L (USDT) of trades still open at the end, after commission: at the last
     close for Pine runs (TradingView), at the last bar's open for Python runs (backtesting.py's
     end-of-data close)."""
-    return float(t.open["PnL"].sum()) if len(t.open) else 0.0
+    return float(t.open.pnl.sum()) if len(t.open) else 0.0
 
 
 def commission_paid(t: SideTrades) -> float:
     """Commission paid on every fill of this side's trades (closed and open), USDT."""
-    frame = pd.concat([t.closed, t.open]) if len(t.open) else t.closed
-    return float(frame["Commission"].sum()) if len(frame) else 0.0
+    frame = t.closed.then(t.open) if len(t.open) else t.closed
+    return float(frame.commission.sum()) if len(frame) else 0.0
 
 
 def total_closed_trades(t: SideTrades) -> float:
@@ -209,12 +249,12 @@ def avg_bars_in_trades(t: SideTrades) -> float:
 
 def avg_bars_in_winning_trades(t: SideTrades) -> float:
     """Mean bars held over closed winning trades."""
-    return _mean(_bars(t.closed[_pnl(t) > 0])) if len(t.closed) else 0.0
+    return _mean(_bars(t.closed.where(_pnl(t) > 0))) if len(t.closed) else 0.0
 
 
 def avg_bars_in_losing_trades(t: SideTrades) -> float:
     """Mean bars held over closed losing trades."""
-    return _mean(_bars(t.closed[_pnl(t) < 0])) if len(t.closed) else 0.0
+    return _mean(_bars(t.closed.where(_pnl(t) < 0))) if len(t.closed) else 0.0
 
 
 def max_runup_usdt(inp: metrics.Inputs) -> float:

@@ -121,21 +121,27 @@ def cost_totals(trades: pd.DataFrame, rejected: dict[str, int], *,
     return out
 
 
+def split_columns(trades: pd.DataFrame) -> dict[str, Any]:
+    """The trades table's P&L split columns (price_pnl, fees, funding, slippage_cost,
+    exit_reason) of trades that carry the broker's split (an ExitReason column)."""
+    return {"price_pnl": trades["PricePnL"].to_numpy(dtype="float64"),
+            "fees": trades["Commission"].to_numpy(dtype="float64"),
+            "funding": trades["Funding"].to_numpy(dtype="float64"),
+            "slippage_cost": trades["Slippage"].to_numpy(dtype="float64"),
+            "exit_reason": trades["ExitReason"].astype(str).to_numpy()}
+
+
+def cost_rows(trades: pd.DataFrame, extras: BrokerExtras) -> list[tuple[str, float, str]]:
+    """backtest_metrics rows (name, value, kind COST_KIND) of the run's cost totals."""
+    return [(k, v, COST_KIND) for k, v in
+            cost_totals(trades, extras.rejected, open_trades=extras.open_trades).items()]
+
+
 def store_extras(con: Any, run_id: int, data: pd.DataFrame, trades: pd.DataFrame,
                  extras: BrokerExtras) -> None:
-    """Inside the run's store transaction: the split columns of its trades (already inserted),
-    its margin series (perps), risk events and cost totals."""
-    if len(trades) and "ExitReason" in trades:
-        split = pd.DataFrame({"n": range(1, len(trades) + 1),
-                              "price_pnl": trades["PricePnL"].to_numpy(dtype="float64"),
-                              "fees": trades["Commission"].to_numpy(dtype="float64"),
-                              "funding": trades["Funding"].to_numpy(dtype="float64"),
-                              "slippage_cost": trades["Slippage"].to_numpy(dtype="float64"),
-                              "exit_reason": trades["ExitReason"].astype(str).to_numpy()})
-        con.register("split_rows", split)
-        con.execute("UPDATE trades SET price_pnl = s.price_pnl, fees = s.fees, funding = "
-                    "s.funding, slippage_cost = s.slippage_cost, exit_reason = s.exit_reason "
-                    "FROM split_rows s WHERE trades.backtest_id = ? AND trades.n = s.n", [run_id])
+    """Inside the run's store transaction: its margin series (perps) and risk events (the P&L
+    split goes in with the trades, split_columns(); the cost totals with the metrics,
+    cost_rows())."""
     if extras.settings.get("perp"):
         series = broker_check.margin_series(trades, data, broker=extras.settings)
         rows = series.reset_index(names="ts").assign(backtest_id=run_id)
@@ -147,10 +153,6 @@ def store_extras(con: Any, run_id: int, data: pd.DataFrame, trades: pd.DataFrame
         con.register("event_rows", ev)
         con.execute("INSERT INTO risk_events SELECT backtest_id, n, time, rule, detail "
                     "FROM event_rows")
-    con.executemany("INSERT INTO backtest_metrics (backtest_id, name, value, kind) VALUES "
-                    "(?, ?, ?, ?)", [[run_id, k, v, COST_KIND] for k, v in
-                                     cost_totals(trades, extras.rejected,
-                                                 open_trades=extras.open_trades).items()])
 
 
 def margin_series(db: Path, run_id: int) -> pd.DataFrame:

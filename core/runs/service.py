@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.runs import broker_store, costs, instance, pine_run
+from core.runs import broker_store, costs, instance, pine_run, prepared, result_store
 from core.market import catalogue as market_data
-from core.analytics import metrics
 from core import store
 from core.strategies import crud as strategies
 from core.runs import progress as progress_files
@@ -44,7 +43,6 @@ from core import executors
 from core.settings import Settings
 from core.runs import admin
 from core.strategies import params as params_mod
-from core.analytics import trade_stats
 from sandbox.command import Limits
 
 _log = logging.getLogger("pineopt.runs")
@@ -88,6 +86,7 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
              data_digest, RunStatus.QUEUED.value]).fetchone()
     if row is None:
         raise RuntimeError("INSERT ... RETURNING id returned no row")
+    prepared.keep_bars(settings.db_path, int(row[0]), data)  # for execute(), in this process
     return get_run(settings.db_path, int(row[0]))
 
 
@@ -230,13 +229,13 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
         _set_status(db, run_id, RunStatus.RUNNING)
         version = strategies.get_version(db, run.strategy_id, run.strategy_version)
         language = strategies.get(db, run.strategy_id).language
-        source = validation.python_source_for(version.source, language)
-        problems = validation.errors_only(validation.validate_python(source))
+        source, problems = prepared.checked_python(version.source, language)
         if problems:
             record_final(db, run_id, RunStatus.REJECTED,
                          error="\n".join(str(p) for p in problems))
             return get_run(db, run_id)
-        data = _load_data(settings, run.config)
+        data = prepared.take_bars(db, run_id)
+        data = _load_data(settings, run.config) if data is None else data
         pine, on_close, slippage = _pine_options(version.source, language)
         outcome_equity, outcome_trades, log, extras, plots = _sandbox(
             settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
@@ -350,41 +349,8 @@ def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data:
                   equity: pd.Series, trades: pd.DataFrame, log: str, *,
                   extras: broker_store.BrokerExtras | None = None,
                   plots: pd.DataFrame | None = None) -> None:
-    metric_rows = trade_stats.metric_rows(metrics.Inputs(
-        equity=equity, trades=trades, benchmark=data["Close"],
-        risk_free_rate=float(config.extra.get("risk_free_rate", 0.0))))
-    eq_rows = pd.DataFrame({"backtest_id": run_id, "ts": equity.index, "equity": equity.to_numpy()})
-    tr_rows = pd.DataFrame({
-        "backtest_id": run_id, "n": range(1, len(trades) + 1),
-        "size": trades["Size"].astype(float), "entry_time": pd.to_datetime(trades["EntryTime"]),
-        "exit_time": pd.to_datetime(trades["ExitTime"]), "entry_price": trades["EntryPrice"],
-        "exit_price": trades["ExitPrice"], "pnl": trades["PnL"], "return_pct": trades["ReturnPct"],
-        "commission": trades["Commission"], "entry_bar": trades["EntryBar"].astype(int),
-        "exit_bar": trades["ExitBar"].astype(int), "tag": trades["Tag"].fillna("").astype(str),
-        "exit_reason": trades["ExitBar"].eq(len(data) - 1).map(
-            {True: "end_of_data", False: "signal"}),
-    })
-    plot_rows = pine_run.plot_rows(run_id, plots if plots is not None else pd.DataFrame())
-    with store.transaction(settings.db_path) as con:
-        con.register("eq_rows", eq_rows)
-        con.execute("INSERT INTO equity SELECT backtest_id, ts, equity FROM eq_rows")
-        if len(plot_rows):
-            con.register("plot_rows", plot_rows)
-            con.execute("INSERT INTO plots SELECT backtest_id, name, ts, value FROM plot_rows")
-        con.register("tr_rows", tr_rows)
-        con.execute("INSERT INTO trades (backtest_id, n, size, entry_time, exit_time, entry_price, "
-                    "exit_price, pnl, return_pct, commission, entry_bar, exit_bar, tag, "
-                    "exit_reason) SELECT backtest_id, n, size, entry_time, exit_time, "
-                    "entry_price, exit_price, pnl, return_pct, commission, entry_bar, exit_bar, "
-                    "tag, exit_reason FROM tr_rows")
-        if extras is not None:
-            broker_store.store_extras(con, run_id, data, trades, extras)
-        con.executemany("INSERT INTO backtest_metrics (backtest_id, name, value, kind) VALUES "
-                        "(?, ?, ?, ?)", [[run_id, k, v, kind] for k, v, kind in metric_rows])
-        con.execute(
-            "UPDATE backtests SET status = 'completed', progress = 1, log = ?, finished_at = ?, "
-            "duration_s = epoch(? - coalesce(started_at, created_at)) WHERE id = ?",
-            [log[:1_000_000], _now(), _now(), run_id])
+    result_store.store_run(settings.db_path, run_id, config, data, equity, trades, log,
+                           extras=extras, plots=plots)
 
 
 _RUN_SELECT = ("SELECT id, run_hash, strategy_id, strategy_name, strategy_version, status, config, "

@@ -10,7 +10,7 @@ import pytest
 
 from core import bootstrap, store
 from core.runs import instance, jobs, progress, service as runs
-from sandbox import pool
+from sandbox import cgroups, pool
 from sandbox import selftest as sandbox_check
 from core.strategies import crud as strategies
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
@@ -140,6 +140,31 @@ def test_pool_hands_out_warm_workers_once_and_shuts_down_cleanly(home) -> None:
     for pid in pids + [worker.proc.pid]:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_spare_worker_warms_up_at_idle_cpu_weight_until_it_is_taken(home) -> None:
+    settings = make_settings(home, pineopt_pool_size="1")
+    if not cgroups.for_settings(settings).has("cpu"):
+        pytest.skip(f"this host gives runs no cpu group: {cgroups.for_settings(settings).reason}")
+    workers = pool.pool_for(settings)
+    workers.refill()
+    deadline = time.monotonic() + 30
+    while not workers.idle_pids():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with workers._lock:  # noqa: SLF001 - look at the spare without taking it
+        spare = workers._idle[0]  # noqa: SLF001
+    shares = spare.group.dirs["cpu"] / ("cpu.weight" if spare.group.support.version == 2
+                                        else "cpu.shares")
+    assert shares.read_text().strip() in ("1", "2")  # the least the kernel allows
+    worker = pool.take_worker(settings)
+    try:
+        assert worker is spare
+        assert shares.read_text().strip() in ("100", "1024")  # a run's weight from now on
+        worker.wait_ready()
+    finally:
+        worker.cleanup()
+        pool.shutdown_pools()
 
 
 def test_a_process_keeps_one_pool_so_idle_workers_never_pile_up(home, tmp_path) -> None:

@@ -33,6 +33,10 @@ def test_v2_with_delegated_controllers(tmp_path: Path) -> None:
     assert (base / "run1" / "pids.max").read_text() == "30"
     group.limit(memory_bytes=400 * 2**20, pids=20)  # lowered when the job arrives
     assert (base / "run1" / "memory.max").read_text() == str(400 * 2**20)
+    group.weigh_cpu(idle=True)  # a pooled worker warming up
+    assert (base / "run1" / "cpu.weight").read_text() == "1"
+    group.weigh_cpu(idle=False)  # its job arrived
+    assert (base / "run1" / "cpu.weight").read_text() == "100"
 
 
 def test_v2_without_delegation_says_why(tmp_path: Path) -> None:
@@ -54,6 +58,11 @@ def test_v1_controllers(tmp_path: Path) -> None:
     assert (memory / "memory.memsw.limit_in_bytes").read_text() == str(2**20)
     assert (support.bases["cpu"] / "cpu.shares").read_text() == "110"  # the kernel's nice 10
     assert (support.bases["pids"] / "run1" / "pids.max").read_text() == "7"
+    group = cgroups.RunGroup(support, "run1")
+    group.weigh_cpu(idle=True)
+    assert (support.bases["cpu"] / "run1" / "cpu.shares").read_text() == "2"
+    group.weigh_cpu(idle=False)
+    assert (support.bases["cpu"] / "run1" / "cpu.shares").read_text() == "1024"
 
 
 def test_no_controllers(tmp_path: Path) -> None:
