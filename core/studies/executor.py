@@ -62,7 +62,7 @@ class Job:
 @dataclass(slots=True, kw_only=True)
 class Ran:
     """A batch its sandbox child finished: the trials it reported, its files still in the
-    worker's job folder until release(), and the job's wall time in seconds."""
+    worker's job folder until release(), and the seconds its trials took in the child."""
 
     batch: list[dict[str, Any]]
     worker: Any
@@ -110,6 +110,9 @@ def run_in_sandbox(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
         started = time.perf_counter()
         outcome = worker.run(payload, limits=limits, progress=progress, cancel=cancel)
         seconds = time.perf_counter() - started
+        claimed = outcome.result.get("job_s")  # the child's own time, without its start-up
+        if isinstance(claimed, (int, float)) and 0 <= claimed < seconds:
+            seconds = float(claimed)  # only ever used to size later batches
         if outcome.status != "completed":
             raise SandboxError(outcome.message or outcome.status, status=outcome.status,
                                log=outcome.log)

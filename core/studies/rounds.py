@@ -7,7 +7,8 @@ budget. So the first batches of a sweep hold FIRST_BATCH trials, which measures 
 takes in a child; later ones hold about TARGET_BATCH_S of work, never more than the caller's cap
 (``batch_size``), than one child's out/ quota holds (entries and bytes), than an even share of
 what remains (ceil(remaining / workers), so every child gets work to the end), or than the
-time budget leaves.
+time budget leaves. Work shorter than SPLIT_MIN_S in all (the small rounds of a TPE search on
+short data) is not split: it runs in one child.
 
 Pipeline. ``workers`` threads only run children (core.studies.executor.run_in_sandbox); the
 calling thread checks each finished batch's files and stores its trials while the next batch
@@ -32,6 +33,7 @@ FIRST_BATCH = 4  # trials in a batch before a trial's time is known
 TARGET_BATCH_S = 30.0  # wall-clock seconds of work per batch once it is known
 OUT_BYTES_PER_BAR = 40  # a trial's equity, trades and events files, generously per bar
 ENTRIES_PER_TRIAL = 4  # out/t<i>/ and its three files
+SPLIT_MIN_S = 2.0  # less work than this stays in one child (a start is about a second of CPU)
 
 Numbered = list[tuple[int, dict[str, Any]]]
 
@@ -67,8 +69,10 @@ def out_cap(bars: int, out_mb: int) -> int:
 def batch_size(*, remaining: int, workers: int, cap: int, pace: Pace,
                time_left_s: float | None = None) -> int:
     """Trials in the next batch (see the module docstring); at least 1."""
-    size = min(cap, math.ceil(remaining / max(1, workers)))
     per_trial = pace.per_trial_s
+    if per_trial is not None and per_trial * remaining < SPLIT_MIN_S:
+        return max(1, min(cap, remaining))  # one child: a second start costs more than it saves
+    size = min(cap, math.ceil(remaining / max(1, workers)))
     if per_trial is None:
         size = min(size, FIRST_BATCH)
     elif per_trial > 0:

@@ -43,3 +43,13 @@ def test_a_batch_fits_one_childs_out_folder() -> None:
     assert rounds.out_cap(1_000_000, 256) == 256 * 1024 * 1024 // (1_000_000 *
                                                                      rounds.OUT_BYTES_PER_BAR)
     assert rounds.out_cap(100_000_000, 256) == 1  # never zero
+
+
+def test_work_shorter_than_a_sandbox_start_is_not_split() -> None:
+    pace = rounds.Pace()
+    pace.note(4, 0.2)  # 0.05 s a trial: a TPE round of 4 on short data
+    assert rounds.batch_size(remaining=4, workers=2, cap=200, pace=pace) == 4
+    assert rounds.batch_size(remaining=4, workers=2, cap=3, pace=pace) == 3
+    # enough work to be worth a second child is shared out again
+    many = int(rounds.SPLIT_MIN_S / 0.05) + 2
+    assert rounds.batch_size(remaining=many, workers=2, cap=200, pace=pace) == many // 2 + many % 2
