@@ -36,7 +36,7 @@ class SweepFields(BaseModel):
     seed: int = Field(0, description="seed of random and tpe")
     workers: int | None = Field(None, ge=1, le=64,
                                 description="sandbox children at once (default: cores)")
-    batch_size: int = Field(sweep.DEFAULT_BATCH, ge=1, le=1000, description="trials per child")
+    batch_size: int = Field(sweep.DEFAULT_BATCH, ge=1, le=1000, description="the most trials per child")
 
 
 class SweepRequest(SweepFields):

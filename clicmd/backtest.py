@@ -225,7 +225,8 @@ def add_sweep_arguments(p: argparse.ArgumentParser, *, per_window: bool) -> None
     p.add_argument("--seed", type=int, default=0, help="seed of random and tpe (default 0)")
     p.add_argument("--workers", type=int, help="sandbox children at once (default: cores)")
     p.add_argument("--batch-size", type=int, default=sweep.DEFAULT_BATCH,
-                   help="trials per sandbox child")
+                   help="the most trials per sandbox child (default %(default)s; each batch is "
+                        "sized to about 30 s of work)")
     for flag in ("--symbol", "--timeframe", "--exchange", "--start", "--end"):
         p.add_argument(flag)
     p.add_argument("--market", choices=["spot", "perp"])

@@ -9,13 +9,15 @@ engine.run() a single run uses. Each trial's Parquet files are checked exactly l
 run's (core.runs.result_check.check_result) and its metrics computed by the same code
 (core.analytics.trade_stats.metric_rows), so a trial's stats equal those of a single run. Nothing
 from the child is trusted or unpickled. The batch's wall-clock and CPU limits are the per-run limits
-times the number of trials in it.
-"""
+times the number of trials in it. The two halves are separate calls (run_in_sandbox, then
+check_batch on the returned Ran) so a sweep checks one batch while its next one already runs
+(core.studies.rounds); run_batch does both."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +33,6 @@ from core import executors
 from core.settings import Settings
 from core.analytics import trade_stats
 from core.runs.service import run_limits
-
 
 
 @dataclass(slots=True)
@@ -58,6 +59,22 @@ class Job:
     slippage_ticks: int = 0  # Pine: strategy(slippage=N), allowed beyond a fill's bar
 
 
+@dataclass(slots=True, kw_only=True)
+class Ran:
+    """A batch its sandbox child finished: the trials it reported, its files still in the
+    worker's job folder until release(), and the seconds its trials took in the child."""
+
+    batch: list[dict[str, Any]]
+    worker: Any
+    broker: Any
+    reported: list[Any]
+    seconds: float
+
+    def release(self) -> None:
+        """Remove the worker's job folder (and stop its process if still there)."""
+        self.worker.cleanup()
+
+
 def trial_metrics(config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
                   trades: pd.DataFrame) -> tuple[dict[str, float], pd.Series]:
     """The metrics a single run stores (kind 'all'), and the daily returns they use."""
@@ -68,10 +85,11 @@ def trial_metrics(config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
     return values, inputs.daily_returns
 
 
-def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
-              cancel: threading.Event | None = None,
-              progress: Callable[[int, int], None] | None = None) -> list[TrialResult]:
-    """Run one batch in one sandbox child; a result per parameter set, in order.
+def run_in_sandbox(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
+                   cancel: threading.Event | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> Ran:
+    """Run one batch in one sandbox child (the child's half); the caller checks it with
+    check_batch() and must release() it.
 
     Raises SandboxError when the child as a whole fails (cancelled, limit, sandbox missing).
     """
@@ -89,7 +107,12 @@ def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
                 settings.db_path, job.config, broker.settings, on_close=job.on_close,
                 slippage_ticks=job.slippage_ticks))
         payload = {"source": job.source, "settings": broker.settings, "batch": batch}
+        started = time.perf_counter()
         outcome = worker.run(payload, limits=limits, progress=progress, cancel=cancel)
+        seconds = time.perf_counter() - started
+        claimed = outcome.result.get("job_s")  # the child's own time, without its start-up
+        if isinstance(claimed, (int, float)) and 0 <= claimed < seconds:
+            seconds = float(claimed)  # only ever used to size later batches
         if outcome.status != "completed":
             raise SandboxError(outcome.message or outcome.status, status=outcome.status,
                                log=outcome.log)
@@ -97,29 +120,51 @@ def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
         if not isinstance(reported, list) or len(reported) != len(batch):
             raise SandboxError("Result rejected: the batch result does not list every trial",
                                status="result_rejected")
-        out = []
-        for i, (params, info) in enumerate(zip(batch, reported, strict=True)):
-            if not isinstance(info, dict) or info.get("i") != i:
-                raise SandboxError("Result rejected: the batch result is out of order",
-                                   status="result_rejected")
-            if not info.get("ok"):
-                out.append(TrialResult(params=params, ok=False, status="failed",
-                                       error=str(info.get("message", ""))[:5000]))
-                continue
-            folder = worker.job_dir / "out" / f"t{i}"
-            try:
-                equity, trades = check_result(folder, job.data, {"trades": info.get("trades")},
-                                              cash_usdt=job.config.cash_usdt,
-                                              commission=job.config.commission,
-                                              broker=broker.settings, funding=broker.funding)
-            except SandboxError as exc:
-                out.append(TrialResult(params=params, ok=False, status="result_rejected",
-                                       error=str(exc)))
-                continue
-            values, daily = trial_metrics(job.config, job.data, equity, trades)
-            out.append(TrialResult(params=params, ok=True, metrics=values, daily_returns=daily))
-        return out
-    finally:
+    except BaseException:
         worker.cleanup()
+        raise
+    return Ran(batch=batch, worker=worker, broker=broker, reported=reported, seconds=seconds)
 
 
+def check_batch(job: Job, ran: Ran) -> list[TrialResult]:
+    """The parent's half: check every trial's files exactly as a single run's and compute its
+    metrics with the same code; a result per parameter set, in order.
+
+    Raises SandboxError (result_rejected) when the batch result is out of order.
+    """
+    out = []
+    for i, (params, info) in enumerate(zip(ran.batch, ran.reported, strict=True)):
+        if not isinstance(info, dict) or info.get("i") != i:
+            raise SandboxError("Result rejected: the batch result is out of order",
+                               status="result_rejected")
+        if not info.get("ok"):
+            out.append(TrialResult(params=params, ok=False, status="failed",
+                                   error=str(info.get("message", ""))[:5000]))
+            continue
+        try:
+            equity, trades = check_result(ran.worker.job_dir / "out" / f"t{i}", job.data,
+                                          {"trades": info.get("trades")},
+                                          cash_usdt=job.config.cash_usdt,
+                                          commission=job.config.commission,
+                                          broker=ran.broker.settings, funding=ran.broker.funding)
+        except SandboxError as exc:
+            out.append(TrialResult(params=params, ok=False, status="result_rejected",
+                                   error=str(exc)))
+            continue
+        values, daily = trial_metrics(job.config, job.data, equity, trades)
+        out.append(TrialResult(params=params, ok=True, metrics=values, daily_returns=daily))
+    return out
+
+
+def run_batch(settings: Settings, job: Job, batch: list[dict[str, Any]], *,
+              cancel: threading.Event | None = None,
+              progress: Callable[[int, int], None] | None = None) -> list[TrialResult]:
+    """Run one batch in one sandbox child and check it; a result per parameter set, in order.
+
+    Raises SandboxError when the child as a whole fails (cancelled, limit, sandbox missing).
+    """
+    ran = run_in_sandbox(settings, job, batch, cancel=cancel, progress=progress)
+    try:
+        return check_batch(job, ran)
+    finally:
+        ran.release()
