@@ -142,8 +142,8 @@ def resume(study_id: int, ctx: Ctx, response: Response,
 @router.post("/{study_id}/cancel", status_code=202, response_model=StudyAction,
              summary="Cancel a running study")
 def cancel(study_id: int, ctx: Ctx, response: Response) -> StudyAction:
-    """Stop starting batches (``cancelling``: the running batches end, their trials are kept;
-    the study ends ``cancelled``). An interrupted study is marked cancelled at once. 409 for a
+    """Stop the study (``cancelling``: the running batches' sandboxes are stopped and their
+    unfinished trials dropped; stored trials stay; the study ends ``cancelled``). An interrupted study is marked cancelled at once. 409 for a
     finished study or one running in another process."""
     status = ctx.studies.cancel(study_id)
     return _action(response, study_id, status,
