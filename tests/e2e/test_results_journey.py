@@ -16,7 +16,7 @@ from core.model import BacktestConfig, RunStatus, StrategyMeta
 from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
-CHARTS_ON_RESULTS = 8  # equity, underwater, monthly, yearly, P&L, duration, rolling, price
+CHARTS_ON_RESULTS = 7  # equity, underwater, monthly, yearly, P&L, duration, rolling
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,11 @@ def test_open_run_download_reports_and_compare(page: Page, app_url: str, tmp_pat
     _charts_render(page, CHARTS_ON_RESULTS)
     assert page.get_by_test_id("stVegaLiteChart").locator("svg.marks").count() >= 7
     page.screenshot(path=str(tmp_path / "results.png"))
+    page.get_by_role("tab", name="Price & trades").click()  # drawn when opened
+    price = page.get_by_role("tabpanel").get_by_test_id("stVegaLiteChart")  # the shown panel
+    expect(price).to_have_count(1, timeout=30_000)
+    expect(price.locator("svg.marks, canvas.marks")).to_be_attached(timeout=30_000)
+    expect(page.get_by_role("tabpanel").get_by_text("Price with trades")).to_be_visible()
 
     page.get_by_role("tab", name="Metrics").click()
     hover = page.locator("abbr[title]").filter(has_text="Profit factor (closed trades)")
