@@ -4,7 +4,8 @@ the store hands out again after a reset never meets an old entry), and the two t
 them (Charts; Price & trades, drawn only when opened).
 
 Specs are plain dicts built without Altair's schema validation (the chart builders are tested;
-validation was a third of a first open's server time). Long series are thinned for drawing only
+validation was a third of a first open's server time), their datasets already in the Arrow form
+Streamlit sends (converting them was most of the page's server time on every rerun). Long series are thinned for drawing only
 (reports.charts.thin keeps the first and last rows and each bucket's exact extremes); metrics
 never come from these frames.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit import dataframe_util
 
 from core.analytics import run_bundle as analytics
 from core.analytics.run_bundle import RunBundle
@@ -44,7 +46,13 @@ def bundle(home: str, run_id: int, created: dt.datetime) -> RunBundle:
 
 
 def _spec(chart: Any) -> Spec:
-    return chart.to_dict(validate=False)
+    """A chart as Streamlit's vega_lite_chart takes it, with its datasets already as Arrow IPC
+    bytes (what Streamlit would convert them to on every rerun: done once here instead)."""
+    spec = chart.to_dict(validate=False)
+    if "datasets" in spec:
+        spec["datasets"] = {name: dataframe_util.convert_anything_to_arrow_bytes(rows)
+                            for name, rows in spec["datasets"].items()}
+    return spec
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
