@@ -33,13 +33,13 @@ except PineOptError as exc:
     st.stop()
 results_view.run_warnings(settings, run_id)
 results_view.header(bundle)
-# Other tabs are drawn only when open (on_change="rerun" makes tab.open known): Price & trades
+# Other tabs are drawn only when open (on_change="rerun" makes tab.open known): Price
 # (the heaviest chart, with its window slider) costs nothing until asked for. Charts is drawn
 # on every rerun, open or hidden: its elements then stay mounted in the browser, so returning to
 # it redraws nothing (re-creating its Vega views was most of a tab switch; see
 # results_view.keep_tabs_laid_out for the width they keep while hidden).
 results_view.keep_tabs_laid_out()
-tabs = st.tabs(["Charts", "Price & trades", "Metrics", "Trades", "Costs & risk",
+tabs = st.tabs(["Charts", "Price", "Metrics", "Trades", "Costs & risk",
                 "Run config & log", "Downloads & tearsheet"], key="results_tab",
                on_change="rerun")
 sections = [lambda: result_charts.chart_section(bundle),

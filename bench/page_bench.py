@@ -1,7 +1,7 @@
 """Results page timing in headless Chromium (issue 16): a 3-year hourly run (26,304 bars) from
 navigation to every chart drawn, first open (chart specs computed) and again (cached), and the
 switch back to the Charts tab (until its panel is the shown one with every chart drawn), and
-the first opening of the Price & trades tab (drawn only when opened) until its chart is drawn;
+the first opening of the Price tab (drawn only when opened) until its chart is drawn;
 and Results reached by a click in the app (from the Glossary page, same tab), as a person does.
 Baseline: the same browser and a server of the same Streamlit loading a page that only shows a
 title, measured in the same run. Figures are medians of REPEAT; the machine's load average is
@@ -78,7 +78,7 @@ def _timed_open(browser: object, url: str, ready: str, arg: object = None) -> fl
 
 
 def _tab_switch(browser: object, url: str) -> tuple[float, float]:
-    """Seconds of Metrics -> Charts (kept drawn) and of a first Price & trades opening."""
+    """Seconds of Metrics -> Charts (kept drawn) and of a first Price opening."""
     page = browser.new_page(viewport={"width": 1440, "height": 900})  # type: ignore[attr-defined]
     page.goto(url)
     page.wait_for_function(ALL_DRAWN, arg=CHARTS, timeout=180_000)
@@ -89,7 +89,7 @@ def _tab_switch(browser: object, url: str) -> tuple[float, float]:
     page.wait_for_function(CHARTS_SHOWN, arg=CHARTS, timeout=180_000)
     switch = time.perf_counter() - start
     start = time.perf_counter()
-    page.get_by_role("tab", name="Price & trades").click()
+    page.get_by_role("tab", name="Price").click()
     page.wait_for_function(CHARTS_SHOWN, arg=1, timeout=180_000)
     price = time.perf_counter() - start
     page.close()
@@ -115,7 +115,7 @@ def _spread(values: list[float]) -> str:
 
 
 def run() -> list[dict[str, object]]:
-    """Rows: Results first open, again, Charts tab switch, Price & trades opening; each with
+    """Rows: Results first open, again, Charts tab switch, Price opening; each with
     the empty page's median as baseline (its spread is printed on the first row)."""
     from playwright.sync_api import sync_playwright
 
@@ -156,5 +156,5 @@ def run() -> list[dict[str, object]]:
                 baseline=baseline, target="<= 1.5 s (baseline: empty page)"),
             row(f"UI: Results, Metrics -> Charts, median ({_spread(switch)})", med(switch),
                 baseline=baseline, target="<= 0.5 s (baseline: empty page)"),
-            row(f"UI: Results, Price & trades first open ({_spread(price)})", med(price),
+            row(f"UI: Results, Price tab, first open ({_spread(price)})", med(price),
                 baseline=baseline, target="reported (drawn when opened)")]

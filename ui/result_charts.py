@@ -1,7 +1,7 @@
 """The Results page's charts: Vega-Lite specs built once per run and kept in a cache keyed by
 the store, the run id and the run's creation time (a deleted run's entries are dropped; an id
 the store hands out again after a reset never meets an old entry), and the two tabs that draw
-them (Charts; Price & trades, drawn only when opened).
+them (Charts; Price, drawn only when opened).
 
 Specs are plain dicts built without Altair's schema validation (the chart builders are tested;
 validation was a third of a first open's server time), their datasets already in the Arrow form
@@ -115,7 +115,7 @@ def chart_section(b: RunBundle) -> None:
     _chart(f"Rolling {frames.ROLLING_DAYS}-day Sharpe and volatility (annualised, rf 0)",
            specs["rolling"])
     st.caption("Drag or scroll on a time chart to zoom; double-click to reset. Price with the "
-               "trades' entries and exits is on the Price & trades tab.")
+               "trades' entries and exits is on the Price tab.")
 
 
 @st.fragment

@@ -66,7 +66,7 @@ def test_open_run_download_reports_and_compare(page: Page, app_url: str, tmp_pat
     rolling = page.get_by_test_id("stVegaLiteChart").nth(CHARTS_ON_RESULTS - 1)
     expect(rolling.locator("svg text").filter(has_text=re.compile(r"^[A-Z][a-z]{2} 2023$"))
            .first).to_be_attached()
-    page.get_by_role("tab", name="Price & trades").click()  # drawn when opened
+    page.get_by_role("tab", name="Price").click()  # drawn when opened
     price = page.get_by_role("tabpanel").get_by_test_id("stVegaLiteChart")  # the shown panel
     expect(price).to_have_count(1, timeout=30_000)
     expect(price.locator("svg.marks, canvas.marks")).to_be_attached(timeout=30_000)
