@@ -7,7 +7,7 @@ import streamlit as st
 from core.runs import service as runs
 from core.errors import PineOptError
 from core.model import RunStatus
-from ui import results_view, run_actions, services
+from ui import result_charts, results_view, run_actions, services
 
 settings = services.settings()
 st.title("Results")
@@ -27,20 +27,23 @@ if run.status is not RunStatus.COMPLETED:
     st.stop()
 
 try:
-    bundle = results_view.bundle(settings, run_id)
+    bundle = result_charts.bundle(str(settings.home), run.id, run.created_at)
 except PineOptError as exc:
     services.show_error(exc)
     st.stop()
 results_view.run_warnings(settings, run_id)
 results_view.header(bundle)
-# Other tabs are drawn only when open (on_change="rerun" makes tab.open known). Charts is drawn
+# Other tabs are drawn only when open (on_change="rerun" makes tab.open known): Price
+# (the heaviest chart, with its window slider) costs nothing until asked for. Charts is drawn
 # on every rerun, open or hidden: its elements then stay mounted in the browser, so returning to
 # it redraws nothing (re-creating its Vega views was most of a tab switch; see
 # results_view.keep_tabs_laid_out for the width they keep while hidden).
 results_view.keep_tabs_laid_out()
-tabs = st.tabs(["Charts", "Metrics", "Trades", "Costs & risk", "Run config & log",
-                "Downloads & tearsheet"], key="results_tab", on_change="rerun")
-sections = [lambda: results_view.chart_section(bundle),
+tabs = st.tabs(["Charts", "Price", "Metrics", "Trades", "Costs & risk",
+                "Run config & log", "Downloads & tearsheet"], key="results_tab",
+               on_change="rerun")
+sections = [lambda: result_charts.chart_section(bundle),
+            lambda: result_charts.price_section(bundle),
             lambda: results_view.metric_section(bundle),
             lambda: results_view.trade_section(bundle),
             lambda: results_view.cost_risk_section(settings, bundle),

@@ -22,6 +22,17 @@ BENCH_COLOR = "#9a9a9a"
 LOSS_COLOR = "#d62728"
 GAIN_COLOR = "#2ca02c"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
+# Time-axis labels that carry the year on multi-month spans: a tick on the first of a month
+# reads "Jan 2024", a tick on another day "15 Jan", a tick inside a day "15 Jan 06:00" (Vega's
+# default names a month alone, so a rolling window starting in February showed no year at all).
+TIME_LABELS = ("hours(datum.value) || minutes(datum.value) ? timeFormat(datum.value, '%d %b "
+               "%H:%M') : date(datum.value) == 1 ? timeFormat(datum.value, '%b %Y') : "
+               "timeFormat(datum.value, '%d %b')")
+
+
+def time_x(field: str = "time", title: str | None = None) -> alt.X:
+    """A temporal x channel whose labels show the year (TIME_LABELS)."""
+    return alt.X(f"{field}:T", title=title, axis=alt.Axis(labelExpr=TIME_LABELS))
 
 
 def thin(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -59,7 +70,7 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
     return alt.Chart(frame).transform_fold(
         ["Strategy", "Buy & hold"], as_=["series", "equity_usdt"]).mark_line(
         strokeWidth=1.4).encode(
-        x=alt.X("time:T", title=None),
+        x=time_x(),
         y=alt.Y("equity_usdt:Q", title="Equity (USDT)", scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
                         sort=["Strategy", "Buy & hold"],
@@ -74,7 +85,7 @@ def underwater(equity: pd.Series, *, height: int = 200) -> alt.Chart:
                                 "drawdown": frames.drawdown(equity).to_numpy()}), "drawdown")
     return alt.Chart(frame).mark_area(
         color=LOSS_COLOR, opacity=0.5, line={"color": LOSS_COLOR, "strokeWidth": 0.8}).encode(
-        x=alt.X("time:T", title="Time (UTC)"),
+        x=time_x(title="Time (UTC)"),
         y=alt.Y("drawdown:Q", title="Drawdown", axis=alt.Axis(format="%")),
     ).add_params(_zoom()).properties(height=height)
 
@@ -117,10 +128,10 @@ def rolling_sharpe_volatility(equity: pd.Series, *, height: int = 180) -> alt.VC
     """Rolling 30-day Sharpe (annualised, rf 0) above rolling 30-day volatility."""
     data = thin(frames.rolling_stats(equity), "sharpe", "volatility")
     sharpe = alt.Chart(data).mark_line(color=STRATEGY_COLOR, strokeWidth=1).encode(
-        x=alt.X("time:T", title=None), y=alt.Y("sharpe:Q", title="Sharpe"),
+        x=time_x(), y=alt.Y("sharpe:Q", title="Sharpe"),
     ).properties(height=height)
     vol = alt.Chart(data).mark_line(color="#ff7f0e", strokeWidth=1).encode(
-        x=alt.X("time:T", title="Time (UTC)"),
+        x=time_x(title="Time (UTC)"),
         y=alt.Y("volatility:Q", title="Volatility", axis=alt.Axis(format="%")),
     ).properties(height=height)
     return alt.vconcat(sharpe, vol).resolve_scale(x="shared")

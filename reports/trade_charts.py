@@ -10,7 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from reports.charts import GAIN_COLOR, LOSS_COLOR, TIME_FORMAT, thin
+from reports.charts import GAIN_COLOR, LOSS_COLOR, TIME_FORMAT, thin, time_x
 
 CANDLE_LIMIT = 5_000
 PLOT_WIDTH_PX = 900  # typical plot width, for candle body width
@@ -69,10 +69,10 @@ def _price_layer(ohlcv: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     if len(bars) > CANDLE_LIMIT:
         # no tooltip on the long line (charts module docstring); the markers carry theirs
         return alt.Chart(thin(bars, "Close")).mark_line(color="#a0a0a0", strokeWidth=0.8).encode(
-            x=alt.X("time:T", title="Time (UTC)"),
+            x=time_x(title="Time (UTC)"),
             y=alt.Y("Close:Q", title="Price (USDT)", scale=alt.Scale(zero=False)))
     base = alt.Chart(bars).encode(
-        x=alt.X("time:T", title="Time (UTC)"),
+        x=time_x(title="Time (UTC)"),
         color=alt.condition("datum.Open <= datum.Close", alt.value(GAIN_COLOR),
                             alt.value(LOSS_COLOR)))
     wick = base.mark_rule(strokeWidth=0.7).encode(

@@ -7,17 +7,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 
-import pandas as pd
 import streamlit as st
 
-from core.analytics import run_bundle as analytics, metrics
+from core.analytics import metrics
 from core.runs import notes as run_notes, service as runs
 from core.analytics.run_bundle import RunBundle
 from core.errors import PineOptError
 from core.model import RunRecord, RunStatus
 from core.settings import Settings
-from reports import broker_charts, charts, export, frames, pdf, tables, tearsheet, trade_charts
-from ui import backtest_form, run_actions, services, url_state
+from reports import broker_charts, export, pdf, tables, tearsheet
+from ui import backtest_form, result_charts, run_actions, services, url_state
 
 COMPARE_RUNS = "compare_run_ids"
 HEADLINE = ("total_return", "cagr", "sharpe_ratio", "sortino_ratio", "max_drawdown", "win_rate",
@@ -37,14 +36,10 @@ TRADE_FORMATS = {
 }
 
 
-@st.cache_data(max_entries=8, show_spinner="Loading the run…")
-def _bundle(home: str, run_id: int) -> RunBundle:
-    return analytics.load(services.settings(), run_id)
-
-
 def bundle(settings: Settings, run_id: int) -> RunBundle:
-    """The run's bundle, cached per store and run id (runs never change once completed)."""
-    return _bundle(str(settings.home), run_id)
+    """The run's bundle, cached per store, run id and creation time (ui.result_charts)."""
+    run = runs.get_run(settings.db_path, run_id)
+    return result_charts.bundle(str(settings.home), run.id, run.created_at)
 
 
 # A hidden tab panel is display:none, so its charts measure 0 px wide and Streamlit re-creates
@@ -91,77 +86,6 @@ def header(b: RunBundle) -> None:
         info = metrics.describe(name)
         col.metric(info.label, metrics.format_value(name, values.get(name)),
                    help=info.definition)
-
-
-def _chart(title: str, spec: dict, where: object = st) -> None:
-    where.markdown(f"**{title}**")
-    where.vega_lite_chart(spec, width="stretch")
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _chart_specs(home: str, run_id: int) -> dict[str, dict]:
-    """Every Charts-tab chart of a run as a Vega-Lite spec, built once per run (runs never
-    change once completed; a deleted run's id is never reused)."""
-    b = _bundle(home, run_id)
-    specs = {"equity": charts.equity_vs_benchmark(b.equity, b.benchmark),
-             "underwater": charts.underwater(b.equity), "monthly": charts.monthly_heatmap(b.equity),
-             "yearly": charts.yearly_returns(b.equity),
-             "rolling": charts.rolling_sharpe_volatility(b.equity)}
-    if len(b.trades):
-        specs |= {"pnl": trade_charts.pnl_histogram(b.trades),
-                  "duration": trade_charts.duration_vs_return(b.trades)}
-    plots = runs.run_plots(services.settings().db_path, run_id)
-    if len(plots.columns):
-        specs["plots"] = broker_charts.price_with_plots(b.ohlcv["Close"], plots)
-    return {name: chart.to_dict() for name, chart in specs.items()}
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _price_spec(home: str, run_id: int, start: str, end: str) -> dict:
-    b = _bundle(home, run_id)
-    bars, trades = trade_charts.window(b.ohlcv, b.trades, pd.Timestamp(start), pd.Timestamp(end))
-    return trade_charts.price_with_trades(bars, trades).to_dict()
-
-
-@st.fragment
-def _price_panel(b: RunBundle) -> None:
-    """Price with trades over a chosen window: the whole run draws a close line with small
-    markers; a window of up to CANDLE_LIMIT bars draws candles. Only this panel reruns."""
-    first, last = b.ohlcv.index[0].date(), b.ohlcv.index[-1].date()
-    head, pick = st.columns([2, 3], vertical_alignment="bottom")
-    head.markdown("**Price with trades**")
-    if first < last:
-        start, end = pick.slider("Window (UTC)", min_value=first, max_value=last,
-                                 value=(first, last), key=f"price_window_{b.run.id}",
-                                 format="YYYY-MM-DD")
-    else:
-        start, end = first, last
-    spec = _price_spec(str(services.settings().home), b.run.id, str(start),
-                       f"{end} 23:59:59")
-    st.vega_lite_chart(spec, width="stretch")
-    st.caption("Entries: ▲ long, ▼ short; exits: one shape and colour per exit reason. Narrow "
-               f"the window to {trade_charts.CANDLE_LIMIT:,} bars or fewer for candles.")
-
-
-def chart_section(b: RunBundle) -> None:
-    """Equity, drawdown, period returns, rolling ratios and trade charts (specs cached per
-    run; long series thinned for display, keeping each bucket's extremes)."""
-    specs = _chart_specs(str(services.settings().home), b.run.id)
-    _chart("Equity vs buy & hold (same starting capital)", specs["equity"])
-    _chart("Underwater (drawdown from the running peak)", specs["underwater"])
-    _chart("Monthly returns", specs["monthly"])
-    cols = st.columns(3 if "pnl" in specs else 1)
-    _chart("Yearly returns", specs["yearly"], cols[0])
-    if "pnl" in specs:
-        _chart("Trade P&L distribution", specs["pnl"], cols[1])
-        _chart("Trade duration vs return", specs["duration"], cols[2])
-    _chart(f"Rolling {frames.ROLLING_DAYS}-day Sharpe and volatility (annualised, rf 0)",
-           specs["rolling"])
-    _price_panel(b)
-    if "plots" in specs:
-        _chart("The strategy's plot() series (price-like series over the close; others on "
-               "their own scale below)", specs["plots"])
-    st.caption("Drag or scroll on a time chart to zoom; double-click to reset.")
 
 
 def metric_section(b: RunBundle) -> None:

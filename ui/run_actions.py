@@ -8,11 +8,11 @@ from typing import Any
 
 import streamlit as st
 
-from core.runs import admin as run_admin
+from core.runs import admin as run_admin, service as runs
 from core.errors import PineOptError
 from core.model import RunRecord
 from core.settings import Settings
-from ui import services, url_state
+from ui import result_charts, services, url_state
 
 FLASH = "runs_flash"  # (kind, text) shown once after the next rerun
 
@@ -53,12 +53,24 @@ def warn_missing_link(instead: str) -> None:
                icon=":material/link_off:")
 
 
+def _records(db: Path, run_ids: list[int]) -> list[RunRecord]:
+    found = []
+    for run_id in run_ids:
+        try:
+            found.append(runs.get_run(db, run_id))
+        except PineOptError:  # already gone: nothing of it is cached
+            continue
+    return found
+
+
 def _delete(db: Path, run_ids: list[int]) -> None:
+    records = _records(db, run_ids)
     try:
         gone = run_admin.delete_runs(db, run_ids)
     except PineOptError as exc:
         st.session_state[FLASH] = ("error", str(exc))
         return
+    result_charts.forget([r for r in records if r.id in gone])
     if st.session_state.get(services.SELECTED_RUN) in gone:
         st.session_state.pop(services.SELECTED_RUN)
         url_state.publish("run", None)

@@ -16,7 +16,7 @@ from core.model import BacktestConfig, RunStatus, StrategyMeta
 from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
-CHARTS_ON_RESULTS = 8  # equity, underwater, monthly, yearly, P&L, duration, rolling, price
+CHARTS_ON_RESULTS = 7  # equity, underwater, monthly, yearly, P&L, duration, rolling
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,15 @@ def test_open_run_download_reports_and_compare(page: Page, app_url: str, tmp_pat
     _charts_render(page, CHARTS_ON_RESULTS)
     assert page.get_by_test_id("stVegaLiteChart").locator("svg.marks").count() >= 7
     page.screenshot(path=str(tmp_path / "results.png"))
+    # the rolling chart (last on the tab) names the year on its time axis, e.g. "Mar 2023"
+    rolling = page.get_by_test_id("stVegaLiteChart").nth(CHARTS_ON_RESULTS - 1)
+    expect(rolling.locator("svg text").filter(has_text=re.compile(r"^[A-Z][a-z]{2} 2023$"))
+           .first).to_be_attached()
+    page.get_by_role("tab", name="Price").click()  # drawn when opened
+    price = page.get_by_role("tabpanel").get_by_test_id("stVegaLiteChart")  # the shown panel
+    expect(price).to_have_count(1, timeout=30_000)
+    expect(price.locator("svg.marks, canvas.marks")).to_be_attached(timeout=30_000)
+    expect(page.get_by_role("tabpanel").get_by_text("Price with trades")).to_be_visible()
 
     page.get_by_role("tab", name="Metrics").click()
     hover = page.locator("abbr[title]").filter(has_text="Profit factor (closed trades)")

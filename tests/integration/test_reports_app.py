@@ -155,15 +155,18 @@ def test_results_page_shows_cards_tabs_and_downloads(lab: dict,
     at = _app(lab, monkeypatch, "app_pages/results.py", selected_run_id=lab["ids"][0])
     assert at.title[0].value == "Results"
     assert [m.label for m in at.metric][:3] == ["Total return", "CAGR", "Sharpe ratio"]
-    assert [t.label for t in at.tabs] == ["Charts", "Metrics", "Trades", "Costs & risk",
-                                          "Run config & log",
+    assert [t.label for t in at.tabs] == ["Charts", "Price", "Metrics", "Trades",
+                                          "Costs & risk", "Run config & log",
                                           "Downloads & tearsheet"]
-    assert len(at.get("vega_lite_chart")) >= 8
+    assert len(at.get("vega_lite_chart")) == 7  # equity ... rolling; not yet the price chart
     assert at.get("download_button") == []  # other tabs are drawn only when open
+    at.session_state["results_tab"] = "Price"
+    at.run()
+    assert len(at.get("vega_lite_chart")) == 8 and at.slider(key=f"price_window_{lab['ids'][0]}")
     at.session_state["results_tab"] = "Downloads & tearsheet"
     at.run()
     # Charts stays drawn while hidden, so switching back to it redraws nothing
-    assert len(at.get("vega_lite_chart")) >= 8
+    assert len(at.get("vega_lite_chart")) == 7
     assert len(at.get("download_button")) >= 5  # the tearsheet was built by the CLI test
     at.session_state["results_tab"] = "Trades"
     at.run()

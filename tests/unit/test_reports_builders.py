@@ -184,6 +184,37 @@ def test_thinning_keeps_every_bucket_extreme() -> None:
     assert shown["time"].iloc[-1] == frame["time"].iloc[-1]
 
 
+def test_thinning_keeps_first_last_and_exact_extremes_of_every_column() -> None:
+    rng = np.random.default_rng(5)
+    bars = 26_304  # three years of hourly bars
+    frame = pd.DataFrame({"time": pd.date_range("2022-01-01", periods=bars, freq="h"),
+                          "a": 100 + rng.standard_normal(bars).cumsum(),
+                          "b": rng.standard_normal(bars)})
+    before = frame.copy()
+    shown = charts.thin(frame, "a", "b")
+    assert len(shown) <= charts.MAX_POINTS + 2
+    pd.testing.assert_frame_equal(frame, before)  # the input is not changed
+    pd.testing.assert_frame_equal(shown.iloc[[0, -1]], frame.iloc[[0, -1]])
+    for column in ("a", "b"):
+        assert shown[column].min() == frame[column].min()
+        assert shown[column].max() == frame[column].max()
+    # every kept row is an original row, unchanged (display only: no averaging)
+    pd.testing.assert_frame_equal(shown, frame.loc[shown.index])
+    short = frame.iloc[:charts.MAX_POINTS]
+    assert charts.thin(short, "a") is short
+
+
+def test_time_axes_show_the_year() -> None:
+    b = _bundle(bars=24 * 200)
+    rolling = charts.rolling_sharpe_volatility(b.equity).to_dict()
+    axes = [panel["encoding"]["x"]["axis"] for panel in rolling["vconcat"]]
+    assert all(axis["labelExpr"] == charts.TIME_LABELS for axis in axes)
+    assert "'%b %Y'" in charts.TIME_LABELS
+    for chart in (charts.equity_vs_benchmark(b.equity, b.benchmark),
+                  charts.underwater(b.equity)):
+        assert chart.to_dict()["encoding"]["x"]["axis"]["labelExpr"] == charts.TIME_LABELS
+
+
 def test_trade_markers_differ_by_side_and_exit_reason() -> None:
     b = _bundle(bars=500)
     trades = b.trades.copy()
