@@ -138,7 +138,11 @@ class FindingOut(BaseModel):
     bar: str
     kind: Literal["indicator", "order"]
     name: str
-    line: int | None = Field(description="source line of the indicator's self.I call")
+    line: int | None = Field(description="strategy source line: of the indicator's self.I "
+                                         "or plot() call, or of the call that placed the order "
+                                         "(self.buy / self.sell / position.close, or Pine "
+                                         "strategy.entry / exit / close / order); null when "
+                                         "unknown")
     full: str
     truncated: str
 
