@@ -79,3 +79,23 @@ def test_float_noise_is_not_lookahead() -> None:
     full = _view([100.0 + k for k in range(10)])
     cut = _view([100.0 + k + 1e-12 for k in range(6)])
     assert compare(full, cut, n_bars=6, index=INDEX) == []
+
+
+def test_a_recorded_line_outside_the_source_is_refused() -> None:
+    import pytest
+
+    from core.errors import SandboxError
+    from core.studies.lookahead import _indicators
+    from core.studies.lookahead import _orders as checked_orders
+
+    orders = checked_orders(_orders_frame(BUY), 10, lines=20)
+    assert orders["line"].tolist() == [20]
+    with pytest.raises(SandboxError, match="outside the strategy's 19 lines"):
+        checked_orders(_orders_frame(BUY), 10, lines=19)
+    with pytest.raises(SandboxError, match="not a line of the strategy's 5"):
+        _indicators(pd.DataFrame({"sma@6": [1.0, 2.0]}), lines=5)
+    assert _indicators(pd.DataFrame({"sma@0": [1.0, 2.0]}), lines=5)["sma"][0] is None
+
+
+def _orders_frame(*rows: tuple) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=ORDER_COLUMNS)
