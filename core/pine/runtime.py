@@ -85,6 +85,7 @@ class PineRuntime:
         step = self._t[1] - self._t[0] if self.size > 1 else 60_000.0
         broker = _broker_settings(owner, settings)
         mintick = broker.mintick
+        self._trade_from = _trade_from(owner)  # bars before it only warm up (no fills)
         self.emulator = _Emulator(broker)
         self.bar = _Bar()
         self.ta = _TA(self.bar)
@@ -143,6 +144,9 @@ class PineRuntime:
             self._set_bar(i)
             script(self, self.root, bar, strategy)
             self.done = i
+            if i + (0 if emulator.settings.process_orders_on_close else 1) < self._trade_from:
+                emulator.pending.clear()  # a warm-up bar (EngineSettings.trade_from): no fill
+                continue
             if emulator.settings.process_orders_on_close and i == current:
                 self._fill_at_close(i)
             j = i + 1
@@ -322,6 +326,12 @@ def _refusal(index: int, fills: list[Any], reasons: list[str], actual: float,
     return (f"bar {index}: the backtest engine refused an order TradingView's broker fills "
             f"({orders}; position {actual:g} instead of {expected:g}). It was refused because "
             f"{why}.")
+
+
+def _trade_from(owner: Any) -> int:
+    """The engine's first tradable bar (EngineSettings.trade_from; 0 without warm-up bars)."""
+    run = getattr(getattr(owner, "_broker", None), "_settings", None)
+    return int(getattr(run, "trade_from", 0) or 0)
 
 
 def _pine_line(placed_by: str) -> int:

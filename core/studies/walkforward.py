@@ -6,8 +6,11 @@ Each window's in-sample optimisation is an ordinary study (kind 'wf_window'; gri
 tpe; trials stored, reused and resumed like any sweep's). Its best trial (sweep.best_trial: the
 objective, ties to the lowest n; trials under the minimum trade count have none) is run on the
 out-of-sample window as a normal run record (core.runs.service, so it opens on the Results page
-and an identical request is a lookup). The out-of-sample run starts cold: its indicators warm up
-inside the window, and no trade is opened before it. The stitched curve's metrics are computed
+and an identical request is a lookup). The out-of-sample run starts warm: it is given the bars of
+the in-sample window before it (at most the first window's in-sample length) as warm-up bars
+(core.runs.warmup), which its indicators see but on which no order fills and which its equity,
+trades and metrics leave out; so its first trades are those of a continuous run with the same
+parameters over the same bars. The stitched curve's metrics are computed
 by the code that computes a run's (core.studies.executor.trial_metrics). Window arithmetic,
 stitching and the efficiency definition: core.studies.wf_windows. A killed walk-forward resumes:
 finished windows are kept, a window's sweep resumes with its missing trials.
@@ -28,6 +31,7 @@ from core.errors import ConfigError, PineOptError
 from core.market import catalogue as market_data
 from core.model import TIMEFRAME_MINUTES, BacktestConfig, RunStatus
 from core.runs import service as runs
+from core.runs import warmup
 from core.settings import Settings
 from core.studies import study_store, sweep, wf_store
 from core.studies import wf_windows as ww
@@ -149,10 +153,19 @@ def create(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     return study_id
 
 
-def _oos_config(is_study: study_store.Study, window: ww.Window,
-                params: dict[str, Any]) -> BacktestConfig:
+def _oos_config(settings: Settings, wf: study_store.Study, is_study: study_store.Study,
+                window: ww.Window, params: dict[str, Any]) -> BacktestConfig:
+    """The out-of-sample run of ``window`` with ``params``: its range, and the bars before it
+    in its in-sample window (at most the walk-forward's in-sample length) as warm-up bars."""
     start, end = ww.config_range(window.oos_start, window.oos_end)
-    return replace(sweep.trial_config(is_study, params), start=start, end=end)
+    config = replace(sweep.trial_config(is_study, params), start=start, end=end)
+    is_len = ww.parse_length(wf_store.lengths(settings.db_path, wf.id)["is_len"],
+                             label="in-sample")
+    warm_start = max(window.is_start, window.oos_start - is_len)
+    if warm_start >= window.oos_start:
+        return config
+    return replace(config, extra={**config.extra,
+                                  warmup.KEY: ww.config_range(warm_start, window.oos_start)[0]})
 
 
 def _run_window(settings: Settings, wf: study_store.Study, row: wf_store.WindowRow, *,
@@ -176,9 +189,9 @@ def _run_window(settings: Settings, wf: study_store.Study, row: wf_store.WindowR
     is_metrics = study_store.trial_metrics(db, row.is_study_id)[best["n"]]
     returns = study_store.returns_matrix(db, row.is_study_id)
     is_daily = [float(v) for v in returns[best["n"]]] if best["n"] in returns else []
-    record = runs.request_run(settings, strategy_id=wf.strategy_id,
-                              config=_oos_config(is_study, row.window, best["params"]),
-                              version=wf.strategy_version)
+    record = runs.request_run(settings, strategy_id=wf.strategy_id, version=wf.strategy_version,
+                              config=_oos_config(settings, wf, is_study, row.window,
+                                                 best["params"]))
     if not record.status.finished:
         record = runs.execute(settings, record.id, cancel=cancel)
     if record.status is RunStatus.CANCELLED:
