@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import bootstrap, logs
 from core.runs.jobs import JobManager
+from core.studies.background import StudyRunner
 from core.settings import Settings, load_settings
 
 # session_state keys shared between pages (plain keys survive page switches).
@@ -41,6 +42,17 @@ def _jobs_for(home: str) -> JobManager:
 def jobs() -> JobManager:
     """The background job manager of this server process."""
     return _jobs_for(str(settings().home))
+
+
+@st.cache_resource
+def _studies_for(home: str) -> StudyRunner:
+    return StudyRunner(settings())
+
+
+def studies() -> StudyRunner:
+    """The study runner of this server process: sweeps and walk-forwards started on the
+    Optimize page keep running across reruns and sessions (core.studies.background)."""
+    return _studies_for(str(settings().home))
 
 
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$"})

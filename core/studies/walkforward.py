@@ -63,22 +63,54 @@ class WalkForwardResult:
     is_annualised: float | None  # pooled in-sample mean daily return x 365
     oos_annualised: float | None  # the stitched curve's mean daily return x 365
 
+    def window_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready record per window, the same fields in `--json` and the API (WINDOW_FIELDS;
+        bounds as UTC text, ends exclusive; fractions, not percent)."""
+        return [_window_record(row, self.study.objective) for row in self.windows]
+
     def window_table(self) -> pd.DataFrame:
-        """One row per window: bounds, status, chosen parameters, IS/OOS figures, WFE."""
+        """One row per window: the record's fields with bounds as timestamps and the chosen
+        parameters as columns of their own (after ``status``)."""
         rows = []
-        for row in self.windows:
+        for row, record in zip(self.windows, self.window_records(), strict=True):
             w = row.window
-            is_ann = row.is_metrics.get("annualized_return")
-            oos_ann = row.oos_metrics.get("annualized_return")
-            rows.append({"window": w.k, "is_start": w.is_start, "oos_start": w.oos_start,
-                         "oos_end": w.oos_end, "status": row.status, **(row.params or {}),
-                         "is_objective": row.is_metrics.get(self.study.objective),
-                         "is_return_ann": is_ann, "oos_return_ann": oos_ann,
-                         "oos_total_return": row.oos_metrics.get("total_return"),
-                         "oos_trades": row.oos_metrics.get("total_trades"),
-                         "wfe": ww.efficiency(oos_ann, is_ann), "oos_run_id": row.oos_run_id,
-                         "is_study_id": row.is_study_id})
+            params = record.pop("params") or {}
+            bounds = {"is_start": w.is_start, "is_end": w.is_end, "oos_start": w.oos_start,
+                      "oos_end": w.oos_end}
+            head = {k: record.pop(k) for k in ("window", "status")}
+            rows.append({**head, **bounds, **params,
+                         **{k: v for k, v in record.items() if k not in bounds}})
         return pd.DataFrame(rows)
+
+
+# a window's fields (`pineopt studies show ID --json`, GET /api/walkforwards/{id}); figures are
+# fractions (0.05 = 5 %) of the chosen parameters: in-sample from their trial, out-of-sample
+# from the window's run
+WINDOW_FIELDS = ("window", "status", "error", "is_start", "is_end", "oos_start", "oos_end",
+                 "params", "is_objective", "is_annualized_return", "oos_annualized_return",
+                 "oos_total_return", "oos_sharpe_ratio", "oos_max_drawdown", "oos_trades", "wfe",
+                 "oos_run_id", "is_study_id")
+
+
+def _window_record(row: wf_store.WindowRow, objective: str) -> dict[str, Any]:
+    def num(value: Any) -> float | None:
+        return None if value is None or value != value else float(value)
+
+    w = row.window
+    is_ann = num(row.is_metrics.get("annualized_return"))
+    oos_ann = num(row.oos_metrics.get("annualized_return"))
+    trades = num(row.oos_metrics.get("total_trades"))
+    return {"window": w.k, "status": row.status, "error": row.error or "",
+            "is_start": str(w.is_start), "is_end": str(w.is_end), "oos_start": str(w.oos_start),
+            "oos_end": str(w.oos_end), "params": row.params,
+            "is_objective": num(row.is_metrics.get(objective)), "is_annualized_return": is_ann,
+            "oos_annualized_return": oos_ann,
+            "oos_total_return": num(row.oos_metrics.get("total_return")),
+            "oos_sharpe_ratio": num(row.oos_metrics.get("sharpe_ratio")),
+            "oos_max_drawdown": num(row.oos_metrics.get("max_drawdown")),
+            "oos_trades": None if trades is None else int(trades),
+            "wfe": num(ww.efficiency(oos_ann, is_ann)), "oos_run_id": row.oos_run_id,
+            "is_study_id": row.is_study_id}
 
 
 def _bar_end(data: pd.DataFrame, timeframe: str) -> pd.Timestamp:

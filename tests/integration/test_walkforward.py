@@ -79,12 +79,25 @@ def test_walk_forward_optimises_runs_stitches_and_resumes(settings: Settings, ho
     table = out.window_table()
     assert list(table["window"]) == [1, 2, 3]
     assert list(table["fast"]) == [r.params["fast"] for r in out.windows]
+    # every field the page shows has a human header with its unit; JSON keeps the field names
+    from reports.walkforward_charts import window_display
+    from ui.walkforward_tab import _window_columns
+
+    headers = _window_columns(out.study.objective)
+    shown_columns = set(window_display(table).columns) - {"fast", "slow"}
+    assert shown_columns <= set(headers)
+    assert {headers[c]["label"] for c in ("is_annualized_return", "oos_sharpe_ratio")} == \
+        {"IS return ann. %", "OOS Sharpe"}
+    assert all(list(r) == list(walkforward.WINDOW_FIELDS) for r in out.window_records())
     shown = _cli(home, "studies", "show", str(wf_id), "--json")
     assert shown.returncode == 0, shown.stderr
     summary = json.loads(shown.stdout)
     assert (summary["status"], summary["is_len"], summary["oos_len"], summary["step"]) == \
         ("completed", "20d", "10d", "10d")
     assert [w["oos_run_id"] for w in summary["windows"]] == [r.oos_run_id for r in out.windows]
+    assert summary["windows"] == out.window_records()  # the API's WindowOut fields too
+    text = _cli(home, "studies", "show", str(wf_id))
+    assert "IS return ann. %" in text.stdout and "OOS Sharpe" in text.stdout, text.stderr
     assert summary["oos_metrics"]["total_return"] == pytest.approx(product - 1)
     _page_shows(wf_id)
 
