@@ -140,7 +140,8 @@ def _order_difference(full: pd.DataFrame, cut: pd.DataFrame, *, n_bars: int,
             bar, side = min((o[0], j) for j, o in enumerate((left, right)) if o is not None)
             line = int(lines[side][k]) or None  # the earlier order's line
             return Finding(cut="", bar=_ts(index[bar]), kind="order", name=f"#{k + 1}",
-                           line=line, full=_order_text(left), truncated=_order_text(right))
+                           line=line, full=_order_text(left, index),
+                           truncated=_order_text(right, index))
     return None
 
 
@@ -151,14 +152,15 @@ def _order_key(row: Any) -> tuple:
             num(row.tp), bool(row.close))  # not the line: where an order comes from is no bias
 
 
-def _order_text(order: tuple | None) -> str:
+def _order_text(order: tuple | None, index: pd.Index) -> str:
+    """"buy size=1 limit=99 placed 2024-01-02 04:00:00" (or "no order")."""
     if order is None:
         return "no order"
-    _, size, limit, stop, sl, tp, close = order
+    bar, size, limit, stop, sl, tp, close = order
     side = "close" if close else ("buy" if size and size > 0 else "sell")
     extra = [f"{k}={v:g}" for k, v in (("limit", limit), ("stop", stop), ("sl", sl), ("tp", tp))
              if v is not None]
-    return " ".join([f"{side} size={abs(size or 0):g}", *extra])
+    return " ".join([f"{side} size={abs(size or 0):g}", *extra, f"placed {_ts(index[bar])}"])
 
 
 def _atol(values: np.ndarray) -> float:

@@ -57,7 +57,7 @@ def test_an_order_placed_differently_is_flagged() -> None:
     cut = _view(values[:8], BUY)  # the full run closed on bar 7, the cut run did not
     (found,) = compare(full, cut, n_bars=8, index=INDEX)
     assert (found.kind, found.bar, found.line) == ("order", str(INDEX[7]), 22)
-    assert found.full.startswith("close") and found.truncated == "no order"
+    assert found.full == f"close size=1 placed {INDEX[7]}" and found.truncated == "no order"
     assert "order #2 (line 22)" in found.text()
 
 
