@@ -51,10 +51,13 @@ PCT_COLUMNS = {"is_annualized_return": "IS return ann. %",
                "oos_total_return": "OOS return %", "oos_max_drawdown": "OOS max drawdown %"}
 
 
-def window_display(table: pd.DataFrame) -> pd.DataFrame:
+def window_display(table: pd.DataFrame, *, pct_objective: bool = False) -> pd.DataFrame:
     """The per-window table for display: bounds as UTC text (dates when at midnight), fractions
-    as percent numbers (PCT_COLUMNS), the error column only when a window has one."""
+    as percent numbers (PCT_COLUMNS, and the in-sample objective when ``pct_objective``), the
+    error column only when a window has one."""
     out = table.copy()
+    if pct_objective:
+        out["is_objective"] = out["is_objective"].astype(float) * 100
     for name in ("is_start", "is_end", "oos_start", "oos_end"):
         stamps = pd.to_datetime(out[name])
         whole_days = bool((stamps == stamps.dt.normalize()).all())

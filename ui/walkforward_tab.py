@@ -125,8 +125,8 @@ def _show_result(out: walkforward.WalkForwardResult) -> None:
         st.altair_chart(walkforward_charts.stitched_equity(out.equity, table), width="stretch")
     else:
         st.caption("No out-of-sample window has finished yet.")
-    st.dataframe(walkforward_charts.window_display(table), hide_index=True, width="stretch",
-                 column_config=_window_columns(out.study.objective))
+    st.dataframe(walkforward_charts.window_display(table, pct_objective=_pct(out.study.objective)),
+                 hide_index=True, width="stretch", column_config=_window_columns(out.study.objective))
     swept = [d["name"] for d in out.study.space if d["name"] in table.columns]
     if swept and table[swept].notna().any().any():
         st.markdown("**Chosen parameters per window** (steady values suggest a robust choice)")
@@ -137,12 +137,13 @@ def _window_columns(objective: str) -> dict[str, Any]:
     """Human headers with units for the per-window table (its fields keep their JSON names)."""
     text, num = st.column_config.TextColumn, st.column_config.NumberColumn
     label = metrics.describe(objective).label if objective in metrics.METRICS else objective
+    label = f"IS {label}" + (" %" if _pct(objective) else "")
     columns: dict[str, Any] = {
         "window": num("Window", format="%d"), "status": text("Status"),
         "error": text("Error"), "is_start": text("IS from (UTC)"),
         "is_end": text("IS to (UTC, excl.)"), "oos_start": text("OOS from (UTC)"),
-        "oos_end": text("OOS to (UTC, excl.)"), "is_objective": num(f"IS {label}",
-                                                                    format="%.4g"),
+        "oos_end": text("OOS to (UTC, excl.)"),
+        "is_objective": num(label, format="%.2f" if _pct(objective) else "%.4g"),
         "oos_sharpe_ratio": num("OOS Sharpe", format="%.2f"),
         "oos_trades": num("OOS trades", format="%d"),
         "wfe": num("WFE (OOS / IS ann. return)", format="%.2f"),
@@ -150,6 +151,11 @@ def _window_columns(objective: str) -> dict[str, Any]:
     for name, head in walkforward_charts.PCT_COLUMNS.items():
         columns[name] = num(head, format="%.2f")
     return columns
+
+
+def _pct(metric: str) -> bool:
+    """True for a metric stored as a fraction and shown in percent."""
+    return metric in metrics.METRICS and metrics.describe(metric).unit == "pct"
 
 
 def _efficiency_note(out: walkforward.WalkForwardResult) -> str:
