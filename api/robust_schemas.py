@@ -37,28 +37,33 @@ class WalkForwardRequest(SweepFields):
 
 
 class WindowOut(BaseModel):
-    """One window: bounds (UTC, ends exclusive), status, chosen parameters, IS/OOS figures."""
+    """One window (core.studies.walkforward.WINDOW_FIELDS, as in `pineopt studies show ID
+    --json`): bounds (UTC, ends exclusive), status, chosen parameters, IS/OOS figures. Returns,
+    drawdowns and WFE are fractions (0.21 = 21 %)."""
 
     model_config = example({
-        "window": 1, "is_start": "2023-01-01 00:00:00", "is_end": "2023-06-30 00:00:00",
-        "oos_start": "2023-06-30 00:00:00", "oos_end": "2023-08-29 00:00:00",
-        "status": "completed", "error": "", "params": {"fast": 10, "slow": 60},
-        "is_objective": 1.8, "is_return_ann": 0.42, "oos_return_ann": 0.21,
-        "oos_total_return": 0.03, "oos_trades": 7, "wfe": 0.5, "oos_run_id": 41,
-        "is_study_id": 12})
+        "window": 1, "status": "completed", "error": "", "is_start": "2023-01-01 00:00:00",
+        "is_end": "2023-06-30 00:00:00", "oos_start": "2023-06-30 00:00:00",
+        "oos_end": "2023-08-29 00:00:00", "params": {"fast": 10, "slow": 60},
+        "is_objective": 1.8, "is_annualized_return": 0.42, "oos_annualized_return": 0.21,
+        "oos_total_return": 0.03, "oos_sharpe_ratio": 0.9, "oos_max_drawdown": 0.06,
+        "oos_trades": 7, "wfe": 0.5, "oos_run_id": 41, "is_study_id": 12})
     window: int
+    status: str = Field(description="pending, completed, no_trial (no in-sample trial had an "
+                                    "objective) or failed")
+    error: str
     is_start: str
     is_end: str
     oos_start: str
     oos_end: str
-    status: str = Field(description="pending, completed, no_trial (no in-sample trial had an "
-                                    "objective) or failed")
-    error: str
     params: dict[str, Any] | None = Field(description="the best in-sample parameters")
-    is_objective: float | None
-    is_return_ann: float | None = Field(description="in-sample mean daily return x 365")
-    oos_return_ann: float | None = Field(description="out-of-sample mean daily return x 365")
+    is_objective: float | None = Field(description="the study's objective, in-sample")
+    is_annualized_return: float | None = Field(description="in-sample mean daily return x 365")
+    oos_annualized_return: float | None = Field(description="out-of-sample mean daily return "
+                                                            "x 365")
     oos_total_return: float | None
+    oos_sharpe_ratio: float | None = Field(description="out-of-sample Sharpe ratio (annualised)")
+    oos_max_drawdown: float | None = Field(description="out-of-sample max drawdown")
     oos_trades: int | None
     wfe: float | None = Field(description="walk-forward efficiency of the window")
     oos_run_id: int | None = Field(description="the out-of-sample run (GET /api/backtests/{id})")
@@ -138,7 +143,11 @@ class FindingOut(BaseModel):
     bar: str
     kind: Literal["indicator", "order"]
     name: str
-    line: int | None = Field(description="source line of the indicator's self.I call")
+    line: int | None = Field(description="strategy source line: of the indicator's self.I "
+                                         "or plot() call, or of the call that placed the order "
+                                         "(self.buy / self.sell / position.close, or Pine "
+                                         "strategy.entry / exit / close / order); null when "
+                                         "unknown")
     full: str
     truncated: str
 

@@ -18,25 +18,8 @@ from api.robust_schemas import (FindingOut, LookaheadOut, LookaheadRequest, Walk
 from api.routes_backtests import request_config
 from api.routes_studies import _value
 from core.studies import lookahead, walkforward, wf_store
-from core.studies import wf_windows as ww
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
-
-
-def _window(row: wf_store.WindowRow, objective: str) -> WindowOut:
-    w = row.window
-    is_ann = _value(row.is_metrics.get("annualized_return"))
-    oos_ann = _value(row.oos_metrics.get("annualized_return"))
-    trades = _value(row.oos_metrics.get("total_trades"))
-    return WindowOut(
-        window=w.k, is_start=str(w.is_start), is_end=str(w.is_end),
-        oos_start=str(w.oos_start), oos_end=str(w.oos_end), status=row.status,
-        error=row.error or "", params=row.params,
-        is_objective=_value(row.is_metrics.get(objective)), is_return_ann=is_ann,
-        oos_return_ann=oos_ann, oos_total_return=_value(row.oos_metrics.get("total_return")),
-        oos_trades=None if trades is None else int(trades),
-        wfe=_value(ww.efficiency(oos_ann, is_ann)), oos_run_id=row.oos_run_id,
-        is_study_id=row.is_study_id)
 
 
 @router.post("/walkforwards", status_code=202, response_model=WalkForwardAction,
@@ -77,7 +60,7 @@ def show_walkforward(study_id: int, ctx: Ctx) -> WalkForwardOut:
         strategy_id=study.strategy_id, strategy_name=study.strategy_name,
         strategy_version=study.strategy_version, **out.lengths, method=study.method,
         objective=study.objective, direction=study.direction,
-        windows=[_window(row, study.objective) for row in out.windows],
+        windows=[WindowOut(**record) for record in out.window_records()],
         oos_metrics={k: _value(v) for k, v in out.metrics.items()},
         is_annualized_return=_value(out.is_annualised),
         oos_annualized_return=_value(out.oos_annualised), wfe=_value(out.efficiency),

@@ -1,11 +1,7 @@
 """Optimize page: parameter sweeps (grid, random, TPE) in sandbox batches with progress and
-cancel; the trials table, a heatmap of any two parameters, overfitting statistics, open a trial
-as a run; walk-forward (ui.walkforward_tab); Monte Carlo of a completed run with a fan chart;
+cancel, run by this server's StudyRunner (ui.services.studies; a sweep outlives page reruns);
+the trials table, a heatmap of any two parameters, overfitting statistics, open a trial as a run; walk-forward (ui.walkforward_tab); Monte Carlo of a completed run with a fan chart;
 the lookahead check (ui.lookahead_tab)."""
-
-import logging
-import threading
-import time
 
 import streamlit as st
 
@@ -23,32 +19,15 @@ widgets.placement_caption(settings)
 SELECTED_STUDY = "optimize_study_id"
 
 
-@st.cache_resource
-def _running() -> dict[int, dict]:
-    """Sweeps running in this server process: study id -> {thread, cancel, report, started}."""
-    return {}
-
-
-def _start(study_id: int, workers: int) -> None:
-    cancel = threading.Event()
-    entry = {"cancel": cancel, "report": None, "started": time.monotonic(), "error": ""}
-
-    def work() -> None:
-        try:
-            entry["report"] = sweep.run(settings, study_id, workers=workers, cancel=cancel,
-                                        on_batch=lambda r: entry.__setitem__("report", r))
-        except PineOptError as exc:
-            entry["error"] = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must end the sweep visibly, and logged
-            logging.getLogger("pineopt.optimize").exception("study %s failed", study_id)
-            entry["error"] = (f"PineOpt hit an unexpected error ({type(exc).__name__}: {exc}); "
-                              "this is a bug, the traceback is in the log. Resume the study to "
-                              "continue.")
-
-    thread = threading.Thread(target=work, name=f"pineopt-study-{study_id}", daemon=True)
-    entry["thread"] = thread
-    _running()[study_id] = entry
-    thread.start()
+def _start(study_id: int) -> bool:
+    """Run (or resume) the study in this server's StudyRunner; False (and the message shown)
+    when it is refused, e.g. already running."""
+    try:
+        services.studies().start(study_id, workers=_workers())
+    except PineOptError as exc:
+        services.show_error(exc)
+        return False
+    return True
 
 
 def _workers() -> int | None:
@@ -120,37 +99,37 @@ with sweep_tab:
                 services.show_error(exc)
             else:
                 st.session_state[SELECTED_STUDY] = study_id
-                _start(study_id, workers=_workers())
-                st.success(f"Study {study_id} started; follow it on the Studies tab.")
+                if _start(study_id):
+                    st.success(f"Study {study_id} started; follow it on the Studies tab.")
 
 
 @st.fragment(run_every=1.0)
 def _progress(study_id: int) -> None:
-    entry = _running().get(study_id)
-    if entry is None:
+    runner = services.studies()
+    shown = runner.progress(study_id)
+    if shown is None:
         return
-    report = entry["report"]
-    alive = entry["thread"].is_alive()
+    report = shown.report
     study = study_store.get_study(settings.db_path, study_id)
     done = report.stored if report else 0
     total = study.max_trials
     if study.method == "grid":
         total = min(total, sum(1 for _ in space.grid(sweep.dimensions(study),
                                                      sweep.rules(study))))
-    elapsed = time.monotonic() - entry["started"]
-    eta = elapsed / done * (total - done) if done and alive else 0
+    eta = shown.elapsed / done * (total - done) if done and shown.alive else 0
     st.progress(min(done / total, 1.0) if total else 0.0,
-                text=f"{done} of {total} trials · {elapsed:.0f} s" +
+                text=f"{done} of {total} trials · {shown.elapsed:.0f} s" +
                 (f" · about {eta:.0f} s left" if eta else ""))
-    if entry["error"]:
-        st.error(entry["error"])
-    if alive:
+    if shown.error:
+        st.error(shown.error)
+    if shown.alive:
         if st.button("Cancel sweep", key=f"opt_cancel_{study_id}"):
-            entry["cancel"].set()
+            st.caption(f"Study {study_id}: {runner.cancel(study_id)}")
     else:
         st.caption(f"Finished: {report.status if report else 'stopped'}")
-        if entry.setdefault("redrawn", False) is False:
-            entry["redrawn"] = True
+        redrawn = f"opt_redrawn_{study_id}_{shown.started}"
+        if not st.session_state.get(redrawn):
+            st.session_state[redrawn] = True
             st.rerun()  # the fragment redraws only itself: draw the finished trials once
 
 
@@ -168,9 +147,10 @@ with studies_tab:
                                 index=ids.index(chosen) if chosen in ids else 0)
         _progress(study_id)
         study = study_store.get_study(settings.db_path, study_id)
-        if study.interrupted or study.status in ("cancelled", "failed"):
-            if st.button("Resume (runs only the missing trials)", key="opt_resume"):
-                _start(study_id, workers=_workers())
+        if (study.interrupted or study.status in ("cancelled", "failed")) and not \
+                services.studies().running(study_id):
+            if st.button("Resume (runs only the missing trials)", key="opt_resume") and \
+                    _start(study_id):
                 st.rerun()
         frame = study_store.trials_frame(settings.db_path, study_id)
         table = studies_charts.trials_table(frame)

@@ -16,6 +16,7 @@ from core.runs import pine_run
 from core.errors import PineOptError
 from core.model import Language, StrategyMeta
 from core.studies import stats, study_store, sweep
+from core.studies.background import StudyRunner
 
 
 def add_parser(sub: Any) -> None:
@@ -93,8 +94,8 @@ def handle_optimize(args: argparse.Namespace) -> int:
         constraints=args.constraint, seed=args.seed)
     if not args.json:
         print(f"study {study_id} created", flush=True)
-    report = sweep.run(s, study_id, workers=args.workers, batch_size=args.batch_size,
-                       reuse=not args.no_reuse, on_batch=_printer(not args.json))
+    report = StudyRunner(s).run(study_id, workers=args.workers, batch_size=args.batch_size,
+                                reuse=not args.no_reuse, on_progress=_printer(not args.json))
     return _finish(s, report, args.json)
 
 
@@ -121,8 +122,8 @@ def handle_resume(args: argparse.Namespace) -> int:
 
         return walkforward.resume(s, study.id, workers=args.workers,
                                   batch_size=args.batch_size, as_json=args.json)
-    report = sweep.run(s, args.study_id, workers=args.workers, batch_size=args.batch_size,
-                       on_batch=_printer(not args.json))
+    report = StudyRunner(s).run(args.study_id, workers=args.workers,
+                                batch_size=args.batch_size, on_progress=_printer(not args.json))
     return _finish(s, report, args.json)
 
 

@@ -18,6 +18,7 @@ from core.runs import pine_run
 from core.strategies import crud as strategies
 from core.strategies import files
 from core.studies import walkforward
+from core.studies.background import StudyRunner
 
 HEADLINE = ("total_return", "annualized_return", "cagr", "sharpe_ratio", "max_drawdown",
             "total_trades")
@@ -74,8 +75,8 @@ def handle(args: argparse.Namespace) -> int:
 def resume(s: Any, study_id: int, *, workers: int | None, batch_size: int,
            as_json: bool) -> int:
     """Run (or resume) a walk-forward and print its outcome; 1 when it failed."""
-    report = walkforward.run(s, study_id, workers=workers, batch_size=batch_size,
-                             on_window=_printer(not as_json))
+    report = StudyRunner(s).run(study_id, workers=workers, batch_size=batch_size,
+                                on_progress=_printer(not as_json))
     out = walkforward.result(s, study_id)
     summary = _summary(out, status=report.status, seconds=report.seconds,
                        errors=report.errors)
@@ -102,19 +103,21 @@ def show(s: Any, study_id: int, *, as_json: bool) -> int:
 
 def _summary(out: walkforward.WalkForwardResult, *, status: str, seconds: float,
              errors: list[str]) -> dict[str, Any]:
-    windows = out.window_table()
     return {"study_id": out.study.id, "status": status, **out.lengths,
             "method": out.study.method, "objective": out.study.objective,
-            "direction": out.study.direction, "windows": windows.to_dict(orient="records"),
+            "direction": out.study.direction, "windows": out.window_records(),
             "oos_metrics": out.metrics, "is_annualized_return": out.is_annualised,
             "oos_annualized_return": out.oos_annualised, "wfe": out.efficiency,
             "seconds": round(seconds, 3), "errors": errors}
 
 
 def _fmt(value: Any, unit: str = "ratio") -> str:
+    """A figure for the window table: "—" when missing; percent as a number (the header says
+    %), ratios with 2 decimals."""
     if value is None or value != value:
         return "—"
-    return metrics.format_unit(unit, float(value))
+    return f"{float(value) * 100:,.2f}" if unit == "pct" else metrics.format_unit(unit,
+                                                                                  float(value))
 
 
 def _print(summary: dict[str, Any], out: walkforward.WalkForwardResult) -> None:
@@ -123,11 +126,14 @@ def _print(summary: dict[str, Any], out: walkforward.WalkForwardResult) -> None:
           f"{summary['is_len']}, out-of-sample {summary['oos_len']}, step {summary['step']}, "
           f"{summary['method']} {summary['direction']} {summary['objective']}")
     swept = [d["name"] for d in out.study.space]
-    rows = [[w["window"], str(w["oos_start"].date()), str(w["oos_end"].date()), w["status"],
-             *(w.get(name, "—") for name in swept), _fmt(w["is_return_ann"], "pct"),
-             _fmt(w["oos_return_ann"], "pct"), _fmt(w["wfe"]), w["oos_run_id"] or "—"]
+    rows = [[w["window"], w["oos_start"][:16], w["oos_end"][:16], w["status"],
+             *((w["params"] or {}).get(name, "—") for name in swept),
+             _fmt(w["is_annualized_return"], "pct"), _fmt(w["oos_annualized_return"], "pct"),
+             _fmt(w["oos_total_return"], "pct"), _fmt(w["oos_sharpe_ratio"]),
+             _fmt(w["wfe"]), w["oos_run_id"] or "—"]
             for w in summary["windows"]]
-    print(table(rows, ["window", "oos from", "oos to", "status", *swept, "IS ann.", "OOS ann.",
+    print(table(rows, ["Window", "OOS from (UTC)", "OOS to (UTC, excl.)", "Status", *swept,
+                       "IS return ann. %", "OOS return ann. %", "OOS return %", "OOS Sharpe",
                        "WFE", "OOS run"]))
     if out.metrics:
         print("stitched out-of-sample: " + ", ".join(

@@ -45,14 +45,25 @@ def stability(windows: pd.DataFrame, params: list[str], *, width: int = 760) -> 
         row=alt.Row("parameter:N", title=None)).resolve_scale(y="independent")
 
 
-PCT_COLUMNS = ("is_return_ann", "oos_return_ann", "oos_total_return")
+# the per-window table's fractions, shown as percent numbers under these headers
+PCT_COLUMNS = {"is_annualized_return": "IS return ann. %",
+               "oos_annualized_return": "OOS return ann. %",
+               "oos_total_return": "OOS return %", "oos_max_drawdown": "OOS max drawdown %"}
 
 
-def window_display(table: pd.DataFrame) -> pd.DataFrame:
-    """The per-window table for display: dates without times, fractions as percent numbers."""
+def window_display(table: pd.DataFrame, *, pct_objective: bool = False) -> pd.DataFrame:
+    """The per-window table for display: bounds as UTC text (dates when at midnight), fractions
+    as percent numbers (PCT_COLUMNS, and the in-sample objective when ``pct_objective``), the
+    error column only when a window has one."""
     out = table.copy()
-    for name in ("is_start", "oos_start", "oos_end"):
-        out[name] = pd.to_datetime(out[name]).dt.date
+    if pct_objective:
+        out["is_objective"] = out["is_objective"].astype(float) * 100
+    for name in ("is_start", "is_end", "oos_start", "oos_end"):
+        stamps = pd.to_datetime(out[name])
+        whole_days = bool((stamps == stamps.dt.normalize()).all())
+        out[name] = stamps.dt.strftime("%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M")
     for name in PCT_COLUMNS:
         out[name] = out[name].astype(float) * 100
+    if "error" in out and not out["error"].astype(bool).any():
+        out = out.drop(columns="error")
     return out

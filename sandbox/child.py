@@ -321,11 +321,13 @@ def main(argv: list[str]) -> int:
     install_import_guard()
     if "batch" in job:  # a study's trials: many parameter sets on data loaded once
         from core.engine.batch import run_batch
+        from core.engine.recording import run_recorded  # the lookahead check's runs
 
-        run_batch(job, Path(argv[1]), channel.send, error_for=_error_for,
-                  load_class=lambda src: load_strategy_class(
-                      src, printer=_make_printer(int(job.get("limits", {}).get(
-                          "output_bytes", 0) or 256 * 1024))))
+        run = run_recorded if job.get("record") is True else run_batch
+        run(job, Path(argv[1]), channel.send, error_for=_error_for,
+            load_class=lambda src: load_strategy_class(
+                src, printer=_make_printer(int(job.get("limits", {}).get(
+                    "output_bytes", 0) or 256 * 1024))))
     else:
         run_job(job, Path(argv[1]), channel)
     sys.stdout.flush()

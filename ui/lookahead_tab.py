@@ -1,6 +1,6 @@
 """The Optimize page's Lookahead tab: pick a saved strategy and a range, run the lookahead and
 repaint check (core.studies.lookahead) in the sandbox, and show what differs, with its bar and
-line."""
+the strategy source line of the indicator or order."""
 
 from __future__ import annotations
 
@@ -60,6 +60,23 @@ def _show(report: lookahead.Report) -> None:
         st.success("No lookahead found: every truncated run matched the full run up to its cut.")
         return
     st.error(f"Lookahead found: {len(report.findings)} differences. The first bar that differs "
-             "is where the strategy used data it could not have had yet.")
+             "is where the strategy used data it could not have had yet; the line is the "
+             "strategy source line of that indicator or order.")
+    lines = sorted({f.line for f in report.findings if f.line})
+    if lines:
+        st.markdown("Look at line " + ", ".join(f"**{n}**" for n in lines) + " of the strategy.")
     st.dataframe(pd.DataFrame([dataclasses.asdict(f) for f in report.findings]),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", column_config=COLUMNS)
+
+
+COLUMNS = {
+    "cut": st.column_config.TextColumn("Cut at (UTC)", help="the last bar of the truncated run"),
+    "bar": st.column_config.TextColumn("First differing bar (UTC)"),
+    "kind": st.column_config.TextColumn("Kind", help="indicator (self.I / plot()) or order"),
+    "name": st.column_config.TextColumn("Indicator or order"),
+    "line": st.column_config.NumberColumn(
+        "Line", format="%d", help="strategy source line of the self.I / plot() call, or of "
+                                  "the buy / sell / close / strategy.entry / exit call"),
+    "full": st.column_config.TextColumn("Full run"),
+    "truncated": st.column_config.TextColumn("Truncated run"),
+}

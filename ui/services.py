@@ -12,6 +12,7 @@ import streamlit as st
 from api import owner
 from core import bootstrap, logs
 from core.runs.jobs import JobManager
+from core.studies.background import StudyRunner
 from core.settings import Settings, load_settings
 
 # session_state keys shared between pages (plain keys survive page switches).
@@ -46,6 +47,17 @@ def jobs() -> JobManager:
     API and forwarded CLI commands use too (api.owner)."""
     owned = owner.current()
     return owned.jobs if owned is not None else _jobs_for(str(settings().home))
+
+
+@st.cache_resource
+def _studies_for(home: str) -> StudyRunner:
+    return StudyRunner(settings())
+
+
+def studies() -> StudyRunner:
+    """The study runner of this server process: sweeps and walk-forwards started on the
+    Optimize page keep running across reruns and sessions (core.studies.background)."""
+    return _studies_for(str(settings().home))
 
 
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$"})

@@ -1,14 +1,11 @@
 """The Optimize page's Walk-forward tab: window settings, a background walk-forward with
-progress and cancel, the stitched out-of-sample equity, the per-window table, the stability
+progress and cancel (this server's StudyRunner, ui.services.studies), the stitched out-of-sample equity, the per-window table, the stability
 chart and the walk-forward efficiency. The strategy, dates, parameters, method and objective
 come from the New sweep tab (``request``: the keyword arguments of walkforward.create)."""
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
-import time
 from typing import Any
 
 import streamlit as st
@@ -24,35 +21,16 @@ SELECTED = "wf_study_id"
 HEADLINE = ("total_return", "sharpe_ratio", "max_drawdown", "total_trades")
 
 
-@st.cache_resource
-def _running() -> dict[int, dict]:
-    """Walk-forwards running in this server process: id -> {thread, cancel, report, error}."""
-    return {}
-
-
-def _start(settings: Settings, study_id: int) -> None:
-    cancel = threading.Event()
-    entry: dict[str, Any] = {"cancel": cancel, "report": None, "error": "",
-                             "started": time.monotonic()}
-
-    def work() -> None:
-        try:
-            entry["report"] = walkforward.run(
-                settings, study_id, workers=min(settings.pool_size, os.cpu_count() or 1),
-                cancel=cancel,
-                on_window=lambda r: entry.__setitem__("report", r))
-        except PineOptError as exc:
-            entry["error"] = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must end the run visibly, and logged
-            logging.getLogger("pineopt.walkforward").exception("walk-forward %s failed",
-                                                               study_id)
-            entry["error"] = (f"PineOpt hit an unexpected error ({type(exc).__name__}: {exc}); "
-                              "this is a bug, the traceback is in the log. Resume to continue.")
-
-    thread = threading.Thread(target=work, name=f"pineopt-wf-{study_id}", daemon=True)
-    entry["thread"] = thread
-    _running()[study_id] = entry
-    thread.start()
+def _start(settings: Settings, study_id: int) -> bool:
+    """Run (or resume) the walk-forward in this server's StudyRunner; False (and the message
+    shown) when it is refused, e.g. already running."""
+    try:
+        services.studies().start(study_id,
+                                 workers=min(settings.pool_size, os.cpu_count() or 1))
+    except PineOptError as exc:
+        services.show_error(exc)
+        return False
+    return True
 
 
 def render(settings: Settings, request: dict[str, Any] | None) -> None:
@@ -84,26 +62,26 @@ def render(settings: Settings, request: dict[str, Any] | None) -> None:
 
 @st.fragment(run_every=1.0)
 def _progress(settings: Settings, study_id: int) -> None:
-    entry = _running().get(study_id)
-    if entry is None:
+    runner = services.studies()
+    shown = runner.progress(study_id)
+    if shown is None:
         return
-    report = entry["report"]
-    alive = entry["thread"].is_alive()
+    report = shown.report
     total = len(wf_store.windows(settings.db_path, study_id))
     done = report.done if report else 0
     now = f" · window {report.current} in progress" if report and report.current else ""
     st.progress(min(done / total, 1.0) if total else 0.0,
-                text=f"{done} of {total} windows{now} · "
-                     f"{time.monotonic() - entry['started']:.0f} s")
-    if entry["error"]:
-        st.error(entry["error"])
-    if alive:
+                text=f"{done} of {total} windows{now} · {shown.elapsed:.0f} s")
+    if shown.error:
+        st.error(shown.error)
+    if shown.alive:
         if st.button("Cancel walk-forward", key=f"wf_cancel_{study_id}"):
-            entry["cancel"].set()
+            st.caption(f"Walk-forward {study_id}: {runner.cancel(study_id)}")
     else:
         st.caption(f"Finished: {report.status if report else 'stopped'}")
-        if entry.get("shown") is None:
-            entry["shown"] = True
+        redrawn = f"wf_redrawn_{study_id}_{shown.started}"
+        if not st.session_state.get(redrawn):
+            st.session_state[redrawn] = True
             st.rerun()  # draw the finished results once
 
 
@@ -120,9 +98,10 @@ def _show_stored(settings: Settings) -> None:
                             index=ids.index(chosen) if chosen in ids else 0)
     _progress(settings, study_id)
     out = walkforward.result(settings, study_id)
-    if (out.study.interrupted or out.study.status == "cancelled") and st.button(
-            "Resume (runs only the unfinished windows)", key="wf_resume"):
-        _start(settings, study_id)
+    if (out.study.interrupted or out.study.status == "cancelled") and \
+            not services.studies().running(study_id) and st.button(
+                "Resume (runs only the unfinished windows)", key="wf_resume") and \
+            _start(settings, study_id):
         st.rerun()
     _show_result(out)
 
@@ -146,16 +125,37 @@ def _show_result(out: walkforward.WalkForwardResult) -> None:
         st.altair_chart(walkforward_charts.stitched_equity(out.equity, table), width="stretch")
     else:
         st.caption("No out-of-sample window has finished yet.")
-    pct = {name: st.column_config.NumberColumn(label, format="%.2f%%") for name, label in (
-        ("is_return_ann", "IS return ann."), ("oos_return_ann", "OOS return ann."),
-        ("oos_total_return", "OOS total return"))}
-    st.dataframe(walkforward_charts.window_display(table), hide_index=True, width="stretch",
-                 column_config={**pct, "wfe": st.column_config.NumberColumn("WFE",
-                                                                            format="%.2f")})
+    st.dataframe(walkforward_charts.window_display(table, pct_objective=_pct(out.study.objective)),
+                 hide_index=True, width="stretch", column_config=_window_columns(out.study.objective))
     swept = [d["name"] for d in out.study.space if d["name"] in table.columns]
     if swept and table[swept].notna().any().any():
         st.markdown("**Chosen parameters per window** (steady values suggest a robust choice)")
         st.altair_chart(walkforward_charts.stability(table, swept), width="stretch")
+
+
+def _window_columns(objective: str) -> dict[str, Any]:
+    """Human headers with units for the per-window table (its fields keep their JSON names)."""
+    text, num = st.column_config.TextColumn, st.column_config.NumberColumn
+    label = metrics.describe(objective).label if objective in metrics.METRICS else objective
+    label = f"IS {label}" + (" %" if _pct(objective) else "")
+    columns: dict[str, Any] = {
+        "window": num("Window", format="%d"), "status": text("Status"),
+        "error": text("Error"), "is_start": text("IS from (UTC)"),
+        "is_end": text("IS to (UTC, excl.)"), "oos_start": text("OOS from (UTC)"),
+        "oos_end": text("OOS to (UTC, excl.)"),
+        "is_objective": num(label, format="%.2f" if _pct(objective) else "%.4g"),
+        "oos_sharpe_ratio": num("OOS Sharpe", format="%.2f"),
+        "oos_trades": num("OOS trades", format="%d"),
+        "wfe": num("WFE (OOS / IS ann. return)", format="%.2f"),
+        "oos_run_id": num("OOS run", format="%d"), "is_study_id": num("IS study", format="%d")}
+    for name, head in walkforward_charts.PCT_COLUMNS.items():
+        columns[name] = num(head, format="%.2f")
+    return columns
+
+
+def _pct(metric: str) -> bool:
+    """True for a metric stored as a fraction and shown in percent."""
+    return metric in metrics.METRICS and metrics.describe(metric).unit == "pct"
 
 
 def _efficiency_note(out: walkforward.WalkForwardResult) -> str:

@@ -68,6 +68,7 @@ class EngineSettings:
     # allows exactly this much (core.runs.result_check, core.runs.broker_check)
     mirror_slippage: float = 0.0
     finalize_at_close: bool = False  # trades open at the end close at the last close (TradingView)
+    trade_from: int = 0  # bars before it only warm indicators up: no order may fill on them
     stop_loss_pct: float = 0.0
     take_profit_pct: float = 0.0
     trailing_stop_pct: float = 0.0
@@ -141,6 +142,11 @@ class CryptoBroker(_Broker):
         order = super().new_order(size, limit, stop, sl, tp, tag, trade=trade)
         if is_coins:
             order._coins = True
+        # warm-up bars (trade_from): an order that could fill before the first traded bar is
+        # dropped (placed in init: _last_i -1; a market order fills next open, or this close)
+        s = self._settings
+        if s.trade_from and self._last_i + (0 if s.trade_on_close else 1) < s.trade_from:
+            order.cancel()
         return order
 
     def _trades_cache_clear(self) -> None:

@@ -85,6 +85,7 @@ class PineRuntime:
         step = self._t[1] - self._t[0] if self.size > 1 else 60_000.0
         broker = _broker_settings(owner, settings)
         mintick = broker.mintick
+        self._trade_from = _trade_from(owner)  # bars before it only warm up (no fills)
         self.emulator = _Emulator(broker)
         self.bar = _Bar()
         self.ta = _TA(self.bar)
@@ -106,14 +107,17 @@ class PineRuntime:
         self._expected_fills: list[Any] = []
         self._refused_seen: dict[str, int] = {}
         self.plots: dict[str, list[float]] = {}
+        self.plot_lines: dict[str, int] = {}  # title -> Pine line of its plot() call
         if self.size > 1:
             self._advance(0)  # bar 0's orders fill on bar 1, before backtesting.py's first next()
 
-    def record_plot(self, title: str, value: Any) -> None:
-        """Keep this bar's value of a plot() series (na and non-numbers become NaN)."""
+    def record_plot(self, title: str, value: Any, line: int = 0) -> None:
+        """Keep this bar's value of a plot() series (na and non-numbers become NaN); ``line``:
+        the Pine line of the plot() call."""
         series = self.plots.get(title)
         if series is None:
             series = self.plots[title] = [_NA] * self.size
+            self.plot_lines[title] = int(line)
         series[self.bar.index] = float(value) if isinstance(value, (int, float)) else _NA
 
     def step(self) -> None:
@@ -140,6 +144,9 @@ class PineRuntime:
             self._set_bar(i)
             script(self, self.root, bar, strategy)
             self.done = i
+            if i + (0 if emulator.settings.process_orders_on_close else 1) < self._trade_from:
+                emulator.pending.clear()  # a warm-up bar (EngineSettings.trade_from): no fill
+                continue
             if emulator.settings.process_orders_on_close and i == current:
                 self._fill_at_close(i)
             j = i + 1
@@ -165,6 +172,7 @@ class PineRuntime:
                 order = (self._owner.buy if fill.side > 0 else self._owner.sell)(
                     size=_size(fill.qty), tag=fill.tag)
                 order._mirror_slip = fill.slip  # the engine adds R13's slippage in full
+                order._pine_line = _pine_line(fill.placed_by)  # for the lookahead check
             self._expected = self.emulator.book.position
             self._expected_fills = fills
 
@@ -207,6 +215,7 @@ class PineRuntime:
                 kwargs["stop" if above == (fill.side > 0) else "limit"] = base
             order = (owner.buy if fill.side > 0 else owner.sell)(**kwargs)
             order._mirror_slip = fill.slip
+            order._pine_line = _pine_line(fill.placed_by)  # for the lookahead check
 
     def past(self, name: str, offset: Any) -> Any:
         """Built-in series ``name`` (close, high, time, bar_index, ...) ``offset`` bars ago."""
@@ -317,6 +326,18 @@ def _refusal(index: int, fills: list[Any], reasons: list[str], actual: float,
     return (f"bar {index}: the backtest engine refused an order TradingView's broker fills "
             f"({orders}; position {actual:g} instead of {expected:g}). It was refused because "
             f"{why}.")
+
+
+def _trade_from(owner: Any) -> int:
+    """The engine's first tradable bar (EngineSettings.trade_from; 0 without warm-up bars)."""
+    run = getattr(getattr(owner, "_broker", None), "_settings", None)
+    return int(getattr(run, "trade_from", 0) or 0)
+
+
+def _pine_line(placed_by: str) -> int:
+    """The Pine line in a fill's ``placed_by`` ("strategy.entry at Pine line 12"), else 0."""
+    text = placed_by.rpartition("Pine line ")[2]
+    return int(text) if text.isdigit() else 0
 
 
 def _period(step_ms: float) -> str:

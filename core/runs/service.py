@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.runs import broker_store, costs, instance, pine_run, prepared, result_store
+from core.runs import broker_store, costs, instance, pine_run, prepared, result_store, warmup
 from core.market import catalogue as market_data
 from core import store
 from core.strategies import crud as strategies
@@ -55,12 +55,6 @@ Progress = Callable[[float], None]
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _load_data(settings: Settings, config: BacktestConfig) -> pd.DataFrame:
-    return market_data.load_ohlcv(settings.db_path, exchange=config.exchange, market=config.market,
-                                  symbol=config.symbol, timeframe=config.timeframe,
-                                  start=config.start, end=config.end)
 
 
 def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
@@ -99,7 +93,7 @@ def _checked(settings: Settings, source: str, language: Language,
         pine_run.check_config(config)
     costs.check_config(config)
     run_limits(settings, config)
-    data = _load_data(settings, config)
+    data, _ = warmup.load(settings.db_path, config)  # with its warm-up bars (in the data sha)
     if len(data) < MIN_BARS:
         raise DataError(f"{config.symbol} {config.timeframe} has only {len(data)} bar(s) from "
                         f"{config.start} to {config.end}; a backtest needs at least {MIN_BARS}. "
@@ -234,13 +228,14 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
             record_final(db, run_id, RunStatus.REJECTED,
                          error="\n".join(str(p) for p in problems))
             return get_run(db, run_id)
-        data = prepared.take_bars(db, run_id)
-        data = _load_data(settings, run.config) if data is None else data
+        data, warm = prepared.take_bars(db, run_id), 0  # the bars request_run checked
+        if data is None or run.config.extra.get(warmup.KEY):
+            data, warm = warmup.load(db, run.config)  # warm: bars before start (indicators only)
         pine, on_close, slippage = _pine_options(version.source, language)
-        outcome_equity, outcome_trades, log, extras, plots = _sandbox(
+        data, (equity, trades, log, extras, plots) = warmup.trim(warm, data, _sandbox(
             settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
-            pine=pine, on_close=on_close, slippage_ticks=slippage)
-        _store_result(settings, run_id, run.config, data, outcome_equity, outcome_trades, log,
+            pine=pine, on_close=on_close, slippage_ticks=slippage, warm=warm))
+        _store_result(settings, run_id, run.config, data, equity, trades, log,
                       extras=extras, plots=plots)
     except Exception as exc:  # noqa: BLE001 - every way out ends the run with a status
         known = _failure(settings, exc, memory_mb=_memory_mb(settings, run))
@@ -293,7 +288,7 @@ def run_limits(settings: Settings, config: BacktestConfig) -> Limits:
 def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
              config: BacktestConfig, *, progress: Progress | None,
              cancel: threading.Event | None, pine: bool = False, on_close: bool = False,
-             slippage_ticks: int = 0
+             slippage_ticks: int = 0, warm: int = 0
              ) -> tuple[pd.Series, pd.DataFrame, str, broker_store.BrokerExtras, pd.DataFrame]:
     last = [0.0]
 
@@ -315,6 +310,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
             broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
                 settings.db_path, config, broker.settings, on_close=on_close,
                 slippage_ticks=slippage_ticks))
+        broker = warmup.engine_settings(broker, warm)  # no fill before the run's first bar
         job = {"source": source, "params": config.params, "settings": broker.settings,
                "pine": pine}
         outcome = worker.run(job, limits=run_limits(settings, config), progress=on_progress,
@@ -436,7 +432,7 @@ def run_cost_split(db: Path, run_id: int) -> dict[str, float]:
 
 def run_benchmark(settings: Settings, run: RunRecord) -> pd.Series:
     """Close prices of the run's bars (the buy-and-hold benchmark)."""
-    return _load_data(settings, run.config)["Close"]
+    return warmup.run_bars(settings.db_path, run.config)["Close"]
 
 
 def run_sync(settings: Settings, *, strategy_id: int, config: BacktestConfig,

@@ -1,17 +1,24 @@
-"""Sweeps running in the background of a server process (the API): start, cancel, shut down.
+"""The one service that runs studies: start, follow, cancel, resume, wait — for the API, the
+Optimize page and the CLI alike.
 
-One StudyRunner per server: each study runs sweep.run (a walk-forward: walkforward.run, window
-by window) in its own thread with a cancel event, so a request returns at once (202) while trials
-are stored batch by batch. A study that is ``running`` in another live process is refused (its
-owner cancels it); a study whose owner died is ``interrupted`` and may be resumed or marked
-cancelled here.
+One StudyRunner per process (the API server's, the app's as a cached resource, the CLI's for
+one command): each study runs sweep.run (a walk-forward: walkforward.run, window by window) in
+its own thread with a cancel event, so a request or a page rerun returns at once while trials
+are stored batch by batch; the latest report, any error and the start time are kept per study
+(progress()), so a page that reruns, or another session, finds the study still running and can
+cancel it. The CLI runs a study in the foreground through run() (Ctrl-C cancels it). A study
+that is ``running`` in another live process is refused (its owner cancels it); a study whose
+owner died is ``interrupted`` and may be resumed or marked cancelled here.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.errors import PineOptError
 from core.settings import Settings
@@ -19,6 +26,8 @@ from core.studies import study_store, sweep, walkforward, wf_store
 
 _log = logging.getLogger("pineopt.studies")
 SHUTDOWN_WAIT_S = 10.0
+Report = Any  # sweep.SweepReport or walkforward.WalkForwardReport
+OnProgress = Callable[[Report], None]
 
 
 class StudyConflictError(PineOptError):
@@ -27,9 +36,31 @@ class StudyConflictError(PineOptError):
 
 
 @dataclass(slots=True)
+class Progress:
+    """Where a study this process started stands: its latest report (trials stored, or windows
+    done), the error that ended it, and when it started (time.monotonic())."""
+
+    study_id: int
+    kind: str  # the study's kind: 'sweep' or 'walkforward' (or a window's 'wf_window')
+    alive: bool
+    started: float
+    report: Report = None
+    error: str = ""
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since it started."""
+        return time.monotonic() - self.started
+
+
+@dataclass(slots=True)
 class _Entry:
-    thread: threading.Thread
+    kind: str
+    thread: threading.Thread = field(default_factory=threading.Thread)  # replaced, then started
     cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+    report: Report = None
+    error: str = ""
 
 
 class StudyRunner:
@@ -47,10 +78,22 @@ class StudyRunner:
             entry = self._entries.get(study_id)
             return entry is not None and entry.thread.is_alive()
 
+    def progress(self, study_id: int) -> Progress | None:
+        """The study's progress, or None when this process never started it."""
+        with self._lock:
+            entry = self._entries.get(study_id)
+            if entry is None:
+                return None
+            return Progress(study_id=study_id, kind=entry.kind, alive=entry.thread.is_alive(),
+                            started=entry.started, report=entry.report, error=entry.error)
+
     def start(self, study_id: int, *, workers: int | None = None,
-              batch_size: int = sweep.DEFAULT_BATCH, reuse: bool = True) -> None:
-        """Run (or resume) ``study_id`` in the background. Raises NotFoundError for an unknown
-        study and StudyConflictError when it is already running (here or in a live process)."""
+              batch_size: int = sweep.DEFAULT_BATCH, reuse: bool = True,
+              on_progress: OnProgress | None = None) -> None:
+        """Run (or resume) ``study_id`` in the background; ``on_progress`` gets each report
+        (per batch of a sweep, per window of a walk-forward). Raises NotFoundError for an
+        unknown study and StudyConflictError when it is already running (here or in a live
+        process)."""
         study = study_store.get_study(self._settings.db_path, study_id)
         with self._lock:
             entry = self._entries.get(study_id)
@@ -59,30 +102,65 @@ class StudyRunner:
                 raise StudyConflictError(
                     f"Study {study_id} is already running (process {study.owner_pid}); wait for "
                     f"it or cancel it first (POST /api/studies/{study_id}/cancel).")
-            cancel = threading.Event()
-            thread = threading.Thread(
-                target=self._work, args=(study, cancel, workers or self._workers, batch_size,
-                                         reuse),
-                name=f"pineopt-study-{study_id}", daemon=True)
-            self._entries[study_id] = _Entry(thread=thread, cancel=cancel)
+            new = self._entries[study_id] = _Entry(kind=study.kind)
+            new.thread = threading.Thread(
+                target=self._work, name=f"pineopt-study-{study_id}", daemon=True,
+                args=(study, new, workers or self._workers, batch_size, reuse, on_progress))
             # marked running before the request returns, so a poll never sees it 'queued' again
             study_store.set_status(self._settings.db_path, study_id, "running")
-            thread.start()
+            new.thread.start()
 
-    def _work(self, study: study_store.Study, cancel: threading.Event, workers: int | None,
-              batch_size: int, reuse: bool) -> None:
-        study_id = study.id
+    def _work(self, study: study_store.Study, entry: _Entry, workers: int | None,
+              batch_size: int, reuse: bool, on_progress: OnProgress | None) -> None:
+        def note(report: Report) -> None:
+            entry.report = report
+            if on_progress is not None:
+                on_progress(report)
+
         try:
             if study.kind == wf_store.KIND:  # records its errors on the study itself
-                walkforward.run(self._settings, study_id, workers=workers,
-                                batch_size=batch_size, cancel=cancel)
-                return
-            sweep.run(self._settings, study_id, workers=workers, batch_size=batch_size,
-                      cancel=cancel, reuse=reuse)
+                entry.report = walkforward.run(self._settings, study.id, workers=workers,
+                                               batch_size=batch_size, cancel=entry.cancel,
+                                               on_window=note)
+            else:
+                entry.report = sweep.run(self._settings, study.id, workers=workers,
+                                         batch_size=batch_size, cancel=entry.cancel,
+                                         reuse=reuse, on_batch=note)
+            entry.error = "\n".join(getattr(entry.report, "errors", []) or [])
         except PineOptError as exc:  # recorded on the study by sweep.run
-            _log.warning("study %s failed: %s", study_id, exc)
-        except Exception:  # a bug: sweep.run marked the study failed; keep the traceback
-            _log.exception("study %s stopped by an unexpected error", study_id)
+            _log.warning("study %s failed: %s", study.id, exc)
+            entry.error = str(exc)
+        except Exception as exc:  # a bug: sweep.run marked the study failed; keep the traceback
+            _log.exception("study %s stopped by an unexpected error", study.id)
+            entry.error = (f"PineOpt hit an unexpected error ({type(exc).__name__}: {exc}); this "
+                           "is a bug, the traceback is in the log. Resume the study to continue.")
+
+    def wait(self, study_id: int, timeout_s: float | None = None) -> Progress | None:
+        """Block until the study this process runs has stopped (or ``timeout_s`` passed); its
+        progress then (None when this process never started it)."""
+        with self._lock:
+            entry = self._entries.get(study_id)
+        if entry is not None:
+            entry.thread.join(timeout=timeout_s)
+        return self.progress(study_id)
+
+    def run(self, study_id: int, *, workers: int | None = None,
+            batch_size: int = sweep.DEFAULT_BATCH, reuse: bool = True,
+            on_progress: OnProgress | None = None) -> Report:
+        """Run (or resume) a study in the foreground (the CLI) and return its final report;
+        Ctrl-C cancels it (finished trials and windows are kept) and waits for it to stop.
+        Raises what start() raises, and PineOptError when the study stopped with an error
+        that left no report."""
+        self.start(study_id, workers=workers, batch_size=batch_size, reuse=reuse,
+                   on_progress=on_progress)
+        try:
+            done = self.wait(study_id)
+        except KeyboardInterrupt:
+            self.cancel(study_id)
+            done = self.wait(study_id)
+        if done is None or done.report is None:
+            raise PineOptError(done.error if done else f"study {study_id} did not run")
+        return done.report
 
     def cancel(self, study_id: int) -> str:
         """Stop a study: 'cancelling' when this process runs it, 'cancelled' for an interrupted

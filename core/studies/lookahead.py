@@ -5,9 +5,12 @@ The strategy runs once on the whole range, then again on data truncated at sever
 Up to its cut, a strategy without lookahead computes the same indicator values (every
 ``self.I`` series of a Python strategy; every ``plot()`` series of a Pine script) and places
 the same orders as the full run. Any difference is lookahead bias: the report names the first
-bar that differs, the indicator (with the line of its ``self.I`` call) or the order, for each
-cut. All runs go through the sandbox: the full run in one child, the truncated ones batched in
-another (core.engine.batch with "bars" and "record"). Nothing is stored.
+bar that differs, the indicator or the order, and the strategy source line behind it (the
+``self.I`` or ``plot()`` call; the ``self.buy/self.sell/position.close`` or
+``strategy.entry/exit/close/order`` call), for each cut. All runs go through the sandbox: the
+full run in one child, the truncated ones batched in another (core.engine.recording, which
+records the lines child-side; each is checked here against the source's length). Nothing is
+stored.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ MIN_BARS = 30  # fewer bars leave nothing to cut
 MAX_CUTS = 50
 DEFAULT_CUTS = 5
 RTOL = 1e-9  # relative difference that still counts as the same indicator value
-ORDER_COLUMNS = ["bar", "size", "limit", "stop", "sl", "tp", "close"]
+ORDER_COLUMNS = ["bar", "size", "limit", "stop", "sl", "tp", "close", "line"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,7 +47,7 @@ class Finding:
     bar: str  # the first bar (UTC) that differs
     kind: str  # "indicator" or "order"
     name: str  # the indicator's name, or the order
-    line: int | None  # source line of the indicator's self.I call, when known
+    line: int | None  # strategy source line of the indicator or order, when known
     full: str  # the full run's value or order
     truncated: str  # the truncated run's
 
@@ -83,7 +86,7 @@ class RunView:
     """What one (full or truncated) run recorded: its indicators and its placed orders."""
 
     indicators: dict[str, tuple[int | None, np.ndarray]]
-    orders: pd.DataFrame  # ORDER_COLUMNS, in the order placed
+    orders: pd.DataFrame  # ORDER_COLUMNS, in the order placed (line 0: unknown)
 
 
 def cut_points(*, trade_bars: list[int], n_bars: int, cuts: int) -> list[int]:
@@ -127,14 +130,18 @@ def compare(full: RunView, cut: RunView, *, n_bars: int, index: pd.Index) -> lis
 
 def _order_difference(full: pd.DataFrame, cut: pd.DataFrame, *, n_bars: int,
                       index: pd.Index) -> Finding | None:
-    a = [_order_key(r) for r in full[full["bar"] < n_bars].itertuples(index=False)]
+    kept = full[full["bar"] < n_bars]
+    a = [_order_key(r) for r in kept.itertuples(index=False)]
     b = [_order_key(r) for r in cut.itertuples(index=False)]
+    lines = [kept["line"].tolist(), cut["line"].tolist()]
     for k in range(max(len(a), len(b))):
         left, right = (a[k] if k < len(a) else None), (b[k] if k < len(b) else None)
         if left != right:
-            bar = min(o[0] for o in (left, right) if o is not None)
+            bar, side = min((o[0], j) for j, o in enumerate((left, right)) if o is not None)
+            line = int(lines[side][k]) or None  # the earlier order's line
             return Finding(cut="", bar=_ts(index[bar]), kind="order", name=f"#{k + 1}",
-                           line=None, full=_order_text(left), truncated=_order_text(right))
+                           line=line, full=_order_text(left, index),
+                           truncated=_order_text(right, index))
     return None
 
 
@@ -142,17 +149,18 @@ def _order_key(row: Any) -> tuple:
     def num(x: float) -> float | None:
         return None if x != x else float(f"{x:.10g}")
     return (int(row.bar), num(row.size), num(row.limit), num(row.stop), num(row.sl),
-            num(row.tp), bool(row.close))
+            num(row.tp), bool(row.close))  # not the line: where an order comes from is no bias
 
 
-def _order_text(order: tuple | None) -> str:
+def _order_text(order: tuple | None, index: pd.Index) -> str:
+    """"buy size=1 limit=99 placed 2024-01-02 04:00:00" (or "no order")."""
     if order is None:
         return "no order"
-    _, size, limit, stop, sl, tp, close = order
+    bar, size, limit, stop, sl, tp, close = order
     side = "close" if close else ("buy" if size and size > 0 else "sell")
     extra = [f"{k}={v:g}" for k, v in (("limit", limit), ("stop", stop), ("sl", sl), ("tp", tp))
              if v is not None]
-    return " ".join([f"{side} size={abs(size or 0):g}", *extra])
+    return " ".join([f"{side} size={abs(size or 0):g}", *extra, f"placed {_ts(index[bar])}"])
 
 
 def _atol(values: np.ndarray) -> float:
@@ -178,6 +186,7 @@ class Prepared:
     data: pd.DataFrame
     pine: bool
     on_close: bool
+    lines: int  # lines of the strategy's own source (Pine or Python): recorded lines are <= it
 
 
 def prepare(settings: Settings, *, name: str, source: str, language: Language,
@@ -206,7 +215,8 @@ def prepare(settings: Settings, *, name: str, source: str, language: Language,
                           f"lookahead check needs at least {MIN_BARS}. Widen the dates or "
                           "import more data.")
     return Prepared(name=name, source=python, config=config, data=data, pine=pine,
-                    on_close=pine and pine_run.processes_orders_on_close(source))
+                    on_close=pine and pine_run.processes_orders_on_close(source),
+                    lines=len(source.splitlines()))
 
 
 def check(settings: Settings, prepared: Prepared, *, cuts: int = DEFAULT_CUTS) -> Report:
@@ -296,36 +306,43 @@ def _read_run(out: Any, i: int, info: Any, prepared: Prepared, broker: Any,
                            status="result_rejected")
     orders = child_files.read_parquet(folder / "orders.parquet", ORDER_COLUMNS, child_files.Caps(
         max_rows=4 * n_bars + 100))
-    return RunView(indicators=_indicators(series), orders=_orders(orders, n_bars)), trades
+    return RunView(indicators=_indicators(series, prepared.lines),
+                   orders=_orders(orders, n_bars, prepared.lines)), trades
 
 
-def _indicators(frame: pd.DataFrame) -> dict[str, tuple[int | None, np.ndarray]]:
+def _rejected(what: str) -> SandboxError:
+    return SandboxError(f"Result rejected: {what}", status="result_rejected")
+
+
+def _indicators(frame: pd.DataFrame, lines: int) -> dict[str, tuple[int | None, np.ndarray]]:
     out = {}
     for column in frame.columns:
         name, _, line = str(column)[:120].rpartition("@")
         try:
             values = frame[column].to_numpy(dtype="float64")
         except (TypeError, ValueError):
-            raise SandboxError(f"Result rejected: indicator {name!r} is not numeric",
-                               status="result_rejected") from None
-        out[name or str(column)[:120]] = (int(line) if line.isdigit() and int(line) else None,
-                                         values)
+            raise _rejected(f"indicator {name!r} is not numeric") from None
+        if not (line.isdigit() and int(line) <= lines):
+            raise _rejected(f"indicator {name!r} names line {line[:12]!r}, not a line of the "
+                            f"strategy's {lines}")
+        out[name or str(column)[:120]] = (int(line) or None, values)
     return out
 
 
-def _orders(frame: pd.DataFrame, n_bars: int) -> pd.DataFrame:
+def _orders(frame: pd.DataFrame, n_bars: int, lines: int) -> pd.DataFrame:
     try:
         bars = frame["bar"].to_numpy(dtype="int64")
         nums = frame[ORDER_COLUMNS[1:6]].to_numpy(dtype="float64")
         close = frame["close"].to_numpy(dtype=bool)
+        line = frame["line"].to_numpy(dtype="int64")
     except (TypeError, ValueError):
-        raise SandboxError("Result rejected: the order log is malformed",
-                           status="result_rejected") from None
+        raise _rejected("the order log is malformed") from None
     if len(bars) and (bars.min() < 0 or bars.max() >= n_bars or np.isinf(nums).any()):
-        raise SandboxError("Result rejected: an order's bar is outside the data",
-                           status="result_rejected")
+        raise _rejected("an order's bar is outside the data")
+    if len(line) and (line.min() < 0 or line.max() > lines):
+        raise _rejected(f"an order names a line outside the strategy's {lines} lines")
     return pd.DataFrame({"bar": bars, **{c: nums[:, j] for j, c in enumerate(ORDER_COLUMNS[1:6])},
-                         "close": close})
+                         "close": close, "line": line})
 
 
 

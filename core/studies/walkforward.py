@@ -6,8 +6,11 @@ Each window's in-sample optimisation is an ordinary study (kind 'wf_window'; gri
 tpe; trials stored, reused and resumed like any sweep's). Its best trial (sweep.best_trial: the
 objective, ties to the lowest n; trials under the minimum trade count have none) is run on the
 out-of-sample window as a normal run record (core.runs.service, so it opens on the Results page
-and an identical request is a lookup). The out-of-sample run starts cold: its indicators warm up
-inside the window, and no trade is opened before it. The stitched curve's metrics are computed
+and an identical request is a lookup). The out-of-sample run starts warm: it is given the bars of
+the in-sample window before it (at most the first window's in-sample length) as warm-up bars
+(core.runs.warmup), which its indicators see but on which no order fills and which its equity,
+trades and metrics leave out; so its first trades are those of a continuous run with the same
+parameters over the same bars. The stitched curve's metrics are computed
 by the code that computes a run's (core.studies.executor.trial_metrics). Window arithmetic,
 stitching and the efficiency definition: core.studies.wf_windows. A killed walk-forward resumes:
 finished windows are kept, a window's sweep resumes with its missing trials.
@@ -28,6 +31,7 @@ from core.errors import ConfigError, PineOptError
 from core.market import catalogue as market_data
 from core.model import TIMEFRAME_MINUTES, BacktestConfig, RunStatus
 from core.runs import service as runs
+from core.runs import warmup
 from core.settings import Settings
 from core.studies import study_store, sweep, wf_store
 from core.studies import wf_windows as ww
@@ -59,22 +63,54 @@ class WalkForwardResult:
     is_annualised: float | None  # pooled in-sample mean daily return x 365
     oos_annualised: float | None  # the stitched curve's mean daily return x 365
 
+    def window_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready record per window, the same fields in `--json` and the API (WINDOW_FIELDS;
+        bounds as UTC text, ends exclusive; fractions, not percent)."""
+        return [_window_record(row, self.study.objective) for row in self.windows]
+
     def window_table(self) -> pd.DataFrame:
-        """One row per window: bounds, status, chosen parameters, IS/OOS figures, WFE."""
+        """One row per window: the record's fields with bounds as timestamps and the chosen
+        parameters as columns of their own (after ``status``)."""
         rows = []
-        for row in self.windows:
+        for row, record in zip(self.windows, self.window_records(), strict=True):
             w = row.window
-            is_ann = row.is_metrics.get("annualized_return")
-            oos_ann = row.oos_metrics.get("annualized_return")
-            rows.append({"window": w.k, "is_start": w.is_start, "oos_start": w.oos_start,
-                         "oos_end": w.oos_end, "status": row.status, **(row.params or {}),
-                         "is_objective": row.is_metrics.get(self.study.objective),
-                         "is_return_ann": is_ann, "oos_return_ann": oos_ann,
-                         "oos_total_return": row.oos_metrics.get("total_return"),
-                         "oos_trades": row.oos_metrics.get("total_trades"),
-                         "wfe": ww.efficiency(oos_ann, is_ann), "oos_run_id": row.oos_run_id,
-                         "is_study_id": row.is_study_id})
+            params = record.pop("params") or {}
+            bounds = {"is_start": w.is_start, "is_end": w.is_end, "oos_start": w.oos_start,
+                      "oos_end": w.oos_end}
+            head = {k: record.pop(k) for k in ("window", "status")}
+            rows.append({**head, **bounds, **params,
+                         **{k: v for k, v in record.items() if k not in bounds}})
         return pd.DataFrame(rows)
+
+
+# a window's fields (`pineopt studies show ID --json`, GET /api/walkforwards/{id}); figures are
+# fractions (0.05 = 5 %) of the chosen parameters: in-sample from their trial, out-of-sample
+# from the window's run
+WINDOW_FIELDS = ("window", "status", "error", "is_start", "is_end", "oos_start", "oos_end",
+                 "params", "is_objective", "is_annualized_return", "oos_annualized_return",
+                 "oos_total_return", "oos_sharpe_ratio", "oos_max_drawdown", "oos_trades", "wfe",
+                 "oos_run_id", "is_study_id")
+
+
+def _window_record(row: wf_store.WindowRow, objective: str) -> dict[str, Any]:
+    def num(value: Any) -> float | None:
+        return None if value is None or value != value else float(value)
+
+    w = row.window
+    is_ann = num(row.is_metrics.get("annualized_return"))
+    oos_ann = num(row.oos_metrics.get("annualized_return"))
+    trades = num(row.oos_metrics.get("total_trades"))
+    return {"window": w.k, "status": row.status, "error": row.error or "",
+            "is_start": str(w.is_start), "is_end": str(w.is_end), "oos_start": str(w.oos_start),
+            "oos_end": str(w.oos_end), "params": row.params,
+            "is_objective": num(row.is_metrics.get(objective)), "is_annualized_return": is_ann,
+            "oos_annualized_return": oos_ann,
+            "oos_total_return": num(row.oos_metrics.get("total_return")),
+            "oos_sharpe_ratio": num(row.oos_metrics.get("sharpe_ratio")),
+            "oos_max_drawdown": num(row.oos_metrics.get("max_drawdown")),
+            "oos_trades": None if trades is None else int(trades),
+            "wfe": num(ww.efficiency(oos_ann, is_ann)), "oos_run_id": row.oos_run_id,
+            "is_study_id": row.is_study_id}
 
 
 def _bar_end(data: pd.DataFrame, timeframe: str) -> pd.Timestamp:
@@ -149,10 +185,19 @@ def create(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     return study_id
 
 
-def _oos_config(is_study: study_store.Study, window: ww.Window,
-                params: dict[str, Any]) -> BacktestConfig:
+def _oos_config(settings: Settings, wf: study_store.Study, is_study: study_store.Study,
+                window: ww.Window, params: dict[str, Any]) -> BacktestConfig:
+    """The out-of-sample run of ``window`` with ``params``: its range, and the bars before it
+    in its in-sample window (at most the walk-forward's in-sample length) as warm-up bars."""
     start, end = ww.config_range(window.oos_start, window.oos_end)
-    return replace(sweep.trial_config(is_study, params), start=start, end=end)
+    config = replace(sweep.trial_config(is_study, params), start=start, end=end)
+    is_len = ww.parse_length(wf_store.lengths(settings.db_path, wf.id)["is_len"],
+                             label="in-sample")
+    warm_start = max(window.is_start, window.oos_start - is_len)
+    if warm_start >= window.oos_start:
+        return config
+    return replace(config, extra={**config.extra,
+                                  warmup.KEY: ww.config_range(warm_start, window.oos_start)[0]})
 
 
 def _run_window(settings: Settings, wf: study_store.Study, row: wf_store.WindowRow, *,
@@ -176,9 +221,9 @@ def _run_window(settings: Settings, wf: study_store.Study, row: wf_store.WindowR
     is_metrics = study_store.trial_metrics(db, row.is_study_id)[best["n"]]
     returns = study_store.returns_matrix(db, row.is_study_id)
     is_daily = [float(v) for v in returns[best["n"]]] if best["n"] in returns else []
-    record = runs.request_run(settings, strategy_id=wf.strategy_id,
-                              config=_oos_config(is_study, row.window, best["params"]),
-                              version=wf.strategy_version)
+    record = runs.request_run(settings, strategy_id=wf.strategy_id, version=wf.strategy_version,
+                              config=_oos_config(settings, wf, is_study, row.window,
+                                                 best["params"]))
     if not record.status.finished:
         record = runs.execute(settings, record.id, cancel=cancel)
     if record.status is RunStatus.CANCELLED:

@@ -149,7 +149,8 @@ GLOSSARY: dict[str, str] = {
         "Rolling windows (the in-sample window of length L_is moves by a step s) or anchored "
         "ones (it always starts at the first bar and grows by s). Each window's in-sample part "
         "is optimised by a sweep; its best parameters run on the out-of-sample part of length "
-        "L_oos that follows (a cold start: indicators warm up inside it). The out-of-sample "
+        "L_oos that follows, warmed up: the bars of the in-sample window before it feed its "
+        "indicators, but no order fills on them and its metrics leave them out. The out-of-sample "
         "equity curves are compounded into one, each window starting from the previous "
         "window's final equity, and its metrics are those of a run."),
     "Walk-forward efficiency (WFE)": (

@@ -89,6 +89,8 @@ def test_walkforward_runs_in_the_background_and_shows_windows_and_wfe(server: Se
         assert printed["study_id"] == wf_id and printed["wfe"] == out["wfe"]
         assert [w["oos_run_id"] for w in printed["windows"]] == \
             [w["oos_run_id"] for w in out["windows"]]
+        assert printed["windows"] == out["windows"]  # one set of field names in JSON
+        assert "oos_sharpe_ratio" in out["windows"][0] and "is_return_ann" not in out["windows"][0]
         resumed = _cli(home, "studies", "resume", str(wf_id), "--json")
         assert resumed.returncode == 0, resumed.stderr
         assert json.loads(resumed.stdout)["status"] == "completed"  # nothing left to run

@@ -54,7 +54,58 @@ def test_a_strategy_peeking_at_the_next_bar_is_flagged(settings: Settings) -> No
     assert {f.cut for f in flagged} == set(report.cuts)  # every cut shows it
     first = flagged[0]
     assert first.name == "next_close(C)" and first.line == 12
+    # at the last bar the truncated run closes (no tomorrow): that order names its line
+    assert {f.line for f in report.findings if f.kind == "order"} <= {17, 19}
     assert first.bar == first.cut and first.truncated == "NaN"  # the last bar has no tomorrow
+
+
+PEEK_ORDERS = '''import numpy as np
+from backtesting import Strategy
+
+
+class PeekOrders(Strategy):
+    def init(self):
+        close = np.asarray(self.data.Close)
+        self.up_next = np.append(close[1:] > close[:-1], False)  # the next bar's move
+
+    def next(self):
+        i = len(self.data) - 1
+        if self.up_next[i] and not self.position:
+            self.buy()
+        elif not self.up_next[i] and self.position:
+            self.position.close()
+'''
+
+
+def test_orders_placed_with_the_next_bar_are_flagged_with_their_line(settings: Settings) -> None:
+    report = _check(settings, PEEK_ORDERS, cuts=4)
+    assert not report.passed and report.indicators == []
+    assert report.findings and {f.kind for f in report.findings} == {"order"}
+    assert {f.line for f in report.findings} <= {13, 15} and all(f.line for f in report.findings)
+    assert all(f.bar == f.cut for f in report.findings)  # the last bar's order differs
+    assert all(f"(line {f.line})" in f.text() for f in report.findings)
+
+
+PINE_FUTURE = """//@version=5
+strategy("Peek at the end", overlay=true)
+fast = ta.sma(close, 10)
+plot(fast, "Fast MA")
+plot(last_bar_index - bar_index, "Bars left")
+if bar_index == last_bar_index - 40
+    strategy.entry("L", strategy.long)
+if bar_index == last_bar_index - 20
+    strategy.close("L")
+"""
+
+
+def test_a_pine_script_using_the_last_bar_is_flagged_with_its_pine_lines(
+        settings: Settings) -> None:
+    report = _check(settings, PINE_FUTURE, Language.PINE, cuts=3)
+    flagged = {(f.kind, f.name, f.line) for f in report.findings}
+    assert ("indicator", "plot Bars left", 5) in flagged
+    assert all(f.name != "plot Fast MA" for f in report.findings)
+    orders = [f for f in report.findings if f.kind == "order"]
+    assert orders and {f.line for f in orders} <= {7, 9}
 
 
 @pytest.mark.parametrize("example", ["sma_cross.py", "macd_trend.py", "donchian_atr.py",
@@ -106,6 +157,10 @@ def test_cli_reports_lookahead_with_exit_3_and_json(home: Path, tmp_path: Path) 
     assert done.returncode == 3, done.stderr
     out = json.loads(done.stdout)
     assert out["passed"] is False and out["findings"][0]["line"] == 12
+    assert all(f["line"] in (12, 17, 19) for f in out["findings"])
+    text = _cli(home, str(peek), "--symbol", "BTCUSDT", "--timeframe", "4h", "--start",
+                "2024-01-01", "--end", "2024-02-29", "--cuts", "2")
+    assert text.returncode == 3 and "next_close(C) (line 12)" in text.stdout
 
 
 @pytest.mark.parametrize(("args", "needle"), [

@@ -3,7 +3,9 @@ heatmap, the overfitting statistics, open a trial as a run, and the Monte Carlo 
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,42 @@ def test_studies_tab_shows_trials_heatmap_and_opens_a_run(
     charts = at.get("vega_lite_chart")
     assert len(charts) >= 2
     assert any("P(lose" in m.value for m in at.markdown)
+
+
+def _study_thread(study_id: int) -> threading.Thread:
+    (thread,) = [t for t in threading.enumerate() if t.name == f"pineopt-study-{study_id}"]
+    return thread
+
+
+def test_a_sweep_started_on_the_page_survives_reruns_and_cancels(
+        template_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page starts the sweep in the server's StudyRunner (not a thread of its own): a
+    rerun and a fresh session find it running, and Cancel stops it with its trials kept."""
+    home = tmp_path / "home"
+    shutil.copytree(template_home, home)
+    monkeypatch.setenv("PINEOPT_HOME", str(home))
+    settings = make_settings(home)
+    source = (REPO / "examples" / "sma_cross.py").read_text()
+    strategies.save(settings.db_path, meta=StrategyMeta(name="Long sweep"), source=source)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/optimize.py").run()
+    at.button(key="opt_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    (study, _), = study_store.list_studies(settings.db_path)
+    assert any(f"Study {study.id} started" in s.value for s in at.success)
+    thread = _study_thread(study.id)
+    assert thread.is_alive()
+    at.run()  # a rerun: the sweep goes on, the Studies tab follows it
+    again = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    again.run()
+    again.switch_page("app_pages/optimize.py").run()  # another session sees it too
+    assert _study_thread(study.id) is thread and thread.is_alive()
+    assert study_store.get_study(settings.db_path, study.id).owner_pid == os.getpid()
+    again.button(key=f"opt_cancel_{study.id}").click().run()
+    assert not again.exception, [e.message for e in again.exception]
+    thread.join()
+    stopped = study_store.get_study(settings.db_path, study.id)
+    assert stopped.status == "cancelled"
+    stored = len(study_store.trials_frame(settings.db_path, study.id))
+    assert stored < stopped.max_trials  # stopped early, what finished is kept

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,12 +79,25 @@ def test_walk_forward_optimises_runs_stitches_and_resumes(settings: Settings, ho
     table = out.window_table()
     assert list(table["window"]) == [1, 2, 3]
     assert list(table["fast"]) == [r.params["fast"] for r in out.windows]
+    # every field the page shows has a human header with its unit; JSON keeps the field names
+    from reports.walkforward_charts import window_display
+    from ui.walkforward_tab import _window_columns
+
+    headers = _window_columns(out.study.objective)
+    shown_columns = set(window_display(table).columns) - {"fast", "slow"}
+    assert shown_columns <= set(headers)
+    assert {headers[c]["label"] for c in ("is_annualized_return", "oos_sharpe_ratio")} == \
+        {"IS return ann. %", "OOS Sharpe"}
+    assert all(list(r) == list(walkforward.WINDOW_FIELDS) for r in out.window_records())
     shown = _cli(home, "studies", "show", str(wf_id), "--json")
     assert shown.returncode == 0, shown.stderr
     summary = json.loads(shown.stdout)
     assert (summary["status"], summary["is_len"], summary["oos_len"], summary["step"]) == \
         ("completed", "20d", "10d", "10d")
     assert [w["oos_run_id"] for w in summary["windows"]] == [r.oos_run_id for r in out.windows]
+    assert summary["windows"] == out.window_records()  # the API's WindowOut fields too
+    text = _cli(home, "studies", "show", str(wf_id))
+    assert "IS return ann. %" in text.stdout and "OOS Sharpe" in text.stdout, text.stderr
     assert summary["oos_metrics"]["total_return"] == pytest.approx(product - 1)
     _page_shows(wf_id)
 
@@ -134,3 +148,45 @@ def test_a_refused_walk_forward_stores_nothing(settings: Settings, sma_source: s
             walkforward.create(settings, strategy_id=sid, config=CONFIG, specs=specs,
                                is_len="20d", oos_len="10d")
     assert study_store.list_studies(settings.db_path) == []
+
+
+def _trade_keys(trades: object) -> list[tuple]:
+    """(entry time, exit time, entry price, exit price) of each stored trade."""
+    return [(r.entry_time, r.exit_time, round(float(r.entry_price), 8),
+             round(float(r.exit_price), 8)) for r in trades.itertuples()]  # type: ignore[attr-defined]
+
+
+def test_out_of_sample_runs_start_warm_like_a_continuous_run(settings: Settings,
+                                                             sma_source: str) -> None:
+    """Each OOS run sees its in-sample bars as warm-up: its trades are exactly the trades a
+    continuous run with the same parameters makes inside the window, including ones in the
+    first `slow` bars, which a cold start (slow SMA still NaN) cannot make."""
+    import pandas as pd
+
+    db = settings.db_path
+    sid, _ = strategies.save(db, meta=StrategyMeta(name="sma"), source=sma_source)
+    wf_id = walkforward.create(settings, strategy_id=sid, config=CONFIG,
+                               specs={"fast": "10:20:10", "slow": "60"}, is_len="20d",
+                               oos_len="10d", objective="total_return")
+    assert walkforward.run(settings, wf_id, workers=1, batch_size=2).status == "completed"
+    early = 0
+    for row in walkforward.result(settings, wf_id).windows:
+        oos = runs.get_run(db, row.oos_run_id)
+        assert oos.config.extra["warmup_start"] == ww.config_range(row.window.is_start,
+                                                                   row.window.oos_start)[0]
+        bars = pd.date_range(row.window.oos_start, row.window.oos_end, freq="h",
+                             inclusive="left")
+        assert list(runs.run_equity(db, oos.id).index) == list(bars)  # no warm-up bar counted
+        continuous = runs.run_sync(settings, strategy_id=sid, config=replace(
+            oos.config, start=CONFIG.start, extra={}))
+        assert continuous.status is RunStatus.COMPLETED, continuous.error
+        whole = runs.run_trades(db, continuous.id)
+        inside = whole[whole["entry_time"] >= row.window.oos_start]
+        warm = runs.run_trades(db, oos.id)
+        assert len(warm) and _trade_keys(warm) == _trade_keys(inside)
+        assert warm["entry_bar"].min() >= 0  # counted from the window's first bar
+        early += int((warm["entry_time"] < row.window.oos_start + pd.Timedelta(hours=59)).sum())
+        cold = runs.run_sync(settings, strategy_id=sid, config=replace(oos.config, extra={}))
+        cold_trades = runs.run_trades(db, cold.id)
+        assert (cold_trades["entry_time"] >= row.window.oos_start + pd.Timedelta(hours=59)).all()
+    assert early > 0  # the warm runs traded where a cold start could not

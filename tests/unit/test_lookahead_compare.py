@@ -21,8 +21,8 @@ def _view(values: list[float], *orders: tuple) -> RunView:
 
 
 NAN = float("nan")
-BUY = (3, 1.0, NAN, NAN, NAN, NAN, False)  # placed on bar 3
-CLOSE = (7, -1.0, NAN, NAN, NAN, NAN, True)  # placed on bar 7
+BUY = (3, 1.0, NAN, NAN, NAN, NAN, False, 20)  # placed on bar 3 by line 20
+CLOSE = (7, -1.0, NAN, NAN, NAN, NAN, True, 22)  # placed on bar 7 by line 22
 
 
 def test_cuts_follow_the_trades_then_fill_evenly() -> None:
@@ -56,11 +56,46 @@ def test_an_order_placed_differently_is_flagged() -> None:
     full = _view(values, BUY, CLOSE)
     cut = _view(values[:8], BUY)  # the full run closed on bar 7, the cut run did not
     (found,) = compare(full, cut, n_bars=8, index=INDEX)
-    assert (found.kind, found.bar) == ("order", str(INDEX[7]))
-    assert found.full.startswith("close") and found.truncated == "no order"
+    assert (found.kind, found.bar, found.line) == ("order", str(INDEX[7]), 22)
+    assert found.full == f"close size=1 placed {INDEX[7]}" and found.truncated == "no order"
+    assert "order #2 (line 22)" in found.text()
+
+
+def test_an_order_only_the_truncated_run_placed_names_its_line() -> None:
+    values = [1.0] * 10
+    early = (2, -1.0, NAN, NAN, NAN, NAN, False, 31)  # a sell on bar 2 only with less data
+    (found,) = compare(_view(values, BUY), _view(values[:6], early, BUY), n_bars=6, index=INDEX)
+    assert (found.bar, found.line, found.name) == (str(INDEX[2]), 31, "#1")
+    assert found.truncated.startswith("sell")
+
+
+def test_the_line_alone_differing_is_not_lookahead() -> None:
+    values = [1.0] * 10
+    moved = (3, 1.0, NAN, NAN, NAN, NAN, False, 99)
+    assert compare(_view(values, BUY), _view(values[:6], moved), n_bars=6, index=INDEX) == []
 
 
 def test_float_noise_is_not_lookahead() -> None:
     full = _view([100.0 + k for k in range(10)])
     cut = _view([100.0 + k + 1e-12 for k in range(6)])
     assert compare(full, cut, n_bars=6, index=INDEX) == []
+
+
+def test_a_recorded_line_outside_the_source_is_refused() -> None:
+    import pytest
+
+    from core.errors import SandboxError
+    from core.studies.lookahead import _indicators
+    from core.studies.lookahead import _orders as checked_orders
+
+    orders = checked_orders(_orders_frame(BUY), 10, lines=20)
+    assert orders["line"].tolist() == [20]
+    with pytest.raises(SandboxError, match="outside the strategy's 19 lines"):
+        checked_orders(_orders_frame(BUY), 10, lines=19)
+    with pytest.raises(SandboxError, match="not a line of the strategy's 5"):
+        _indicators(pd.DataFrame({"sma@6": [1.0, 2.0]}), lines=5)
+    assert _indicators(pd.DataFrame({"sma@0": [1.0, 2.0]}), lines=5)["sma"][0] is None
+
+
+def _orders_frame(*rows: tuple) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=ORDER_COLUMNS)

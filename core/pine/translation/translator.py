@@ -99,7 +99,8 @@ class Translator:
                 series = next((a.value for a in value.args if a.name in (None, "", "series")),
                               None)
                 if path == "plot" and title is not None and series is not None:
-                    self.emit(f"rt.record_plot({title!r}, {self.exprs.expr(series)[0]})")
+                    self.emit(f"rt.record_plot({title!r}, {self.exprs.expr(series)[0]}, "
+                              f"{value.line})")
                 return
             if path in ("strategy", "indicator", "study"):
                 return
