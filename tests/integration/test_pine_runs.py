@@ -91,6 +91,15 @@ def test_percent_of_equity_long_short_with_exits_completes(home: Path, tmp_path:
     equity = runs.run_equity(db, out["run_id"])
     closes = runs.run_equity(db, out["run_id"]).index  # bar times of the run
     assert (trades["size"] < 0).sum() > 10 and (trades["size"] > 0).sum() > 10
+    # TradingView keeps the position still held at the end open: exit reason open, its P&L is
+    # Open P&L, and the closed-trade figures leave it out
+    values = runs.run_metrics(db, out["run_id"])
+    still_open = trades["exit_reason"].eq("open")
+    assert still_open.sum() == 1 == values["total_open_trades"]
+    assert "end_of_data" not in set(trades["exit_reason"])
+    assert values["total_trades"] == len(trades) - 1 == values["total_closed_trades"]
+    assert values["open_pnl"] == pytest.approx(float(trades.loc[still_open, "pnl"].sum()))
+    assert values["net_profit"] == pytest.approx(float(trades.loc[~still_open, "pnl"].sum()))
     # TradingView R11: a market entry is sized at the signal bar's close with that bar's equity,
     # qty = equity * 100 % / (close * (1 + commission %)), floored to the quantity step (the
     # symbol's lot step from the catalogue). Check
