@@ -91,15 +91,6 @@ def test_percent_of_equity_long_short_with_exits_completes(home: Path, tmp_path:
     equity = runs.run_equity(db, out["run_id"])
     closes = runs.run_equity(db, out["run_id"]).index  # bar times of the run
     assert (trades["size"] < 0).sum() > 10 and (trades["size"] > 0).sum() > 10
-    # TradingView keeps the position still held at the end open: exit reason open, its P&L is
-    # Open P&L, and the closed-trade figures leave it out
-    values = runs.run_metrics(db, out["run_id"])
-    still_open = trades["exit_reason"].eq("open")
-    assert still_open.sum() == 1 == values["total_open_trades"]
-    assert "end_of_data" not in set(trades["exit_reason"])
-    assert values["total_trades"] == len(trades) - 1 == values["total_closed_trades"]
-    assert values["open_pnl"] == pytest.approx(float(trades.loc[still_open, "pnl"].sum()))
-    assert values["net_profit"] == pytest.approx(float(trades.loc[~still_open, "pnl"].sum()))
     # TradingView R11: a market entry is sized at the signal bar's close with that bar's equity,
     # qty = equity * 100 % / (close * (1 + commission %)), floored to the quantity step (the
     # symbol's lot step from the catalogue). Check
@@ -170,3 +161,30 @@ def test_strategy_slippage_applies_in_full_beyond_the_bar_through_the_sandbox(ho
         beyond.extend(over.tolist())
     assert max(beyond) > 0  # some fills land outside their bar, as on TradingView
     assert max(beyond) <= slip * (1 + 1e-9)  # never more than the strategy's slippage
+
+
+HOLD_PINE = """//@version=5
+strategy("hold to the end", overlay=true)
+if bar_index == 10
+    strategy.entry("L", strategy.long)
+"""
+
+
+def test_a_pine_trade_still_open_at_the_end_stays_open(home: Path, tmp_path: Path) -> None:
+    # TradingView keeps the position held at the end open: the trade list says open (not
+    # end_of_data), its P&L is Open P&L beside Net profit, and it is not a closed trade
+    path = tmp_path / "hold.pine"
+    path.write_text(HOLD_PINE)
+    done = pineopt("backtest", str(path), "--symbol", "BTCUSDT", "--timeframe", "4h",
+                   "--start", "2024-01-01", "--end", "2024-03-31", "--json", home=home)
+    assert done.returncode == 0, done.stderr + done.stdout
+    run_id = json.loads(done.stdout)["run_id"]
+    db = home / "pineopt.duckdb"
+    trades = runs.run_trades(db, run_id)
+    values = runs.run_metrics(db, run_id)
+    equity = runs.run_equity(db, run_id)
+    assert list(trades["exit_reason"]) == ["open"]
+    assert values["total_open_trades"] == 1 and values["total_trades"] == 0
+    assert values["win_rate"] == 0 and values["net_profit"] == 0
+    assert values["open_pnl"] == pytest.approx(float(trades["pnl"].iloc[0]))
+    assert values["open_pnl"] == pytest.approx(equity.iloc[-1] - equity.iloc[0], rel=1e-9)
