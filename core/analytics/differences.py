@@ -16,8 +16,11 @@ DIFFERENCES: tuple[str, ...] = (
     "equity. The quantstats tearsheet is given exactly these returns with match_dates off: "
     "quantstats' default would drop the flat days before the first trade and change its CAGR, "
     "Sharpe and buy & hold.",
-    "Max drawdown is measured on every bar; quantstats' tearsheet (Max Drawdown, Calmar, "
-    "drawdown table) uses daily closes, so on intraday bars its drawdown can be smaller.",
+    "Max drawdown is measured on every bar and Exposure counts bars with a position open. "
+    "quantstats computes its Max Drawdown and Calmar from daily closes and its Time in Market "
+    "from days with a non-zero return; the tearsheet shows the per-bar values in those rows "
+    "instead (Time in Market = Exposure), but its drawdown charts and Worst 10 Drawdowns table "
+    "stay on daily closes, so on intraday bars their drawdowns can be smaller.",
     "CAGR compounds over the run's UTC days (quantstats' count of daily returns); 'Mean daily "
     "return ×365' is the arithmetic annualisation and does not compound. backtesting.py's "
     "'Return (Ann.)' is geometric over trading days.",

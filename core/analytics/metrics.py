@@ -140,7 +140,8 @@ def sortino_ratio(inp: Inputs) -> float:
 
 def max_drawdown(inp: Inputs) -> float:
     """Largest peak-to-trough fall of the per-bar equity curve, as a positive fraction.
-    quantstats measures daily closes only (a negative number); equal on daily bars."""
+    quantstats measures daily closes only (a negative number; equal on daily bars): the
+    tearsheet's Max Drawdown row shows this per-bar value instead."""
     eq = inp.equity
     return float((1.0 - eq / eq.cummax()).max())
 
@@ -252,8 +253,8 @@ def buy_hold_return(inp: Inputs) -> float:
 
 def calmar_ratio(inp: Inputs) -> float:
     """CAGR / max drawdown (per-bar); 0 when there is no drawdown (one below 1e-12 is float
-    noise of the division, not a fall). quantstats calmar uses daily closes; equal on gap-free
-    daily bars."""
+    noise of the division, not a fall). quantstats calmar uses daily closes (equal on gap-free
+    daily bars); the tearsheet's Calmar row shows this value."""
     dd = max_drawdown(inp)
     return float(cagr(inp) / dd) if dd > 1e-12 else 0.0
 
@@ -284,7 +285,8 @@ def max_drawdown_duration(inp: Inputs) -> float:
 
 def exposure(inp: Inputs) -> float:
     """Share of bars with a position open, from each trade's entry bar to its exit bar
-    inclusive (backtesting.py's Exposure Time [%], as a fraction)."""
+    inclusive (backtesting.py's Exposure Time [%], as a fraction; the tearsheet's Time in Market
+    row shows it, where quantstats would count days with a non-zero return)."""
     n = len(inp.equity)
     if not n or not len(inp.trades):
         return 0.0
