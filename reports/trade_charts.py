@@ -49,7 +49,8 @@ EXIT_STYLE = {  # exit reason -> (shape, colour); one look per reason, both side
     "signal": ("circle", "#424242"), "stop_loss": ("cross", "#d62728"),
     "take_profit": ("diamond", "#2e7d32"), "trailing_stop": ("triangle-left", "#ef6c00"),
     "liquidation": ("square", "#b71c1c"), "risk_halt": ("triangle-right", "#6d4c41"),
-    "end_of_data": ("triangle", "#757575")}
+    "end_of_data": ("triangle", "#757575"),
+    "open": ("triangle", "#bdbdbd")}  # a Pine run's trade still open: marked at the last close
 MARKER_LIMIT = 150  # beyond this many markers in view, they shrink and fade
 
 

@@ -113,8 +113,11 @@ def trade_section(b: RunBundle) -> None:
     signal = c4.text_input("Signal contains", key="trade_signal")
     shown = tables.filter_trades(b.trades, sides=sides, exit_reasons=reasons, signal=signal,
                                  outcome=outcome)
-    st.caption(f"{len(shown):,} of {len(b.trades):,} trades · click a column header to sort · "
-               "run-up / drawdown are the best / worst open P&L from stored prices (MFE / MAE)")
+    still_open = int(b.trades["exit_reason"].eq(metrics.OPEN_EXIT_REASON).sum())
+    opened = f" ({still_open} still open at the end: exit reason open)" if still_open else ""
+    st.caption(f"{len(shown):,} of {len(b.trades):,} trades{opened} · click a column header to "
+               "sort · run-up / drawdown are the best / worst open P&L from stored prices "
+               "(MFE / MAE)")
     st.dataframe(tables.trade_list(shown), hide_index=True, width="stretch", height=420,
                  column_config=TRADE_FORMATS)
 

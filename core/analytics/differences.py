@@ -6,17 +6,21 @@ The metrics themselves are defined in core.analytics.metrics and core.analytics.
 from __future__ import annotations
 
 DIFFERENCES: tuple[str, ...] = (
-    "A trade still open at the end of the data is an open trade, as in TradingView: Total "
-    "trades, Win rate and Profit factor count closed trades only and its P&L is Open P&L. "
-    "backtesting.py's '# Trades', 'Win Rate' and 'Profit Factor' count it. Python runs value it "
-    "at the last bar's open (backtesting.py's finalize_trades), Pine runs at the last close "
-    "(TradingView).",
+    "A trade still open at the end of the data: a Python run closes it on the last bar (exit "
+    "reason end_of_data, at the bar's open, as backtesting.py's finalize_trades=True) and counts "
+    "it in Total trades, Win rate, Profit factor and Net profit, so Net profit equals the final "
+    "minus the initial equity. A Pine run keeps it open, as TradingView does (exit reason open, "
+    "marked at the last close): those figures count closed trades only and its P&L is Open P&L. "
+    "With finalize_trades=False (backtesting.py semantics) it is not in the trade list at all.",
     "Daily returns are the last equity of each UTC day, the first day measured from the initial "
     "equity. The quantstats tearsheet is given exactly these returns with match_dates off: "
     "quantstats' default would drop the flat days before the first trade and change its CAGR, "
     "Sharpe and buy & hold.",
-    "Max drawdown is measured on every bar; quantstats' tearsheet (Max Drawdown, Calmar, "
-    "drawdown table) uses daily closes, so on intraday bars its drawdown can be smaller.",
+    "Max drawdown is measured on every bar and Exposure counts bars with a position open. "
+    "quantstats computes its Max Drawdown and Calmar from daily closes and its Time in Market "
+    "from days with a non-zero return; the tearsheet shows the per-bar values in those rows "
+    "instead (Time in Market = Exposure), but its drawdown charts and Worst 10 Drawdowns table "
+    "stay on daily closes, so on intraday bars their drawdowns can be smaller.",
     "CAGR compounds over the run's UTC days (quantstats' count of daily returns); 'Mean daily "
     "return ×365' is the arithmetic annualisation and does not compound. backtesting.py's "
     "'Return (Ann.)' is geometric over trading days.",

@@ -144,7 +144,8 @@ def sortino_ratio(inp: Inputs) -> float:
 
 def max_drawdown(inp: Inputs) -> float:
     """Largest peak-to-trough fall of the per-bar equity curve, as a positive fraction.
-    quantstats measures daily closes only (a negative number); equal on daily bars."""
+    quantstats measures daily closes only (a negative number; equal on daily bars): the
+    tearsheet's Max Drawdown row shows this per-bar value instead."""
     eq = inp.equity
     return float((1.0 - eq / eq.cummax()).max())
 
@@ -166,19 +167,23 @@ def cvar_95(inp: Inputs) -> float:
     return float(-r[r <= cut].mean())
 
 
-OPEN_EXIT_REASON = "end_of_data"
+OPEN_EXIT_REASON = "open"
+FINALIZED_EXIT_REASON = "end_of_data"
 
 
 def open_at_end(trades: pd.DataFrame, n_bars: int) -> pd.Series:
-    """True for trades still open at the end of the data (exit reason end_of_data, or, without
-    an exit reason column, an exit on the last bar). The engine closes them to value them."""
+    """True for trades still open at the end of the data: exit reason ``open`` (a Pine run,
+    TradingView's open trade, marked at the last close), or, without an exit reason column, an
+    exit on the last bar. A Python run's trade closed on the last bar by finalize_trades (exit
+    reason end_of_data, as backtesting.py's finalize_trades=True) is closed and counted."""
     if "ExitReason" in trades.columns:
         return trades["ExitReason"].eq(OPEN_EXIT_REASON)
     return trades["ExitBar"].astype(int).ge(n_bars - 1)
 
 
 def closed_trades(inp: Inputs) -> pd.DataFrame:
-    """The trades closed before the end of the data (TradingView's closed trades)."""
+    """The closed trades: all but a Pine run's trade still open at the end (TradingView's
+    closed trades); a Python run's end_of_data trade is closed (finalize_trades)."""
     trades = inp.trades
     if not len(trades):
         return trades
@@ -188,23 +193,24 @@ def closed_trades(inp: Inputs) -> pd.DataFrame:
 
 
 def total_trades(inp: Inputs) -> float:
-    """Number of closed trades, as TradingView's Total closed trades: a trade still open at the
-    end of the data is an open trade (its P&L is Open P&L), not counted here. backtesting.py's
-    '# Trades' counts it (its finalize_trades closes it)."""
+    """Number of closed trades. Python runs (finalize_trades=True, the crypto default) close a
+    trade still open at the end on the last bar and count it, as backtesting.py's '# Trades' with
+    finalize_trades=True; Pine runs leave it open, as TradingView's Total closed trades (its P&L
+    is Open P&L); with finalize_trades=False it is not a trade at all."""
     return float(len(closed_trades(inp)))
 
 
 def win_rate(inp: Inputs) -> float:
-    """Share of closed trades with P&L > 0 after commission (TradingView's Percent profitable;
-    backtesting.py's Win Rate also counts the trade open at the end)."""
+    """Share of closed trades (as Total trades counts them) with P&L > 0 after commission
+    (TradingView's Percent profitable, backtesting.py's Win Rate)."""
     trades = closed_trades(inp)
     return float((trades["PnL"] > 0).mean()) if len(trades) else 0.0
 
 
 def profit_factor(inp: Inputs) -> float:
-    """Gross profit / gross loss of closed trades, from trade P&L in quote currency
-    (TradingView's definition; backtesting.py uses trade returns of all trades, the one open at
-    the end included). inf when there is no losing trade."""
+    """Gross profit / gross loss of closed trades (as Total trades counts them), from trade P&L
+    in quote currency (TradingView's definition; backtesting.py uses trade returns). inf when
+    there is no losing trade."""
     trades = closed_trades(inp)
     pnl = trades["PnL"] if len(trades) else pd.Series(dtype=float)
     gross_loss = -pnl[pnl < 0].sum()
@@ -253,8 +259,8 @@ def buy_hold_return(inp: Inputs) -> float:
 
 def calmar_ratio(inp: Inputs) -> float:
     """CAGR / max drawdown (per-bar); 0 when there is no drawdown (one below 1e-12 is float
-    noise of the division, not a fall). quantstats calmar uses daily closes; equal on gap-free
-    daily bars."""
+    noise of the division, not a fall). quantstats calmar uses daily closes (equal on gap-free
+    daily bars); the tearsheet's Calmar row shows this value."""
     dd = max_drawdown(inp)
     return float(cagr(inp) / dd) if dd > 1e-12 else 0.0
 
@@ -285,7 +291,8 @@ def max_drawdown_duration(inp: Inputs) -> float:
 
 def exposure(inp: Inputs) -> float:
     """Share of bars with a position open, from each trade's entry bar to its exit bar
-    inclusive (backtesting.py's Exposure Time [%], as a fraction)."""
+    inclusive (backtesting.py's Exposure Time [%], as a fraction; the tearsheet's Time in Market
+    row shows it, where quantstats would count days with a non-zero return)."""
     n = len(inp.equity)
     if not n or not len(inp.trades):
         return 0.0

@@ -5,13 +5,13 @@ max contracts held, open P&L, commission) and the equity-level run-up / drawdown
 the ordered summary table that mixes them with core.analytics.metrics' equity-based ratios (those
 have an All value only, as in TradingView).
 
-Open vs closed: a trade still open at the end of the data (the engine closes it with exit reason
-``end_of_data``: Python runs at the last bar's open, as backtesting.py's finalize_trades does;
-Pine runs at the last close, as TradingView marks it) counts as an *open* trade here, as
-TradingView shows it: its mark-to-market P&L is Open P&L and it is left out of every
-closed-trade statistic, and of core.analytics.metrics' total_trades, win_rate and profit_factor (the
-same closed-trade definitions). P&L is in USDT after commission; sizes are coins; "bars" count from
-the entry bar to the exit bar.
+Open vs closed: a Python run's trade still open at the end of the data is closed on the last bar
+(exit reason ``end_of_data``, at its open, as backtesting.py's finalize_trades=True) and counted
+like any closed trade. A Pine run's stays open, as TradingView shows it (exit reason ``open``,
+marked at the last close): its mark-to-market P&L is Open P&L and it is left out of every
+closed-trade statistic, and of core.analytics.metrics' total_trades, win_rate and profit_factor
+(the same closed-trade definitions). P&L is in USDT after commission; sizes are coins; "bars"
+count from the entry bar to the exit bar.
 """
 
 from __future__ import annotations
@@ -168,9 +168,9 @@ def max_contracts_held(t: SideTrades) -> float:
 
 
 def open_pnl(t: SideTrades) -> float:
-    """Mark-to-market P&L (USDT) of trades still open at the end, after commission: at the last
-    close for Pine runs (TradingView), at the last bar's open for Python runs (backtesting.py's
-    end-of-data close)."""
+    """Mark-to-market P&L (USDT) of trades still open at the end, after commission, at the last
+    close: Pine runs (TradingView's Open P&L). Python runs close such a trade on the last bar
+    (finalize_trades) and count it, so theirs is 0."""
     return float(t.open.pnl.sum()) if len(t.open) else 0.0
 
 
@@ -181,12 +181,12 @@ def commission_paid(t: SideTrades) -> float:
 
 
 def total_closed_trades(t: SideTrades) -> float:
-    """Number of closed trades (the trade open at the end is not one)."""
+    """Number of closed trades (a Pine run's trade open at the end is not one)."""
     return float(len(t.closed))
 
 
 def total_open_trades(t: SideTrades) -> float:
-    """Number of trades still open at the end of the data."""
+    """Number of trades still open at the end of the data (Pine runs; exit reason open)."""
     return float(len(t.open))
 
 
@@ -312,10 +312,12 @@ EQUITY_STATS: dict[str, tuple[Callable[[metrics.Inputs], float], str, str]] = {
 }
 
 # TradingView's Performance Summary order; seed and equity rows have an All value only.
-SUMMARY_ROWS = ("net_profit", "net_profit_pct", "gross_profit", "gross_loss", "max_runup_usdt",
-                "max_runup", "max_drawdown_usdt", "max_drawdown", "buy_hold_return",
-                "sharpe_ratio", "sortino_ratio", "closed_profit_factor", "max_contracts_held",
-                "open_pnl", "commission_paid", "total_closed_trades", "total_open_trades",
+# Open P&L sits beside Net profit, as in TradingView's header.
+SUMMARY_ROWS = ("net_profit", "net_profit_pct", "open_pnl", "gross_profit", "gross_loss",
+                "max_runup_usdt", "max_runup", "max_drawdown_usdt", "max_drawdown",
+                "buy_hold_return", "sharpe_ratio", "sortino_ratio", "closed_profit_factor",
+                "max_contracts_held", "commission_paid", "total_closed_trades",
+                "total_open_trades",
                 "winning_trades", "losing_trades", "percent_profitable", "avg_trade",
                 "avg_winning_trade", "avg_losing_trade", "ratio_avg_win_loss",
                 "largest_winning_trade", "largest_losing_trade", "avg_bars_in_trades",

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.analytics import metrics
 from core.runs import broker_check, child_files
 from core.errors import SandboxError
 
@@ -59,12 +60,18 @@ def check_result(out_dir: Path, data: pd.DataFrame, claimed: dict, *, cash_usdt:
 
     The returned equity is the host's recomputation (equal to the child's on every bar but the
     last, where backtesting.py may still hold an order filled after the final close-out).
+    A Pine run's trade still open at the end gets exit reason ``open`` (TradingView's open trade,
+    core.analytics.metrics.open_at_end); a Python run's stays ``end_of_data`` (closed, counted).
     Raises SandboxError(status="result_rejected") on any mismatch, and on any other error the
     untrusted files cause while being checked.
     """
     with untrusted("the result files"):
-        return _check_result(out_dir, data, claimed, cash_usdt=cash_usdt, broker=broker,
-                             funding=funding, pine=pine)
+        equity, trades = _check_result(out_dir, data, claimed, cash_usdt=cash_usdt,
+                                       broker=broker, funding=funding, pine=pine)
+    if pine and "ExitReason" in trades:  # TradingView keeps a trade open at the end open
+        trades["ExitReason"] = trades["ExitReason"].replace(metrics.FINALIZED_EXIT_REASON,
+                                                            metrics.OPEN_EXIT_REASON)
+    return equity, trades
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 - ``crypto`` (the default): fractional coins on the symbol's lot step and minimum notional, no
   short selling on spot unless margin is enabled, the exchange's maker/taker fee preset when no
-  fee is given, and trades still open on the last bar closed there and counted.
+  fee is given, and trades still open on the last bar closed there and counted (Python; a Pine
+  run keeps them open, as TradingView: core.analytics.metrics.open_at_end).
 - ``backtesting``: exactly ``Backtest(data, cls, cash=cash, commission=commission)`` of
   backtesting.py 0.6.6: whole units, shorts allowed on spot, one fee rate for every fill (0
   unless given, never a preset), no slippage, fills at the next bar's open, no risk rules, and

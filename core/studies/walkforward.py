@@ -314,7 +314,8 @@ def _stitched_trades(db: Any, rows: list[wf_store.WindowRow], curves: list[pd.Se
                                EntryBar=trades["EntryBar"] + offset,
                                ExitBar=trades["ExitBar"] + offset)
         if i < len(rows) - 1 and "ExitReason" in trades.columns:
-            trades["ExitReason"] = trades["ExitReason"].replace("end_of_data", "window_end")
+            trades["ExitReason"] = trades["ExitReason"].replace(
+                {"end_of_data": "window_end", "open": "window_end"})  # Pine marks it open
         frames.append(trades)
         offset += len(curve)
     frames = [f for f in frames if len(f)]

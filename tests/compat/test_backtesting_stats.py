@@ -114,3 +114,39 @@ def test_the_stated_differences_are_real_on_this_run(both) -> None:
             assert lab[pair.metric] != pytest.approx(stats[pair.stat] * pair.scale, rel=1e-3), \
                 pair.metric
     assert stats["CAGR [%]"] / 100 != pytest.approx(lab["cagr"], rel=1e-6)
+
+
+def test_a_finalized_trade_is_counted_as_backtesting_py_counts_it(template_home,
+                                                                  tmp_path_factory) -> None:
+    """finalize_trades=True on both sides: the trade still open at the end is closed on the last
+    bar and counted in '# Trades' and 'Win Rate' by backtesting.py, and in Total trades, Win rate
+    and Net profit by the lab (issue 14: it was listed but not counted)."""
+    import shutil
+
+    from tests.conftest import make_settings
+
+    home = tmp_path_factory.mktemp("finalized") / "home"
+    shutil.copytree(template_home, home)
+    settings: Settings = make_settings(home)
+    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="qs"), source=QUICK_START)
+    mapping = config_file.merge({**WINDOW, "cash_usdt": 10_000_000.0},
+                                {**semantics.defaults("backtesting", commission=0.002),
+                                 "finalize_trades": True})
+    run = runs.run_sync(settings, strategy_id=sid, config=config_file.build_config(mapping))
+    assert run.status is RunStatus.COMPLETED, run.error
+    data = market_data.load_ohlcv(settings.db_path, **WINDOW)
+    namespace: dict = {}
+    exec(compile(QUICK_START, "quick_start", "exec"), namespace)  # noqa: S102 - our source
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = Backtest(data, namespace["SmaCross"], cash=10_000_000, commission=0.002,
+                         finalize_trades=True).run()
+    lab = runs.run_metrics(settings.db_path, run.id)
+    trades = runs.run_trades(settings.db_path, run.id)
+    assert stats["_trades"]["ExitTime"].iloc[-1] == data.index[-1]  # one was finalized
+    assert trades["exit_reason"].iloc[-1] == "end_of_data"
+    assert lab["total_trades"] == stats["# Trades"] == len(trades)
+    assert lab["total_open_trades"] == 0 and lab["open_pnl"] == 0
+    assert lab["win_rate"] == pytest.approx(stats["Win Rate [%]"] / 100, rel=1e-12)
+    assert lab["total_return"] == pytest.approx(stats["Return [%]"] / 100, rel=1e-9)
+    assert lab["net_profit_pct"] == pytest.approx(lab["total_return"], rel=1e-9)

@@ -80,14 +80,19 @@ def _text(name: str, value: float) -> str:
     return trade_stats.format_value(name, value)
 
 
-def test_the_run_has_liquidations_an_open_trade_and_never_negative_equity(lab: dict) -> None:
+def test_the_run_has_liquidations_a_finalized_trade_and_never_negative_equity(lab: dict) -> None:
     b = lab["bundle"]
     reasons = set(b.trades["exit_reason"])
     assert {"liquidation", "end_of_data"} <= reasons
     assert b.equity.min() >= 0  # isolated margin: a liquidation loses the margin, no more
     values = b.metrics["all"]
-    assert values["total_open_trades"] == 1
-    assert values["total_trades"] == len(b.trades) - 1  # closed trades only
+    # a Python run closes the trade still open at the end (finalize_trades) and counts it
+    assert values["total_open_trades"] == 0 and values["open_pnl"] == 0
+    assert values["total_trades"] == len(b.trades) == values["total_closed_trades"]
+    assert values["win_rate"] == pytest.approx((b.trades["pnl"] > 0).mean(), rel=1e-12)
+    assert values["net_profit"] == pytest.approx(b.trades["pnl"].sum(), rel=1e-12)
+    # so Net profit is the whole change of equity, as Total return says
+    assert values["net_profit_pct"] == pytest.approx(values["total_return"], rel=1e-9)
 
 
 def test_paired_figures_have_one_value(lab: dict) -> None:
@@ -168,8 +173,19 @@ def _tearsheet_rows(page: str) -> dict[str, tuple[str, str]]:
 def test_the_tearsheet_shows_the_results_pages_values(lab: dict) -> None:
     b = lab["bundle"]
     values = b.metrics["all"]
-    page = tearsheet.build_html(b.equity, b.benchmark, title="t").decode()
+    page = tearsheet.build_html(b.equity, b.benchmark, title="t",
+                                trades=trade_stats.engine_trades(b.trades)).decode()
     rows = _tearsheet_rows(page)
+    # rows that depend on the bar resolution show the Results page's per-bar values (1 h bars:
+    # quantstats' own would be on daily closes / days with a non-zero return)
+    assert rows["Max Drawdown"][1] == f"{-values['max_drawdown'] * 100:.2f}%"
+    assert rows["Time in Market"] == ("100.00%", f"{values['exposure'] * 100:.2f}%")
+    assert rows["Calmar"][1] == f"{values['calmar_ratio']:.2f}"
+    assert _text("max_drawdown", values["max_drawdown"]) == rows["Max Drawdown"][1].lstrip("-")
+    assert _text("exposure", values["exposure"]) == rows["Time in Market"][1]
+    bench_dd = float((1 - b.benchmark / b.benchmark.cummax()).max())
+    assert rows["Max Drawdown"][0] == f"{-bench_dd * 100:.2f}%"
+    assert "per-bar values" in page
     assert rows["Risk-Free Rate"] == ("0.0%", "0.0%")
     for label, name in TEARSHEET.items():
         text = rows[label][1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from pathlib import Path
@@ -161,3 +162,53 @@ def test_strategy_slippage_applies_in_full_beyond_the_bar_through_the_sandbox(ho
         beyond.extend(over.tolist())
     assert max(beyond) > 0  # some fills land outside their bar, as on TradingView
     assert max(beyond) <= slip * (1 + 1e-9)  # never more than the strategy's slippage
+
+
+HOLD_PINE = """//@version=5
+strategy("hold to the end", overlay=true)
+if bar_index == 10
+    strategy.entry("L", strategy.long)
+"""
+
+
+def test_a_pine_trade_still_open_at_the_end_stays_open(home: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # TradingView keeps the position held at the end open: the trade list says open (not
+    # end_of_data), its P&L is Open P&L beside Net profit, and it is not a closed trade
+    path = tmp_path / "hold.pine"
+    path.write_text(HOLD_PINE)
+    done = pineopt("backtest", str(path), "--symbol", "BTCUSDT", "--timeframe", "4h",
+                   "--start", "2024-01-01", "--end", "2024-03-31", "--json", home=home)
+    assert done.returncode == 0, done.stderr + done.stdout
+    run_id = json.loads(done.stdout)["run_id"]
+    db = home / "pineopt.duckdb"
+    trades = runs.run_trades(db, run_id)
+    values = runs.run_metrics(db, run_id)
+    equity = runs.run_equity(db, run_id)
+    assert list(trades["exit_reason"]) == ["open"]
+    assert values["total_open_trades"] == 1 and values["total_trades"] == 0
+    assert values["win_rate"] == 0 and values["net_profit"] == 0
+    assert values["open_pnl"] == pytest.approx(float(trades["pnl"].iloc[0]))
+    assert values["open_pnl"] == pytest.approx(equity.iloc[-1] - equity.iloc[0], rel=1e-9)
+    # the Results page says so: the trade list's caption and Open P&L next to Net profit
+    from streamlit.testing.v1 import AppTest
+
+    from core.analytics import trade_stats
+    monkeypatch.setenv("PINEOPT_HOME", str(home))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+    at.session_state["selected_run_id"] = run_id
+    at.run()
+    at.switch_page("app_pages/results.py").run()
+    at.session_state["results_tab"] = "Trades"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("1 of 1 trades (1 still open at the end: exit reason open)" in c.value
+               for c in at.caption)
+    at.session_state["results_tab"] = "Metrics"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    summary = "".join(e.proto.body for e in at.get("html"))
+    labels = [trade_stats.describe(n).label for n in ("net_profit", "net_profit_pct", "open_pnl")]
+    at_ = [summary.index(f">{html.escape(label)}<") for label in labels]
+    assert at_ == sorted(at_)  # Net profit, Net profit %, then Open P&L
+    assert trade_stats.format_value("open_pnl", values["open_pnl"]) in summary

@@ -74,6 +74,22 @@ def test_stored_exit_reason_decides_what_is_open(inp: metrics.Inputs) -> None:
     assert s["all"]["total_open_trades"] == 0.0 and s["all"]["net_profit"] == 115.0
 
 
+def test_a_finalized_trade_is_counted_and_an_open_one_is_not(inp: metrics.Inputs) -> None:
+    # Python runs: the trade closed on the last bar by finalize_trades is a closed trade
+    done = TRADES.assign(ExitReason=["signal", "signal", "stop", "signal", "end_of_data"])
+    s = trade_stats.compute_by_side(metrics.Inputs(equity=inp.equity, trades=done,
+                                                   benchmark=inp.benchmark))
+    assert s["all"]["total_closed_trades"] == 5.0 and s["all"]["open_pnl"] == 0.0
+    assert s["all"]["net_profit"] == 115.0 and s["all"]["percent_profitable"] == 3 / 5
+    # Pine runs (TradingView): the trade still open at the end is Open P&L, not a closed trade
+    held = done.assign(ExitReason=["signal", "signal", "stop", "signal", "open"])
+    inp_held = metrics.Inputs(equity=inp.equity, trades=held, benchmark=inp.benchmark)
+    s = trade_stats.compute_by_side(inp_held)
+    assert s["all"]["total_closed_trades"] == 4.0 and s["all"]["open_pnl"] == 25.0
+    assert s["all"]["net_profit"] == 90.0 and metrics.total_trades(inp_held) == 4.0
+    assert metrics.win_rate(inp_held) == 0.5
+
+
 def test_trade_extras_follow_backtesting_py(inp: metrics.Inputs) -> None:
     pnl = TRADES["PnL"]
     assert metrics.sqn(inp) == pytest.approx(math.sqrt(5) * pnl.mean() / pnl.std(ddof=1))
