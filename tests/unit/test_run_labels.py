@@ -54,3 +54,4 @@ def test_runs_list_has_market_and_origin_columns(settings: Settings, sma_source:
     rows = {r["run_id"]: r for r in json.loads(capsys.readouterr().out)}
     assert (rows[plain]["market"], rows[plain]["origin"]) == ("spot", "")
     assert (rows[oos]["market"], rows[oos]["origin"]) == ("perp", "WF 3 · window 2")
+
