@@ -48,13 +48,28 @@ def main(argv: list[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = InertStream(out), InertStream(err)
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # `pineopt ... | head`: the reader left; quiet, as Unix tools are
+        return _reader_left(out)
     finally:
         if isinstance(sys.stdout, InertStream):
-            sys.stdout.flush()
             sys.stdout = out
         sys.stderr.flush()
         sys.stderr = err
+
+
+def _reader_left(out: object) -> int:
+    """Exit code 141 (SIGPIPE) with stdout pointed at /dev/null, so the interpreter's final
+    flush of what is still buffered cannot print a BrokenPipeError traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())  # type: ignore[attr-defined]
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # a stream without a descriptor (tests)
+        pass
+    return 141
 
 
 def _main(argv: list[str] | None) -> int:
@@ -107,9 +122,6 @@ def run_handler(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("pineopt: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `pineopt runs list | head`: the reader left, not an error
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        return 0
 
 
 def _configure_logging() -> None:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from clicmd import common
 from clicmd.common import forwarded, print_json, settings, status_line
 from core.analytics import run_bundle as analytics, metrics
 from core.runs import config_file, pine_run, notes as run_notes, service as runs, semantics
@@ -179,12 +180,11 @@ def handle(args: argparse.Namespace) -> int:
         print(f"run {run.id}: {run.status.value}")
         for note in notes:
             print(f"  warning: {note}")
-        for name in metrics.METRICS:  # the documented headline set; `pineopt report` has all
-            if name in values:
-                print(f"  {metrics.describe(name).label:<22} "
-                      f"{metrics.format_value(name, values[name])}")
-        for name, value in split.items():
-            print(f"  {name.replace('_', ' '):<22} {value:,.4f}")
+        # the documented headline set (`pineopt report` has all), then the cost split
+        pairs = [(metrics.describe(n).label, metrics.format_value(n, values[n]))
+                 for n in metrics.METRICS if n in values]
+        pairs += [(n.replace("_", " "), common.split_text(n, v)) for n, v in split.items()]
+        print("\n".join(common.labelled(pairs)))
     if run.status is not RunStatus.COMPLETED:
         if not args.json:
             raise PineOptError(f"run {run.id} {run.status.value}: {run.error}")

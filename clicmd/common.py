@@ -127,6 +127,21 @@ def table(rows: list[list[Any]], headers: list[str]) -> str:
                      for r in cells)
 
 
+_COUNTS = ("liquidations", "orders_rejected", "open_trades_at_end")  # cost-split counts
+
+
+def split_text(name: str, value: float) -> str:
+    """A cost-split value: counts (liquidations, rejected orders) as integers, USDT with 4
+    decimals."""
+    return f"{value:,.0f}" if name.startswith(_COUNTS) else f"{value:,.4f}"
+
+
+def labelled(pairs: list[tuple[str, str]]) -> list[str]:
+    """'  label  value' lines with the values in one column, however long the labels."""
+    width = max((len(label) for label, _ in pairs), default=0)
+    return [f"  {label:<{width}}  {value}" for label, value in pairs]
+
+
 def add_parser(sub: Any) -> None:
     """Register `pineopt init`."""
     p = sub.add_parser("init", help="create the store (migrations + sample data) if absent")

@@ -15,7 +15,7 @@ from core.strategies import files, crud as strategies
 from core.runs import pine_run
 from core.errors import PineOptError
 from core.model import Language, StrategyMeta
-from core.studies import stats, study_store, sweep
+from core.studies import space, stats, study_store, sweep
 from core.studies.background import StudyRunner
 
 
@@ -133,13 +133,25 @@ def handle_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([{"id": st.id, "strategy": st.strategy_name, "method": st.method,
                      "objective": st.objective, "status": st.shown_status, "trials": n,
-                     "max_trials": st.max_trials, "created_at": st.created_at}
+                     "max_trials": st.max_trials, "planned_trials": _budget(st),
+                     "created_at": st.created_at}
                     for st, n in rows])
         return 0
     print(table([[st.id, st.strategy_name, st.method, f"{st.direction} {st.objective}",
-                  st.shown_status, f"{n}/{st.max_trials}", st.created_at] for st, n in rows],
+                  st.shown_status, f"{n}/{_budget(st)}", st.created_at] for st, n in rows],
                 ["id", "strategy", "method", "objective", "status", "trials", "created"]))
     return 0
+
+
+def _budget(study: study_store.Study) -> int:
+    """The trials a study can run: a grid's size (after constraints) when that is below the
+    trial budget, otherwise the budget."""
+    if study.method != "grid" or study.kind == "walkforward":
+        return study.max_trials
+    dims = sweep.dimensions(study)
+    if space.size(dims) > study.max_trials:
+        return study.max_trials
+    return sum(1 for _ in space.grid(dims, sweep.rules(study)))
 
 
 def handle_show(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from clicmd import common
 from clicmd.common import print_json, reader, settings, status, table, write_output
 from core.analytics import metrics, trade_stats
 from core.runs import admin as run_admin, service as runs
@@ -71,12 +72,14 @@ def _list(args: argparse.Namespace) -> int:
     s = reader()
     records = _matching(s.db_path, args)
     changes = run_admin.param_changes(s.db_path, records)
+    origins = run_admin.run_origins(s.db_path, [r.id for r in records])
     rows = []
     for r in records:
         ret = runs.run_metrics(s.db_path, r.id).get("total_return")
         rows.append({"run_id": r.id, "status": r.status.value, "strategy": r.strategy_name,
                      "version": r.strategy_version, "symbol": r.config.symbol,
-                     "timeframe": r.config.timeframe, "created_at": str(r.created_at),
+                     "market": r.config.market, "timeframe": r.config.timeframe,
+                     "origin": origins.get(r.id, ""), "created_at": str(r.created_at),
                      "total_return": ret, "params_changed": changes[r.id]})
     if args.json:
         print_json(rows)
@@ -86,11 +89,12 @@ def _list(args: argparse.Namespace) -> int:
               "no runs yet: `pineopt backtest FILE --symbol BTCUSDT --timeframe 1h`")
         return 0
     print(table([[r["run_id"], r["status"], r["strategy"], r["version"], r["symbol"],
-                  r["timeframe"], r["created_at"][:19],
+                  r["market"], r["timeframe"], r["created_at"][:19],
                   metrics.format_value("total_return", r["total_return"]),
+                  r["origin"] or "-",
                   run_admin.param_text(r["params_changed"]).removeprefix(" · ")] for r in rows],
-                ["ID", "STATUS", "STRATEGY", "VER", "SYMBOL", "TF", "CREATED (UTC)", "RETURN",
-                 "PARAMS (not default)"]))
+                ["ID", "STATUS", "STRATEGY", "VER", "SYMBOL", "MARKET", "TF", "CREATED (UTC)",
+                 "RETURN", "FROM", "PARAMS (not default)"]))
     return 0
 
 
@@ -112,8 +116,9 @@ def _show(args: argparse.Namespace) -> int:
           f"{cfg.exchange}/{cfg.market} {cfg.symbol} {cfg.timeframe} {cfg.start or 'start'} to "
           f"{cfg.end or 'end'} · cash {cfg.cash_usdt:,.0f} USDT"
           f"{run_admin.param_text(doc['params_changed'])}")
-    for name in doc["metrics"]:
-        print(f"  {metrics.describe(name).label:<22} {metrics.format_value(name, values[name])}")
+    for line in common.labelled([(metrics.describe(n).label, metrics.format_value(n, values[n]))
+                                 for n in doc["metrics"]]):
+        print(line)
     if run.error:
         print(f"error: {run.error}")
     return 0

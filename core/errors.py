@@ -35,6 +35,7 @@ class TranslationError(PineOptError):
     def __init__(self, message: str, *, line: int = 0, col: int = 0) -> None:
         self.line = line
         self.col = col
+        self.detail = message  # without the position, for reports that show it themselves
         where = f"line {line}, col {col}: " if line else ""
         super().__init__(where + message)
 

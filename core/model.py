@@ -11,7 +11,7 @@ import enum
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -290,6 +290,12 @@ class BacktestConfig:
             if data[name] == blank[name]:
                 del data[name]
         return data
+
+    def with_range(self, first: datetime, last: datetime) -> BacktestConfig:
+        """This config with an empty start/end set to the first/last day of the bars it used
+        (what a run stores, so an undated request records its actual range)."""
+        return replace(self, start=self.start or f"{first:%Y-%m-%d}",
+                       end=self.end or f"{last:%Y-%m-%d}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BacktestConfig:

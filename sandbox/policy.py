@@ -309,14 +309,10 @@ def _make_write_guard(strategy_module: str) -> Any:
     return guard
 
 
-def restricted_globals(*, module_name: str, printer: Any) -> dict[str, Any]:
-    """The globals a strategy module executes with (RestrictedPython guards + allow-list).
-
-    ``printer`` is the _print_ factory (a capped collector class). No module objects are
-    exposed through the builtins (B5).
-    """
-    from RestrictedPython import Guards, safe_builtins
-    from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+def strategy_builtins() -> dict[str, Any]:
+    """The builtins a strategy module sees in the child: the one table validation checks
+    names against too (core.strategies.rules), so the two cannot disagree."""
+    from RestrictedPython import safe_builtins
 
     names = {k: v for k, v in safe_builtins.items()
              if k not in FORBIDDEN_NAMES and not k.startswith("_")}
@@ -325,8 +321,20 @@ def restricted_globals(*, module_name: str, printer: Any) -> dict[str, Any]:
     names["__import__"] = _guarded_import
     names["super"] = builtins.super
     names["__build_class__"] = builtins.__build_class__
+    return names
+
+
+def restricted_globals(*, module_name: str, printer: Any) -> dict[str, Any]:
+    """The globals a strategy module executes with (RestrictedPython guards + allow-list).
+
+    ``printer`` is the _print_ factory (a capped collector class). No module objects are
+    exposed through the builtins (B5).
+    """
+    from RestrictedPython import Guards
+    from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+
     return {
-        "__builtins__": names,
+        "__builtins__": strategy_builtins(),
         "__name__": module_name,
         "__metaclass__": type,
         "_getattr_": _make_getattr(module_name),

@@ -20,8 +20,8 @@ FLASH = "runs_flash"  # (kind, text) shown once after the next rerun
 def run_labels(db: Path, records: list[RunRecord]) -> dict[int, str]:
     """Run id -> picker label, with the parameters that differ from the strategy's defaults."""
     changes = run_admin.param_changes(db, records)
-    return {r.id: f"Run {r.id} · {r.strategy_name} v{r.strategy_version} · {r.config.symbol} "
-                  f"{r.config.timeframe}{run_admin.param_text(changes[r.id])} · {r.status.value}"
+    origins = run_admin.run_origins(db, [r.id for r in records])
+    return {r.id: f"{run_admin.run_label(r, changes, origins)} · {r.status.value}"
             for r in records}
 
 

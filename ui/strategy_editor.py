@@ -104,9 +104,10 @@ def _doc(settings: Settings, sid: int | None) -> Doc:
 
 def _upload(settings: Settings) -> None:
     # One limit, stated in the label and checked by files.decode_upload; the widget's own
-    # whole-MB cap (its smallest) only stops far bigger files, so its text is hidden.
+    # whole-MB cap (1 MB, its smallest) only stops far bigger files, so its "1MB per file"
+    # line (a span in the dropzone's instructions) is hidden.
     st.html("<style>[class*='st-key-upload_'] [data-testid='stFileUploaderDropzoneInstructions'] "
-            "small {display: none}</style>")
+            "{display: none}</style>")
     got = st.file_uploader(f"Upload a strategy file (.py or .pine, up to {files.MAX_UPLOAD_TEXT})",
                            type=["py", "pine"], key=f"upload_{st.session_state.get(NONCE, 0)}",
                            max_upload_size=1)

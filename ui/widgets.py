@@ -73,11 +73,6 @@ STATUS_TEXT = {
 JOB_HISTORY = 30
 
 
-def _run_label(run: RunRecord, changes: dict[int, dict[str, Any]]) -> str:
-    return (f"Run {run.id} · {run.strategy_name} v{run.strategy_version} · {run.config.symbol} "
-            f"{run.config.timeframe}{run_admin.param_text(changes.get(run.id, {}))}")
-
-
 def _active_job(run: RunRecord, position: int, label: str) -> None:
     cols = st.columns([5, 1])
     if run.status is RunStatus.RUNNING:
@@ -122,12 +117,13 @@ def _job_list(settings: Settings, recent: list[RunRecord], *, live: bool) -> Non
                                    where=action, key="jobdel_failed")
     done = [r for r in recent if r.status.finished][:8]
     changes = run_admin.param_changes(settings.db_path, [*active, *done])
+    origins = run_admin.run_origins(settings.db_path, [r.id for r in [*active, *done]])
     queued = 0
     for run in sorted(active, key=lambda r: r.status is not RunStatus.RUNNING):
         queued += run.status is RunStatus.QUEUED
-        _active_job(run, queued, _run_label(run, changes))
+        _active_job(run, queued, run_admin.run_label(run, changes, origins))
     for run in done:
-        _finished_job(settings, run, _run_label(run, changes), live=live)
+        _finished_job(settings, run, run_admin.run_label(run, changes, origins), live=live)
 
 
 @st.fragment(run_every=1.0)

@@ -71,7 +71,7 @@ class SymbolInfo:
 def check_market(market: str) -> str:
     """Return ``market`` if it is spot or perp; raise DataError otherwise."""
     if market not in MARKETS:
-        raise DataError(f"Unknown market {market!r}; use 'spot' or 'perp' (USDⓈ-M perpetual).")
+        raise DataError(f"Unknown market {market!r}; use 'spot' or 'perp' (USDS-M perpetual).")
     return market
 
 

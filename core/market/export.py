@@ -33,13 +33,27 @@ def find_dataset(db: Path, *, symbol: str, timeframe: str = "", exchange: str = 
                         + "; see `pineopt data list`.")
     series = sorted({(d.exchange, d.market) for d in sets})
     if len(series) > 1:
-        names = ", ".join(f"{e}/{m}" for e, m in series)
-        raise DataError(f"{wanted} is stored for several sources ({names}); add --exchange and "
-                        "--market to choose one.")
+        raise DataError(_ambiguous(wanted, series))
     exact = [d for d in sets if d.timeframe == timeframe]
     if exact:
         return exact[0]
     return min(sets, key=lambda d: market_data.TIMEFRAME_MINUTES[d.timeframe])
+
+
+def _ambiguous(symbol: str, series: list[tuple[str, str]]) -> str:
+    """Which option tells the stored sources of ``symbol`` apart, with each choice spelled out."""
+    one_exchange = len({e for e, _ in series}) == 1
+    one_market = len({m for _, m in series}) == 1
+    if one_exchange:
+        choices = [f"--market {m}" for _, m in series]
+    elif one_market:
+        choices = [f"--exchange {e}" for e, _ in series]
+    else:
+        choices = [f"--exchange {e} --market {m}" for e, m in series]
+    flag = "--market" if one_exchange else "--exchange" if one_market else "--exchange and --market"
+    return (f"{symbol} is stored for several {'markets' if one_exchange else 'sources'} "
+            f"({', '.join(f'{e}/{m}' for e, m in series)}); add {flag} to choose one: "
+            f"{' or '.join(choices)}.")
 
 
 def export_ohlcv(db: Path, path: Path, *, exchange: str, market: str, symbol: str,

@@ -1,7 +1,7 @@
 """File layouts we can import, column detection, and one file's rows -> a clean frame.
 
 Layouts: Binance public-data klines (12 columns, ms or µs times; spot files have no header, so
-a file with Binance's kline header is taken as USDⓈ-M futures, market "perp", unless told),
+a file with Binance's kline header is taken as USDS-M futures, market "perp", unless told),
 Binance funding-rate files (calc_time, funding_interval_hours, last_funding_rate),
 ccxt's OHLCV list ([[ms, open, high, low, close, volume], ...] as JSON or CSV), and generic
 CSV/Parquet with a time column and OHLCV columns found by name. When detection is unsure the
@@ -154,7 +154,7 @@ def detect(raw: RawTable) -> Detection:
         found = {k: _by_name(cols, v) for k, v in _SYNONYMS.items()}
         missing = [k for k, v in found.items() if v is None]
         kline = raw.width == 12 and tuple(_norm(c) for c in cols) == KLINE_HEADER[:len(cols)]
-        # Binance's spot kline files have no header; its USDⓈ-M futures files have this one.
+        # Binance's spot kline files have no header; its USDS-M futures files have this one.
         layout = "binance-um-kline" if kline else "generic"
         if not missing:
             return Detection(layout=layout, columns=tuple(cols),

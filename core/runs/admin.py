@@ -132,3 +132,35 @@ def param_text(changes: dict[str, Any]) -> str:
     """' · fast=10, slow=30' for a run's changed parameters, '' when none."""
     return " · " + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                              for k, v in changes.items()) if changes else ""
+
+
+def run_origins(db: Path, run_ids: list[int]) -> dict[int, str]:
+    """Run id -> where the run came from, through RUN_LINKS: 'WF 3 · window 2' (a walk-forward
+    window's out-of-sample run) or 'Study 5 · trial 12'; runs started on their own are absent."""
+    ids = sorted(set(run_ids))
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    with store.connect(db) as con:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_schema = 'main'").fetchall()}
+        wf = con.execute("SELECT oos_run_id, study_id, k FROM walkforward_windows "  # noqa: S608
+                         f"WHERE oos_run_id IN ({marks})", ids).fetchall() \
+            if "walkforward_windows" in tables else []
+        trials = con.execute("SELECT run_id, study_id, n FROM trials "  # noqa: S608
+                             f"WHERE run_id IN ({marks})", ids).fetchall() \
+            if "trials" in tables else []
+    out = {int(r): f"Study {s} · trial {n}" for r, s, n in trials}
+    out.update({int(r): f"WF {s} · window {k}" for r, s, k in wf})
+    return out
+
+
+def run_label(run: RunRecord, changes: dict[int, dict[str, Any]],
+              origins: dict[int, str]) -> str:
+    """'Run 7 · sma v2 · BTCUSDT perp 1h · fast=10 · WF 3 · window 2': what tells runs apart in
+    pickers and lists (the market included: a spot and a perpetual run are different runs)."""
+    cfg = run.config
+    origin = f" · {origins[run.id]}" if run.id in origins else ""
+    return (f"Run {run.id} · {run.strategy_name} v{run.strategy_version} · {cfg.symbol} "
+            f"{cfg.market} {cfg.timeframe}"
+            f"{param_text(changes.get(run.id, {}))}{origin}")

@@ -18,7 +18,7 @@ import pandas as pd
 from core.errors import ConfigError
 from core.model import FILL_TIMINGS, BacktestConfig
 
-DEFAULT_FUNDING_RATE_8H = 0.0001  # 0.01 % per 8 h, the usual Binance USDⓈ-M baseline
+DEFAULT_FUNDING_RATE_8H = 0.0001  # 0.01 % per 8 h, the usual Binance USDS-M baseline
 FUNDING_HOURS_UTC = (0, 8, 16)
 MAX_LEVERAGE = 125.0
 
@@ -38,10 +38,10 @@ PRESETS: dict[tuple[str, str], FeePreset] = {
                                    label="Binance spot, VIP 0: 0.10 % maker / 0.10 % taker"),
     ("binance", "perp"): FeePreset(maker_fee_rate=0.0002, taker_fee_rate=0.0005,
                                    liquidation_fee_rate=0.005,
-                                   label="Binance USDⓈ-M, VIP 0: 0.02 % maker / 0.05 % taker"),
+                                   label="Binance USDS-M, VIP 0: 0.02 % maker / 0.05 % taker"),
 }
 PRESET_ALIASES = {"sample": "binance", "binanceusdm": "binance"}
-# Binance USDⓈ-M tier-1 maintenance margin rates; other symbols use DEFAULT_MAINTENANCE_RATE.
+# Binance USDS-M tier-1 maintenance margin rates; other symbols use DEFAULT_MAINTENANCE_RATE.
 MAINTENANCE_TIER1 = {"BTCUSDT": 0.004, "ETHUSDT": 0.005}
 DEFAULT_MAINTENANCE_RATE = 0.01
 

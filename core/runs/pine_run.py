@@ -58,9 +58,9 @@ def strategy_defaults(source: str) -> dict[str, float]:
 # run settings a Pine strategy takes from its own source instead: (label, CLI flag, Pine)
 _PINE_OWNED = {
     "slippage_bps": ("slippage in basis points", "--slippage-bps",
-                     "strategy(slippage=N) in ticks"),
+                     "strategy(slippage=N) (N in ticks)"),
     "slippage_range_frac": ("slippage scaled by the bar's range", "--slippage-range",
-                            "strategy(slippage=N) in ticks"),
+                            "strategy(slippage=N) (N in ticks)"),
     "stop_loss_pct": ("a default stop-loss", "--stop-loss", "strategy.exit(stop=...)"),
     "take_profit_pct": ("a default take-profit", "--take-profit", "strategy.exit(limit=...)"),
     "trailing_stop_pct": ("a trailing stop", "--trailing-stop",
@@ -85,12 +85,11 @@ def check_config(config: BacktestConfig) -> None:
     for name, value in chosen.items():
         if value:
             label, flag, pine = _PINE_OWNED[name]
-            problems.append(f"{label} ({flag} {value:g}): write {pine} in the script")
+            problems.append(f"{label} ({flag} {value:g}) would be ignored: remove {flag} "
+                            f"(Backtest page: set it to 0) and put {pine} in the script instead")
     if problems:
-        raise ConfigError(
-            "A Pine strategy takes slippage and risk rules from its own source, as on "
-            "TradingView, so these run settings would be ignored; set them to 0 (Backtest page: "
-            "Costs and Risk rules; CLI: drop the flags) and instead " + "; ".join(problems) + ".")
+        raise ConfigError("A Pine strategy takes slippage and risk rules from its own source, "
+                          "as on TradingView: " + "; ".join(problems) + ".")
 
 
 def _symbol_rules(db: Path, config: BacktestConfig) -> tuple[float, float]:

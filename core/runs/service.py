@@ -98,7 +98,7 @@ def _checked(settings: Settings, source: str, language: Language,
         raise DataError(f"{config.symbol} {config.timeframe} has only {len(data)} bar(s) from "
                         f"{config.start} to {config.end}; a backtest needs at least {MIN_BARS}. "
                         "Choose a longer date range or a lower timeframe.")
-    return config, data
+    return config.with_range(data.index[0], data.index[-1]), data
 
 
 def check_request(settings: Settings, *, source: str, language: Language,

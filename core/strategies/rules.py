@@ -8,6 +8,7 @@ themselves (trusted code, imported on demand and looked up with ``vars``, never 
 from __future__ import annotations
 
 import ast
+import builtins
 import functools
 import importlib
 import importlib.util
@@ -245,6 +246,54 @@ def check_names(tree: ast.Module) -> list[ValidationIssue]:
     return issues
 
 
+_BUILTIN_HINTS = {
+    "bytearray": "use a list or a numpy array", "bytes": "use a str or a numpy array",
+    "memoryview": "use a numpy array", "type": "use isinstance(value, SomeType)",
+    "complex": "use two floats", "slice": "write the slice as a[start:stop]",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox_builtin_names() -> frozenset[str]:
+    """The builtin names the sandbox child provides (sandbox.policy.strategy_builtins)."""
+    return frozenset(policy.strategy_builtins())
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    """Every name the module itself binds anywhere (assignments, defs, args, imports...)."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.alias):
+            bound.add(node.asname or node.name.split(".")[0])
+        elif not isinstance(node, ast.keyword):
+            bound.update(_bound_names(node))
+    return bound
+
+
+def check_builtins(tree: ast.Module) -> list[ValidationIssue]:
+    """Python builtins the sandbox does not provide (bytearray, type...): each would end the
+    run with a NameError, so validation names it with its position and a fix."""
+    provided = sandbox_builtin_names()
+    python = set(dir(builtins))
+    own = _defined_names(tree)
+    issues = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Name) or not isinstance(node.ctx, ast.Load):
+            continue
+        name = node.id
+        if (name not in python or name in provided or name in own
+                or name in policy.FORBIDDEN_NAMES or private_names.refusal(name) is not None):
+            continue
+        hint = _BUILTIN_HINTS.get(name, "rewrite the code without it")
+        issues.append(_issue(node, f"The builtin '{name}' is not available in the sandbox; "
+                             f"{hint}. Builtins strategies can use: "
+                             f"{', '.join(sorted(n for n in provided if n[0] != '_'))}.",
+                             "builtin"))
+    return issues
+
+
 def _docstrings(tree: ast.Module) -> set[int]:
     ids = set()
     for node in ast.walk(tree):
@@ -338,6 +387,7 @@ def check_tree(tree: ast.Module) -> list[ValidationIssue]:
     modules, imported, issues = check_imports(tree)
     issues += check_attributes(tree, modules)
     issues += check_names(tree)
+    issues += check_builtins(tree)
     issues += check_strings(tree)
     issues += check_stores(tree, imported)
     issues += check_strategy_class(tree, modules)

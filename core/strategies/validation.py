@@ -202,7 +202,7 @@ def validate_source(source: str, language: Language, *,
             source = python_source_for(source, language)
         except TranslationError as exc:
             return [ValidationIssue(severity=Severity.ERROR, line=exc.line, col=exc.col,
-                                    message=str(exc), rule="pine")]
+                                    message=exc.detail, rule="pine")]
     return validate_python(source, dependencies=dependencies)
 
 

@@ -68,7 +68,7 @@ def test_ten_x_perp_run_shows_the_liquidation(page: Page, app_url: str) -> None:
     expect(page.get_by_role("heading", name="Backtest")).to_be_visible(timeout=30_000)
     _choose(page, "Data", "BTCUSDT · sample perp")
     _choose(page, "Timeframe", "4h")
-    expect(page.get_by_text("Preset: Binance USDⓈ-M")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Preset: Binance USDS-M")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("stored 8-hourly rates")).to_be_visible()
     leverage = page.get_by_role("spinbutton", name="Leverage (×)")
     leverage.fill("10")

@@ -35,6 +35,12 @@ def test_upload_fix_save_diff_clone_delete(page: Page, app_url: str, tmp_path: P
     expect(page.get_by_role("heading", name="Strategies")).to_be_visible(timeout=30_000)
     ace = page.frame_locator(ACE_FRAME)
     expect(ace.locator(EDITOR)).to_be_visible(timeout=30_000)
+    # one upload limit, stated once (the label), not the widget's own "1MB per file" too
+    expect(page.get_by_text("Upload a strategy file (.py or .pine, up to 512 KB)")
+           ).to_be_visible(timeout=30_000)
+    instructions = page.get_by_test_id("stFileUploaderDropzoneInstructions")
+    expect(instructions).to_have_count(1)  # drawn by Streamlit ("1MB per file • PY, PINE")...
+    expect(instructions).to_be_hidden()  # ...and not shown
 
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(bad))
     expect(_strategy_box(page)).to_have_value("journey_bad (v1)", timeout=30_000)

@@ -24,7 +24,7 @@ def test_presets_per_exchange_and_market() -> None:
     spot = costs.with_presets(BacktestConfig(exchange="binance", market="spot"))
     perp = costs.with_presets(BacktestConfig(exchange="sample", market="perp", symbol="BTCUSDT"))
     assert spot.fee_rates == (0.001, 0.001)
-    assert perp.fee_rates == (0.0002, 0.0005)  # "sample" uses Binance USDⓈ-M
+    assert perp.fee_rates == (0.0002, 0.0005)  # "sample" uses Binance USDS-M
     assert perp.margin.maintenance_margin_rate == 0.004
     edited = costs.with_presets(BacktestConfig(market="perp", costs={"taker_fee_rate": 0.0004}))
     assert edited.fee_rates == (0.0002, 0.0004)  # a user's value beats the preset

@@ -35,3 +35,17 @@ def test_plot_series_far_from_price_get_their_own_panel() -> None:
     assert below["encoding"]["color"]["scale"]["domain"] == ["RSI"]
     alone = broker_charts.price_with_plots(close, plots[["Basis"]]).to_dict()
     assert "vconcat" not in alone
+
+
+def test_user_facing_text_has_no_glyph_common_fonts_lack() -> None:
+    """Binance's "USDⓈ-M" renders as a missing glyph in Chromium's default fonts: the app, CLI
+    and API write "USDS-M" (the cost presets' labels included)."""
+    from pathlib import Path
+
+    from core.runs import costs
+
+    repo = Path(__file__).resolve().parents[2]
+    sources = [p for folder in ("core", "ui", "app_pages", "api", "clicmd", "reports")
+               for p in (repo / folder).rglob("*.py")] + [repo / "README.md"]
+    assert [str(p) for p in sources if "\u24c8" in p.read_text(encoding="utf-8")] == []
+    assert costs.PRESETS[("binance", "perp")].label.startswith("Binance USDS-M,")

@@ -70,8 +70,22 @@ def test_quality_json_and_repair(home, capsys, tmp_path: Path) -> None:
 
 def test_quality_ambiguous_symbol_asks_for_market(home, capsys) -> None:
     assert cli.main(["data", "quality", "--symbol", "BTCUSDT", "--timeframe", "1h"]) == 1
-    assert "several sources (sample/perp, sample/spot); add --exchange and --market" in \
-        capsys.readouterr().err
+    assert ("several markets (sample/perp, sample/spot); add --market to choose one: "
+            "--market perp or --market spot.") in capsys.readouterr().err
+
+
+def test_export_names_only_the_ambiguous_option(home, capsys, tmp_path: Path) -> None:
+    """One exchange holds BTCUSDT spot and perp: only --market is asked for, with its choices;
+    with --market the one matching dataset is used (no --exchange needed)."""
+    out = tmp_path / "btc.csv"
+    assert cli.main(["data", "export", "--symbol", "BTCUSDT", "--timeframe", "1d",
+                     "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "add --market to choose one: --market perp or --market spot." in err
+    assert "--exchange" not in err
+    assert cli.main(["data", "export", "--symbol", "BTCUSDT", "--market", "spot",
+                     "--timeframe", "1d", "-o", str(out)]) == 0
+    assert "sample/spot/BTCUSDT" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

@@ -1,0 +1,34 @@
+"""`pineopt studies list` shows trials run out of what the study can run: a grid's size when
+it is below the trial budget."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import cli
+from core.model import BacktestConfig, StrategyMeta
+from core.settings import Settings
+from core.strategies import crud as strategies
+
+
+def test_studies_list_shows_a_grid_out_of_its_size(settings: Settings, sma_source: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A 6-point grid (budget 1000) reads 0/6; a random search keeps its budget."""
+    from core.studies import sweep
+
+    sid, _v = strategies.save_by_name(settings.db_path, meta=StrategyMeta(name="sma"),
+                                      source=sma_source)
+    config = BacktestConfig(symbol="BTCUSDT", timeframe="1h", start="2024-01-01",
+                            end="2024-01-31")
+    grid = sweep.create(settings, strategy_id=sid, config=config,
+                        specs={"fast": "5:15:5", "slow": "20:40:20"})
+    drawn = sweep.create(settings, strategy_id=sid, config=config, method="random",
+                         max_trials=4, specs={"fast": "5:15:5", "slow": "20:40:20"})
+    assert cli.main(["studies", "list"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "0/6" in rows[str(grid)] and "0/4" in rows[str(drawn)]
+    assert cli.main(["studies", "list", "--json"]) == 0
+    planned = {s["id"]: s["planned_trials"] for s in json.loads(capsys.readouterr().out)}
+    assert planned == {grid: 6, drawn: 4}
