@@ -39,7 +39,8 @@ def stability(windows: pd.DataFrame, params: list[str], *, width: int = 760) -> 
     long["value"] = pd.to_numeric(long["value"], errors="coerce")
     return alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("window:O", title="window", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False),
+                axis=alt.Axis(format="~g")),  # a constant value read "10.000000"
         tooltip=["window", "parameter", "value"],
     ).properties(height=110, width=width).facet(
         row=alt.Row("parameter:N", title=None)).resolve_scale(y="independent")
