@@ -48,6 +48,7 @@ def test_plots_are_stored_with_the_run_and_drawn(settings: Settings) -> None:
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.session_state[services.SELECTED_RUN] = run.id
+    at.session_state["results_tab"] = "Price"  # plot() series are drawn on the Price tab
     at.run()
     at.switch_page("app_pages/results.py").run()
     assert not at.exception, [e.message for e in at.exception]
