@@ -133,5 +133,29 @@ def _configure_logging() -> None:
     logs.configure(settings)
 
 
+def run() -> None:
+    """The `pineopt` executable: main(), then exit without the interpreter's teardown.
+
+    Once the command is done, the exit handlers run (stores closed, sandbox pools stopped, logs
+    flushed) and the process ends at once: the interpreter's own teardown, which stops daemon
+    threads by unwinding them, once aborted a finished command inside a native library
+    ("terminate called after throwing an instance of ..."; exit -6 instead of 1). The sandbox
+    child ends the same way.
+    """
+    import atexit
+
+    try:
+        code = main()
+    except SystemExit as done:  # argparse: usage errors (2), --help and --version (0)
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that left, or a closed stream
+            pass
+    atexit._run_exitfuncs()  # noqa: SLF001 - the exit handlers, then no teardown
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
