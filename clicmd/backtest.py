@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from clicmd import common
-from clicmd.common import forwarded, print_json, settings, status_line
+from clicmd.common import print_json, settings, status_line
 from core.analytics import run_bundle as analytics, metrics
 from core.runs import config_file, pine_run, notes as run_notes, service as runs, semantics
 from core.strategies import files, crud as strategies
@@ -155,9 +155,9 @@ def handle(args: argparse.Namespace) -> int:
     upload = files.read_strategy_file(args.file)
     own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
     config = build_config(args, own)
-    # one run, one sandbox: no pool of pre-started workers that this process would never use;
-    # forwarded to the owner: its pool, shared with the app (another pool_size would close it)
-    s = settings() if forwarded() else dataclasses.replace(settings(), pool_size=0)
+    # one run, one sandbox: no pre-started workers this process would never use (forwarded to
+    # the owner, the run takes one of the app's warm workers: sandbox.pool.pool_for)
+    s = dataclasses.replace(settings(), pool_size=0)
     runs.check_request(s, source=upload.source, language=upload.language, config=config)
     sid, _version = strategies.save_by_name(
         s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
