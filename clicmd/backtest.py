@@ -15,6 +15,7 @@ from core.runs import config_file, pine_run, notes as run_notes, service as runs
 from core.strategies import files, crud as strategies
 from core.errors import ConfigError, PineOptError
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
+from core.settings import Settings
 from core.studies import sweep
 from reports import export
 
@@ -200,6 +201,19 @@ def sweep_config_args(args: argparse.Namespace) -> argparse.Namespace:
     for flag, *_ in BROKER_FLAGS:
         values.setdefault(flag[2:].replace("-", "_"), None)
     return argparse.Namespace(**values)
+
+
+def saved_sweep_strategy(args: argparse.Namespace) -> tuple[Settings, int, BacktestConfig]:
+    """A sweep command's file saved as a strategy (by its name, a new version if it changed)
+    and its run settings: (settings, strategy id, config)."""
+    upload = files.read_strategy_file(args.file)
+    own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
+    config = build_config(sweep_config_args(args), own)
+    s = settings()
+    sid, _version = strategies.save_by_name(
+        s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
+        language=upload.language)
+    return s, sid, config
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser, *, per_window: bool) -> None:
