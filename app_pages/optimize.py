@@ -120,17 +120,7 @@ def _progress(study_id: int) -> None:
     st.progress(min(done / total, 1.0) if total else 0.0,
                 text=f"{done} of {total} trials · {shown.elapsed:.0f} s" +
                 (f" · about {eta:.0f} s left" if eta else ""))
-    if shown.error:
-        st.error(shown.error)
-    if shown.alive:
-        if st.button("Cancel sweep", key=f"opt_cancel_{study_id}"):
-            st.caption(f"Study {study_id}: {runner.cancel(study_id)}")
-    else:
-        st.caption(f"Finished: {report.status if report else 'stopped'}")
-        redrawn = f"opt_redrawn_{study_id}_{shown.started}"
-        if not st.session_state.get(redrawn):
-            st.session_state[redrawn] = True
-            st.rerun()  # the fragment redraws only itself: draw the finished trials once
+    widgets.study_controls(shown, study_id, what="sweep", key="opt")
 
 
 with studies_tab:

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from clicmd import common
-from clicmd.common import forwarded, print_json, settings, status_line
+from clicmd.common import print_json, settings, status_line
 from core.analytics import run_bundle as analytics, metrics
 from core.runs import config_file, pine_run, notes as run_notes, service as runs, semantics
 from core.strategies import files, crud as strategies
 from core.errors import ConfigError, PineOptError
 from core.model import BacktestConfig, Language, RunStatus, StrategyMeta
+from core.settings import Settings
 from core.studies import sweep
 from reports import export
 
@@ -155,9 +156,9 @@ def handle(args: argparse.Namespace) -> int:
     upload = files.read_strategy_file(args.file)
     own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
     config = build_config(args, own)
-    # one run, one sandbox: no pool of pre-started workers that this process would never use;
-    # forwarded to the owner: its pool, shared with the app (another pool_size would close it)
-    s = settings() if forwarded() else dataclasses.replace(settings(), pool_size=0)
+    # one run, one sandbox: no pre-started workers this process would never use (forwarded to
+    # the owner, the run takes one of the app's warm workers: sandbox.pool.pool_for)
+    s = dataclasses.replace(settings(), pool_size=0)
     runs.check_request(s, source=upload.source, language=upload.language, config=config)
     sid, _version = strategies.save_by_name(
         s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
@@ -200,6 +201,19 @@ def sweep_config_args(args: argparse.Namespace) -> argparse.Namespace:
     for flag, *_ in BROKER_FLAGS:
         values.setdefault(flag[2:].replace("-", "_"), None)
     return argparse.Namespace(**values)
+
+
+def saved_sweep_strategy(args: argparse.Namespace) -> tuple[Settings, int, BacktestConfig]:
+    """A sweep command's file saved as a strategy (by its name, a new version if it changed)
+    and its run settings: (settings, strategy id, config)."""
+    upload = files.read_strategy_file(args.file)
+    own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
+    config = build_config(sweep_config_args(args), own)
+    s = settings()
+    sid, _version = strategies.save_by_name(
+        s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
+        language=upload.language)
+    return s, sid, config
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser, *, per_window: bool) -> None:

@@ -8,13 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clicmd.backtest import (add_sweep_arguments, build_config, parse_params,
-                             sweep_config_args)
+from clicmd.backtest import (add_sweep_arguments, parse_params, saved_sweep_strategy)
 from clicmd.common import print_json, settings, table
-from core.strategies import files, crud as strategies
-from core.runs import pine_run
 from core.errors import PineOptError
-from core.model import Language, StrategyMeta
 from core.studies import space, stats, study_store, sweep
 from core.studies.background import StudyRunner
 
@@ -80,13 +76,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def handle_optimize(args: argparse.Namespace) -> int:
-    upload = files.read_strategy_file(args.file)
-    own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
-    config = build_config(sweep_config_args(args), own)
-    s = settings()
-    sid, _version = strategies.save_by_name(
-        s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
-        language=upload.language)
+    s, sid, config = saved_sweep_strategy(args)
     study_id = sweep.create(
         s, strategy_id=sid, config=config, specs=parse_params(args.param), method=args.method,
         max_trials=args.trials, time_budget_s=args.time_budget, objective=args.objective,

@@ -8,15 +8,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from clicmd.backtest import (add_sweep_arguments, build_config, parse_params,
-                             sweep_config_args)
-from clicmd.common import print_json, settings, table
+from clicmd.backtest import (add_sweep_arguments, parse_params, saved_sweep_strategy)
+from clicmd.common import print_json, table
 from core.analytics import metrics
 from core.errors import PineOptError
-from core.model import Language, StrategyMeta
-from core.runs import pine_run
-from core.strategies import crud as strategies
-from core.strategies import files
 from core.studies import walkforward
 from core.studies.background import StudyRunner
 
@@ -53,13 +48,7 @@ def _printer(enabled: bool):  # noqa: ANN202 - a small callback factory
 
 
 def handle(args: argparse.Namespace) -> int:
-    upload = files.read_strategy_file(args.file)
-    own = pine_run.strategy_defaults(upload.source) if upload.language is Language.PINE else {}
-    config = build_config(sweep_config_args(args), own)
-    s = settings()
-    sid, _version = strategies.save_by_name(
-        s.db_path, meta=StrategyMeta(name=args.file.stem), source=upload.source,
-        language=upload.language)
+    s, sid, config = saved_sweep_strategy(args)
     study_id = walkforward.create(
         s, strategy_id=sid, config=config, specs=parse_params(args.param),
         is_len=args.is_len, oos_len=args.oos_len, step=args.step, anchored=args.anchored,

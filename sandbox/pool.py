@@ -8,6 +8,7 @@ process. Used by core.runs (one run) and core.studies (a batch of trials).
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import threading
 import time
 from collections import deque
@@ -26,6 +27,7 @@ class WorkerPool:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.size = settings.pool_size  # idle workers kept; only grows (keep_at_least)
         self._idle: deque[Worker] = deque()
         self._lock = threading.Lock()
         self._filling = False
@@ -69,7 +71,7 @@ class WorkerPool:
     def refill(self) -> None:
         """Start workers in a background thread until pool_size are idle."""
         with self._lock:
-            if self._filling or self._closed or len(self._idle) >= self.settings.pool_size:
+            if self._filling or self._closed or len(self._idle) >= self.size:
                 return
             self._filling = True
         threading.Thread(target=self._fill, name="pineopt-pool", daemon=True).start()
@@ -78,7 +80,7 @@ class WorkerPool:
         try:
             while True:
                 with self._lock:
-                    if self._closed or len(self._idle) >= self.settings.pool_size:
+                    if self._closed or len(self._idle) >= self.size:
                         return
                 # never hold up take(); warm up on idle CPU, not on that of running runs
                 worker = Worker(self.settings).start(lease_wait_s=0, background=True)
@@ -92,6 +94,12 @@ class WorkerPool:
         finally:
             with self._lock:
                 self._filling = False
+
+    def keep_at_least(self, size: int) -> None:
+        """Keep ``size`` idle workers from now on if that is more than now (never fewer: the
+        pool may serve several callers, e.g. the app and a command forwarded to it)."""
+        with self._lock:
+            self.size = max(self.size, size)
 
     def close(self) -> None:
         """Stop every idle worker and remove its job folder; later take() still works."""
@@ -117,25 +125,35 @@ class WorkerPool:
             return [w.proc.pid for w in self._idle if w.proc is not None]
 
 
-_pools: dict[Settings, WorkerPool] = {}  # one pool per Settings in this process
+_pools: dict[Settings, WorkerPool] = {}  # one pool per sandbox identity in this process
 _pools_lock = threading.Lock()
+
+
+def _identity(settings: Settings) -> Settings:
+    """What makes workers interchangeable: the settings apart from how many are kept idle."""
+    return dataclasses.replace(settings, pool_size=0)
 
 
 def pool_for(settings: Settings) -> WorkerPool:
     """This process's pool for ``settings`` (created on first use; closed at exit).
 
-    A process keeps one pool: a pool for other settings (another PINEOPT_HOME, e.g. in tests)
-    is closed when a new one is made, so idle workers never pile up.
+    Callers whose settings differ only in pool_size share one pool, which keeps the largest
+    size asked for (a one-off command in the app's process gets the app's warm workers and
+    never closes them). A process keeps one pool: a pool for other settings (another
+    PINEOPT_HOME, e.g. in tests) is closed when a new one is made, so idle workers never pile up.
     """
+    key = _identity(settings)
     with _pools_lock:
         if not _pools:
             atexit.register(shutdown_pools)
-        pool = _pools.get(settings)
+        pool = _pools.get(key)
         stale = []
         if pool is None or pool._closed:  # noqa: SLF001 - same module
-            stale = [p for key, p in _pools.items() if key != settings]
+            stale = [p for k, p in _pools.items() if k != key]
             _pools.clear()
-            pool = _pools[settings] = WorkerPool(settings)
+            pool = _pools[key] = WorkerPool(settings)
+        else:
+            pool.keep_at_least(settings.pool_size)
     for old in stale:
         old.close()
     return pool

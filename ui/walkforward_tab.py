@@ -15,7 +15,7 @@ from core.errors import PineOptError
 from core.settings import Settings
 from core.studies import study_store, walkforward, wf_store
 from reports import walkforward_charts
-from ui import services
+from ui import services, widgets
 
 SELECTED = "wf_study_id"
 HEADLINE = ("total_return", "sharpe_ratio", "max_drawdown", "total_trades")
@@ -72,17 +72,7 @@ def _progress(settings: Settings, study_id: int) -> None:
     now = f" · window {report.current} in progress" if report and report.current else ""
     st.progress(min(done / total, 1.0) if total else 0.0,
                 text=f"{done} of {total} windows{now} · {shown.elapsed:.0f} s")
-    if shown.error:
-        st.error(shown.error)
-    if shown.alive:
-        if st.button("Cancel walk-forward", key=f"wf_cancel_{study_id}"):
-            st.caption(f"Walk-forward {study_id}: {runner.cancel(study_id)}")
-    else:
-        st.caption(f"Finished: {report.status if report else 'stopped'}")
-        redrawn = f"wf_redrawn_{study_id}_{shown.started}"
-        if not st.session_state.get(redrawn):
-            st.session_state[redrawn] = True
-            st.rerun()  # draw the finished results once
+    widgets.study_controls(shown, study_id, what="walk-forward", key="wf")
 
 
 def _show_stored(settings: Settings) -> None:

@@ -187,3 +187,21 @@ def placement_caption(settings: Settings) -> None:
     link = f" · [Dask dashboard]({where.dashboard})" if where.dashboard else ""
     icon = ":material/lan:" if where.kind == executors.DASK else ":material/computer:"
     st.caption(f"{icon} {where.text}{link}")
+
+
+def study_controls(shown: Any, study_id: int, *, what: str, key: str) -> None:
+    """Below a running study's progress bar: its error, a Cancel button while it runs, and once
+    it ended its final status and one rerun of the page (a fragment redraws only itself, so the
+    finished results are drawn once by the whole page). ``shown`` is the StudyRunner's progress
+    (alive, error, report, started); ``what`` names it on the button ("sweep", "walk-forward")."""
+    if shown.error:
+        st.error(shown.error)
+    if shown.alive:
+        if st.button(f"Cancel {what}", key=f"{key}_cancel_{study_id}"):
+            st.caption(f"{what.capitalize()} {study_id}: {services.studies().cancel(study_id)}")
+        return
+    st.caption(f"Finished: {shown.report.status if shown.report else 'stopped'}")
+    redrawn = f"{key}_redrawn_{study_id}_{shown.started}"
+    if not st.session_state.get(redrawn):
+        st.session_state[redrawn] = True
+        st.rerun()

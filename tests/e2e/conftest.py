@@ -107,3 +107,28 @@ def wait_idle(page: object, *, timeout_ms: float = 60_000) -> None:
     page.wait_for_function(  # type: ignore[attr-defined]
         "() => document.querySelector('[data-testid=stApp]')"
         "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout_ms)
+
+
+def click_run_quickly(page: object, url: str, clicks: int, *,
+                      strategy: str = "Clicks SMA (v1)", answer_ms: float = 60_000) -> None:
+    """``clicks`` Run clicks on the Backtest page with ``strategy`` selected and forced re-runs,
+    without waiting for the script to be idle between clicks; each click must be answered on the
+    page ("Run requests answered in this session: N") before the next one."""
+    import re
+
+    from playwright.sync_api import expect
+
+    page.goto(url + "/backtest")  # type: ignore[attr-defined]
+    expect(page.get_by_role("heading", name="Backtest")).to_be_visible(  # type: ignore[attr-defined]
+        timeout=60_000)
+    expect(page.get_by_role("combobox", name="Strategy")).to_have_value(  # type: ignore[attr-defined]
+        strategy, timeout=30_000)
+    page.get_by_text("Run again even if an identical run exists").click()  # type: ignore[attr-defined]
+    wait_idle(page)
+    button = page.get_by_role("button", name="Run backtest")  # type: ignore[attr-defined]
+    answered = page.get_by_text(  # type: ignore[attr-defined]
+        re.compile(r"Run requests answered in this session: \d+"))
+    for clicked in range(1, clicks + 1):
+        button.click()  # no waiting for the script to be idle: runs and the Jobs panel rerun
+        expect(answered).to_have_text(f"Run requests answered in this session: {clicked}",
+                                      timeout=answer_ms)

@@ -3,19 +3,18 @@ confirmed on the page; then SIGTERM stops the server with no run left running or
 
 from __future__ import annotations
 
-import re
 import shutil
 import signal
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
 from core.runs import service as runs
 from core.strategies import crud as strategies
 from core.model import Language, RunStatus, StrategyMeta
 from tests.conftest import REPO, make_settings
-from tests.e2e.conftest import start_app, wait_idle
+from tests.e2e.conftest import click_run_quickly, start_app
 
 pytestmark = pytest.mark.sandbox
 CLICKS = 20
@@ -44,18 +43,7 @@ def busy_app(template_home: Path, tmp_path: Path):
 def test_twenty_quick_clicks_create_twenty_runs_and_sigterm_leaves_none_running(
         page: Page, busy_app) -> None:
     proc, url, home = busy_app
-    page.goto(url + "/backtest")
-    expect(page.get_by_role("heading", name="Backtest")).to_be_visible(timeout=60_000)
-    expect(page.get_by_role("combobox", name="Strategy")).to_have_value("Clicks SMA (v1)",
-                                                                        timeout=30_000)
-    page.get_by_text("Run again even if an identical run exists").click()
-    wait_idle(page)
-    button = page.get_by_role("button", name="Run backtest")
-    answered = page.get_by_text(re.compile(r"Run requests answered in this session: \d+"))
-    for clicked in range(1, CLICKS + 1):
-        button.click()  # no waiting for the script to be idle: runs and the Jobs panel rerun
-        expect(answered).to_have_text(f"Run requests answered in this session: {clicked}",
-                                      timeout=30_000)
+    click_run_quickly(page, url, CLICKS, answer_ms=30_000)
     db = make_settings(home).db_path
     recorded = runs.list_runs(db)
     assert len(recorded) == CLICKS, [r.status for r in recorded]

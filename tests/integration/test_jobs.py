@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import time
@@ -165,6 +166,27 @@ def test_a_spare_worker_warms_up_at_idle_cpu_weight_until_it_is_taken(home) -> N
     finally:
         worker.cleanup()
         pool.shutdown_pools()
+
+
+def test_settings_differing_only_in_pool_size_share_the_pool_and_never_close_it(home) -> None:
+    app = pool.pool_for(make_settings(home, pineopt_pool_size="1"))
+    app.refill()
+    deadline = time.monotonic() + 30
+    while not app.idle_pids():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    pids = app.idle_pids()
+    one_off = dataclasses.replace(make_settings(home, pineopt_pool_size="1"), pool_size=0)
+    assert pool.pool_for(one_off) is app  # e.g. a CLI backtest forwarded to the app's process
+    assert app.size == 1 and app.idle_pids() == pids
+    worker = pool.take_worker(one_off)
+    try:
+        assert worker.proc is not None and worker.proc.pid == pids[0]  # a warm one, taken
+    finally:
+        worker.cleanup()
+    assert pool.pool_for(make_settings(home, pineopt_pool_size="3")) is app
+    assert app.size == 3  # the largest size asked for is kept
+    pool.shutdown_pools()
 
 
 def test_a_process_keeps_one_pool_so_idle_workers_never_pile_up(home, tmp_path) -> None:

@@ -112,3 +112,55 @@ def raw_program(body: str) -> list[str]:
 def run_raw(settings: Settings, body: str, **lower: float) -> Verdict:
     """Run raw hostile code in the sandbox; the Verdict's messages hold its "raw" report."""
     return run_source(settings, "", entry=raw_program(body), **lower)
+
+
+# Fork until the process limit refuses, tell the parent (a progress message), then hold every
+# child until the test drops a file into out/.
+FORK_TO_THE_LIMIT_AND_HOLD = """
+import json, time
+forked = 0
+try:
+    while forked < 2000:
+        if os.fork() == 0:  # each child holds its process slot until the test releases it
+            while not os.path.exists(job_dir + '/out/release'):
+                time.sleep(0.2)
+            os._exit(0)
+        forked += 1
+    failure = 'no limit'
+except OSError as exc:
+    failure = type(exc).__name__
+os.write(fd, (json.dumps({'type': 'progress', 'done': forked, 'total': forked}) + '\\n').encode())
+while not os.path.exists(job_dir + '/out/release'):
+    time.sleep(0.05)
+assert failure == 'no limit', f'fork refused after {forked} children: {failure}'
+result = forked
+"""
+
+
+def hog_the_process_limit_while_another_run_completes(settings: Settings) -> list[dict]:
+    """Start a run that forks until its process limit refuses and holds every child; while it
+    holds them, another run must complete (asserted here); then release the hog and return its
+    messages (its raw report says after how many children the fork was refused)."""
+    holding = threading.Event()
+    hog = Worker(settings).start(entry=raw_program(FORK_TO_THE_LIMIT_AND_HOLD))
+    finished: dict = {}
+
+    def run_hog() -> None:
+        job = {"source": "", "params": {}, "settings": {}}
+        finished["outcome"] = hog.run(job, limits=Limits.from_settings(settings),
+                                      progress=lambda done, total: holding.set())
+        holding.set()  # ended without reporting: the assertions below say how
+
+    thread = threading.Thread(target=run_hog)
+    thread.start()
+    try:
+        assert holding.wait(60), "the forking run never reported"
+        assert "outcome" not in finished, finished["outcome"]
+        other = run_source(settings, strategy(next_="if len(self.data) % 5 == 0:\n"
+                                                    "    self.buy()"))
+        assert other.status == "completed", (other.status, other.message, other.log[-500:])
+    finally:
+        (hog.job_dir / "out" / "release").touch()
+        thread.join(90)
+        hog.cleanup()
+    return finished["outcome"].messages

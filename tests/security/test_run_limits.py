@@ -8,15 +8,14 @@ The first two need per-run control groups; the host's support is what `pineopt d
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
 from sandbox import cgroups
-from sandbox.runner import Limits, Worker
 from tests.conftest import make_settings
 from tests.security.conftest import SECURITY_LIMITS
-from tests.security.harness import raw_program, run_raw, run_source, strategy
+from tests.security.harness import (hog_the_process_limit_while_another_run_completes,
+                                    run_raw, run_source, strategy)
 
 pytestmark = pytest.mark.sandbox
 MB = 1024 * 1024
@@ -49,28 +48,6 @@ for pid, r, rel_w in kids:
 killed = sum(os.waitpid(pid, 0)[1] == signal.SIGKILL for pid, r, rel_w in kids)
 assert killed == 0, f'{killed} of 4 children were killed at the memory limit'
 result = held
-"""
-
-# Fork until the process limit refuses, tell the parent (a progress message), then hold every
-# child until the test drops a file into out/.
-FORK_TO_THE_LIMIT_AND_HOLD = """
-import json, time
-forked = 0
-try:
-    while forked < 2000:
-        if os.fork() == 0:  # each child holds its process slot until the test releases it
-            while not os.path.exists(job_dir + '/out/release'):
-                time.sleep(0.2)
-            os._exit(0)
-        forked += 1
-    failure = 'no limit'
-except OSError as exc:
-    failure = type(exc).__name__
-os.write(fd, (json.dumps({'type': 'progress', 'done': forked, 'total': forked}) + '\\n').encode())
-while not os.path.exists(job_dir + '/out/release'):
-    time.sleep(0.05)
-assert failure == 'no limit', f'fork refused after {forked} children: {failure}'
-result = forked
 """
 
 WRITE_PAST_QUOTA = """
@@ -109,29 +86,7 @@ def test_a_run_forking_to_its_limit_does_not_stop_another_run(sec_home) -> None:
     settings = make_settings(sec_home, **SECURITY_LIMITS, pineopt_nproc="30")
     if not _support(settings).has("pids"):
         pytest.fail("no per-run pids control group on this host: " + _support(settings).reason)
-    holding = threading.Event()
-    hog = Worker(settings).start(entry=raw_program(FORK_TO_THE_LIMIT_AND_HOLD))
-    finished: dict = {}
-
-    def run_hog() -> None:
-        job = {"source": "", "params": {}, "settings": {}}
-        finished["outcome"] = hog.run(job, limits=Limits.from_settings(settings),
-                                      progress=lambda done, total: holding.set())
-        holding.set()  # ended without reporting: the assertions below say how
-
-    thread = threading.Thread(target=run_hog)
-    thread.start()
-    try:
-        assert holding.wait(60), "the forking run never reported"
-        assert "outcome" not in finished, finished["outcome"]
-        other = run_source(settings, strategy(next_="if len(self.data) % 5 == 0:\n"
-                                                    "    self.buy()"))
-        assert other.status == "completed", (other.status, other.message, other.log[-500:])
-    finally:
-        (hog.job_dir / "out" / "release").touch()
-        thread.join(90)
-        hog.cleanup()
-    report = _raw_report(finished["outcome"].messages)
+    report = _raw_report(hog_the_process_limit_while_another_run_completes(settings))
     assert report["escaped"] is False
     assert "fork refused after" in report["detail"] and "BlockingIOError" in report["detail"], \
         report["detail"]

@@ -20,8 +20,9 @@ from sandbox import cgroups, userpool
 from sandbox.runner import Limits, Worker
 from tests.conftest import make_settings
 from tests.security.conftest import SECURITY_LIMITS
-from tests.security.harness import raw_program, run_source, strategy
-from tests.security.test_run_limits import FORK_TO_THE_LIMIT_AND_HOLD, _raw_report
+from tests.security.harness import (hog_the_process_limit_while_another_run_completes,
+                                    raw_program)
+from tests.security.test_run_limits import _raw_report
 
 pytestmark = [pytest.mark.sandbox,
               pytest.mark.skipif(os.geteuid() != 0, reason="leasing users needs root")]
@@ -44,29 +45,7 @@ def _pool_settings(home: Path, **env: str):
 
 def test_a_run_forking_to_its_limit_does_not_stop_another_run(sec_home) -> None:
     settings = _pool_settings(sec_home, pineopt_nproc="30")
-    holding = threading.Event()
-    hog = Worker(settings).start(entry=raw_program(FORK_TO_THE_LIMIT_AND_HOLD))
-    finished: dict = {}
-
-    def run_hog() -> None:
-        job = {"source": "", "params": {}, "settings": {}}
-        finished["outcome"] = hog.run(job, limits=Limits.from_settings(settings),
-                                      progress=lambda done, total: holding.set())
-        holding.set()
-
-    thread = threading.Thread(target=run_hog)
-    thread.start()
-    try:
-        assert holding.wait(60), "the forking run never reported"
-        assert "outcome" not in finished, finished["outcome"]
-        other = run_source(settings, strategy(next_="if len(self.data) % 5 == 0:\n"
-                                                    "    self.buy()"))
-        assert other.status == "completed", (other.status, other.message, other.log[-500:])
-    finally:
-        (hog.job_dir / "out" / "release").touch()
-        thread.join(90)
-        hog.cleanup()
-    report = _raw_report(finished["outcome"].messages)
+    report = _raw_report(hog_the_process_limit_while_another_run_completes(settings))
     assert "fork refused after" in report["detail"] and "BlockingIOError" in report["detail"], \
         report["detail"]
     assert int(report["detail"].split("after ")[1].split(" ")[0]) < 30  # its own limit
