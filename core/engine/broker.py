@@ -139,6 +139,7 @@ class CryptoBroker(_Broker):
 
     def _trades_cache_clear(self) -> None:
         super()._trades_cache_clear()
+        self.__dict__.pop("_position_cost", None)
         self.risk.liq = None  # the position changed: its liquidation price too
 
     def _reject(self, order: Order, reason: str) -> None:
@@ -173,18 +174,19 @@ class CryptoBroker(_Broker):
         trades = self.trades
         if not trades and self._finite_close:  # price * 0 - 0 adds exactly 0.0
             return self._cash
-        upl = self.__dict__.get("_position_unrealized_pl")
+        cache = self.__dict__
+        upl = cache.get("_position_unrealized_pl")
         if upl is None:  # the base class's formula, cached where it caches it
-            upl = self.__dict__["_position_unrealized_pl"] = (
-                self._data._current_value("Close") * self._position_size
-                - sum(trade.size * trade.entry_price for trade in trades))
+            cost = cache.get("_position_cost")  # its sum: the same until the trades change
+            if cost is None:
+                cost = cache["_position_cost"] = sum(t.size * t.entry_price for t in trades)
+            upl = cache["_position_unrealized_pl"] = (
+                self._data._current_value("Close") * self._position_size - cost)
         return self._cash + upl
 
     # -- order processing (backtesting.py 0.6.6 rules) -----------------------------------------
     def _process_orders(self) -> None:
-        if not self.orders:
-            return
-        data = self._data
+        data = self._data  # called only with orders waiting (next() and the re-check below)
         bar = (data._current_value("Open"), data._current_value("High"),
                data._current_value("Low"))
         again = False
@@ -204,7 +206,7 @@ class CryptoBroker(_Broker):
             else:
                 again = self._fill_entry(order, price, ti, is_market=is_market,
                                          stop_price=stop_price, bar=bar) or again
-        if again:
+        if again and self.orders:
             self._process_orders()
 
     def _trigger(self, order: Order, open_: float, high: float,
