@@ -211,15 +211,16 @@ def _make_getattr(strategy_module: str) -> Any:
     decide = _make_decide(strategy_module)
     allowed: set[tuple[Any, str]] = set()
     inert: set[type] = set()
+    owners, read = (type, types.ModuleType), builtins.getattr  # bound once: this runs per access
 
     def guarded(obj: Any, name: Any, *default: Any) -> Any:
         if type(name) is not str:  # noqa: E721 - a str subclass could fake its hash
             return _safe_getattr(obj, name, *default)
-        owner = obj if isinstance(obj, (type, types.ModuleType)) else type(obj)
+        owner = obj if isinstance(obj, owners) else type(obj)
         if (owner, name) not in allowed:
             decide(obj, name)
             allowed.add((owner, name))
-        value = builtins.getattr(obj, name, *default[:1])
+        value = read(obj, name, default[0]) if default else read(obj, name)
         cls = type(value)
         if cls in inert:
             return value

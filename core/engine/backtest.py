@@ -23,6 +23,7 @@ import pandas as pd
 
 from core.engine.broker import REJECT_REASONS, CryptoBroker, EngineSettings
 from core.engine.risk import funding_by_bar
+from core.engine.simulate import simulate
 from core.sizing import Coins
 
 __all__ = ["EXIT_REASONS", "EngineOutput", "EngineSettings", "REJECT_REASONS", "run"]
@@ -127,10 +128,12 @@ def _bar_arrays(data: pd.DataFrame, settings: EngineSettings,
 def run(strategy_cls: type, data: pd.DataFrame, settings: EngineSettings, *,
         params: dict[str, Any] | None = None,
         progress: Callable[[int, int], None] | None = None,
-        funding: pd.Series | None = None) -> EngineOutput:
+        funding: pd.Series | None = None, stats: bool = True) -> EngineOutput:
     """Run one backtest. ``data`` has a DatetimeIndex and Open/High/Low/Close/Volume columns.
 
     ``funding``: rates per funding time (fraction, DatetimeIndex), used when settings.perp.
+    ``stats=False`` skips backtesting.py's own statistics (EngineOutput.stats is then empty;
+    equity and trades are the same): sweep trials, whose metrics the host computes anyway.
     Raises whatever the user's strategy raises (the caller reports it with the user's frames).
     """
     from backtesting import Backtest
@@ -145,17 +148,17 @@ def run(strategy_cls: type, data: pd.DataFrame, settings: EngineSettings, *,
                       finalize_trades=settings.finalize_trades)
         bt._broker = partial(CryptoBroker, settings=settings, funding_by_bar=rates,
                              day_by_bar=days, progress=progress, **bt._broker.keywords)
-        stats = bt.run(**(params or {}))
+        done = simulate(bt, params or {})
+        claimed = done.stats(bt._data) if stats else pd.Series(dtype=object)
     if progress is not None:
         progress(len(data), len(data))
-    broker = stats["_strategy"]._broker
-    equity = stats["_equity_curve"]["Equity"].astype("float64")
-    equity.index = data.index
-    public = stats[[k for k in stats.index if not str(k).startswith("_")]]
-    return EngineOutput(equity=equity, trades=_trades_frame(stats["_trades"], broker.closed_trades),
+    broker = done.broker
+    equity = pd.Series(done.equity, index=data.index, name="Equity", dtype="float64")
+    public = claimed[[k for k in claimed.index if not str(k).startswith("_")]]
+    return EngineOutput(equity=equity, trades=_trades_frame(done.trades(), broker.closed_trades),
                         stats=public, events=_events_frame(broker.events, data.index),
                         rejected={k: int(v) for k, v in broker.rejected.items()},
-                        plots=_plots(stats["_strategy"]),
+                        plots=_plots(done.strategy),
                         open_trades=_open_frame(
                             [] if settings.finalize_trades else broker.trades, data))
 

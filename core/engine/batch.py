@@ -2,9 +2,11 @@
 
 Called by sandbox/child.py for a job with a "batch" key: the strategy is compiled once, the
 OHLCV (and funding) read once, then engine.run() is called per parameter set exactly as a single
-run calls it, so each trial's equity and trades are those of a single run. Each trial writes
-out/t<i>/{equity,trades,events}.parquet; one final message lists per trial its trade count or
-its error. Imports only what the child may import (pandas, the engine); never the store.
+run calls it, so each trial's equity and trades are those of a single run (only backtesting.py's
+own statistics are skipped: the host computes every metric from the equity and trades). Each
+trial writes out/t<i>/{equity,trades,events}.parquet; one final message lists per trial its
+trade count or its error. Imports only what the child may import (pandas, the engine); never the
+store.
 (The lookahead check's recorded runs are core.engine.recording.)
 """
 
@@ -40,7 +42,7 @@ def run_batch(job: dict, job_dir: Path, send: Callable[..., None], *,
     results: list[dict[str, Any]] = []
     for i, params in enumerate(batch):
         try:
-            out = engine.run(cls, data, settings, params=params, funding=funding)
+            out = engine.run(cls, data, settings, params=params, funding=funding, stats=False)
         except Exception as exc:  # noqa: BLE001 - one trial's failure does not stop the rest
             kind, message = error_for(exc)
             results.append({"i": i, "ok": False, "kind": kind, "message": message[:5000]})

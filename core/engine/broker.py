@@ -12,7 +12,8 @@ backtesting.py 0.6.6: stop triggers, limit fills, SL before TP, FIFO netting, ma
 - each trade knows its fees, slippage cost, funding and exit reason.
 
 Liquidation, funding and risk rules live in core.engine.risk (``self.risk``, a RiskBook); order
-sizes and admission in core.engine.lots (functions taking the broker). Runs in the sandbox child.
+sizes, admission and the per-trade accounting fields in core.engine.lots (functions taking the
+broker). Runs in the sandbox child.
 """
 
 from __future__ import annotations
@@ -92,20 +93,6 @@ class EngineSettings:
         return 1.0 / self.margin
 
 
-def _init_trade(trade: Trade, *, fee_rate: float, slip: float) -> Trade:
-    """Attach PineOpt's per-trade accounting to a backtesting.py Trade (it has no slots)."""
-    trade._fee_rate_in = fee_rate  # rate paid on entry, re-applied to the closed size
-    trade._slip_in = slip  # adverse price move per coin at entry (quote currency)
-    trade._slip_out = 0.0
-    trade._fee_out = 0.0
-    trade._funding = 0.0  # received (+) or paid (-) while open, quote currency
-    trade._reason = ""
-    trade._sl_kind = "stop_loss"
-    trade._dated_in = trade._dated_out = False  # fill dated to the previous bar's close
-    trade._rule_sl = trade._rule_tp = False  # SL / TP set by a risk rule, not the strategy
-    return trade
-
-
 class CryptoBroker(_Broker):
     """backtesting.py's broker for crypto. Built by core.engine through functools.partial."""
 
@@ -117,6 +104,7 @@ class CryptoBroker(_Broker):
         df = self._data._Data__df
         self._high = df["High"].to_numpy(dtype="float64").tolist()  # lists: fast per-bar reads
         self._low = df["Low"].to_numpy(dtype="float64").tolist()
+        self._finite_close = bool(np.isfinite(df["Close"].to_numpy(dtype="float64")).all())
         self._lot = float(s.lot_step_coins)
         self._maker, self._taker = float(s.maker), float(s.taker)
         self._slipping = s.slippage_bps > 0 or s.slippage_range_frac > 0
@@ -151,6 +139,7 @@ class CryptoBroker(_Broker):
 
     def _trades_cache_clear(self) -> None:
         super()._trades_cache_clear()
+        self.__dict__.pop("_position_cost", None)
         self.risk.liq = None  # the position changed: its liquidation price too
 
     def _reject(self, order: Order, reason: str) -> None:
@@ -163,25 +152,41 @@ class CryptoBroker(_Broker):
         i = self._i = len(self._data) - 1
         self._finalizing = i == self._last_i
         self._last_i = i
-        if i in self.risk.funding_at and self.trades and not self._finalizing:
-            self.risk.apply_funding(i)
-        self._process_orders()
-        if self.risk.liquidating and self.trades:
-            self.risk.check_liquidation(i)
-        equity = self.equity
-        if self.risk.risk_on:
-            equity = self.risk.apply_rules(i, equity)
+        risk = self.risk
+        if self.trades and i in risk.funding_at and not self._finalizing:
+            risk.apply_funding(i)
+        if self.orders:
+            self._process_orders()
+        if risk.liquidating and self.trades:
+            risk.check_liquidation(i)
+        equity = self._marked_equity()
+        if risk.risk_on:
+            equity = risk.apply_rules(i, equity)
         self._equity[i] = equity
         if self._progress is not None and i % 2_000 == 0:
             self._progress(i, len(self._high))
         if equity <= 0:
-            self.risk.wipe_out(i)
+            risk.wipe_out(i)
+
+    def _marked_equity(self) -> float:
+        """``self.equity`` (cash + unrealized P&L at this close), filling the same cache without
+        functools.cached_property's lock (a cost on every bar); flat, it is the cash."""
+        trades = self.trades
+        if not trades and self._finite_close:  # price * 0 - 0 adds exactly 0.0
+            return self._cash
+        cache = self.__dict__
+        upl = cache.get("_position_unrealized_pl")
+        if upl is None:  # the base class's formula, cached where it caches it
+            cost = cache.get("_position_cost")  # its sum: the same until the trades change
+            if cost is None:
+                cost = cache["_position_cost"] = sum(t.size * t.entry_price for t in trades)
+            upl = cache["_position_unrealized_pl"] = (
+                self._data._current_value("Close") * self._position_size - cost)
+        return self._cash + upl
 
     # -- order processing (backtesting.py 0.6.6 rules) -----------------------------------------
     def _process_orders(self) -> None:
-        if not self.orders:
-            return
-        data = self._data
+        data = self._data  # called only with orders waiting (next() and the re-check below)
         bar = (data._current_value("Open"), data._current_value("High"),
                data._current_value("Low"))
         again = False
@@ -201,7 +206,7 @@ class CryptoBroker(_Broker):
             else:
                 again = self._fill_entry(order, price, ti, is_market=is_market,
                                          stop_price=stop_price, bar=bar) or again
-        if again:
+        if again and self.orders:
             self._process_orders()
 
     def _trigger(self, order: Order, open_: float, high: float,
@@ -332,7 +337,7 @@ class CryptoBroker(_Broker):
                     time_index: int, tag: object, *, fee_rate: float = 0.0,
                     slip: float = 0.0) -> bool:
         """Open a trade at ``price`` (fee charged now); True when risk rules added an SL/TP."""
-        trade = _init_trade(Trade(self, size, price, time_index, tag), fee_rate=fee_rate, slip=slip)
+        trade = lots.new_trade(self, size, price, time_index, tag, fee_rate=fee_rate, slip=slip)
         if self._lot:
             trade.close = lambda portion=1.0, t=trade: lots.close_portion(self, t, portion)
         self.trades.append(trade)

@@ -3,8 +3,8 @@
 Owns the meaning of an order's size: ``coins(x)`` is x coins floored to the lot step; a size
 below 1 is a fraction of available margin (backtesting.py), bought in whole lots; 1 or more is
 whole coins. An order below one lot or below the minimum notional is refused, never resized.
-Functions taking the broker (its _lot, _settings, risk.halted, orders). Runs inside the sandbox
-child.
+Also the per-trade accounting a new Trade carries (new_trade). Functions taking the broker (its
+_lot, _settings, risk.halted, orders). Runs inside the sandbox child.
 """
 
 from __future__ import annotations
@@ -48,6 +48,22 @@ def admissible(broker: CryptoBroker, order: Order, size: float, fill: float) -> 
     if not s.allow_short and size < 0 and broker._position_size + size < -1e-12:
         return "short_not_allowed"
     return ""
+
+
+def new_trade(broker: CryptoBroker, size: float, price: float, bar: int, tag: object, *,
+              fee_rate: float, slip: float) -> Trade:
+    """A backtesting.py Trade with PineOpt's per-trade accounting attached (it has no slots)."""
+    trade = Trade(broker, size, price, bar, tag)
+    trade._fee_rate_in = fee_rate  # rate paid on entry, re-applied to the closed size
+    trade._slip_in = slip  # adverse price move per coin at entry (quote currency)
+    trade._slip_out = 0.0
+    trade._fee_out = 0.0
+    trade._funding = 0.0  # received (+) or paid (-) while open, quote currency
+    trade._reason = ""
+    trade._sl_kind = "stop_loss"
+    trade._dated_in = trade._dated_out = False  # fill dated to the previous bar's close
+    trade._rule_sl = trade._rule_tp = False  # SL / TP set by a risk rule, not the strategy
+    return trade
 
 
 def close_portion(broker: CryptoBroker, trade: Trade, portion: float) -> None:

@@ -65,7 +65,7 @@ def run_recorded(job: dict, job_dir: Path, send: Callable[..., None], *,
         recorder = Recorder()
         try:
             out = engine.run(recorder.wrap(cls), frame, settings, params=params,
-                             funding=funding)
+                             funding=funding, stats=False)
         except Exception as exc:  # noqa: BLE001 - one run's failure does not stop the rest
             kind, message = error_for(exc)
             results.append({"i": i, "ok": False, "kind": kind, "message": message[:5000]})

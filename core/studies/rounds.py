@@ -6,9 +6,12 @@ stored (a killed sweep loses only its running batches), cancelled and checked ag
 budget. So the first batches of a sweep hold FIRST_BATCH trials, which measures how long a trial
 takes in a child; later ones hold about TARGET_BATCH_S of work, never more than the caller's cap
 (``batch_size``), than one child's out/ quota holds (entries and bytes), than an even share of
-what remains (ceil(remaining / workers), so every child gets work to the end), or than the
-time budget leaves. Work shorter than SPLIT_MIN_S in all (the small rounds of a TPE search on
-short data) is not split: it runs in one child.
+what remains (ceil((remaining + busy) / workers), busy being the trials the other children are
+still running, so every child gets work to the end), or than the time budget leaves. Work
+shorter than SPLIT_MIN_S in all (the small rounds of a TPE search on short data) is not split:
+it runs in one child; nor is a tail that short left behind while the other children are busy
+(it would cost one more child start after them). A batch's pace is noted as soon as its child
+returns, before the slot's next batch is sized.
 
 Pipeline. ``workers`` threads only run children (core.studies.executor.run_in_sandbox); the
 calling thread checks each finished batch's files and stores its trials while the next batch
@@ -67,15 +70,18 @@ def out_cap(bars: int, out_mb: int) -> int:
 
 
 def batch_size(*, remaining: int, workers: int, cap: int, pace: Pace,
-               time_left_s: float | None = None) -> int:
-    """Trials in the next batch (see the module docstring); at least 1."""
+               time_left_s: float | None = None, busy: int = 0) -> int:
+    """Trials in the next batch (see the module docstring); at least 1. ``busy``: trials
+    running in the other children's batches."""
     per_trial = pace.per_trial_s
     if per_trial is not None and per_trial * remaining < SPLIT_MIN_S:
         return max(1, min(cap, remaining))  # one child: a second start costs more than it saves
-    size = min(cap, math.ceil(remaining / max(1, workers)))
+    size = min(cap, math.ceil((remaining + busy) / max(1, workers)))
     if per_trial is None:
         size = min(size, FIRST_BATCH)
     elif per_trial > 0:
+        if busy and per_trial * (remaining - size) < SPLIT_MIN_S:
+            size = min(cap, remaining)  # no short tail for a child started after the others
         size = min(size, int(TARGET_BATCH_S / per_trial))
         if time_left_s is not None:
             size = min(size, int(time_left_s / per_trial))
@@ -83,15 +89,16 @@ def batch_size(*, remaining: int, workers: int, cap: int, pace: Pace,
 
 
 def execute(settings: Settings, job: Job, todo: Numbered, *, workers: int,
-            size_for: Callable[[int], int], cancel: threading.Event,
+            size_for: Callable[[int, int], int], cancel: threading.Event,
             stop: Callable[[], bool], finish: Callable[[Numbered, Ran], None],
-            failed: Callable[[SandboxError], None]) -> None:
-    """Run ``todo`` (n, params) in batches of ``size_for(remaining)`` trials on ``workers``
-    children at once, until done, ``cancel`` is set or ``stop()`` says so (no new batch starts).
+            failed: Callable[[SandboxError], None], pace: Pace | None = None) -> None:
+    """Run ``todo`` (n, params) in batches of ``size_for(remaining, busy)`` trials on
+    ``workers`` children at once, until done, ``cancel`` is set or ``stop()`` says so (no new
+    batch starts); ``busy``: the trials of the batches already running.
 
     ``finish(batch, ran)`` is called in this thread for each finished batch (ran is released
     after it returns); ``failed(error)`` for a batch whose child failed as a whole (not called
-    for a cancelled one).
+    for a cancelled one). ``pace`` notes each finished batch's time before the next is sized.
     """
     queue = deque(todo)
     pending: dict[Future[Ran], Numbered] = {}
@@ -99,7 +106,8 @@ def execute(settings: Settings, job: Job, todo: Numbered, *, workers: int,
 
         def submit() -> None:
             while queue and len(pending) < workers and not cancel.is_set() and not stop():
-                batch = [queue.popleft() for _ in range(min(size_for(len(queue)), len(queue)))]
+                size = size_for(len(queue), sum(len(b) for b in pending.values()))
+                batch = [queue.popleft() for _ in range(min(size, len(queue)))]
                 pending[pool.submit(run_in_sandbox, settings, job, [p for _, p in batch],
                                     cancel=cancel)] = batch
 
@@ -109,6 +117,8 @@ def execute(settings: Settings, job: Job, todo: Numbered, *, workers: int,
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for future in done:
                     batch = pending.pop(future)
+                    if pace is not None and future.exception() is None:
+                        pace.note(len(batch), future.result().seconds)
                     submit()  # the slot runs its next batch while this one is checked
                     _finish_one(future, batch, finish, failed)
                 submit()

@@ -241,8 +241,7 @@ class _Runner:
             return stored
 
         def finish(batch: list[tuple[int, dict[str, Any]]], ran: Ran) -> None:
-            results = check_batch(self.job, ran)
-            self.pace.note(len(batch), ran.seconds)
+            results = check_batch(self.job, ran)  # its pace was noted by rounds.execute
             rows = [self._row(n, r) for (n, _), r in zip(batch, results, strict=True)]
             self.report.executed += len(rows)
             self._store(rows)
@@ -254,13 +253,13 @@ class _Runner:
 
         rounds.execute(self.settings, self.job, todo, workers=self.workers,
                        size_for=self._size_for, cancel=self.cancel, stop=self.out_of_time,
-                       finish=finish, failed=failed)
+                       finish=finish, failed=failed, pace=self.pace)
         return stored
 
-    def _size_for(self, remaining: int) -> int:
+    def _size_for(self, remaining: int, busy: int) -> int:
         budget = self.study.time_budget_s
         left = None if budget is None else budget - (time.monotonic() - self.started)
-        return rounds.batch_size(remaining=remaining, workers=self.workers,
+        return rounds.batch_size(remaining=remaining, workers=self.workers, busy=busy,
                                  cap=min(self.batch_size, self.out_cap), pace=self.pace,
                                  time_left_s=left)
 

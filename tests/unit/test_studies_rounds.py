@@ -53,3 +53,19 @@ def test_work_shorter_than_a_sandbox_start_is_not_split() -> None:
     # enough work to be worth a second child is shared out again
     many = int(rounds.SPLIT_MIN_S / 0.05) + 2
     assert rounds.batch_size(remaining=many, workers=2, cap=200, pace=pace) == many // 2 + many % 2
+
+
+def test_a_slot_that_frees_up_shares_the_work_with_the_busy_children() -> None:
+    pace = rounds.Pace()
+    pace.note(4, 4 * 0.4)  # 0.4 s a trial
+    # 82 trials left while the other child still runs 4: an even share of all 86
+    assert rounds.batch_size(remaining=82, workers=2, cap=200, pace=pace, busy=4) == 43
+    # 40 left while the other runs 36: all of them (an even share, 38, would leave a tail of
+    # 2 trials, 0.8 s, for one more child start after both finished)
+    assert rounds.batch_size(remaining=40, workers=2, cap=200, pace=pace, busy=36) == 40
+    # a tail worth a child of its own is still left for the next free slot
+    assert rounds.batch_size(remaining=60, workers=2, cap=200, pace=pace, busy=10) == 35
+    # the target time and the cap still bound it
+    assert rounds.batch_size(remaining=500, workers=2, cap=200, pace=pace, busy=500) == int(
+        rounds.TARGET_BATCH_S / 0.4)
+    assert rounds.batch_size(remaining=40, workers=2, cap=20, pace=pace, busy=36) == 20
