@@ -225,8 +225,10 @@ def preview_panel(db: Path, sets: list[market_data.Dataset]) -> None:
         services.show_error(exc)
     else:
         marks = _flagged_bars(report) if report is not None and timeframe == d.timeframe else None
-        st.altair_chart(market_charts.candles_with_volume(frame, title=f"{d.symbol} {timeframe}",
-                                                          marks=marks), width="stretch")
+        # The title as its own row: the chart's hover toolbar then floats over this row's empty
+        # right end, not over the Range input's calendar icon just above the chart.
+        st.markdown(f"**{d.symbol} {timeframe}**")
+        st.altair_chart(market_charts.candles_with_volume(frame, marks=marks), width="stretch")
         if marks is not None and len(marks):
             st.caption("Orange dashed lines: bars the quality check flagged (hover for the "
                        "finding; up to 5 examples per check).")

@@ -57,16 +57,25 @@ def _spec(chart: Any) -> Spec:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _chart_specs(home: str, run_id: int, created: str) -> dict[str, Spec]:
-    """Every Charts-tab chart of a run, and the price chart over the whole run."""
+    """Every Charts-tab chart of a run (the Price tab's are built when it is first opened)."""
     b = _bundle(home, run_id, created)
     specs = {"equity": charts.equity_vs_benchmark(b.equity, b.benchmark),
              "underwater": charts.underwater(b.equity), "monthly": charts.monthly_heatmap(b.equity),
              "yearly": charts.yearly_returns(b.equity),
-             "rolling": charts.rolling_sharpe_volatility(b.equity),
-             "price": trade_charts.price_with_trades(b.ohlcv, b.trades)}
+             "rolling": charts.rolling_sharpe_volatility(b.equity)}
     if len(b.trades):
         specs |= {"pnl": trade_charts.pnl_histogram(b.trades),
                   "duration": trade_charts.duration_vs_return(b.trades)}
+    return {name: _spec(chart) for name, chart in specs.items()}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _price_specs(home: str, run_id: int, created: str) -> dict[str, Spec]:
+    """The Price tab's charts of a run: price with trades over the whole run, and the Pine
+    plot() series when the run has some (a third of the specs' build time: not on the way to
+    the Charts tab)."""
+    b = _bundle(home, run_id, created)
+    specs = {"price": trade_charts.price_with_trades(b.ohlcv, b.trades)}
     plots = runs.run_plots(services.settings().db_path, run_id)
     if len(plots.columns):
         specs["plots"] = broker_charts.price_with_plots(b.ohlcv["Close"], plots)
@@ -81,9 +90,15 @@ def _window_spec(home: str, run_id: int, created: str, start: str, end: str) -> 
 
 
 def chart_specs(b: RunBundle) -> dict[str, Spec]:
-    """The run's chart specs by name (equity, underwater, monthly, yearly, rolling, price, and
-    pnl/duration with trades, plots with Pine plot() series), built once per run."""
+    """The run's Charts-tab specs by name (equity, underwater, monthly, yearly, rolling, and
+    pnl/duration with trades), built once per run."""
     return _chart_specs(*run_key(b))
+
+
+def price_specs(b: RunBundle) -> dict[str, Spec]:
+    """The run's Price-tab specs by name (price; plots with Pine plot() series), built once per
+    run when the Price tab is first opened."""
+    return _price_specs(*run_key(b))
 
 
 def forget(records: list[RunRecord]) -> None:
@@ -93,6 +108,7 @@ def forget(records: list[RunRecord]) -> None:
         key = (home, run.id, run.created_at.isoformat())
         _bundle.clear(*key)
         _chart_specs.clear(*key)
+        _price_specs.clear(*key)
     _window_spec.clear()  # keyed by window too; small, rebuilt on demand
 
 
@@ -131,7 +147,7 @@ def price_section(b: RunBundle) -> None:
         start, end = pick.slider("Window (UTC)", min_value=first, max_value=last,
                                  value=(first, last), key=f"price_window_{b.run.id}",
                                  format="YYYY-MM-DD")
-    specs = chart_specs(b)
+    specs = price_specs(b)
     whole = (start, end) == (first, last)
     spec = specs["price"] if whole else _window_spec(*run_key(b), str(start), f"{end} 23:59:59")
     st.vega_lite_chart(spec, width="stretch")

@@ -41,8 +41,11 @@ def test_charts_are_built_once_per_run_and_dropped_when_it_is_deleted(
     pd.testing.assert_series_equal(again.equity, first.equity)
     specs = result_charts.chart_specs(first)
     assert result_charts.chart_specs(again) == specs
-    assert {"equity", "underwater", "monthly", "yearly", "rolling", "price"} <= set(specs)
-    assert loads == [run.id]  # one load for two bundles and the specs
+    assert {"equity", "underwater", "monthly", "yearly", "rolling"} <= set(specs)
+    assert "price" not in specs  # the Price tab's chart is built when that tab is opened
+    price = result_charts.price_specs(first)
+    assert set(price) == {"price"} and result_charts.price_specs(again) == price
+    assert loads == [run.id]  # one load for two bundles and both sets of specs
     later = run.created_at + dt.timedelta(seconds=1)  # the same id handed out again
     result_charts.bundle(home, run.id, later)
     assert loads == [run.id, run.id]
