@@ -14,6 +14,7 @@ import argparse
 import os
 import socket
 import sys
+import tomllib
 from typing import Any
 
 from core.settings import REPO_ROOT
@@ -34,11 +35,24 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(handler=handle)
 
 
+def config_flags() -> list[str]:
+    """Every option of the repo's .streamlit/config.toml as a command-line flag. Streamlit reads
+    that file only from the folder it starts in: started anywhere else, the app would run with
+    Streamlit's defaults (full tracebacks shown to users among them)."""
+    with (REPO_ROOT / ".streamlit" / "config.toml").open("rb") as handle:
+        sections = tomllib.load(handle)
+    flags = []
+    for section, options in sections.items():
+        for key, value in options.items():
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            flags += [f"--{section}.{key}", text]
+    return flags
+
+
 def command(port: int, address: str = "127.0.0.1") -> list[str]:
     """The streamlit command line (also used by the Dockerfile test)."""
-    return [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
-            "--server.headless", "true", "--server.address", address, "--server.port", str(port),
-            "--browser.gatherUsageStats", "false"]
+    return [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"), *config_flags(),
+            "--server.address", address, "--server.port", str(port)]
 
 
 def api_port(requested: int, address: str) -> int:
