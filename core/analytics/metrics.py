@@ -73,12 +73,34 @@ def period_returns(ends: pd.Series, starts: pd.Series) -> pd.Series:
     return out.mask((starts == 0) & (ends == 0), 0.0)
 
 
+def daily_last(series: pd.Series) -> pd.Series:
+    """The last non-missing value of each UTC calendar day, labelled with the day:
+    ``series.resample("1D").last().dropna()``, computed with numpy for the usual series (a
+    sorted, naive DatetimeIndex of float values without missing values): about 0.7 ms
+    instead of 4 ms for a year of hourly bars (measured), three times per stored run."""
+    index = series.index
+    if not (isinstance(index, pd.DatetimeIndex) and index.tz is None and len(series)
+            and series.dtype == np.float64 and index.is_monotonic_increasing
+            and not series.isna().any()):
+        return series.resample("1D").last().dropna()
+    day = 86_400 * 10 ** _UNIT_DIGITS[index.unit]
+    days = index.asi8 // day
+    last = np.flatnonzero(np.r_[days[1:] != days[:-1], True])
+    every_day = days[last[-1]] - days[last[0]] + 1 == len(last)
+    labels = pd.DatetimeIndex((days[last] * day).astype(f"datetime64[{index.unit}]"),
+                              name=index.name, freq="D" if every_day else None)
+    return pd.Series(series.to_numpy()[last], index=labels, name=series.name)
+
+
+_UNIT_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+
+
 def daily_returns(series: pd.Series) -> pd.Series:
     """Simple returns of the last value of each UTC day; the first day's return is measured
     from the series' first value (the initial equity), so a run of n UTC days has n daily
     returns and their compounded product is the total return. The one definition of daily
     returns: metrics, charts and the quantstats tearsheet all use it."""
-    daily = series.resample("1D").last().dropna()
+    daily = daily_last(series)
     if daily.empty:
         return daily
     starts = daily.shift(1)
@@ -92,7 +114,7 @@ def _daily_rf(annual_rate: float) -> float:
 
 def _years(inp: Inputs) -> float:
     if "years" not in inp._memo:  # noqa: SLF001 - the Inputs' own cache
-        days = inp.equity.resample("1D").last().dropna()
+        days = daily_last(inp.equity)
         inp._memo["years"] = max(len(days) / PERIODS_PER_YEAR, 1e-12)  # noqa: SLF001
     return float(inp._memo["years"])  # noqa: SLF001
 
