@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.analytics.daily import daily_last
 from core.model import PERIODS_PER_YEAR
 
 
@@ -71,28 +72,6 @@ def period_returns(ends: pd.Series, starts: pd.Series) -> pd.Series:
     loses any more: the days after it are flat, not missing)."""
     out = ends / starts - 1.0
     return out.mask((starts == 0) & (ends == 0), 0.0)
-
-
-def daily_last(series: pd.Series) -> pd.Series:
-    """The last non-missing value of each UTC calendar day, labelled with the day:
-    ``series.resample("1D").last().dropna()``, computed with numpy for the usual series (a
-    sorted, naive DatetimeIndex of float values without missing values): about 0.7 ms
-    instead of 4 ms for a year of hourly bars (measured), three times per stored run."""
-    index = series.index
-    if not (isinstance(index, pd.DatetimeIndex) and index.tz is None and len(series)
-            and series.dtype == np.float64 and index.is_monotonic_increasing
-            and not series.isna().any()):
-        return series.resample("1D").last().dropna()
-    day = 86_400 * 10 ** _UNIT_DIGITS[index.unit]
-    days = index.asi8 // day
-    last = np.flatnonzero(np.r_[days[1:] != days[:-1], True])
-    every_day = days[last[-1]] - days[last[0]] + 1 == len(last)
-    labels = pd.DatetimeIndex((days[last] * day).astype(f"datetime64[{index.unit}]"),
-                              name=index.name, freq="D" if every_day else None)
-    return pd.Series(series.to_numpy()[last], index=labels, name=series.name)
-
-
-_UNIT_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
 
 
 def daily_returns(series: pd.Series) -> pd.Series:

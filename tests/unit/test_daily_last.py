@@ -1,4 +1,4 @@
-"""metrics.daily_last is exactly series.resample("1D").last().dropna(), on every kind of series."""
+"""core.analytics.daily.daily_last is exactly series.resample("1D").last().dropna(), on every kind of series."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analytics.metrics import daily_last
+from core.analytics.daily import daily_last
 
 RNG = np.random.default_rng(3)
 
