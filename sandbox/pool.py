@@ -13,9 +13,11 @@ small runs took about twice as long with those warm-ups going on beside them, me
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 
 from core.errors import PineOptError, SandboxError
 from core.model import RunStatus
@@ -70,6 +72,17 @@ class WorkerPool:
             self._busy += 1
         worker.on_cleanup = self._returned
         return worker
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Count a job as busy for its whole length (its result checked and stored too), not
+        only while it holds a worker: replacements wait for it while an idle worker is left."""
+        with self._lock:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            self._returned()
 
     def _returned(self) -> None:
         with self._lock:
