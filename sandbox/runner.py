@@ -95,6 +95,7 @@ class Worker:
         self.group: RunGroup | None = None  # the run's control groups (sandbox.cgroups)
         self.lease: userpool.Lease | None = None  # the run's own sandbox user, if leased
         self._background = False  # warming up at idle CPU weight until a job needs it
+        self.on_cleanup: Callable[[], None] | None = None  # the pool's, once the job is over
 
     def start(self, *, entry: list[str] | None = None,
               lease_wait_s: float = userpool.LEASE_WAIT_S, background: bool = False) -> Worker:
@@ -389,6 +390,9 @@ class Worker:
             self._dir_fd = -1
         if self.lease is not None:  # after the kill: the user's processes are gone
             self.lease.release()
+        done, self.on_cleanup = self.on_cleanup, None
+        if done is not None:
+            done()
 
 
 def _first_line(text: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.analytics.daily import daily_last
 from core.model import PERIODS_PER_YEAR
 
 
@@ -78,7 +79,7 @@ def daily_returns(series: pd.Series) -> pd.Series:
     from the series' first value (the initial equity), so a run of n UTC days has n daily
     returns and their compounded product is the total return. The one definition of daily
     returns: metrics, charts and the quantstats tearsheet all use it."""
-    daily = series.resample("1D").last().dropna()
+    daily = daily_last(series)
     if daily.empty:
         return daily
     starts = daily.shift(1)
@@ -92,7 +93,7 @@ def _daily_rf(annual_rate: float) -> float:
 
 def _years(inp: Inputs) -> float:
     if "years" not in inp._memo:  # noqa: SLF001 - the Inputs' own cache
-        days = inp.equity.resample("1D").last().dropna()
+        days = daily_last(inp.equity)
         inp._memo["years"] = max(len(days) / PERIODS_PER_YEAR, 1e-12)  # noqa: SLF001
     return float(inp._memo["years"])  # noqa: SLF001
 

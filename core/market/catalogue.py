@@ -237,9 +237,9 @@ def get_symbol(db: Path, exchange: str, market: str, symbol: str) -> SymbolInfo:
     with store.connect(db) as con:
         rows = con.execute(f"SELECT {_SYMBOL_COLS} FROM symbols WHERE exchange = ? AND market = ? "
                            "AND symbol = ?", [exchange, market, symbol]).fetchall()
-        known = con.execute("SELECT DISTINCT exchange || '/' || market || '/' || symbol FROM "
-                            "symbols WHERE symbol = ? OR exchange = ? ORDER BY 1 LIMIT 8",
-                            [symbol, exchange]).fetchall()
+        known = [] if rows else con.execute(
+            "SELECT DISTINCT exchange || '/' || market || '/' || symbol FROM symbols WHERE "
+            "symbol = ? OR exchange = ? ORDER BY 1 LIMIT 8", [symbol, exchange]).fetchall()
     if not rows:
         hint = ", ".join(k[0] for k in known) or "nothing similar"
         raise DataError(f"No symbol {exchange}/{market}/{symbol} in the catalogue (known: {hint}). "

@@ -11,6 +11,7 @@ libraries (sandbox.pool); each takes exactly one job and exits, so no two jobs s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -146,10 +147,12 @@ class JobManager:
             pool_for(self.settings).refill()
 
     def _execute(self, run_id: int, cancel: threading.Event) -> None:
+        local = self.settings.executor == "local"  # the pool refills after the runs, not beside
         try:
             if cancel.is_set() or _status(self.settings.db_path, run_id) is not RunStatus.QUEUED:
                 return
-            runs.execute(self.settings, run_id, cancel=cancel)
+            with pool_for(self.settings).working() if local else contextlib.nullcontext():
+                runs.execute(self.settings, run_id, cancel=cancel)
         except Exception as exc:  # noqa: BLE001 - a job thread must never swallow an error
             runs.fail_unexpected(self.settings, run_id, exc)
 

@@ -80,7 +80,8 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
              data_digest, RunStatus.QUEUED.value]).fetchone()
     if row is None:
         raise RuntimeError("INSERT ... RETURNING id returned no row")
-    prepared.keep_bars(settings.db_path, int(row[0]), data)  # for execute(), in this process
+    prepared.keep_run(settings.db_path, int(row[0]),  # for execute(), in this process
+                      prepared.Kept(data=data, source=ver.source, language=record.language))
     return get_run(settings.db_path, int(row[0]))
 
 
@@ -121,19 +122,31 @@ def find_completed(db: Path, digest: str) -> RunRecord | None:
     return get_run(db, int(row[0])) if row else None
 
 
-def _set_status(db: Path, run_id: int, status: RunStatus, *, error: str = "", log: str = "",
-                started: datetime | None = None) -> None:
+def _set_status(db: Path, run_id: int, status: RunStatus, *, error: str = "",
+                log: str = "") -> None:
+    """Record a final status (running is _start's)."""
     with store.connect(db) as con:
-        if status is RunStatus.RUNNING:
-            con.execute("UPDATE backtests SET status = ?, started_at = ?, progress = 0, "
-                        "owner_pid = ?, owner_token = ? WHERE id = ?",
-                        [status.value, started or _now(), os.getpid(),
-                         instance.token(db.parent), run_id])
-            return
         con.execute(
             "UPDATE backtests SET status = ?, error = ?, log = ?, finished_at = ?, duration_s = "
             "epoch(? - coalesce(started_at, created_at)) WHERE id = ?",
             [status.value, error[:20_000], log[:1_000_000], _now(), _now(), run_id])
+
+
+def _start(db: Path, run_id: int) -> RunRecord:
+    """Mark a run running (one statement, which also reads it back); raises NotFoundError for
+    an unknown run or one whose strategy was deleted."""
+    with store.connect(db) as con:
+        row = con.execute(
+            "UPDATE backtests SET status = ?, started_at = ?, progress = 0, owner_pid = ?, "
+            "owner_token = ? WHERE id = ? RETURNING " + _RUN_COLUMNS,
+            [RunStatus.RUNNING.value, _now(), os.getpid(), instance.token(db.parent),
+             run_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"Run {run_id} does not exist; `pineopt runs list` shows the ids.")
+    run = _run_record(row, db.parent)
+    if run.strategy_id is None:
+        raise NotFoundError(f"Run {run_id} has no strategy to run (it was deleted).")
+    return run
 
 
 def record_final(db: Path, run_id: int, status: RunStatus, *, error: str = "",
@@ -217,21 +230,21 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
     db = settings.db_path
     run: RunRecord | None = None
     try:
-        run = get_run(db, run_id)
-        if run.strategy_id is None:
-            raise NotFoundError(f"Run {run_id} has no strategy to run (it was deleted).")
-        _set_status(db, run_id, RunStatus.RUNNING)
-        version = strategies.get_version(db, run.strategy_id, run.strategy_version)
-        language = strategies.get(db, run.strategy_id).language
-        source, problems = prepared.checked_python(version.source, language)
+        run = _start(db, run_id)
+        kept = prepared.take_run(db, run_id)  # what request_run checked, when it ran here
+        if kept is None:
+            version = strategies.get_version(db, run.strategy_id or 0, run.strategy_version)
+            kept = prepared.Kept(data=None, source=version.source,
+                                 language=strategies.get(db, run.strategy_id or 0).language)
+        source, problems = prepared.checked_python(kept.source, kept.language)
         if problems:
             record_final(db, run_id, RunStatus.REJECTED,
                          error="\n".join(str(p) for p in problems))
             return get_run(db, run_id)
-        data, warm = prepared.take_bars(db, run_id), 0  # the bars request_run checked
+        data, warm = kept.data, 0
         if data is None or run.config.extra.get(warmup.KEY):
             data, warm = warmup.load(db, run.config)  # warm: bars before start (indicators only)
-        pine, on_close, slippage = _pine_options(version.source, language)
+        pine, on_close, slippage = _pine_options(kept.source, kept.language)
         data, (equity, trades, log, extras, plots) = warmup.trim(warm, data, _sandbox(
             settings, run_id, source, data, run.config, progress=progress, cancel=cancel,
             pine=pine, on_close=on_close, slippage_ticks=slippage, warm=warm))
@@ -304,7 +317,7 @@ def _sandbox(settings: Settings, run_id: int, source: str, data: pd.DataFrame,
     _stop_if_cancelled(cancel)
     worker = executors.slot(settings, cancel)  # local: a pooled sandbox; dask: a staging folder
     try:
-        data.to_parquet(worker.job_dir / "ohlcv.parquet")
+        (worker.job_dir / "ohlcv.parquet").write_bytes(prepared.bars_parquet(data))
         broker = broker_store.prepare_job(settings.db_path, config, data, worker.job_dir)
         if pine:  # the Pine runtime mirrors TradingView's broker: the engine must not interfere
             broker = dataclasses.replace(broker, settings=pine_run.engine_settings(
@@ -349,9 +362,9 @@ def _store_result(settings: Settings, run_id: int, config: BacktestConfig, data:
                            extras=extras, plots=plots)
 
 
-_RUN_SELECT = ("SELECT id, run_hash, strategy_id, strategy_name, strategy_version, status, config, "
-               "data_sha, error, progress, created_at, started_at, finished_at, duration_s, log "
-               "FROM backtests")
+_RUN_COLUMNS = ("id, run_hash, strategy_id, strategy_name, strategy_version, status, config, "
+                "data_sha, error, progress, created_at, started_at, finished_at, duration_s, log")
+_RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM backtests"
 
 
 def _run_record(row: tuple, home: Path) -> RunRecord:

@@ -143,6 +143,39 @@ def test_pool_hands_out_warm_workers_once_and_shuts_down_cleanly(home) -> None:
             os.kill(pid, 0)
 
 
+def test_replacements_wait_for_busy_workers_while_an_idle_one_is_left(home) -> None:
+    settings = make_settings(home, pineopt_pool_size="2")
+    workers = pool.pool_for(settings)
+    workers.refill()
+    deadline = time.monotonic() + 60
+    while len(workers.idle_pids()) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with workers.working():  # a run from start to stored (JobManager._execute)
+        first = pool.take_worker(settings)
+        try:
+            # one idle worker is left for the next job: no warm-up starts beside the busy one
+            assert len(workers.idle_pids()) == 1 and not workers._filling  # noqa: SLF001
+            second = pool.take_worker(settings)  # none left now: the replacement starts at once
+            assert workers._filling or workers.idle_pids()  # noqa: SLF001
+            second.cleanup()
+        finally:
+            first.cleanup()
+        # its worker is gone, but the run is still checking and storing its result: the
+        # replacement started for the empty pool is the only one
+        deadline = time.monotonic() + 60
+        while workers._filling:  # noqa: SLF001
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert len(workers.idle_pids()) == 1
+    # nothing busy any more: the pool fills up again
+    deadline = time.monotonic() + 60
+    while len(workers.idle_pids()) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    pool.shutdown_pools()
+
+
 def test_a_spare_worker_warms_up_at_idle_cpu_weight_until_it_is_taken(home) -> None:
     settings = make_settings(home, pineopt_pool_size="1")
     if not cgroups.for_settings(settings).has("cpu"):

@@ -94,3 +94,28 @@ def test_transactions_touching_one_row_take_turns_in_a_process(tmp_path: Path) -
         saved = list(pool.map(save, range(9)))
     assert {sid for sid, _ in saved} == {1}
     assert sorted(version for _, version in saved) == list(range(2, 11))
+
+
+def test_an_idle_store_is_released_for_other_processes_by_one_closer_thread(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import threading
+
+    db = tmp_path / "s.duckdb"
+    store.migrate(db)
+    before = threading.active_count()
+    for _ in range(20):  # every connect() used to start a timer thread of its own
+        with store.connect(db) as con:
+            con.execute("SELECT 1").fetchone()
+    assert threading.active_count() <= before + 1
+    closer = store._ANCHOR._closer  # noqa: SLF001 - the one thread that closes idle anchors
+    assert closer is not None
+    closer.join(timeout=30)  # it ends once nothing is idle any more
+    assert not closer.is_alive()
+    other = subprocess.run(  # another process can open (lock) the file now
+        [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()",
+         str(db)], capture_output=True, text=True, timeout=60, check=False)
+    assert other.returncode == 0, other.stderr
+    with store.connect(db) as con:  # and this one opens it again
+        assert con.execute("SELECT 1").fetchone() == (1,)
