@@ -201,14 +201,19 @@ def test_a_spare_worker_warms_up_at_idle_cpu_weight_until_it_is_taken(home) -> N
         pool.shutdown_pools()
 
 
-def test_settings_differing_only_in_pool_size_share_the_pool_and_never_close_it(home) -> None:
-    app = pool.pool_for(make_settings(home, pineopt_pool_size="1"))
-    app.refill()
+def _idle_pids_once_filled(workers: pool.WorkerPool) -> list[int]:
+    """Refill ``workers`` and return its idle workers' pids once there are some (30 s at most)."""
+    workers.refill()
     deadline = time.monotonic() + 30
-    while not app.idle_pids():
+    while not workers.idle_pids():
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    pids = app.idle_pids()
+    return workers.idle_pids()
+
+
+def test_settings_differing_only_in_pool_size_share_the_pool_and_never_close_it(home) -> None:
+    app = pool.pool_for(make_settings(home, pineopt_pool_size="1"))
+    pids = _idle_pids_once_filled(app)
     one_off = dataclasses.replace(make_settings(home, pineopt_pool_size="1"), pool_size=0)
     assert pool.pool_for(one_off) is app  # e.g. a CLI backtest forwarded to the app's process
     assert app.size == 1 and app.idle_pids() == pids
@@ -224,12 +229,7 @@ def test_settings_differing_only_in_pool_size_share_the_pool_and_never_close_it(
 
 def test_a_process_keeps_one_pool_so_idle_workers_never_pile_up(home, tmp_path) -> None:
     first = pool.pool_for(make_settings(home, pineopt_pool_size="1"))
-    first.refill()
-    deadline = time.monotonic() + 30
-    while not first.idle_pids():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    pids = first.idle_pids()
+    pids = _idle_pids_once_filled(first)
     other = make_settings(tmp_path / "other-home", pineopt_pool_size="1")
     assert pool.pool_for(other) is not first
     assert first.idle_pids() == []
