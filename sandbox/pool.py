@@ -90,9 +90,18 @@ class WorkerPool:
         with self._lock:
             self._busy -= 1
             due = self._deferred and not self._busy
-            self._deferred = self._deferred and not due
+            if due:
+                self._deferred = False
         if due:
             self.refill()
+
+    def _wait_for_busy(self) -> bool:
+        """(Lock held.) True, and the refill marked deferred, while handed-out workers are busy
+        and an idle worker is left for the next job."""
+        if self._busy and self._idle:
+            self._deferred = True
+            return True
+        return False
 
     def _idle_worker(self) -> Worker | None:
         """The oldest idle worker whose child is alive (dead ones are cleaned up), or None."""
@@ -110,8 +119,7 @@ class WorkerPool:
         with self._lock:
             if self._filling or self._closed or len(self._idle) >= self.size:
                 return
-            if self._busy and self._idle:
-                self._deferred = True
+            if self._wait_for_busy():
                 return
             self._filling = True
         threading.Thread(target=self._fill, name="pineopt-pool", daemon=True).start()
@@ -122,8 +130,7 @@ class WorkerPool:
                 with self._lock:
                     if self._closed or len(self._idle) >= self.size:
                         return
-                    if self._busy and self._idle:  # runs started meanwhile: after them
-                        self._deferred = True
+                    if self._wait_for_busy():  # runs started meanwhile: after them
                         return
                 # never hold up take(); warm up on idle CPU, not on that of running runs
                 worker = Worker(self.settings).start(lease_wait_s=0, background=True)

@@ -26,19 +26,21 @@ WINDOW = {"exchange": "sample", "market": "spot", "symbol": "BTCUSDT", "timefram
           "start": "2022-01-01", "end": "2024-12-31"}
 
 
-@pytest.fixture(scope="module")
-def both(template_home, tmp_path_factory) -> tuple[dict, pd.Series, pd.Series, pd.DataFrame]:
-    """(lab metrics, backtesting.py stats, stored equity, data) of one Quick Start run."""
+def _run_both(template_home, tmp_path_factory, *, finalize: bool):  # noqa: ANN202
+    """The Quick Start strategy on WINDOW stored by the lab (through the sandbox) and run by
+    plain backtesting.py, both with ``finalize_trades=finalize``: (settings, run id, stats, data)."""
     import shutil
 
     from tests.conftest import make_settings
 
-    home = tmp_path_factory.mktemp("stats") / "home"
+    home = tmp_path_factory.mktemp("finalized" if finalize else "stats") / "home"
     shutil.copytree(template_home, home)
     settings: Settings = make_settings(home)
     sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="qs"), source=QUICK_START)
-    mapping = config_file.merge({**WINDOW, "cash_usdt": 10_000_000.0},
-                                semantics.defaults("backtesting", commission=0.002))
+    lab_semantics = semantics.defaults("backtesting", commission=0.002)
+    if finalize:
+        lab_semantics = {**lab_semantics, "finalize_trades": True}
+    mapping = config_file.merge({**WINDOW, "cash_usdt": 10_000_000.0}, lab_semantics)
     run = runs.run_sync(settings, strategy_id=sid, config=config_file.build_config(mapping))
     assert run.status is RunStatus.COMPLETED, run.error
     data = market_data.load_ohlcv(settings.db_path, **WINDOW)
@@ -46,9 +48,17 @@ def both(template_home, tmp_path_factory) -> tuple[dict, pd.Series, pd.Series, p
     exec(compile(QUICK_START, "quick_start", "exec"), namespace)  # noqa: S102 - our source
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stats = Backtest(data, namespace["SmaCross"], cash=10_000_000, commission=0.002).run()
-    return (runs.run_metrics(settings.db_path, run.id), stats,
-            runs.run_equity(settings.db_path, run.id), data)
+        stats = Backtest(data, namespace["SmaCross"], cash=10_000_000, commission=0.002,
+                         finalize_trades=finalize).run()
+    return settings, run.id, stats, data
+
+
+@pytest.fixture(scope="module")
+def both(template_home, tmp_path_factory) -> tuple[dict, pd.Series, pd.Series, pd.DataFrame]:
+    """(lab metrics, backtesting.py stats, stored equity, data) of one Quick Start run."""
+    settings, run_id, stats, data = _run_both(template_home, tmp_path_factory, finalize=False)
+    return (runs.run_metrics(settings.db_path, run_id), stats,
+            runs.run_equity(settings.db_path, run_id), data)
 
 
 def _differences(stats: pd.Series, equity: pd.Series, data: pd.DataFrame) -> dict:
@@ -121,28 +131,9 @@ def test_a_finalized_trade_is_counted_as_backtesting_py_counts_it(template_home,
     """finalize_trades=True on both sides: the trade still open at the end is closed on the last
     bar and counted in '# Trades' and 'Win Rate' by backtesting.py, and in Total trades, Win rate
     and Net profit by the lab (issue 14: it was listed but not counted)."""
-    import shutil
-
-    from tests.conftest import make_settings
-
-    home = tmp_path_factory.mktemp("finalized") / "home"
-    shutil.copytree(template_home, home)
-    settings: Settings = make_settings(home)
-    sid, _ = strategies.save(settings.db_path, meta=StrategyMeta(name="qs"), source=QUICK_START)
-    mapping = config_file.merge({**WINDOW, "cash_usdt": 10_000_000.0},
-                                {**semantics.defaults("backtesting", commission=0.002),
-                                 "finalize_trades": True})
-    run = runs.run_sync(settings, strategy_id=sid, config=config_file.build_config(mapping))
-    assert run.status is RunStatus.COMPLETED, run.error
-    data = market_data.load_ohlcv(settings.db_path, **WINDOW)
-    namespace: dict = {}
-    exec(compile(QUICK_START, "quick_start", "exec"), namespace)  # noqa: S102 - our source
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stats = Backtest(data, namespace["SmaCross"], cash=10_000_000, commission=0.002,
-                         finalize_trades=True).run()
-    lab = runs.run_metrics(settings.db_path, run.id)
-    trades = runs.run_trades(settings.db_path, run.id)
+    settings, run_id, stats, data = _run_both(template_home, tmp_path_factory, finalize=True)
+    lab = runs.run_metrics(settings.db_path, run_id)
+    trades = runs.run_trades(settings.db_path, run_id)
     assert stats["_trades"]["ExitTime"].iloc[-1] == data.index[-1]  # one was finalized
     assert trades["exit_reason"].iloc[-1] == "end_of_data"
     assert lab["total_trades"] == stats["# Trades"] == len(trades)

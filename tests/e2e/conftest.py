@@ -75,6 +75,13 @@ def start_app(home: Path, *, extra_env: dict[str, str] | None = None) -> tuple[s
     raise RuntimeError("streamlit did not become healthy in 60 s")
 
 
+def kill_if_running(proc: subprocess.Popen) -> None:
+    """Kill a served app still running at a test's end (one that stopped on its own is left)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+
+
 @pytest.fixture(scope="module")
 def app_home(template_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A PINEOPT_HOME for one test module's app (copied from the template store)."""

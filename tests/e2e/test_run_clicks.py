@@ -14,7 +14,7 @@ from core.runs import service as runs
 from core.strategies import crud as strategies
 from core.model import Language, RunStatus, StrategyMeta
 from tests.conftest import REPO, make_settings
-from tests.e2e.conftest import click_run_quickly, start_app
+from tests.e2e.conftest import click_run_quickly, kill_if_running, start_app
 
 pytestmark = pytest.mark.sandbox
 CLICKS = 20
@@ -34,9 +34,7 @@ def busy_app(template_home: Path, tmp_path: Path):
     try:
         yield proc, url, home
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        kill_if_running(proc)
         proc.stderr.close()
 
 

@@ -26,7 +26,7 @@ from core.runs import endpoint
 from core.runs import service as runs
 from core.strategies import crud as strategies
 from tests.conftest import MACHINE_VARIABLES, REPO, make_settings
-from tests.e2e.conftest import _free_port, click_run_quickly
+from tests.e2e.conftest import _free_port, click_run_quickly, kill_if_running
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 CLICKS = 20
@@ -81,9 +81,7 @@ def served(template_home: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Pop
     try:
         yield proc, url, home
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        kill_if_running(proc)
         log.close()
 
 
