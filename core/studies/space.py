@@ -128,7 +128,15 @@ def dimension(param: ParameterDef, spec: str | None) -> Dimension:
         return _checked(param, Dimension(param.name, param.type,
                                          _number_range(param, low, high, step), low, high, step))
     items = [item.strip() for item in text.split(",") if item.strip()]
-    values = tuple(dict.fromkeys(params_mod.coerce(param, item) for item in items))
+    try:
+        values = tuple(dict.fromkeys(params_mod.coerce(param, item) for item in items))
+    except ConfigError as exc:
+        if param.type not in ("int", "float"):
+            raise
+        example = default_spec(param)
+        example = f" (e.g. {example})" if ":" in example else ""
+        raise ConfigError(f"--param {param.name}={text}: write a range as LOW:HIGH[:STEP]"
+                          f"{example}, a list as a,b,c, or one value. {exc}") from None
     return Dimension(param.name, param.type, values)
 
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from clicmd.backtest import parse_params
 from core.strategies import params, crud as strategies
+from core.errors import ConfigError
 from core.model import Language, ParameterDef, StrategyMeta
 from core.studies import space
 
@@ -63,6 +64,14 @@ def test_the_users_step_wins() -> None:
                        parse_params(["fast=5:50:15", "stop=0.01:0.05:0.02"]))
     assert dims[0].values == (5, 20, 35, 50)
     assert dims[1].values == (0.01, 0.03, 0.05)
+
+
+def test_a_dash_range_is_refused_saying_how_to_write_one() -> None:
+    with pytest.raises(ConfigError) as refused:
+        space.dimension(FAST, "5-30")
+    text = str(refused.value)
+    assert "--param fast=5-30: write a range as LOW:HIGH[:STEP] (e.g. 5:100:10)" in text
+    assert "not a valid int" in text  # the coercion's own reason is kept
 
 
 def test_optimize_page_prefills_whole_steps(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
