@@ -8,8 +8,9 @@
   language, so the run neither reads them from the store a second time nor differs from what was
   checked. Kept for a bounded number of queued runs; a run whose inputs are not here (another
   process queued it, or it was re-queued) loads them again.
-- The bars as the Parquet file a sandbox reads, by a digest of the frame: runs queued on the same bars (a
-  parameter sweep from the Backtest page) write the same bytes without encoding them again.
+- The bars as the Parquet file a sandbox reads, by a digest of the frame: runs queued on the
+  same bars (a parameter sweep from the Backtest page) write the same bytes without encoding
+  them again.
 """
 
 from __future__ import annotations
