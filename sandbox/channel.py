@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 MAX_MESSAGES = 10_000  # an honest child sends one progress message per 2,000 bars, then one more
-MAX_LINE_BYTES = 256 * 1024  # the largest honest message (the result's claimed stats) is ~10 KB
+MAX_LINE_BYTES = 256 * 1024  # per message line; the longest honest one is a result
 MAX_OTHER_MESSAGES = 16  # messages of other types (the self-test probe's reports)
 MAX_INT = 10**15
 MAX_CLAIMED = 200
