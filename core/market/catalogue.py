@@ -311,13 +311,12 @@ def _range_sql(start_ts: pd.Timestamp | None, end_ts: pd.Timestamp | None) -> tu
 
 def _read_bars(db: Path, key: list[str], start_ts, end_ts) -> pd.DataFrame:
     where, args = _range_sql(start_ts, end_ts)
-    with store.connect(db) as con:
-        frame = con.sql(
+    with store.connect(db) as con:  # numpy columns: a third of the time of a DataFrame fetch
+        columns = con.execute(
             "SELECT ts, open AS Open, high AS High, low AS Low, close AS Close, volume AS Volume "
             "FROM ohlcv WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?"
-            + where + " ORDER BY ts", params=key + args).df()
-    frame.index = pd.DatetimeIndex(frame.pop("ts"), name=None)
-    return frame
+            + where + " ORDER BY ts", key + args).fetchnumpy()
+    return pd.DataFrame(columns, index=pd.DatetimeIndex(columns.pop("ts"), name="ts"))
 
 
 def load_ohlcv(db: Path, *, exchange: str, market: str, symbol: str, timeframe: str,
@@ -330,10 +329,10 @@ def load_ohlcv(db: Path, *, exchange: str, market: str, symbol: str, timeframe: 
     if timeframe not in TIMEFRAMES:
         raise DataError(f"Unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}")
     start_ts, end_ts = parse_range(start, end)
-    base = _base_timeframe(db, exchange, market, symbol, timeframe)
-    frame = _read_bars(db, [exchange, market, symbol, base], start_ts, end_ts)
-    if base != timeframe:
-        frame = resample(frame, timeframe)
+    key, base = (exchange, market, symbol), timeframe
+    frame = _read_bars(db, [*key, timeframe], start_ts, end_ts)  # stored so: one query
+    if frame.empty and (base := _base_timeframe(db, *key, timeframe)) != timeframe:
+        frame = resample(_read_bars(db, [*key, base], start_ts, end_ts), timeframe)  # finer
     if frame.empty:
         coverage = [d for d in list_datasets(db) if (d.exchange, d.market, d.symbol, d.timeframe)
                     == (exchange, market, symbol, base)]

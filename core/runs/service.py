@@ -75,14 +75,14 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
     with store.connect(settings.db_path) as con:
         row = con.execute(
             "INSERT INTO backtests (run_hash, strategy_id, strategy_version, strategy_name, "
-            "config, data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "config, data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING " + _RUN_COLUMNS,
             [digest, strategy_id, ver.version, record.meta.name, json.dumps(config.to_dict()),
              data_digest, RunStatus.QUEUED.value]).fetchone()
     if row is None:
-        raise RuntimeError("INSERT ... RETURNING id returned no row")
+        raise RuntimeError("INSERT ... RETURNING returned no row")
     prepared.keep_run(settings.db_path, int(row[0]),  # for execute(), in this process
                       prepared.Kept(data=data, source=ver.source, language=record.language))
-    return get_run(settings.db_path, int(row[0]))
+    return _run_record(row, settings.db_path.parent)
 
 
 def _checked(settings: Settings, source: str, language: Language,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import math
 import re
 from dataclasses import replace
@@ -144,14 +145,21 @@ def user_facing(defs: list[ParameterDef]) -> list[ParameterDef]:
 
 def extract(source: str, language: Language) -> list[ParameterDef]:
     """Parameters of a strategy in either language (Pine: its input.* calls)."""
+    return list(_extracted(source, language))
+
+
+@functools.lru_cache(maxsize=64)
+def _extracted(source: str, language: Language) -> tuple[ParameterDef, ...]:
+    """extract()'s result, kept per source: every run request checks its params against them
+    (a parse, or a Pine translation, each time before). ParameterDefs are immutable."""
     if language is Language.PINE:
         from core.pine.translation import api as pine
 
         try:
-            return list(pine.translate(source).params)
+            return tuple(pine.translate(source).params)
         except TranslationError:
-            return []
-    return extract_python(source)
+            return ()
+    return tuple(extract_python(source))
 
 
 def _convert(param: ParameterDef, raw: Any) -> Any:
