@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from core.analytics import metrics
+from core.analytics import daily, metrics
 from core.model import PERIODS_PER_YEAR
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -27,7 +27,7 @@ def _period_returns(equity: pd.Series, rule: str) -> pd.Series:
     ends = equity.resample(rule).last().dropna()
     starts = ends.shift(1)
     starts.iloc[0] = float(equity.iloc[0])
-    return metrics.period_returns(ends, starts)
+    return daily.period_returns(ends, starts)
 
 
 def monthly_returns(equity: pd.Series) -> pd.DataFrame:

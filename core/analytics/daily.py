@@ -1,5 +1,5 @@
-"""The last value of each UTC calendar day of a series, fast (core.analytics.metrics' daily
-returns and run length use it)."""
+"""Daily figures of a series, fast: the last value of each UTC calendar day, and the daily
+returns every metric, chart and tearsheet uses (also reached as core.analytics.metrics')."""
 
 from __future__ import annotations
 
@@ -22,7 +22,37 @@ def daily_last(series: pd.Series) -> pd.Series:
     day = 86_400 * 10 ** _UNIT_DIGITS[index.unit]
     days = index.asi8 // day
     last = np.flatnonzero(np.r_[days[1:] != days[:-1], True])
-    every_day = days[last[-1]] - days[last[0]] + 1 == len(last)
-    labels = pd.DatetimeIndex((days[last] * day).astype(f"datetime64[{index.unit}]"),
-                              name=index.name, freq="D" if every_day else None)
+    if days[last[-1]] - days[last[0]] + 1 == len(last):  # every day: a daily range, as
+        # resample gives (DatetimeIndex(..., freq="D") would validate the freq: 3x the time)
+        labels = pd.date_range(pd.Timestamp(int(days[last[0]] * day), unit=index.unit),
+                               periods=len(last), freq="D", unit=index.unit, name=index.name)
+    else:
+        labels = pd.DatetimeIndex((days[last] * day).astype(f"datetime64[{index.unit}]"),
+                                  name=index.name)
     return pd.Series(series.to_numpy()[last], index=labels, name=series.name)
+
+
+def period_returns(ends: pd.Series, starts: pd.Series) -> pd.Series:
+    """ends / starts - 1, with 0 where both are 0 (a blown account, equity 0, neither gains nor
+    loses any more: the days after it are flat, not missing)."""
+    out = ends / starts - 1.0
+    return out.mask((starts == 0) & (ends == 0), 0.0)
+
+
+def daily_returns(series: pd.Series) -> pd.Series:
+    """Simple returns of the last value of each UTC day; the first day's return is measured
+    from the series' first value (the initial equity), so a run of n UTC days has n daily
+    returns and their compounded product is the total return. The one definition of daily
+    returns: metrics, charts and the quantstats tearsheet all use it."""
+    daily = daily_last(series)
+    if daily.empty:
+        return daily
+    ends = daily.to_numpy(dtype="float64")  # numpy: the same arithmetic as period_returns()
+    starts = np.r_[float(series.iloc[0]), ends[:-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = ends / starts - 1.0
+    out[(starts == 0) & (ends == 0)] = 0.0
+    kept = ~np.isnan(out)
+    if kept.all():
+        return pd.Series(out, index=daily.index, name=daily.name)
+    return pd.Series(out[kept], index=daily.index[kept], name=daily.name)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.analytics.daily import daily_last
+from core.analytics.daily import daily_last, daily_returns
 from core.model import PERIODS_PER_YEAR
 
 
@@ -51,7 +51,7 @@ class Inputs:
     def daily_returns(self) -> pd.Series:
         """Simple returns of the last equity of each UTC day (computed once; a copy)."""
         if "equity" not in self._memo:
-            self._memo["equity"] = _daily_returns(self.equity)
+            self._memo["equity"] = daily_returns(self.equity)
         return self._memo["equity"].copy()
 
     @property
@@ -59,32 +59,8 @@ class Inputs:
         """Simple returns of the benchmark's last close of each UTC day (computed once; a
         copy)."""
         if "benchmark" not in self._memo:
-            self._memo["benchmark"] = _daily_returns(self.benchmark)
+            self._memo["benchmark"] = daily_returns(self.benchmark)
         return self._memo["benchmark"].copy()
-
-
-def _daily_returns(series: pd.Series) -> pd.Series:
-    return daily_returns(series)
-
-
-def period_returns(ends: pd.Series, starts: pd.Series) -> pd.Series:
-    """ends / starts - 1, with 0 where both are 0 (a blown account, equity 0, neither gains nor
-    loses any more: the days after it are flat, not missing)."""
-    out = ends / starts - 1.0
-    return out.mask((starts == 0) & (ends == 0), 0.0)
-
-
-def daily_returns(series: pd.Series) -> pd.Series:
-    """Simple returns of the last value of each UTC day; the first day's return is measured
-    from the series' first value (the initial equity), so a run of n UTC days has n daily
-    returns and their compounded product is the total return. The one definition of daily
-    returns: metrics, charts and the quantstats tearsheet all use it."""
-    daily = daily_last(series)
-    if daily.empty:
-        return daily
-    starts = daily.shift(1)
-    starts.iloc[0] = float(series.iloc[0])
-    return period_returns(daily, starts).dropna()
 
 
 def _daily_rf(annual_rate: float) -> float:
@@ -96,6 +72,34 @@ def _years(inp: Inputs) -> float:
         days = daily_last(inp.equity)
         inp._memo["years"] = max(len(days) / PERIODS_PER_YEAR, 1e-12)  # noqa: SLF001
     return float(inp._memo["years"])  # noqa: SLF001
+
+
+def _returns(inp: Inputs) -> np.ndarray:
+    """The daily returns as a read-only array (no copy per metric, as the property makes)."""
+    if "r" not in inp._memo:  # noqa: SLF001 - the Inputs' own cache
+        values = inp.daily_returns.to_numpy(dtype="float64")  # of the property's own copy
+        values.flags.writeable = False
+        inp._memo["r"] = values  # noqa: SLF001
+    return inp._memo["r"]  # noqa: SLF001
+
+
+def _excess(inp: Inputs) -> np.ndarray:
+    """Daily returns minus the daily risk-free rate."""
+    return _returns(inp) - _daily_rf(inp.risk_free_rate)
+
+
+def _paired(inp: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Daily strategy and benchmark returns on the days both have (an inner join), as arrays."""
+    if "paired" not in inp._memo:  # noqa: SLF001 - the Inputs' own cache
+        s, b = inp.daily_returns.align(inp.benchmark_daily_returns, join="inner")
+        inp._memo["paired"] = (s.to_numpy(dtype="float64"),  # noqa: SLF001
+                               b.to_numpy(dtype="float64"))
+    return inp._memo["paired"]  # noqa: SLF001
+
+
+def _column(trades: pd.DataFrame, name: str) -> np.ndarray:
+    """A trades column as float64 values (empty without trades)."""
+    return trades[name].to_numpy(dtype="float64") if len(trades) else np.empty(0)
 
 
 def total_return(inp: Inputs) -> float:
@@ -115,13 +119,13 @@ def annualized_return(inp: Inputs) -> float:
     """Mean daily return x 365: an arithmetic annualisation that does not compound, so it
     differs from CAGR (it is higher in volatile runs, and can fall below -100 %). quantstats'
     tearsheet has no such row; backtesting.py's 'Return (Ann.)' is geometric (like CAGR)."""
-    r = inp.daily_returns
+    r = _returns(inp)
     return float(r.mean() * PERIODS_PER_YEAR) if len(r) else 0.0
 
 
 def volatility(inp: Inputs) -> float:
     """Standard deviation of daily returns (ddof=1) x sqrt(365)."""
-    r = inp.daily_returns
+    r = _returns(inp)
     return float(r.std(ddof=1) * math.sqrt(PERIODS_PER_YEAR)) if len(r) > 1 else 0.0
 
 
@@ -130,7 +134,7 @@ def sharpe_ratio(inp: Inputs) -> float:
     sharpe(periods=365). Differs from backtesting.py, which divides annualised return by
     annualised volatility, and from TradingView, which uses monthly returns. Constant returns
     (a std under 1e-12: rounding noise) give 0, not a quotient of noise."""
-    r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
+    r = _excess(inp)
     sd = r.std(ddof=1) if len(r) > 1 else 0.0
     return float(r.mean() / sd * math.sqrt(PERIODS_PER_YEAR)) if sd > 1e-12 else 0.0
 
@@ -138,7 +142,7 @@ def sharpe_ratio(inp: Inputs) -> float:
 def sortino_ratio(inp: Inputs) -> float:
     """Mean daily excess return / downside deviation x sqrt(365); downside deviation =
     sqrt(mean(min(r, 0)^2)) over all days (quantstats sortino(periods=365))."""
-    r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
+    r = _excess(inp)
     downside = math.sqrt(float((np.minimum(r, 0.0) ** 2).sum()) / len(r)) if len(r) else 0.0
     return float(r.mean() / downside * math.sqrt(PERIODS_PER_YEAR)) if downside > 0 else 0.0
 
@@ -154,14 +158,14 @@ def max_drawdown(inp: Inputs) -> float:
 def var_95(inp: Inputs) -> float:
     """Historical 1-day 95 % value at risk: minus the 5th percentile of daily returns (positive
     means a loss). quantstats' var() is parametric (normal) instead, so it differs."""
-    r = inp.daily_returns
+    r = _returns(inp)
     return float(-np.percentile(r, 5)) if len(r) else 0.0
 
 
 def cvar_95(inp: Inputs) -> float:
     """Expected shortfall: minus the mean of daily returns at or below their 5th percentile
     (= minus quantstats cvar(method='historical'); its default is parametric)."""
-    r = inp.daily_returns
+    r = _returns(inp)
     if not len(r):
         return 0.0
     cut = np.percentile(r, 5)
@@ -204,16 +208,15 @@ def total_trades(inp: Inputs) -> float:
 def win_rate(inp: Inputs) -> float:
     """Share of closed trades (as Total trades counts them) with P&L > 0 after commission
     (TradingView's Percent profitable, backtesting.py's Win Rate)."""
-    trades = closed_trades(inp)
-    return float((trades["PnL"] > 0).mean()) if len(trades) else 0.0
+    pnl = _column(closed_trades(inp), "PnL")
+    return float((pnl > 0).mean()) if len(pnl) else 0.0
 
 
 def profit_factor(inp: Inputs) -> float:
     """Gross profit / gross loss of closed trades (as Total trades counts them), from trade P&L
     in quote currency (TradingView's definition; backtesting.py uses trade returns). inf when
     there is no losing trade."""
-    trades = closed_trades(inp)
-    pnl = trades["PnL"] if len(trades) else pd.Series(dtype=float)
+    pnl = _column(closed_trades(inp), "PnL")
     gross_loss = -pnl[pnl < 0].sum()
     gross_profit = pnl[pnl > 0].sum()
     if gross_loss == 0:
@@ -231,14 +234,14 @@ def avg_trade_duration(inp: Inputs) -> float:
 
 def beta(inp: Inputs) -> float:
     """Covariance of daily strategy and benchmark returns / variance of benchmark returns."""
-    s, b = inp.daily_returns.align(inp.benchmark_daily_returns, join="inner")
+    s, b = _paired(inp)
     var = b.var(ddof=1) if len(b) > 1 else 0.0
-    return float(s.cov(b) / var) if var > 0 else 0.0
+    return float(np.cov(s, b, ddof=1)[0, 1] / var) if var > 0 else 0.0
 
 
 def alpha(inp: Inputs) -> float:
     """Jensen's alpha, annualised: (mean daily r - beta x mean daily benchmark r) x 365."""
-    s, b = inp.daily_returns.align(inp.benchmark_daily_returns, join="inner")
+    s, b = _paired(inp)
     if not len(s):
         return 0.0
     return float((s.mean() - beta(inp) * b.mean()) * PERIODS_PER_YEAR)
@@ -247,7 +250,7 @@ def alpha(inp: Inputs) -> float:
 def information_ratio(inp: Inputs) -> float:
     """Mean of daily active returns (strategy - benchmark) / their std (ddof=1) x sqrt(365).
     quantstats' information_ratio is not annualised (ours / sqrt(365) equals it)."""
-    s, b = inp.daily_returns.align(inp.benchmark_daily_returns, join="inner")
+    s, b = _paired(inp)
     active = s - b
     sd = active.std(ddof=1) if len(active) > 1 else 0.0
     return float(active.mean() / sd * math.sqrt(PERIODS_PER_YEAR)) if sd > 0 else 0.0
@@ -269,7 +272,7 @@ def calmar_ratio(inp: Inputs) -> float:
 def omega_ratio(inp: Inputs) -> float:
     """Sum of daily excess returns above 0 / minus the sum of those below 0 (threshold 0);
     inf when no day loses. Same as quantstats omega(periods=365)."""
-    r = inp.daily_returns - _daily_rf(inp.risk_free_rate)
+    r = _excess(inp)
     gains, losses = float(r[r > 0].sum()), float(-r[r < 0].sum())
     if losses == 0:
         return float("inf") if gains > 0 else 0.0
@@ -306,13 +309,14 @@ def exposure(inp: Inputs) -> float:
 def expectancy(inp: Inputs) -> float:
     """Mean trade return (ReturnPct, a fraction, after commission), arithmetic: backtesting.py's
     Expectancy [%]. The mean trade P&L in USDT is TradingView's Avg Trade (trade statistics)."""
-    return float(inp.trades["ReturnPct"].mean()) if len(inp.trades) else 0.0
+    returns = _column(inp.trades, "ReturnPct")
+    return float(returns.mean()) if len(returns) else 0.0
 
 
 def sqn(inp: Inputs) -> float:
     """System Quality Number: sqrt(trades) x mean trade P&L / std of trade P&L (ddof=1), as in
     backtesting.py; 0 with fewer than 2 trades or no spread."""
-    pnl = inp.trades["PnL"] if len(inp.trades) else pd.Series(dtype=float)
+    pnl = _column(inp.trades, "PnL")
     sd = pnl.std(ddof=1) if len(pnl) > 1 else 0.0
     return float(math.sqrt(len(pnl)) * pnl.mean() / sd) if sd > 0 else 0.0
 
@@ -320,7 +324,7 @@ def sqn(inp: Inputs) -> float:
 def kelly_criterion(inp: Inputs) -> float:
     """Kelly fraction from trades: p - (1 - p) / (avg winning P&L / avg losing |P&L|), p = win
     rate (backtesting.py's). quantstats applies the same formula to daily returns instead."""
-    pnl = inp.trades["PnL"] if len(inp.trades) else pd.Series(dtype=float)
+    pnl = _column(inp.trades, "PnL")
     wins, losses = pnl[pnl > 0], pnl[pnl < 0]
     if not len(wins) or not len(losses):
         return 1.0 if len(wins) else 0.0
