@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -23,6 +24,9 @@ from core.runs import broker_store, pine_run
 _TRADE_COLUMNS = ("backtest_id, n, size, entry_time, exit_time, entry_price, exit_price, pnl, "
                   "return_pct, commission, entry_bar, exit_bar, tag, exit_reason, price_pnl, "
                   "fees, funding, slippage_cost")
+
+
+_TRADE_TYPES = {"tag": pa.string(), "exit_reason": pa.string()}
 
 
 def _now() -> datetime:
@@ -37,25 +41,35 @@ def metric_table(run_id: int, rows: list[tuple[str, float, str]]) -> pa.Table:
                      "kind": pa.array([r[2] for r in rows], pa.string())})
 
 
-def trade_rows(run_id: int, trades: pd.DataFrame, n_bars: int) -> pd.DataFrame:
+def trade_rows(run_id: int, trades: pd.DataFrame, n_bars: int) -> pa.Table:
     """The trades table's rows, the broker's P&L split included when the trades carry it (the
-    split columns stay 0 and the exit reason is end_of_data / signal otherwise)."""
-    rows = pd.DataFrame({
-        "backtest_id": run_id, "n": range(1, len(trades) + 1),
-        "size": trades["Size"].astype(float), "entry_time": pd.to_datetime(trades["EntryTime"]),
-        "exit_time": pd.to_datetime(trades["ExitTime"]), "entry_price": trades["EntryPrice"],
-        "exit_price": trades["ExitPrice"], "pnl": trades["PnL"], "return_pct": trades["ReturnPct"],
-        "commission": trades["Commission"], "entry_bar": trades["EntryBar"].astype(int),
-        "exit_bar": trades["ExitBar"].astype(int), "tag": trades["Tag"].fillna("").astype(str),
-        "exit_reason": trades["ExitBar"].eq(n_bars - 1).map(
-            {True: "end_of_data", False: "signal"}),
-        "price_pnl": 0.0, "fees": 0.0, "funding": 0.0, "slippage_cost": 0.0,
-    })
-    if len(trades) and "ExitReason" in trades:
-        split = broker_store.split_columns(trades)
-        for name, values in split.items():
-            rows[name] = values
-    return rows
+    split columns stay 0 and the exit reason is end_of_data / signal otherwise). Built from
+    numpy columns as an Arrow table (a pandas frame of them cost ~7x as much per stored run)."""
+    count = len(trades)
+
+    def floats(column: str) -> np.ndarray:
+        return trades[column].to_numpy(dtype="float64")
+
+    def times(column: str) -> pa.Array:
+        return pa.array(pd.to_datetime(trades[column]).to_numpy(dtype="datetime64[us]"))
+
+    exit_bar = trades["ExitBar"].to_numpy(dtype="int64")
+    zeros = np.zeros(count)
+    columns = {
+        "backtest_id": np.full(count, run_id, dtype="int64"),
+        "n": np.arange(1, count + 1, dtype="int64"), "size": floats("Size"),
+        "entry_time": times("EntryTime"), "exit_time": times("ExitTime"),
+        "entry_price": floats("EntryPrice"), "exit_price": floats("ExitPrice"),
+        "pnl": floats("PnL"), "return_pct": floats("ReturnPct"),
+        "commission": floats("Commission"), "entry_bar": trades["EntryBar"].to_numpy("int64"),
+        "exit_bar": exit_bar, "tag": trades["Tag"].fillna("").astype(str).to_numpy(object),
+        "exit_reason": np.where(exit_bar == n_bars - 1, "end_of_data", "signal").astype(object),
+        "price_pnl": zeros, "fees": zeros, "funding": zeros, "slippage_cost": zeros,
+    }
+    if count and "ExitReason" in trades:
+        columns.update(broker_store.split_columns(trades))
+    return pa.table({name: pa.array(values, _TRADE_TYPES.get(name)) if isinstance(
+        values, np.ndarray) else values for name, values in columns.items()})
 
 
 def store_run(db: Path, run_id: int, config: BacktestConfig, data: pd.DataFrame, equity: pd.Series,
@@ -70,7 +84,9 @@ def store_run(db: Path, run_id: int, config: BacktestConfig, data: pd.DataFrame,
     if extras is not None:
         rows += broker_store.cost_rows(trades, extras)
     metric_rows = metric_table(run_id, rows)
-    eq_rows = pd.DataFrame({"backtest_id": run_id, "ts": equity.index, "equity": equity.to_numpy()})
+    eq_rows = pa.table({"backtest_id": np.full(len(equity), run_id, dtype="int64"),
+                        "ts": pa.array(pd.DatetimeIndex(equity.index).to_numpy()),
+                        "equity": equity.to_numpy(dtype="float64")})
     tr_rows = trade_rows(run_id, trades, len(data))
     plot_rows = pine_run.plot_rows(run_id, plots if plots is not None else pd.DataFrame())
     with store.transaction(db) as con:
