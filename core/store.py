@@ -104,9 +104,10 @@ class _Anchor:
                 self._wake.notify()
 
     def _close_idle(self) -> None:
-        """Close each anchor ANCHOR_IDLE_S after its last user left; ends when none is idle."""
+        """Close each anchor ANCHOR_IDLE_S after its last user left; ends when none is open
+        (ending when none was idle restarted the thread after almost every connect())."""
         with self._lock:
-            while self._idle:
+            while self._open:
                 now = time.monotonic()
                 for key, since in list(self._idle.items()):
                     if now - since >= ANCHOR_IDLE_S:
@@ -116,6 +117,8 @@ class _Anchor:
                             entry[0].close()
                 if self._idle:
                     self._wake.wait(ANCHOR_IDLE_S - (now - min(self._idle.values())))
+                elif self._open:
+                    self._wake.wait()  # every open anchor in use: the release that idles one
             self._closer = None
 
     def close_all(self) -> None:
