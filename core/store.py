@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import stat
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -96,6 +97,10 @@ class _Anchor:
             anchor, users = self._open[key]
             self._open[key] = (anchor, users - 1)
             if users - 1 == 0:
+                if sys.is_finalizing():  # the interpreter is exiting: no thread can start now
+                    del self._open[key]  # (Thread.start would wait forever) and none is needed
+                    anchor.close()
+                    return
                 self._idle[key] = time.monotonic()
                 if self._closer is None or not self._closer.is_alive():
                     self._closer = threading.Thread(target=self._close_idle, daemon=True,

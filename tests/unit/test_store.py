@@ -119,3 +119,21 @@ def test_an_idle_store_is_released_for_other_processes_by_one_closer_thread(
     assert other.returncode == 0, other.stderr
     with store.connect(db) as con:  # and this one opens it again
         assert con.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_process_exits_with_a_connection_still_open(tmp_path: Path) -> None:
+    """A connection nobody closed is released while the interpreter shuts down, when no thread
+    can start any more: the process ends instead of waiting forever in Thread.start."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom pathlib import Path\nfrom core import store\n"
+              "db = Path(sys.argv[1])\nstore.migrate(db)\nheld = store.connect(db)\n"
+              "held.__enter__().execute('SELECT 1').fetchone()\nprint('open')\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.duckdb")],
+                              capture_output=True, text=True, timeout=60, check=False,
+                              cwd=Path(__file__).resolve().parents[2])
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the process hung at exit with a store connection open") from None
+    assert (done.returncode, done.stdout.strip()) == (0, "open"), done.stderr
