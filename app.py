@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import services, widgets
+from ui import prefetch, services, widgets
 
 ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"  # local file: no font fetch offline
 
@@ -26,4 +26,5 @@ navigation = st.navigation(PAGES)
 with st.sidebar:
     st.caption("PineOpt · crypto strategy lab · times in UTC · sample data is synthetic")
 widgets.sandbox_banner(services.settings())  # red banner when strategies cannot run safely
+prefetch.results_code()  # the Results page's browser code, loaded while another page shows
 navigation.run()
