@@ -25,6 +25,6 @@ PAGES = [
 navigation = st.navigation(PAGES)
 with st.sidebar:
     st.caption("PineOpt · crypto strategy lab · times in UTC · sample data is synthetic")
-widgets.sandbox_banner(services.settings())  # red banner when strategies cannot run safely
 prefetch.results_code()  # the Results page's browser code, loaded while another page shows
+widgets.sandbox_banner(services.settings())  # red banner when strategies cannot run safely
 navigation.run()

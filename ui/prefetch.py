@@ -17,11 +17,11 @@ from pathlib import Path
 
 import streamlit as st
 
-# The chunk names (before the hash) of the Results page's elements: Vega-Lite charts (the chart
-# element, the vega-embed bundle and the expression interpreter it loads), metric cards, and the
-# run picker (selectbox) and the run actions (buttons).
-RESULTS_CHUNKS = ("ArrowVegaLiteChart", "embed", "vega-interpreter", "Metric", "Selectbox",
-                  "Button")
+# The chunk names (before the hash) of the Results page's elements in the page's order: the run
+# picker (selectbox), the run actions (buttons), metric cards, then Vega-Lite charts (the chart
+# element, the vega-embed bundle and the expression interpreter it loads).
+RESULTS_CHUNKS = ("Selectbox", "Button", "Metric", "ArrowVegaLiteChart", "embed",
+                  "vega-interpreter")
 _STATIC_JS = Path(st.__file__).parent / "static" / "static" / "js"
 
 # Imports relative to the app's own entry script (its folder is the chunks' folder, under any
