@@ -6,9 +6,9 @@ its extremes, so peaks and drawdowns stay visible; exact values stay in tables a
 time axes zoom and pan (drag and mouse wheel) where a chart says so. Lines and areas over long
 series carry no tooltip: Vega evaluates a tooltip per point at draw time (a third of a Results
 page's chart time), and a line's tooltip shows one fixed point anyway. For the same reason they
-carry no per-point ARIA description (aria=False on the mark: Vega formats one for every point
-to label the single path with the first point's values, about a fifth of these charts' draw
-time); the chart itself keeps its description (what it shows) for screen readers.
+carry no per-point ARIA description (aria=False on the mark): Vega formatted one for every point
+although a line or area is one path that shows none of them (about a fifth of these charts'
+draw time); the chart itself carries a description of what it shows for screen readers.
 """
 
 from __future__ import annotations

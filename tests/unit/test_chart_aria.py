@@ -1,6 +1,6 @@
-"""Long time-series charts carry no per-point ARIA description (Vega would format one for every
-point of a line to label its single path: a fifth of their draw time on Results) but keep one
-description of the whole chart for screen readers (reports.charts)."""
+"""Long time-series charts carry no per-point ARIA description (Vega formatted one for every
+point of a line, whose single path shows none: a fifth of their draw time on Results) but carry
+one description of the whole chart for screen readers (reports.charts)."""
 
 from __future__ import annotations
 
