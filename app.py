@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import services, widgets
+from ui import prefetch, services, widgets
 
 ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"  # local file: no font fetch offline
 
@@ -25,5 +25,6 @@ PAGES = [
 navigation = st.navigation(PAGES)
 with st.sidebar:
     st.caption("PineOpt · crypto strategy lab · times in UTC · sample data is synthetic")
+prefetch.results_code()  # the Results page's browser code, loaded while another page shows
 widgets.sandbox_banner(services.settings())  # red banner when strategies cannot run safely
 navigation.run()

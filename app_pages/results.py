@@ -20,7 +20,7 @@ if not all_runs:
     st.info("No runs yet: start one on the Backtest page.")
     st.stop()
 run_id = run_actions.pick_run(settings, all_runs)
-run = runs.get_run(settings.db_path, run_id)
+run = next(r for r in all_runs if r.id == run_id)  # the picker offers only these runs
 results_view.run_actions_row(settings, run)
 if run.status is not RunStatus.COMPLETED:
     results_view.failed_run(run)

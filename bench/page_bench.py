@@ -2,7 +2,9 @@
 navigation to every chart drawn, first open (chart specs computed) and again (cached), and the
 switch back to the Charts tab (until its panel is the shown one with every chart drawn), and
 the first opening of the Price tab (drawn only when opened) until its chart is drawn;
-and Results reached by a click in the app (from the Glossary page, same tab), as a person does.
+and Results reached by a click in the app (from the Glossary page, same tab), as a person does;
+for the clicks, the CPU seconds the browser's main thread and the app server spent (medians):
+where the time goes, and figures a loaded machine inflates far less than wall times.
 Baseline: the same browser and a server of the same Streamlit loading a page that only shows a
 title, measured in the same run. Figures are medians of REPEAT; the machine's load average is
 printed with them (a shared 2-core machine inflates wall times: read the ratio).
@@ -40,6 +42,7 @@ ALL_DRAWN = ("n => document.querySelectorAll('[data-testid=stVegaLiteChart] svg.
 CHARTS_SHOWN = ("n => [...document.querySelectorAll('[role=tabpanel]')].some(p => "
                 "p.querySelectorAll('[data-testid=stVegaLiteChart] svg.marks').length >= n)")
 EMPTY_PAGE = 'import streamlit as st\n\nst.title("Empty")\n'
+_SERVER_PIDS: dict[str, int] = {}  # served url -> its process id
 
 
 @contextmanager
@@ -54,6 +57,7 @@ def _served(script: Path, home: Path) -> Iterator[str]:
          "--browser.gatherUsageStats", "false"], cwd=REPO, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    _SERVER_PIDS[url] = proc.pid
     try:
         for _ in range(600):
             try:
@@ -96,18 +100,35 @@ def _tab_switch(browser: object, url: str) -> tuple[float, float]:
     return switch, price
 
 
-def _clicked_open(browser: object, url: str) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _clicked_open(browser: object, url: str) -> tuple[float, float, float]:
     """Seconds from a click on the sidebar's Results link (the app already open on the
-    Glossary, as a person navigates) to every Charts-tab chart drawn."""
+    Glossary, as a person navigates) to every Charts-tab chart drawn, and the CPU seconds
+    the browser's main thread and the server spent meanwhile."""
     page = browser.new_page(viewport={"width": 1440, "height": 900})  # type: ignore[attr-defined]
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+
+    def main_thread() -> float:
+        return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]
+                    if m["name"] == "ThreadTime")
+
     page.goto(f"{url}/glossary")
     page.get_by_role("heading", name="Metric glossary").wait_for(timeout=60_000)
+    browser_cpu, server_cpu = main_thread(), _cpu_seconds(_SERVER_PIDS[url])
     start = time.perf_counter()
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Results").click()
     page.wait_for_function(ALL_DRAWN, arg=CHARTS, timeout=180_000)
     seconds = time.perf_counter() - start
+    browser_cpu, server_cpu = main_thread() - browser_cpu, \
+        _cpu_seconds(_SERVER_PIDS[url]) - server_cpu
     page.close()
-    return seconds
+    return seconds, browser_cpu, server_cpu
 
 
 def _spread(values: list[float]) -> str:
@@ -142,12 +163,16 @@ def run() -> list[dict[str, object]]:
                 first = _timed_open(browser, results, ALL_DRAWN, CHARTS)
                 again = [_timed_open(browser, results, ALL_DRAWN, CHARTS) for _ in range(REPEAT)]
                 tabs = [_tab_switch(browser, results) for _ in range(REPEAT)]
-                clicked = [_clicked_open(browser, url) for _ in range(REPEAT)]
+                clicks = [_clicked_open(browser, url) for _ in range(REPEAT)]
             browser.close()
     load = f"load {os.getloadavg()[0]:.1f}"
     switch, price = [t[0] for t in tabs], [t[1] for t in tabs]
     med = statistics.median
+    browser_cpu, server_cpu = [c[1] for c in clicks], [c[2] for c in clicks]
+    clicked = [c[0] for c in clicks]
     print(f"page bench: empty page {_spread(empties)} s over {REPEAT}, {load}")
+    print(f"page bench: Results by a click, CPU seconds: browser main thread {med(browser_cpu):.2f} "
+          f"({_spread(browser_cpu)}), app server {med(server_cpu):.2f} ({_spread(server_cpu)})")
     return [row(f"UI: Results 3y 1h, first open to 7 charts ({load})", first,
                 baseline=baseline, target="<= 1.5 s (baseline: empty page)"),
             row(f"UI: Results 3y 1h, opened again, median ({_spread(again)})", med(again),

@@ -5,7 +5,10 @@ Long series are thinned to about MAX_POINTS rows so the browser stays quick (eac
 its extremes, so peaks and drawdowns stay visible; exact values stay in tables and exports);
 time axes zoom and pan (drag and mouse wheel) where a chart says so. Lines and areas over long
 series carry no tooltip: Vega evaluates a tooltip per point at draw time (a third of a Results
-page's chart time), and a line's tooltip shows one fixed point anyway.
+page's chart time), and a line's tooltip shows one fixed point anyway. For the same reason they
+carry no per-point ARIA description (aria=False on the mark): Vega formatted one for every point
+although a line or area is one path that shows none of them (about a fifth of these charts'
+draw time); the chart itself carries a description of what it shows for screen readers.
 """
 
 from __future__ import annotations
@@ -69,14 +72,15 @@ def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, *,
                                 "Buy & hold": bench_equity.to_numpy()}), "Strategy", "Buy & hold")
     return alt.Chart(frame).transform_fold(
         ["Strategy", "Buy & hold"], as_=["series", "equity_usdt"]).mark_line(
-        strokeWidth=1.4).encode(
+        strokeWidth=1.4, aria=False).encode(
         x=time_x(),
         y=alt.Y("equity_usdt:Q", title="Equity (USDT)", scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
                         sort=["Strategy", "Buy & hold"],
                         scale=alt.Scale(domain=["Strategy", "Buy & hold"],
                                         range=[STRATEGY_COLOR, BENCH_COLOR])),
-    ).add_params(_zoom()).properties(height=height)
+    ).add_params(_zoom()).properties(height=height,
+                                     description="Equity vs buy & hold over time (USDT)")
 
 
 def underwater(equity: pd.Series, *, height: int = 200) -> alt.Chart:
@@ -84,10 +88,12 @@ def underwater(equity: pd.Series, *, height: int = 200) -> alt.Chart:
     frame = thin(pd.DataFrame({"time": equity.index,
                                 "drawdown": frames.drawdown(equity).to_numpy()}), "drawdown")
     return alt.Chart(frame).mark_area(
-        color=LOSS_COLOR, opacity=0.5, line={"color": LOSS_COLOR, "strokeWidth": 0.8}).encode(
+        color=LOSS_COLOR, opacity=0.5, aria=False,
+        line={"color": LOSS_COLOR, "strokeWidth": 0.8, "aria": False}).encode(
         x=time_x(title="Time (UTC)"),
         y=alt.Y("drawdown:Q", title="Drawdown", axis=alt.Axis(format="%")),
-    ).add_params(_zoom()).properties(height=height)
+    ).add_params(_zoom()).properties(height=height,
+                                     description="Drawdown from the running peak over time")
 
 
 def equity_drawdown(equity: pd.Series, benchmark: pd.Series) -> alt.VConcatChart:
@@ -127,11 +133,12 @@ def yearly_returns(equity: pd.Series, *, height: int = 220) -> alt.Chart:
 def rolling_sharpe_volatility(equity: pd.Series, *, height: int = 180) -> alt.VConcatChart:
     """Rolling 30-day Sharpe (annualised, rf 0) above rolling 30-day volatility."""
     data = thin(frames.rolling_stats(equity), "sharpe", "volatility")
-    sharpe = alt.Chart(data).mark_line(color=STRATEGY_COLOR, strokeWidth=1).encode(
+    sharpe = alt.Chart(data).mark_line(color=STRATEGY_COLOR, strokeWidth=1, aria=False).encode(
         x=time_x(), y=alt.Y("sharpe:Q", title="Sharpe"),
     ).properties(height=height)
-    vol = alt.Chart(data).mark_line(color="#ff7f0e", strokeWidth=1).encode(
+    vol = alt.Chart(data).mark_line(color="#ff7f0e", strokeWidth=1, aria=False).encode(
         x=time_x(title="Time (UTC)"),
         y=alt.Y("volatility:Q", title="Volatility", axis=alt.Axis(format="%")),
     ).properties(height=height)
-    return alt.vconcat(sharpe, vol).resolve_scale(x="shared")
+    return alt.vconcat(sharpe, vol).resolve_scale(x="shared").properties(
+        description="Rolling Sharpe ratio and volatility over time")

@@ -9,14 +9,15 @@ can be deleted: a queued or running run must be cancelled first.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
-from core.strategies import params, crud as strategies
+from core.strategies import params
 from core.runs import progress
 from core import store
-from core.errors import ConfigError, NotFoundError, PineOptError
-from core.model import RunRecord, RunStatus
+from core.errors import ConfigError, NotFoundError
+from core.model import Language, RunRecord, RunStatus
 
 RUN_KEY = "backtest_id"
 # Columns that point at a run from rows owned by something else (a study's trial links to the
@@ -100,27 +101,45 @@ def delete_runs(db: Path, run_ids: list[int]) -> list[int]:
     return ids
 
 
-def _defaults(db: Path, strategy_id: int | None, version: int | None) -> dict[str, Any]:
-    if strategy_id is None or version is None:
+@functools.lru_cache(maxsize=512)
+def _declared(source: str, language: Language) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of each parameter a source declares: a pure function of the text, kept
+    so a list of runs parses each version once per process, not once per page rerun."""
+    return tuple((p.name, p.default) for p in params.extract(source, language))
+
+
+VersionKey = tuple[int | None, int | None]  # a run's (strategy id, version); None: not known
+
+
+def _version_sources(db: Path, keys: set[VersionKey]) -> dict[VersionKey, tuple[str, Language]]:
+    """(strategy id, version) -> (source, language) of these versions, in one query (two
+    queries per version, each grouping every stored version, cost ~8 ms a version)."""
+    ids = sorted({k[0] for k in keys if k[0] is not None})
+    versions = sorted({k[1] for k in keys if k[1] is not None})
+    if not ids or not versions:
         return {}
-    try:
-        record = strategies.get(db, strategy_id)
-        source = strategies.get_version(db, strategy_id, version).source
-    except PineOptError:
-        return {}
-    return {p.name: p.default for p in params.extract(source, record.language)}
+    with store.connect(db) as con:
+        rows = con.execute(
+            "SELECT v.strategy_id, v.version, v.source, s.language FROM strategy_versions v "
+            "JOIN strategies s ON s.id = v.strategy_id "  # noqa: S608 - placeholders only
+            f"WHERE v.strategy_id IN ({', '.join('?' for _ in ids)}) "
+            f"AND v.version IN ({', '.join('?' for _ in versions)})", [*ids, *versions]).fetchall()
+    found: dict[VersionKey, tuple[str, Language]] = {
+        (int(sid), int(ver)): (source, Language(lang)) for sid, ver, source, lang in rows}
+    return {key: found[key] for key in keys if key in found}
 
 
 def param_changes(db: Path, records: list[RunRecord]) -> dict[int, dict[str, Any]]:
     """Run id -> the parameters whose value differs from the default declared by the strategy
-    version the run used (in declaration order). Runs of one version share one lookup."""
-    defaults: dict[tuple[int | None, int | None], dict[str, Any]] = {}
+    version the run used (in declaration order). Runs of one version share one lookup; a run
+    whose strategy or version is gone has none."""
+    keys: set[VersionKey] = {(r.strategy_id, r.strategy_version) for r in records
+                             if r.strategy_id is not None and r.strategy_version is not None}
+    sources = _version_sources(db, keys)
     out: dict[int, dict[str, Any]] = {}
     for run in records:
-        key = (run.strategy_id, run.strategy_version)
-        if key not in defaults:
-            defaults[key] = _defaults(db, *key)
-        declared = defaults[key]
+        found = sources.get((run.strategy_id, run.strategy_version))
+        declared = dict(_declared(*found)) if found else {}
         values = run.config.params
         out[run.id] = {name: values[name] for name in declared
                        if name in values and name not in params.INTERNAL_PARAMS

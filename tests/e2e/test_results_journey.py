@@ -17,6 +17,9 @@ from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CHARTS_ON_RESULTS = 7  # equity, underwater, monthly, yearly, P&L, duration, rolling
+# Seconds-since-load of each fetch of Streamlit's Vega-Lite bundle (static/js/embed.<hash>.js).
+VEGA_FETCHES = ("() => performance.getEntriesByType('resource').filter(e => "
+                "/\\/static\\/js\\/embed\\.[^/]+\\.js$/.test(e.name)).map(e => e.startTime / 1000)")
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +58,17 @@ def _download(page: Page, name: str, folder: Path) -> Path:
 
 def test_open_run_download_reports_and_compare(page: Page, app_url: str, tmp_path: Path) -> None:
     page.goto(app_url)
+    # Another page fetches the Results page's chart code (ui.prefetch); the click reuses it
+    page.wait_for_function(f"() => ({VEGA_FETCHES})().length > 0", timeout=30_000)
+    clicked_at = page.evaluate("performance.now() / 1000")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Results").click()
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stMetric").filter(has_text="Sharpe ratio")).to_be_visible(
         timeout=30_000)
     _charts_render(page, CHARTS_ON_RESULTS)
     assert page.get_by_test_id("stVegaLiteChart").locator("svg.marks").count() >= 7
+    fetches = page.evaluate(VEGA_FETCHES)
+    assert len(fetches) == 1 and fetches[0] < clicked_at, (fetches, clicked_at)
     page.screenshot(path=str(tmp_path / "results.png"))
     # the rolling chart (last on the tab) names the year on its time axis, e.g. "Mar 2023"
     rolling = page.get_by_test_id("stVegaLiteChart").nth(CHARTS_ON_RESULTS - 1)
