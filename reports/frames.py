@@ -24,10 +24,7 @@ def drawdown(equity: pd.Series) -> pd.Series:
 
 
 def _period_returns(equity: pd.Series, rule: str) -> pd.Series:
-    ends = equity.resample(rule).last().dropna()
-    starts = ends.shift(1)
-    starts.iloc[0] = float(equity.iloc[0])
-    return daily.period_returns(ends, starts)
+    return daily.returns_from(equity, equity.resample(rule).last().dropna())
 
 
 def monthly_returns(equity: pd.Series) -> pd.DataFrame:

@@ -230,10 +230,8 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
         settings = engine.EngineSettings(**job["settings"])
         funding_file = job_dir / "funding.parquet"  # perps: rates per funding time (optional)
         funding = pd.read_parquet(funding_file)["rate"] if funding_file.is_file() else None
-        # stats=False: the host computes every metric from the checked equity and trades and
-        # never read backtesting.py's own stats (half of a small run's CPU here)
         out = engine.run(cls, data, settings, params=job.get("params") or {}, progress=progress,
-                         funding=funding, stats=False)
+                         funding=funding)
     except Exception as exc:  # noqa: BLE001 - every user failure is reported, not raised
         kind, message = _error_for(exc)
         channel.send(type="error", kind=kind, message=message)

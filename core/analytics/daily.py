@@ -32,27 +32,27 @@ def daily_last(series: pd.Series) -> pd.Series:
     return pd.Series(series.to_numpy()[last], index=labels, name=series.name)
 
 
-def period_returns(ends: pd.Series, starts: pd.Series) -> pd.Series:
-    """ends / starts - 1, with 0 where both are 0 (a blown account, equity 0, neither gains nor
-    loses any more: the days after it are flat, not missing)."""
-    out = ends / starts - 1.0
-    return out.mask((starts == 0) & (ends == 0), 0.0)
+def returns_from(series: pd.Series, ends: pd.Series) -> pd.Series:
+    """Simple returns of ``ends``, the values of ``series`` at the end of each period: each end
+    over the previous one, the first over the series' first value (the initial equity), with 0
+    where both are 0 (a blown account, equity 0, neither gains nor loses any more: the periods
+    after it are flat, not missing). The one definition of period returns: daily, monthly and
+    yearly figures all use it."""
+    if ends.empty:
+        return ends
+    values = ends.to_numpy(dtype="float64")
+    starts = np.r_[float(series.iloc[0]), values[:-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = values / starts - 1.0
+    out[(starts == 0) & (values == 0)] = 0.0
+    kept = ~np.isnan(out)
+    if kept.all():
+        return pd.Series(out, index=ends.index, name=ends.name)
+    return pd.Series(out[kept], index=ends.index[kept], name=ends.name)
 
 
 def daily_returns(series: pd.Series) -> pd.Series:
-    """Simple returns of the last value of each UTC day; the first day's return is measured
-    from the series' first value (the initial equity), so a run of n UTC days has n daily
-    returns and their compounded product is the total return. The one definition of daily
-    returns: metrics, charts and the quantstats tearsheet all use it."""
-    daily = daily_last(series)
-    if daily.empty:
-        return daily
-    ends = daily.to_numpy(dtype="float64")  # numpy: the same arithmetic as period_returns()
-    starts = np.r_[float(series.iloc[0]), ends[:-1]]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = ends / starts - 1.0
-    out[(starts == 0) & (ends == 0)] = 0.0
-    kept = ~np.isnan(out)
-    if kept.all():
-        return pd.Series(out, index=daily.index, name=daily.name)
-    return pd.Series(out[kept], index=daily.index[kept], name=daily.name)
+    """Simple returns of the last value of each UTC day (returns_from), so a run of n UTC days
+    has n daily returns and their compounded product is the total return. The one definition
+    of daily returns: metrics, charts and the quantstats tearsheet all use it."""
+    return returns_from(series, daily_last(series))

@@ -48,7 +48,7 @@ class EngineOutput:
 
     equity: pd.Series
     trades: pd.DataFrame  # TRADE_COLUMNS + SPLIT_COLUMNS, sizes in coins (short < 0)
-    stats: pd.Series  # backtesting.py's own stats (claimed; never trusted across the sandbox)
+    stats: pd.Series  # backtesting.py's own stats: empty unless run(stats=True) (tests use it)
     events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
     rejected: dict[str, int] = field(default_factory=dict)  # refused orders by reason
     plots: dict[str, list[float]] = field(default_factory=dict)  # Pine plot() series by title
@@ -128,12 +128,13 @@ def _bar_arrays(data: pd.DataFrame, settings: EngineSettings,
 def run(strategy_cls: type, data: pd.DataFrame, settings: EngineSettings, *,
         params: dict[str, Any] | None = None,
         progress: Callable[[int, int], None] | None = None,
-        funding: pd.Series | None = None, stats: bool = True) -> EngineOutput:
+        funding: pd.Series | None = None, stats: bool = False) -> EngineOutput:
     """Run one backtest. ``data`` has a DatetimeIndex and Open/High/Low/Close/Volume columns.
 
     ``funding``: rates per funding time (fraction, DatetimeIndex), used when settings.perp.
-    ``stats=False`` skips backtesting.py's own statistics (EngineOutput.stats is then empty;
-    equity and trades are the same): sweep trials, whose metrics the host computes anyway.
+    backtesting.py's own statistics are computed only with ``stats=True`` (EngineOutput.stats;
+    equity and trades are the same either way): the host computes every metric from the checked
+    equity and trades and never reads them (they were half of a small run's CPU).
     Raises whatever the user's strategy raises (the caller reports it with the user's frames).
     """
     from backtesting import Backtest

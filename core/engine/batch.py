@@ -42,7 +42,7 @@ def run_batch(job: dict, job_dir: Path, send: Callable[..., None], *,
     results: list[dict[str, Any]] = []
     for i, params in enumerate(batch):
         try:
-            out = engine.run(cls, data, settings, params=params, funding=funding, stats=False)
+            out = engine.run(cls, data, settings, params=params, funding=funding)
         except Exception as exc:  # noqa: BLE001 - one trial's failure does not stop the rest
             kind, message = error_for(exc)
             results.append({"i": i, "ok": False, "kind": kind, "message": message[:5000]})

@@ -64,8 +64,7 @@ def run_recorded(job: dict, job_dir: Path, send: Callable[..., None], *,
         frame = data if bars[i] is None else data.iloc[:bars[i]]
         recorder = Recorder()
         try:
-            out = engine.run(recorder.wrap(cls), frame, settings, params=params,
-                             funding=funding, stats=False)
+            out = engine.run(recorder.wrap(cls), frame, settings, params=params, funding=funding)
         except Exception as exc:  # noqa: BLE001 - one run's failure does not stop the rest
             kind, message = error_for(exc)
             results.append({"i": i, "ok": False, "kind": kind, "message": message[:5000]})

@@ -1,15 +1,15 @@
 """CHILD SIDE: a run of a configured ``backtesting.Backtest`` with its statistics optional.
 
 ``Backtest.run`` always ends with ``compute_stats`` (drawdown durations, ratios, a trade table
-with every indicator's entry and exit values): about 7 % of a 50,000-bar run. A sweep trial
-never uses those stats (the host recomputes every metric from the equity and the trades), so
-core.engine.backtest runs the bars here and computes them only when asked. The run keeps the
-semantics backtesting.py documents for ``Backtest.run`` (its data object, warm-up start, each
-indicator cut to the current bar before ``next()``, broker then strategy per bar, the
-end-of-data close and the out-of-money stop), without a progress bar; the equity curve and the
-trade table are the ones ``Backtest.run`` gives, so a run with or without stats has the same
-equity and trades (tests/golden and the backtesting.py parity tests hold either way). Imports
-only numpy, pandas and backtesting.
+with every indicator's entry and exit values): about 7 % of a 50,000-bar run, half of a small
+one. Neither a run nor a sweep trial uses those stats (the host recomputes every metric from
+the equity and the trades), so core.engine.backtest runs the bars here and computes them only
+when asked. The run keeps the semantics backtesting.py documents for ``Backtest.run`` (its data
+object, warm-up start, each indicator cut to the current bar before ``next()``, broker then
+strategy per bar, the end-of-data close and the out-of-money stop), without a progress bar; the
+equity curve and the trade table are the ones ``Backtest.run`` gives, so a run with or without
+stats has the same equity and trades (tests/golden and the backtesting.py parity tests hold
+either way). Imports only numpy, pandas and backtesting.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ can be deleted: a queued or running run must be cancelled first.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -101,13 +100,6 @@ def delete_runs(db: Path, run_ids: list[int]) -> list[int]:
     return ids
 
 
-@functools.lru_cache(maxsize=512)
-def _declared(source: str, language: Language) -> tuple[tuple[str, Any], ...]:
-    """(name, default) of each parameter a source declares: a pure function of the text, kept
-    so a list of runs parses each version once per process, not once per page rerun."""
-    return tuple((p.name, p.default) for p in params.extract(source, language))
-
-
 VersionKey = tuple[int | None, int | None]  # a run's (strategy id, version); None: not known
 
 
@@ -139,7 +131,7 @@ def param_changes(db: Path, records: list[RunRecord]) -> dict[int, dict[str, Any
     out: dict[int, dict[str, Any]] = {}
     for run in records:
         found = sources.get((run.strategy_id, run.strategy_version))
-        declared = dict(_declared(*found)) if found else {}
+        declared = {p.name: p.default for p in params.extract(*found)} if found else {}
         values = run.config.params
         out[run.id] = {name: values[name] for name in declared
                        if name in values and name not in params.INTERNAL_PARAMS

@@ -148,10 +148,12 @@ def extract(source: str, language: Language) -> list[ParameterDef]:
     return list(_extracted(source, language))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=512)
 def _extracted(source: str, language: Language) -> tuple[ParameterDef, ...]:
-    """extract()'s result, kept per source: every run request checks its params against them
-    (a parse, or a Pine translation, each time before). ParameterDefs are immutable."""
+    """extract()'s result, kept per source (a pure function of the text; ParameterDefs are
+    immutable): every run request checks its params against them, and the run picker labels
+    every listed run with its changed parameters, on each rerun (a parse, or a Pine
+    translation, each time before)."""
     if language is Language.PINE:
         from core.pine.translation import api as pine
 

@@ -101,7 +101,7 @@ def test_engine_equals_plain_backtesting(cls: type, extra: dict, commission: flo
     data = _ohlcv()
     expected = _plain(cls, data, extra, commission)
     settings = engine.EngineSettings(cash_usdt=10_000, commission=commission, **extra)
-    got = engine.run(cls, data, settings)
+    got = engine.run(cls, data, settings, stats=True)
     assert expected["# Trades"] > 5
     for key in (k for k in expected.index if not str(k).startswith("_")):
         left, right = got.stats[key], expected[key]
