@@ -4,10 +4,15 @@ Keeps Settings.pool_size sandboxed children that have already imported their lib
 child starts a job at once); each takes exactly one job and exits, so no two jobs ever share a
 process. Used by core.runs (one run) and core.studies (a batch of trials).
 
-Replacements start when no handed-out worker is busy any more, or at once when no idle worker is
-left: a warm-up (a firejail start and the library imports, seconds of CPU) started while the
-pool still has idle workers for the next jobs only competes with the runs in progress (8 queued
-small runs took about twice as long with those warm-ups going on beside them, measured).
+Replacements start when no handed-out worker is busy any more, or at once when the idle workers
+are fewer than the jobs known to be coming: a warm-up (a firejail start and the library imports,
+seconds of CPU) started while the pool still has idle workers for the next jobs only competes
+with the runs in progress (8 queued small runs took about twice as long with those warm-ups going
+on beside them, measured). The job manager announces its queued runs (expect(), then
+working(expected=True)), so the pool knows what is coming: the run that takes the last idle
+worker with nothing queued behind it starts no warm-up beside itself. A caller that announces
+nothing (study batches, a one-off command) may want another worker any moment: taking the last
+idle worker starts a replacement at once.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ class WorkerPool:
         self._closed = False
         self._busy = 0  # workers handed out whose cleanup() has not run yet
         self._deferred = False  # a refill waits for the busy workers to finish
+        self._expected = 0  # announced jobs (expect()) that have not started working() yet
+        self._spare = 1  # idle workers wanted beyond the expected jobs (0 after an announced take)
+        self._local = threading.local()  # .expected: this thread works on an announced job
 
     def take(self, cancel: threading.Event | None = None) -> Worker:
         """A started worker for exactly one job (the caller must cleanup()); refills behind.
@@ -56,6 +64,8 @@ class WorkerPool:
             if worker is not None:
                 worker.prioritize()  # it may still be warming up, at idle weight
                 self._hand_out(worker)
+                with self._lock:  # what the next job needs: the announced ones, or one more
+                    self._spare = 0 if getattr(self._local, "expected", False) else 1
                 self.refill()
                 return worker
             try:
@@ -75,15 +85,31 @@ class WorkerPool:
         worker.on_cleanup = self._returned
         return worker
 
+    def expect(self) -> None:
+        """Announce a job that will take a worker (its working(expected=True) ends the wait)."""
+        with self._lock:
+            self._expected += 1
+        self.refill()
+
+    def unexpect(self) -> None:
+        """Withdraw an announced job that will never start (cancelled while queued)."""
+        with self._lock:
+            self._expected = max(0, self._expected - 1)
+
     @contextlib.contextmanager
-    def working(self) -> Iterator[None]:
+    def working(self, *, expected: bool = False) -> Iterator[None]:
         """Count a job as busy for its whole length (its result checked and stored too), not
-        only while it holds a worker: replacements wait for it while an idle worker is left."""
+        only while it holds a worker: replacements wait for it while the idle workers cover
+        what is coming. ``expected``: the job was announced with expect()."""
         with self._lock:
             self._busy += 1
+            if expected:
+                self._expected = max(0, self._expected - 1)
+        self._local.expected = expected
         try:
             yield
         finally:
+            self._local.expected = False
             self._returned()
 
     def _returned(self) -> None:
@@ -97,8 +123,9 @@ class WorkerPool:
 
     def _wait_for_busy(self) -> bool:
         """(Lock held.) True, and the refill marked deferred, while handed-out workers are busy
-        and an idle worker is left for the next job."""
-        if self._busy and self._idle:
+        and the idle ones cover the announced jobs (and one more after a take that announced
+        nothing)."""
+        if self._busy and len(self._idle) >= self._expected + self._spare:
             self._deferred = True
             return True
         return False
@@ -115,7 +142,7 @@ class WorkerPool:
 
     def refill(self) -> None:
         """Start workers in a background thread until pool_size are idle; while handed-out
-        workers are busy and an idle one is left, only once they are done."""
+        workers are busy and the idle ones cover what is coming, only once they are done."""
         with self._lock:
             if self._filling or self._closed or len(self._idle) >= self.size:
                 return

@@ -139,20 +139,19 @@ class JobManager:
                                    "it again and re-queue the run (Backtest page).")
             if run_id in self._futures and not self._futures[run_id].done():
                 return
-            _mark(self.settings.db_path, run_id, RunStatus.QUEUED, only_from=("queued",))
-            cancel = threading.Event()
+            cancel = threading.Event()  # queued and owned by this process (request_run)
             self._cancels[run_id] = cancel
+            if self.settings.executor == "local":  # a Dask cluster's workers keep their own
+                pool_for(self.settings).expect()  # the pool warms up what the queue needs
             self._futures[run_id] = self._pool.submit(self._execute, run_id, cancel)
-        if self.settings.executor == "local":  # a Dask cluster's workers keep their own
-            pool_for(self.settings).refill()
 
     def _execute(self, run_id: int, cancel: threading.Event) -> None:
         local = self.settings.executor == "local"  # the pool refills after the runs, not beside
         try:
-            if cancel.is_set() or _status(self.settings.db_path, run_id) is not RunStatus.QUEUED:
-                return
-            with pool_for(self.settings).working() if local else contextlib.nullcontext():
-                runs.execute(self.settings, run_id, cancel=cancel)
+            with (pool_for(self.settings).working(expected=True) if local
+                  else contextlib.nullcontext()):
+                if not cancel.is_set():  # a run no longer queued does not start
+                    runs.execute_queued(self.settings, run_id, cancel=cancel)
         except Exception as exc:  # noqa: BLE001 - a job thread must never swallow an error
             runs.fail_unexpected(self.settings, run_id, exc)
 
@@ -235,6 +234,9 @@ class JobManager:
             first = not self._closing.is_set()
             self._closing.set()
             pending = [rid for rid, fut in self._futures.items() if fut.cancel()]
+            if pending and self.settings.executor == "local":
+                for _ in pending:  # announced to the pool, never started
+                    pool_for(self.settings).unexpect()
             running = [rid for rid, fut in self._futures.items() if not fut.done()]
             events = {rid: self._cancels[rid] for rid in running
                       if not self._cancels[rid].is_set()}

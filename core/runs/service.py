@@ -63,25 +63,26 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
 
     Raises NotFoundError / DataError / ConfigError for bad requests (nothing is stored then).
     """
-    record = strategies.get(settings.db_path, strategy_id)
-    ver = strategies.get_version(settings.db_path, strategy_id, version)
-    config, data = _checked(settings, ver.source, record.language, config)
+    name, language, ver = strategies.run_source(settings.db_path, strategy_id, version)
+    config, data = _checked(settings, ver.source, language, config)
     data_digest = market_data.data_sha(data)
     digest = run_hash(strategy_sha=ver.sha256, data_sha=data_digest, config=config)
     if not force:
         existing = find_completed(settings.db_path, digest)
         if existing is not None:
             return existing
-    with store.connect(settings.db_path) as con:
+    with store.connect(settings.db_path) as con:  # queued, owned by this process (instance)
         row = con.execute(
             "INSERT INTO backtests (run_hash, strategy_id, strategy_version, strategy_name, "
-            "config, data_sha, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING " + _RUN_COLUMNS,
-            [digest, strategy_id, ver.version, record.meta.name, json.dumps(config.to_dict()),
-             data_digest, RunStatus.QUEUED.value]).fetchone()
+            "config, data_sha, status, owner_pid, owner_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING " + _RUN_COLUMNS,
+            [digest, strategy_id, ver.version, name, json.dumps(config.to_dict()),
+             data_digest, RunStatus.QUEUED.value, os.getpid(),
+             instance.token(settings.db_path.parent)]).fetchone()
     if row is None:
         raise RuntimeError("INSERT ... RETURNING returned no row")
     prepared.keep_run(settings.db_path, int(row[0]),  # for execute(), in this process
-                      prepared.Kept(data=data, source=ver.source, language=record.language))
+                      prepared.Kept(data=data, source=ver.source, language=language))
     return _run_record(row, settings.db_path.parent)
 
 
@@ -132,16 +133,20 @@ def _set_status(db: Path, run_id: int, status: RunStatus, *, error: str = "",
             [status.value, error[:20_000], log[:1_000_000], _now(), _now(), run_id])
 
 
-def _start(db: Path, run_id: int) -> RunRecord:
+def _start(db: Path, run_id: int, *, queued_only: bool = False) -> RunRecord | None:
     """Mark a run running (one statement, which also reads it back); raises NotFoundError for
-    an unknown run or one whose strategy was deleted."""
+    an unknown run or one whose strategy was deleted. ``queued_only``: only a queued run
+    starts; None (nothing changed) for one that is not queued (cancelled meanwhile) or gone."""
     with store.connect(db) as con:
         row = con.execute(
             "UPDATE backtests SET status = ?, started_at = ?, progress = 0, owner_pid = ?, "
-            "owner_token = ? WHERE id = ? RETURNING " + _RUN_COLUMNS,
+            "owner_token = ? WHERE id = ?" + (" AND status = 'queued'" if queued_only else "")
+            + " RETURNING " + _RUN_COLUMNS,
             [RunStatus.RUNNING.value, _now(), os.getpid(), instance.token(db.parent),
              run_id]).fetchone()
     if row is None:
+        if queued_only:
+            return None
         raise NotFoundError(f"Run {run_id} does not exist; `pineopt runs list` shows the ids.")
     run = _run_record(row, db.parent)
     if run.strategy_id is None:
@@ -223,14 +228,30 @@ def set_progress(settings: Settings, run_id: int, fraction: float) -> None:
 
 def execute(settings: Settings, run_id: int, *, progress: Progress | None = None,
             cancel: threading.Event | None = None) -> RunRecord:
-    """Run a queued run to its end and store the outcome. Every run ends in a final status:
-    user errors, a locked store (retried, then recorded) and a full disk are reported in the
-    run; anything else is a bug, recorded by fail_unexpected(). Raises only NotFoundError for
-    an unknown run."""
+    """Run a queued run to its end and store the outcome; return the run as stored. Every run
+    ends in a final status: user errors, a locked store (retried, then recorded) and a full
+    disk are reported in the run; anything else is a bug, recorded by fail_unexpected().
+    Raises only NotFoundError for an unknown run."""
+    _execute(settings, run_id, progress=progress, cancel=cancel, queued_only=False)
+    return get_run(settings.db_path, run_id)
+
+
+def execute_queued(settings: Settings, run_id: int, *,
+                   cancel: threading.Event | None = None) -> bool:
+    """execute() for a queue (core.runs.jobs): only a run that is still queued starts (False
+    for one cancelled or deleted meanwhile: nothing is done), and nothing is read back."""
+    return _execute(settings, run_id, progress=None, cancel=cancel, queued_only=True)
+
+
+def _execute(settings: Settings, run_id: int, *, progress: Progress | None,
+             cancel: threading.Event | None, queued_only: bool) -> bool:
     db = settings.db_path
     run: RunRecord | None = None
     try:
-        run = _start(db, run_id)
+        run = _start(db, run_id, queued_only=queued_only)
+        if run is None:
+            prepared.take_run(db, run_id)  # what request_run kept for it is not needed
+            return False
         kept = prepared.take_run(db, run_id)  # what request_run checked, when it ran here
         if kept is None:
             version = strategies.get_version(db, run.strategy_id or 0, run.strategy_version)
@@ -240,7 +261,7 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
         if problems:
             record_final(db, run_id, RunStatus.REJECTED,
                          error="\n".join(str(p) for p in problems))
-            return get_run(db, run_id)
+            return True
         data, warm = kept.data, 0
         if data is None or run.config.extra.get(warmup.KEY):
             data, warm = warmup.load(db, run.config)  # warm: bars before start (indicators only)
@@ -260,7 +281,7 @@ def execute(settings: Settings, run_id: int, *, progress: Progress | None = None
             record_final(db, run_id, known[0], error=known[1], log=known[2])
     finally:
         progress_files.clear(settings.home, run_id)
-    return get_run(db, run_id)
+    return True
 
 
 def _pine_options(source: str, language: Language) -> tuple[bool, bool, int]:

@@ -180,6 +180,27 @@ def get_version(db: Path, strategy_id: int, version: int | None = None) -> Strat
     return _version(row)
 
 
+def run_source(db: Path, strategy_id: int,
+               version: int | None = None) -> tuple[str, Language, StrategyVersion]:
+    """What a run needs of a strategy, in one query: its name, its language and a version (the
+    latest when ``version`` is None). Raises NotFoundError as get() and get_version() do."""
+    with store.connect(db) as con:
+        row = con.execute(
+            "SELECT s.name, s.language, v.strategy_id, v.version, v.source, v.sha256, v.message, "
+            "v.valid, v.created_at, v.issues FROM strategies s LEFT JOIN strategy_versions v "
+            "ON v.strategy_id = s.id AND (CAST(? AS INTEGER) IS NULL OR v.version = ?) "
+            "WHERE s.id = ? ORDER BY v.version DESC NULLS LAST LIMIT 1",
+            [version, version, strategy_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"Strategy {strategy_id} does not exist; `pineopt strategies list` "
+                            "shows the ids.")
+    if row[2] is None:
+        which = f"version {version}" if version is not None else "saved version"
+        raise NotFoundError(f"Strategy {strategy_id} has no {which}; its history lists the "
+                            "versions.")
+    return row[0], Language(row[1]), _version(row[2:])
+
+
 def history(db: Path, strategy_id: int) -> list[StrategyVersion]:
     """Every version of a strategy, newest first. Raises NotFoundError for an unknown id."""
     get(db, strategy_id)

@@ -99,8 +99,8 @@ def test_restart_marks_orphans_interrupted_and_requeue_completes(home, sma_sourc
     dead = _dead_pid()
     orphan = runs.request_run(settings, strategy_id=sid, config=WEEK).id
     with store.connect(settings.db_path) as con:
-        con.execute("UPDATE backtests SET status = 'running', owner_pid = ? WHERE id = ?",
-                    [dead, orphan])
+        con.execute("UPDATE backtests SET status = 'running', owner_pid = ?, owner_token = ? "
+                    "WHERE id = ?", [dead, "0" * 32, orphan])  # a process that is gone
     mine = runs.request_run(settings, strategy_id=sid, config=WEEK, force=True).id
     with store.connect(settings.db_path) as con:
         con.execute("UPDATE backtests SET status = 'running', owner_pid = ?, owner_token = ? "
@@ -173,6 +173,35 @@ def test_replacements_wait_for_busy_workers_while_an_idle_one_is_left(home) -> N
     while len(workers.idle_pids()) < 2:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    pool.shutdown_pools()
+
+
+def test_a_queued_run_taking_the_last_idle_worker_warms_up_a_replacement_only_if_needed(
+        home) -> None:
+    settings = make_settings(home, pineopt_pool_size="1")
+    workers = pool.pool_for(settings)
+    workers.refill()
+    deadline = time.monotonic() + 60
+    while not workers.idle_pids():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    workers.expect()  # the job manager queued one run (JobManager.submit)
+    with workers.working(expected=True):  # ... which starts (JobManager._execute)
+        worker = pool.take_worker(settings)
+        try:
+            # nothing else is queued: no warm-up beside the run (a take that announced
+            # nothing starts one at once: test_replacements_wait_for_busy_workers...)
+            assert not workers.idle_pids() and not workers._filling  # noqa: SLF001
+            workers.expect()  # a second run is queued behind it: its worker warms up now
+            assert workers._filling or workers.idle_pids()  # noqa: SLF001
+            deadline = time.monotonic() + 60
+            while workers._filling:  # noqa: SLF001 - one replacement for the one queued run
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert len(workers.idle_pids()) == 1
+            workers.unexpect()  # the second run was cancelled before it started
+        finally:
+            worker.cleanup()
     pool.shutdown_pools()
 
 

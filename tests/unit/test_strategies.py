@@ -32,6 +32,28 @@ def test_every_changed_save_is_a_version(db: Path, sma_source: str) -> None:
     assert hist[0].source == edited
 
 
+def test_a_run_reads_name_language_and_version_in_one_go_as_get_and_get_version_do(
+        db: Path, sma_source: str) -> None:
+    sid, _ = strategies.save(db, meta=StrategyMeta(name="sma"), source=sma_source)
+    edited = sma_source.replace("fast = 20", "fast = 15")
+    strategies.save(db, meta=StrategyMeta(name="sma"), source=edited, strategy_id=sid)
+    for version in (None, 1, 2):
+        name, language, ver = strategies.run_source(db, sid, version)
+        assert (name, language) == ("sma", strategies.get(db, sid).language) == ("sma",
+                                                                                   Language.PYTHON)
+        assert ver == strategies.get_version(db, sid, version)
+    assert strategies.run_source(db, sid)[2].version == 2
+    strategies.delete(db, sid)  # a deleted strategy's runs can still be re-run
+    assert strategies.run_source(db, sid, 1)[2].source == sma_source
+    for sid_, version, message in ((sid, 3, "has no version 3"),
+                                   (sid + 99, None, "does not exist")):
+        with pytest.raises(NotFoundError, match=message):
+            strategies.run_source(db, sid_, version)
+        with pytest.raises(NotFoundError, match=message):
+            strategies.get(db, sid_) if version is None else strategies.get_version(db, sid_,
+                                                                                     version)
+
+
 def test_invalid_source_is_saved_with_its_issues(db: Path, sma_source: str) -> None:
     bad = "import os\n" + sma_source
     sid, _ = strategies.save(db, meta=StrategyMeta(name="bad"), source=bad)
