@@ -243,7 +243,8 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
     out_dir = job_dir / "out"
     out.equity.rename("equity").to_frame().to_parquet(out_dir / "equity.parquet")
     out.trades.to_parquet(out_dir / "trades.parquet")
-    out.events.to_parquet(out_dir / "events.parquet")
+    if len(out.events):  # none is the common case: the host then reads no events file
+        out.events.to_parquet(out_dir / "events.parquet")
     if len(out.open_trades):
         out.open_trades.to_parquet(out_dir / "open_trades.parquet")
     if out.plots and job.get("pine") is True:  # plot() series only from the Pine runtime

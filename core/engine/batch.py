@@ -70,7 +70,8 @@ def _write_trial(out: Any, job_dir: Path, i: int) -> dict[str, Any]:
     folder.mkdir()
     out.equity.rename("equity").to_frame().to_parquet(folder / "equity.parquet")
     out.trades.to_parquet(folder / "trades.parquet")
-    out.events.to_parquet(folder / "events.parquet")
+    if len(out.events):  # only when there are any (most runs have none)
+        out.events.to_parquet(folder / "events.parquet")
     return {"i": i, "ok": True, "trades": len(out.trades), "rejected": out.rejected}
 
 

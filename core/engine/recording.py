@@ -89,7 +89,8 @@ def _write_run(out: Any, root: Path, i: int, recorder: Recorder, n_bars: int) ->
     folder.mkdir()
     out.equity.rename("equity").to_frame().to_parquet(folder / "equity.parquet")
     out.trades.to_parquet(folder / "trades.parquet")
-    out.events.to_parquet(folder / "events.parquet")
+    if len(out.events):  # only when there are any (most runs have none)
+        out.events.to_parquet(folder / "events.parquet")
     recorder.write(root / f"r{i}", out.plots, n_bars)
     return {"i": i, "ok": True, "trades": len(out.trades), "rejected": out.rejected}
 
