@@ -83,16 +83,11 @@ def read_extras(out_dir: Path, data: pd.DataFrame, result: dict, *,
                 settings: dict[str, Any]) -> BrokerExtras:
     """The child's risk events and rejection counts, checked; raises SandboxError if malformed."""
     path = out_dir / "events.parquet"
-    events = pd.DataFrame({"time": pd.Series(dtype="datetime64[ns]"), "rule": [], "detail": []})
+    events = pd.DataFrame({"time": pd.Series(dtype="datetime64[ns]"),  # no file: no events
+                           "rule": pd.Series(dtype=object), "detail": pd.Series(dtype=object)})
     if path.exists() or path.is_symlink():  # capped, checked read (core.runs.child_files)
-        events = child_files.read_parquet(path, ["time", "rule", "detail"],
-                                          child_files.Caps(max_rows=MAX_EVENTS))
-    if len(events) > MAX_EVENTS or not events["rule"].isin(EVENT_RULES).all():
-        raise _reject("risk events have an unknown rule or are too many")
-    times = pd.to_datetime(events["time"])
-    if not times.isin(data.index).all():
-        raise _reject("a risk event's time is not a bar time")
-    events = events.assign(time=times, detail=events["detail"].astype(str).str.slice(0, 300))
+        events = _checked_events(child_files.read_parquet(
+            path, ["time", "rule", "detail"], child_files.Caps(max_rows=MAX_EVENTS)), data)
     raw = result.get("rejected") or {}
     if not isinstance(raw, dict) or not all(
             k in REJECT_REASONS and isinstance(v, int) and v >= 0 for k, v in raw.items()):
@@ -100,6 +95,17 @@ def read_extras(out_dir: Path, data: pd.DataFrame, result: dict, *,
     held = result.get("open_trades", 0)
     return BrokerExtras(events=events.reset_index(drop=True), rejected=dict(raw),
                         settings=settings, open_trades=held if isinstance(held, int) else 0)
+
+
+def _checked_events(events: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
+    """The child's risk events: known rules, at most MAX_EVENTS, each at a bar time; details
+    cut to 300 characters. Raises SandboxError."""
+    if len(events) > MAX_EVENTS or not events["rule"].isin(EVENT_RULES).all():
+        raise _reject("risk events have an unknown rule or are too many")
+    times = pd.to_datetime(events["time"])
+    if not times.isin(data.index).all():
+        raise _reject("a risk event's time is not a bar time")
+    return events.assign(time=times, detail=events["detail"].astype(str).str.slice(0, 300))
 
 
 def cost_totals(trades: pd.DataFrame, rejected: dict[str, int], *,
