@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.model import Language, ValidationIssue, sha256_text
+from core.model import Language, RunRecord, ValidationIssue, sha256_text
 from core.strategies import validation
 
 MAX_SOURCES = 64  # checked sources kept
@@ -42,11 +42,13 @@ _parquet: OrderedDict[str, bytes] = OrderedDict()
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """A queued run's checked inputs: its bars, and its strategy version's source and language."""
+    """A queued run's checked inputs: its bars, and its strategy version's source and language;
+    the run as request_run recorded it (its start then needs nothing read back)."""
 
     data: pd.DataFrame | None  # None: load them (a run another process queued)
     source: str
     language: Language
+    run: RunRecord | None = None
 
 
 def checked_python(source: str, language: Language) -> tuple[str, list[ValidationIssue]]:

@@ -71,19 +71,24 @@ def request_run(settings: Settings, *, strategy_id: int, config: BacktestConfig,
         existing = find_completed(settings.db_path, digest)
         if existing is not None:
             return existing
+    stored = json.dumps(config.to_dict())
     with store.connect(settings.db_path) as con:  # queued, owned by this process (instance)
         row = con.execute(
             "INSERT INTO backtests (run_hash, strategy_id, strategy_version, strategy_name, "
             "config, data_sha, status, owner_pid, owner_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING " + _RUN_COLUMNS,
-            [digest, strategy_id, ver.version, name, json.dumps(config.to_dict()),
-             data_digest, RunStatus.QUEUED.value, os.getpid(),
-             instance.token(settings.db_path.parent)]).fetchone()
+            "RETURNING id, created_at",
+            [digest, strategy_id, ver.version, name, stored, data_digest, RunStatus.QUEUED.value,
+             os.getpid(), instance.token(settings.db_path.parent)]).fetchone()
     if row is None:
         raise RuntimeError("INSERT ... RETURNING returned no row")
-    prepared.keep_run(settings.db_path, int(row[0]),  # for execute(), in this process
-                      prepared.Kept(data=data, source=ver.source, language=language))
-    return _run_record(row, settings.db_path.parent)
+    run = RunRecord(  # the row as stored (the other columns keep their defaults)
+        id=int(row[0]), run_hash=digest, strategy_id=strategy_id, strategy_name=name,
+        strategy_version=ver.version, status=RunStatus.QUEUED,
+        config=BacktestConfig.from_dict(json.loads(stored)), data_sha=data_digest, error="",
+        progress=0.0, created_at=row[1], started_at=None, finished_at=None, duration_s=None)
+    prepared.keep_run(settings.db_path, run.id,  # for execute(), in this process
+                      prepared.Kept(data=data, source=ver.source, language=language, run=run))
+    return run
 
 
 def _checked(settings: Settings, source: str, language: Language,
@@ -133,22 +138,26 @@ def _set_status(db: Path, run_id: int, status: RunStatus, *, error: str = "",
             [status.value, error[:20_000], log[:1_000_000], _now(), _now(), run_id])
 
 
-def _start(db: Path, run_id: int, *, queued_only: bool = False) -> RunRecord | None:
-    """Mark a run running (one statement, which also reads it back); raises NotFoundError for
-    an unknown run or one whose strategy was deleted. ``queued_only``: only a queued run
-    starts; None (nothing changed) for one that is not queued (cancelled meanwhile) or gone."""
+def _start(db: Path, run_id: int, *, queued_only: bool = False,
+           known: RunRecord | None = None) -> RunRecord | None:
+    """Mark a run running (one statement, which also reads it back unless the run is
+    ``known`` as request_run recorded it); raises NotFoundError for an unknown run or one whose
+    strategy was deleted. ``queued_only``: only a queued run starts; None (nothing changed)
+    for one that is not queued (cancelled meanwhile) or gone."""
+    now = _now()
     with store.connect(db) as con:
         row = con.execute(
             "UPDATE backtests SET status = ?, started_at = ?, progress = 0, owner_pid = ?, "
             "owner_token = ? WHERE id = ?" + (" AND status = 'queued'" if queued_only else "")
-            + " RETURNING " + _RUN_COLUMNS,
-            [RunStatus.RUNNING.value, _now(), os.getpid(), instance.token(db.parent),
+            + " RETURNING " + ("id" if known is not None else _RUN_COLUMNS),
+            [RunStatus.RUNNING.value, now, os.getpid(), instance.token(db.parent),
              run_id]).fetchone()
     if row is None:
         if queued_only:
             return None
         raise NotFoundError(f"Run {run_id} does not exist; `pineopt runs list` shows the ids.")
-    run = _run_record(row, db.parent)
+    run = (_run_record(row, db.parent) if known is None else dataclasses.replace(
+        known, status=RunStatus.RUNNING, started_at=now, progress=0.0))
     if run.strategy_id is None:
         raise NotFoundError(f"Run {run_id} has no strategy to run (it was deleted).")
     return run
@@ -248,11 +257,11 @@ def _execute(settings: Settings, run_id: int, *, progress: Progress | None,
     db = settings.db_path
     run: RunRecord | None = None
     try:
-        run = _start(db, run_id, queued_only=queued_only)
-        if run is None:
-            prepared.take_run(db, run_id)  # what request_run kept for it is not needed
-            return False
         kept = prepared.take_run(db, run_id)  # what request_run checked, when it ran here
+        run = _start(db, run_id, queued_only=queued_only,
+                     known=None if kept is None else kept.run)
+        if run is None:
+            return False
         if kept is None:
             version = strategies.get_version(db, run.strategy_id or 0, run.strategy_version)
             kept = prepared.Kept(data=None, source=version.source,

@@ -46,6 +46,11 @@ def test_identical_request_returns_stored_run_unless_forced(settings: Settings,
     assert again.id == first.id and again.status is RunStatus.COMPLETED
     forced = runs.request_run(settings, strategy_id=sid, config=CONFIG, force=True)
     assert forced.id != first.id and forced.status is RunStatus.QUEUED
+    assert forced == runs.get_run(settings.db_path, forced.id)  # the queued run as stored
+    assert runs.execute(settings, forced.id).status is RunStatus.COMPLETED  # started as known
+    started = runs.get_run(settings.db_path, forced.id)
+    assert (started.config, started.strategy_version, started.data_sha) == (
+        forced.config, forced.strategy_version, forced.data_sha) and started.started_at
     other = runs.request_run(settings, strategy_id=sid,
                              config=BacktestConfig(**{**CONFIG.to_dict(), "params": {"fast": 10}}))
     assert other.id not in (first.id, forced.id) and other.run_hash != first.run_hash
