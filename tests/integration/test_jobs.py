@@ -126,11 +126,7 @@ def _dead_pid() -> int:
 def test_pool_hands_out_warm_workers_once_and_shuts_down_cleanly(home) -> None:
     settings = make_settings(home, pineopt_pool_size="1")
     workers = pool.pool_for(settings)
-    workers.refill()
-    deadline = time.monotonic() + 30
-    while not workers.idle_pids():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _idle_pids_once_filled(workers)
     worker = pool.take_worker(settings)
     worker.wait_ready()
     assert worker.proc.pid not in workers.idle_pids()  # handed out once, never shared
@@ -180,11 +176,7 @@ def test_a_queued_run_taking_the_last_idle_worker_warms_up_a_replacement_only_if
         home) -> None:
     settings = make_settings(home, pineopt_pool_size="1")
     workers = pool.pool_for(settings)
-    workers.refill()
-    deadline = time.monotonic() + 60
-    while not workers.idle_pids():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _idle_pids_once_filled(workers)
     workers.expect()  # the job manager queued one run (JobManager.submit)
     with workers.working(expected=True):  # ... which starts (JobManager._execute)
         worker = pool.take_worker(settings)
