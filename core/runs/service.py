@@ -9,11 +9,9 @@ transaction; a failure records its status and message and loses nothing saved be
 from __future__ import annotations
 
 import dataclasses
-import errno
 import json
 import logging
 import os
-import re
 import threading
 import time
 import traceback
@@ -35,20 +33,18 @@ from core.errors import (
     NotFoundError,
     PineOptError,
     SandboxError,
-    TranslationError,
 )
 from core.model import BacktestConfig, Language, RunRecord, RunStatus, run_hash
 from core.runs.result_check import check_result, untrusted
 from core import executors
 from core.settings import Settings
-from core.runs import admin
+from core.runs import admin, failures
 from core.strategies import params as params_mod
 from sandbox.command import Limits
 
 _log = logging.getLogger("pineopt.runs")
 MIN_BARS = 3  # fewer bars cannot show a trade and a result
 RECORD_WAIT_S = 600.0  # how long a final status keeps being retried while the store is locked
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 Progress = Callable[[float], None]
 
@@ -193,43 +189,6 @@ def _memory_mb(settings: Settings, run: RunRecord | None) -> float:
         return settings.memory_mb
 
 
-def _failure(settings: Settings, exc: Exception, *,
-             memory_mb: float) -> tuple[RunStatus, str, str] | None:
-    """(status, message, log) for an expected way a run fails; None for a bug of ours."""
-    if isinstance(exc, TranslationError):
-        return RunStatus.REJECTED, str(exc), ""
-    if isinstance(exc, SandboxError):
-        status = RunStatus(exc.status) if exc.status in RunStatus._value2member_map_ \
-            else RunStatus.FAILED
-        return status, _explain_limit(memory_mb, status, str(exc)), exc.log
-    if isinstance(exc, store.StoreLockedError):
-        holder = re.search(r"Conflicting lock is held in (.*?\(PID \d+\))", str(exc))
-        return RunStatus.FAILED, (
-            f"The store stayed busy in another process{f' ({holder[1]})' if holder else ''} for "
-            f"over {store.LOCK_WAIT_S:g} s while this run needed it. Nothing was stored for the "
-            f"run: close the program that holds {settings.db_path} (another PineOpt, a DuckDB "
-            "shell) and re-queue the run."), ""
-    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
-        return RunStatus.FAILED, (
-            f"The disk is full ({exc.strerror}: {exc.filename or settings.jobs_root}). Free "
-            f"space on it (job folders live in {settings.jobs_root}, the store in "
-            f"{settings.home}) or point PINEOPT_JOBS_ROOT at a larger disk, then re-queue the "
-            "run."), ""
-    if isinstance(exc, PineOptError):
-        return RunStatus.FAILED, str(exc), ""
-    return None
-
-
-def _explain_limit(memory_mb: float, status: RunStatus, message: str) -> str:
-    """A memory-limit stop names the limit and what to do about it."""
-    if status is not RunStatus.MEMORY_LIMIT:
-        return message
-    return (f"Stopped by the sandbox memory limit of {memory_mb:g} MB (PINEOPT_MEMORY_MB)."
-            " The strategy, or the trades and equity it returns, needed more: use a shorter date "
-            "range or a higher timeframe, trade less often, or raise PINEOPT_MEMORY_MB for the "
-            "server. " + message)
-
-
 def set_progress(settings: Settings, run_id: int, fraction: float) -> None:
     """Record progress (0..1) of a running run (a small file, see core.runs.progress)."""
     progress_files.write(settings.home, run_id, fraction)
@@ -281,7 +240,7 @@ def _execute(settings: Settings, run_id: int, *, progress: Progress | None,
         _store_result(settings, run_id, run.config, data, equity, trades, log,
                       extras=extras, plots=plots)
     except Exception as exc:  # noqa: BLE001 - every way out ends the run with a status
-        known = _failure(settings, exc, memory_mb=_memory_mb(settings, run))
+        known = failures.classify(settings, exc, memory_mb=_memory_mb(settings, run))
         if known is None:
             fail_unexpected(settings, run_id, exc)
         else:
