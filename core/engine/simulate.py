@@ -37,7 +37,7 @@ class Simulated:
 
     broker: Any
     strategy: Any
-    equity: np.ndarray  # backtesting.py's: warm-up bars back-filled, then the cash
+    equity: np.ndarray  # per bar: the starting cash before the first bar the loop ran
 
     def trades(self) -> pd.DataFrame:
         """compute_stats' trade table of the closed trades (Tag included, no indicator columns)."""
@@ -68,12 +68,19 @@ def simulate(bt: Any, params: dict[str, Any]) -> Simulated:
     data._update()  # Strategy.init might have changed or added to data.df
     indicators = list(_strategy_indicators(strategy))
     start = 1 + _indicator_warmup_nbars(strategy)
+    cash = broker._cash  # what the account holds before the loop's first bar
     with np.errstate(invalid="ignore"):  # nan >= 3 is False, not an error
         if _bars(data, broker, strategy, indicators, start, len(ohlc)) and \
                 bt._finalize_trades is True:
             _finalize(broker, start < len(ohlc))
         data._set_length(len(ohlc))  # full length again, for trade times and the stats
-        equity = pd.Series(broker._equity).bfill().fillna(broker._cash).values
+        curve = pd.Series(broker._equity)
+        # Bars before the loop's first hold the starting cash. backtesting.py back-fills the
+        # first bar's equity instead: the same value, unless an order fills on that first bar,
+        # which only the Pine broker does (a script's orders from the bar before it); the
+        # back-filled value then showed a position before any trade had opened.
+        curve.iloc[:start] = cash
+        equity = curve.bfill().fillna(broker._cash).values
     return Simulated(broker=broker, strategy=strategy, equity=equity)
 
 
