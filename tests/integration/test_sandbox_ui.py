@@ -52,8 +52,8 @@ def test_job_monitor_requeues_an_interrupted_run(home, settings, sma_source, mon
     run = runs.request_run(settings, strategy_id=sid,
                            config=BacktestConfig(start="2024-01-01", end="2024-01-04"))
     with store.connect(settings.db_path) as con:
-        con.execute("UPDATE backtests SET status = 'running', owner_pid = 0 WHERE id = ?",
-                    [run.id])
+        con.execute("UPDATE backtests SET status = 'running', owner_pid = 0, owner_token = NULL "
+                    "WHERE id = ?", [run.id])  # its process is gone
     jobs.recover_interrupted(settings.db_path)
     at = AppTest.from_function(_monitor, default_timeout=60).run()
     assert any("interrupted" in w.value for w in at.warning)

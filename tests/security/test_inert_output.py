@@ -184,8 +184,8 @@ def test_cancel_a_run_whose_process_is_gone(settings) -> None:
     run = runs.request_run(settings, strategy_id=sid, config=SHORT, force=True)
     dead_pid = _exited_pid()
     with store.connect(settings.db_path) as con:
-        con.execute("UPDATE backtests SET status = 'running', owner_pid = ? WHERE id = ?",
-                    [dead_pid, run.id])
+        con.execute("UPDATE backtests SET status = 'running', owner_pid = ?, owner_token = NULL "
+                    "WHERE id = ?", [dead_pid, run.id])  # its process is gone
     manager = jobs.JobManager(settings)
     try:
         assert manager.cancel(run.id)
