@@ -241,10 +241,7 @@ def run_job(job: dict, job_dir: Path, channel: Channel) -> None:
                      message=f"Stopped: the strategy printed more than {print_cap:,} bytes.")
         return
     out_dir = job_dir / "out"
-    out.equity.rename("equity").to_frame().to_parquet(out_dir / "equity.parquet")
-    out.trades.to_parquet(out_dir / "trades.parquet")
-    if len(out.events):  # none is the common case: the host then reads no events file
-        out.events.to_parquet(out_dir / "events.parquet")
+    engine.write_files(out, out_dir)
     if len(out.open_trades):
         out.open_trades.to_parquet(out_dir / "open_trades.parquet")
     if out.plots and job.get("pine") is True:  # plot() series only from the Pine runtime

@@ -91,10 +91,10 @@ class WorkerPool:
             self._expected += 1
         self.refill()
 
-    def unexpect(self) -> None:
-        """Withdraw an announced job that will never start (cancelled while queued)."""
+    def unexpect(self, count: int = 1) -> None:
+        """Withdraw ``count`` announced jobs that will never start (cancelled while queued)."""
         with self._lock:
-            self._expected = max(0, self._expected - 1)
+            self._expected = max(0, self._expected - count)
 
     @contextlib.contextmanager
     def working(self, *, expected: bool = False) -> Iterator[None]:

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,15 @@ class EngineOutput:
     # finalize_trades=False: trades still open after the last bar, marked at its close
     open_trades: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=TRADE_COLUMNS + SPLIT_COLUMNS))
+
+
+def write_files(out: EngineOutput, folder: Path) -> None:
+    """CHILD SIDE: a run's equity, trades and (only when there are any: most runs have none)
+    risk events as the Parquet files the host checks (core.runs.result_check, broker_store)."""
+    out.equity.rename("equity").to_frame().to_parquet(folder / "equity.parquet")
+    out.trades.to_parquet(folder / "trades.parquet")
+    if len(out.events):  # no file: the host reads no events
+        out.events.to_parquet(folder / "events.parquet")
 
 
 def with_progress(strategy_cls: type, total_bars: int,

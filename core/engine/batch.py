@@ -68,10 +68,9 @@ def _write_trial(out: Any, job_dir: Path, i: int) -> dict[str, Any]:
     """Write trial ``i``'s equity, trades and events under out/; its result."""
     folder = job_dir / "out" / f"t{i}"
     folder.mkdir()
-    out.equity.rename("equity").to_frame().to_parquet(folder / "equity.parquet")
-    out.trades.to_parquet(folder / "trades.parquet")
-    if len(out.events):  # only when there are any (most runs have none)
-        out.events.to_parquet(folder / "events.parquet")
+    from core.engine.backtest import write_files
+
+    write_files(out, folder)
     return {"i": i, "ok": True, "trades": len(out.trades), "rejected": out.rejected}
 
 

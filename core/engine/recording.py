@@ -87,10 +87,9 @@ def _write_run(out: Any, root: Path, i: int, recorder: Recorder, n_bars: int) ->
     """Run ``i``'s equity, trades and events under t<i>/, its recording under r<i>/."""
     folder = root / f"t{i}"
     folder.mkdir()
-    out.equity.rename("equity").to_frame().to_parquet(folder / "equity.parquet")
-    out.trades.to_parquet(folder / "trades.parquet")
-    if len(out.events):  # only when there are any (most runs have none)
-        out.events.to_parquet(folder / "events.parquet")
+    from core.engine.backtest import write_files
+
+    write_files(out, folder)
     recorder.write(root / f"r{i}", out.plots, n_bars)
     return {"i": i, "ok": True, "trades": len(out.trades), "rejected": out.rejected}
 

@@ -234,9 +234,8 @@ class JobManager:
             first = not self._closing.is_set()
             self._closing.set()
             pending = [rid for rid, fut in self._futures.items() if fut.cancel()]
-            if pending and self.settings.executor == "local":
-                for _ in pending:  # announced to the pool, never started
-                    pool_for(self.settings).unexpect()
+            if pending and self.settings.executor == "local":  # announced, never started
+                pool_for(self.settings).unexpect(len(pending))
             running = [rid for rid, fut in self._futures.items() if not fut.done()]
             events = {rid: self._cancels[rid] for rid in running
                       if not self._cancels[rid].is_set()}

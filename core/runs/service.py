@@ -222,9 +222,9 @@ def _execute(settings: Settings, run_id: int, *, progress: Progress | None,
         if run is None:
             return False
         if kept is None:
-            version = strategies.get_version(db, run.strategy_id or 0, run.strategy_version)
-            kept = prepared.Kept(data=None, source=version.source,
-                                 language=strategies.get(db, run.strategy_id or 0).language)
+            _, language, version = strategies.run_source(db, run.strategy_id or 0,
+                                                         run.strategy_version)
+            kept = prepared.Kept(data=None, source=version.source, language=language)
         source, problems = prepared.checked_python(kept.source, kept.language)
         if problems:
             record_final(db, run_id, RunStatus.REJECTED,
