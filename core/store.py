@@ -164,6 +164,12 @@ def _writer_lock(path: Path) -> threading.RLock:
         return _WRITERS.setdefault(str(path), threading.RLock())
 
 
+def writer(path: Path) -> threading.RLock:
+    """The lock transactions on ``path`` take turns on in this process (re-entrant): hold it to
+    write several things in one turn (core.runs.result_store's group commit)."""
+    return _writer_lock(path)
+
+
 @contextlib.contextmanager
 def transaction(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection inside BEGIN/COMMIT; any exception rolls everything back.

@@ -143,22 +143,19 @@ def cost_rows(trades: pd.DataFrame, extras: BrokerExtras) -> list[tuple[str, flo
             cost_totals(trades, extras.rejected, open_trades=extras.open_trades).items()]
 
 
-def store_extras(con: Any, run_id: int, data: pd.DataFrame, trades: pd.DataFrame,
-                 extras: BrokerExtras) -> None:
-    """Inside the run's store transaction: its margin series (perps) and risk events (the P&L
-    split goes in with the trades, split_columns(); the cost totals with the metrics,
-    cost_rows())."""
+def extra_rows(run_id: int, data: pd.DataFrame, trades: pd.DataFrame,
+               extras: BrokerExtras) -> dict[str, pd.DataFrame]:
+    """The run's margin series (perps) and risk events as rows of the margin_series and
+    risk_events tables (the P&L split goes in with the trades, split_columns(); the cost totals
+    with the metrics, cost_rows())."""
+    out = {}
     if extras.settings.get("perp"):
         series = broker_check.margin_series(trades, data, broker=extras.settings)
-        rows = series.reset_index(names="ts").assign(backtest_id=run_id)
-        con.register("margin_rows", rows)
-        con.execute("INSERT INTO margin_series SELECT backtest_id, ts, position_coins, "
-                    "margin_used_usdt, liq_distance FROM margin_rows")
+        out["margin_series"] = series.reset_index(names="ts").assign(backtest_id=run_id)
     if len(extras.events):
-        ev = extras.events.assign(backtest_id=run_id, n=range(1, len(extras.events) + 1))
-        con.register("event_rows", ev)
-        con.execute("INSERT INTO risk_events SELECT backtest_id, n, time, rule, detail "
-                    "FROM event_rows")
+        out["risk_events"] = extras.events.rename(columns={"time": "ts"}).assign(
+            backtest_id=run_id, n=range(1, len(extras.events) + 1))
+    return out
 
 
 def margin_series(db: Path, run_id: int) -> pd.DataFrame:
