@@ -8,7 +8,7 @@ from __future__ import annotations
 DIFFERENCES: tuple[str, ...] = (
     "A trade still open at the end of the data: a Python run closes it on the last bar (exit "
     "reason end_of_data, at the bar's open, as backtesting.py's finalize_trades=True) and counts "
-    "it in Total trades, Win rate, Profit factor and Net profit, so Net profit equals the final "
+    "it in Closed trades, Win rate, Profit factor and Net profit, so Net profit equals the final "
     "minus the initial equity. A Pine run keeps it open, as TradingView does (exit reason open, "
     "marked at the last close): those figures count closed trades only and its P&L is Open P&L. "
     "With finalize_trades=False (backtesting.py semantics) it is not in the trade list at all.",

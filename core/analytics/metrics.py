@@ -206,14 +206,14 @@ def total_trades(inp: Inputs) -> float:
 
 
 def win_rate(inp: Inputs) -> float:
-    """Share of closed trades (as Total trades counts them) with P&L > 0 after commission
+    """Share of closed trades (as Closed trades counts them) with P&L > 0 after commission
     (TradingView's Percent profitable, backtesting.py's Win Rate)."""
     pnl = _column(closed_trades(inp), "PnL")
     return float((pnl > 0).mean()) if len(pnl) else 0.0
 
 
 def profit_factor(inp: Inputs) -> float:
-    """Gross profit / gross loss of closed trades (as Total trades counts them), from trade P&L
+    """Gross profit / gross loss of closed trades (as Closed trades counts them), from trade P&L
     in quote currency (TradingView's definition; backtesting.py uses trade returns). inf when
     there is no losing trade."""
     pnl = _column(closed_trades(inp), "PnL")
@@ -342,7 +342,7 @@ METRICS: dict[str, tuple[Callable[[Inputs], float], str, str]] = {
     "max_drawdown": (max_drawdown, "Max drawdown", "pct"),
     "var_95": (var_95, "VaR 95% (1 day)", "pct"),
     "cvar_95": (cvar_95, "CVaR 95% (1 day)", "pct"),
-    "total_trades": (total_trades, "Total trades", "count"),
+    "total_trades": (total_trades, "Closed trades", "count"),
     "win_rate": (win_rate, "Win rate", "pct"),
     "profit_factor": (profit_factor, "Profit factor", "ratio"),
     "avg_trade_duration": (avg_trade_duration, "Avg trade duration", "days"),

@@ -129,7 +129,7 @@ def test_the_stated_differences_are_real_on_this_run(both) -> None:
 def test_a_finalized_trade_is_counted_as_backtesting_py_counts_it(template_home,
                                                                   tmp_path_factory) -> None:
     """finalize_trades=True on both sides: the trade still open at the end is closed on the last
-    bar and counted in '# Trades' and 'Win Rate' by backtesting.py, and in Total trades, Win rate
+    bar and counted in '# Trades' and 'Win Rate' by backtesting.py, and in Closed trades, Win rate
     and Net profit by the lab (issue 14: it was listed but not counted)."""
     settings, run_id, stats, data = _run_both(template_home, tmp_path_factory, finalize=True)
     lab = runs.run_metrics(settings.db_path, run_id)

@@ -80,7 +80,7 @@ def test_ten_x_perp_run_shows_the_liquidation(page: Page, app_url: str) -> None:
     open_button.click()
 
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=60_000)
-    expect(page.get_by_test_id("stMetric").filter(has_text="Total trades")).to_be_visible(
+    expect(page.get_by_test_id("stMetric").filter(has_text="Closed trades")).to_be_visible(
         timeout=120_000)
     _open_trades_tab(page).get_by_role("combobox").click()
     liquidation = page.get_by_role("option", name="liquidation")

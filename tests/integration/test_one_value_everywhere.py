@@ -3,7 +3,7 @@ the Metrics tab's summary and ratio tables, the PDF, the JSON export, Compare an
 tearsheet) shows the same value, on a real sandboxed 10x perp run that is liquidated several
 times and still holds a trade at the end of the data.
 
-Figures that two places name differently but define alike are paired (the cards' Total trades
+Figures that two places name differently but define alike are paired (the cards' Closed trades
 is the summary's Total closed trades). Where a place defines a figure differently (quantstats'
 max drawdown on daily closes), the Glossary says so; that is checked too.
 """
