@@ -50,6 +50,17 @@ PINE_PREFIX = "pine/"  # keys of Pine examples: "pine/rsi_strategy"
 _PINE_TITLE = re.compile(r"""strategy\(\s*(?:title\s*=\s*)?["']([^"']+)["']""")
 
 
+# What a user should know before running a Pine example on crypto bars.
+_PINE_NOTES = {
+    "bar_up_dn": "It enters only on an opening gap (an open beyond the previous close); 24/7 "
+                 "crypto bars open where the last one closed, so expect few or no trades on "
+                 "crypto data (the bundled sample bars have no gaps: no trades).",
+    "greedy": "It enters on opening gaps (an open beyond the previous bar's high or low) and "
+              "then adds on them; 24/7 crypto bars rarely gap, so expect few or no trades on "
+              "crypto data (the bundled sample bars have no gaps: no trades).",
+}
+
+
 def _load_pine(stem: str) -> Example:
     source = (PINE_DIR / f"{stem}.pine").read_text(encoding="utf-8")
     found = _PINE_TITLE.search(source)
@@ -57,7 +68,8 @@ def _load_pine(stem: str) -> Example:
     return Example(key=PINE_PREFIX + stem, title=title, language=Language.PINE, source=source,
                    description=f"TradingView's built-in “{title}” strategy in Pine Script, "
                                "written from its known behaviour; runs through the Pine "
-                               "translator.")
+                               "translator." + (f" {_PINE_NOTES[stem]}" if stem in _PINE_NOTES
+                                                else ""))
 
 
 def list_examples(*, language: Language | None = Language.PYTHON) -> list[Example]:
