@@ -154,8 +154,9 @@ def _gallery(choice: str) -> list[examples.Example]:
 
 def examples_gallery(settings: Settings) -> None:
     """Every shipped example with a preview and "Use this example"."""
-    st.caption("Each example validates and trades on the sample data. Using one creates a new "
-               "strategy you can edit; the example itself stays unchanged.")
+    st.caption("Each example validates and runs on the sample data, and all but the two gap "
+               "strategies (BarUpDn, Greedy) trade there. Using one creates a new strategy you "
+               "can edit; the example itself stays unchanged.")
     shown = st.segmented_control("Language", list(GALLERY_LANGUAGES), default="All",
                                  key="gallery_language", label_visibility="collapsed",
                                  format_func=lambda k: f"{k} ({len(_gallery(k))})")
