@@ -126,3 +126,18 @@ def test_a_pine_example_from_the_gallery_runs(page: Page, app_url: str) -> None:
     run_id = _run_and_open(page)
     _expect_results(page, run_id)
     expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile("RSI Strategy"))
+
+
+def test_the_strategies_path_opens_the_strategy_it_names(page: Page, app_url: str) -> None:
+    """/strategies?strategy=ID, typed like /results?run=ID: the Strategies page with that
+    strategy, not Streamlit's "Page not found" (the page is the default one, served at /)."""
+    _use_example(page, app_url, "SMA cross", "Python")
+    created = page.get_by_text(re.compile(r"Created strategy \d+ from")).inner_text()
+    sid = int(re.search(r"Created strategy (\d+)", created).group(1))
+    page.goto(f"{app_url}/strategies?strategy={sid}")
+    expect(page.get_by_role("heading", name="Strategies")).to_be_visible(timeout=30_000)
+    name = page.get_by_role("combobox", name="Strategy")
+    expect(name).to_have_value(re.compile(r"^SMA cross"), timeout=30_000)
+    wait_idle(page)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    assert f"strategy={sid}" in page.url
