@@ -66,7 +66,9 @@ def _load_pine(stem: str) -> Example:
     found = _PINE_TITLE.search(source)
     title = found.group(1) if found else stem.replace("_", " ").capitalize()
     return Example(key=PINE_PREFIX + stem, title=title, language=Language.PINE, source=source,
-                   description=f"TradingView's built-in “{title}” strategy in Pine Script, "
+                   description=f"TradingView's built-in “{title}”"
+                               + ("" if title.lower().endswith("strategy") else " strategy")
+                               + " in Pine Script, "
                                "written from its known behaviour; runs through the Pine "
                                "translator." + (f" {_PINE_NOTES[stem]}" if stem in _PINE_NOTES
                                                 else ""))
