@@ -284,9 +284,14 @@ def find_by_name(db: Path, name: str) -> StrategyRecord | None:
 
 def save_by_name(db: Path, *, meta: StrategyMeta, source: str,
                  language: Language = Language.PYTHON) -> tuple[int, int]:
-    """Save as a new version of the strategy with this name, or create it (the CLI's path)."""
-    existing = find_by_name(db, meta.name)
-    if existing is not None and existing.language is language:
-        return save(db, meta=existing.meta, source=source, language=language,
-                    strategy_id=existing.id, message="from file")
-    return save(db, meta=meta, source=source, language=language, message="from file")
+    """Save as a new version of the strategy with this name, or create it (the CLI's path).
+
+    The name is looked up and the strategy saved in one turn of the store's writer: several
+    commands saving the same new file at once (CLI backtests forwarded to the app) make one
+    strategy, not one each."""
+    with store.writer(db):
+        existing = find_by_name(db, meta.name)
+        if existing is not None and existing.language is language:
+            return save(db, meta=existing.meta, source=source, language=language,
+                        strategy_id=existing.id, message="from file")
+        return save(db, meta=meta, source=source, language=language, message="from file")

@@ -96,6 +96,25 @@ def test_transactions_touching_one_row_take_turns_in_a_process(tmp_path: Path) -
     assert sorted(version for _, version in saved) == list(range(2, 11))
 
 
+def test_saving_one_new_file_from_several_threads_at_once_makes_one_strategy(
+        tmp_path: Path) -> None:
+    """Four CLI backtests of a new file forwarded to the app at once made four strategies of
+    one name (the name was looked up before the save's transaction)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.model import StrategyMeta
+    from core.strategies import crud
+
+    db = tmp_path / "s.duckdb"
+    store.migrate(db)
+    source = (Path(__file__).parents[2] / "examples" / "sma_cross.py").read_text()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        saved = list(pool.map(lambda _: crud.save_by_name(
+            db, meta=StrategyMeta(name="new_file"), source=source), range(4)))
+    assert saved == [(saved[0][0], 1)] * 4
+    assert [r.meta.name for r in crud.list_strategies(db)] == ["new_file"]
+
+
 def test_an_idle_store_is_released_for_other_processes_by_one_closer_thread(
         tmp_path: Path) -> None:
     import subprocess
