@@ -48,4 +48,4 @@ with right:
     if diff.empty:
         st.caption("The runs share every setting (they differ only in data or strategy code).")
     else:
-        st.dataframe(diff, hide_index=True, width="stretch")
+        st.dataframe(diff, hide_index=True, width="stretch", height="content")

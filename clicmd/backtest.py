@@ -172,6 +172,10 @@ def handle(args: argparse.Namespace) -> int:
     values = runs.run_metrics(s.db_path, run.id) if done else {}
     split = runs.run_cost_split(s.db_path, run.id) if done else {}
     notes = run_notes.warnings_for(split)
+    if done:
+        bars = runs.run_equity(s.db_path, run.id).index
+        short = run_notes.range_note(run.config, bars[0], bars[-1])
+        notes += [short] if short else []
     if args.json:  # the metric set of `pineopt report --format json`
         values = export.run_document(analytics.load(s, run.id))["metrics"] if done else {}
         print_json({"run_id": run.id, "status": run.status.value, "metrics": values,

@@ -79,6 +79,7 @@ def _list(args: argparse.Namespace) -> int:
         rows.append({"run_id": r.id, "status": r.status.value, "strategy": r.strategy_name,
                      "version": r.strategy_version, "symbol": r.config.symbol,
                      "market": r.config.market, "timeframe": r.config.timeframe,
+                     "start": r.config.start, "end": r.config.end,
                      "origin": origins.get(r.id, ""), "created_at": str(r.created_at),
                      "total_return": ret, "params_changed": changes[r.id]})
     if args.json:
@@ -89,12 +90,13 @@ def _list(args: argparse.Namespace) -> int:
               "no runs yet: `pineopt backtest FILE --symbol BTCUSDT --timeframe 1h`")
         return 0
     print(table([[r["run_id"], r["status"], r["strategy"], r["version"], r["symbol"],
-                  r["market"], r["timeframe"], r["created_at"][:19],
+                  r["market"], r["timeframe"], f"{r['start'] or '…'} → {r['end'] or '…'}",
+                  r["created_at"][:19],
                   metrics.format_value("total_return", r["total_return"]),
                   r["origin"] or "-",
                   run_admin.param_text(r["params_changed"]).removeprefix(" · ")] for r in rows],
-                ["ID", "STATUS", "STRATEGY", "VER", "SYMBOL", "MARKET", "TF", "CREATED (UTC)",
-                 "RETURN", "FROM", "PARAMS (not default)"]))
+                ["ID", "STATUS", "STRATEGY", "VER", "SYMBOL", "MARKET", "TF", "DATES",
+                 "CREATED (UTC)", "RETURN", "ORIGIN", "PARAMS (not default)"]))
     return 0
 
 

@@ -94,15 +94,18 @@ def styled_metrics(bundles: list[RunBundle]) -> Any:
     return table.style.apply(paint, axis=1)
 
 
-def _overlay(data: pd.DataFrame, field: str, fmt: str) -> alt.Chart:
+def _overlay(data: pd.DataFrame, field: str, fmt: str, *, zero: bool) -> alt.Chart:
+    """Lines per run; ``zero``: the value axis includes 0 (drawdowns), else it fits the data
+    (growth of 1 between 0.9 and 1.4 drawn from 0 squeezed every line into the top third)."""
     return alt.Chart(data).mark_line(strokeWidth=1.3).encode(
         x=alt.X("time:T", title="Time (UTC)"), y=alt.Y(f"{field}:Q", title=None,
-                                                      axis=alt.Axis(format=fmt)),
+                                                      axis=alt.Axis(format=fmt),
+                                                      scale=alt.Scale(zero=zero)),
         color=alt.Color("run:N", title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(scheme="tableau10")),
         tooltip=["run:N", alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"),
                  alt.Tooltip(f"{field}:Q", format=fmt)],
-    ).add_params(alt.selection_interval(bind="scales", encodings=["x"])).properties(height=260)
+    ).add_params(alt.selection_interval(bind="scales", encodings=["x"])).properties(height=320)
 
 
 def _long_frame(bundles: list[RunBundle], make: Any, field: str) -> pd.DataFrame:
@@ -120,13 +123,13 @@ def _long_frame(bundles: list[RunBundle], make: Any, field: str) -> pd.DataFrame
 def equity_overlay(bundles: list[RunBundle]) -> alt.Chart:
     """Every run's equity divided by its starting equity, on one time axis."""
     data = _long_frame(bundles, frames.normalised, "growth")
-    return _overlay(data, "growth", ".2f")
+    return _overlay(data, "growth", ".2f", zero=False)
 
 
 def drawdown_overlay(bundles: list[RunBundle]) -> alt.Chart:
     """Every run's drawdown from its running peak."""
     data = _long_frame(bundles, frames.drawdown, "drawdown")
-    return _overlay(data, "drawdown", "%")
+    return _overlay(data, "drawdown", "%", zero=True)
 
 
 def correlation(bundles: list[RunBundle]) -> pd.DataFrame:

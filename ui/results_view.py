@@ -124,7 +124,7 @@ def trade_section(b: RunBundle) -> None:
 
 def config_section(b: RunBundle) -> None:
     """The run's full configuration, timings and log."""
-    st.dataframe(tables.config_table(b), hide_index=True, width="stretch")
+    st.dataframe(tables.config_table(b), hide_index=True, width="stretch", height="content")
     if b.run.log:
         st.markdown("**Run log**")
         st.code(b.run.log, language=None)

@@ -2,10 +2,16 @@
 
 From a run's stored cost split (core.runs.broker_store.cost_totals): one sentence per rejection
 reason, naming the count, the cause and the fix, and one for trades left open at the end.
-Shown at the top of Results, printed by ``pineopt backtest`` and included in its JSON.
+Shown at the top of Results, printed by ``pineopt backtest`` and included in its JSON. And one
+for a run whose stored bars cover less than its requested dates (range_note: the CLI's; the
+Results header shows the dates the run covered).
 """
 
 from __future__ import annotations
+
+import pandas as pd
+
+from core.model import TIMEFRAME_MINUTES, BacktestConfig
 
 # reason -> (what was refused, singular; cause and fix)
 REFUSALS = {
@@ -46,3 +52,20 @@ def warnings_for(split: dict[str, float]) -> list[str]:
                    "(backtesting.py semantics, finalize_trades=False): not in the trade list or "
                    f"trade statistics; the final equity includes {its} unrealised P&L.")
     return out
+
+
+def range_note(config: BacktestConfig, first: pd.Timestamp, last: pd.Timestamp) -> str | None:
+    """A warning when the bars a run used (``first`` to ``last``) cover less than its requested
+    dates: a bar or more missing before ``config.start``'s first bar, or a whole bar after the
+    last one before ``config.end``'s day ends. None when they cover the request."""
+    from core.market.catalogue import parse_range
+
+    start, end = parse_range(config.start, config.end)
+    step = pd.Timedelta(minutes=TIMEFRAME_MINUTES[config.timeframe])
+    if not ((start is not None and first - start >= step)
+            or (end is not None and end - last >= 2 * step)):
+        return None
+    return (f"The stored {config.symbol} {config.timeframe} bars cover only {first:%Y-%m-%d %H:%M}"
+            f" to {last:%Y-%m-%d %H:%M} UTC of the requested {config.start or 'start'} to "
+            f"{config.end or 'end'}: the run used those bars (the Data page imports or fetches "
+            "more; `pineopt data list` shows what is stored).")

@@ -66,6 +66,11 @@ def test_runs_filters_show_report_stdout_and_one_metric_set(
     assert cli.main(["runs", "list", "--json", "--strategy", "SMA_CR"]) == 0
     assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == [second["run_id"],
                                                                           first["run_id"]]
+    assert listed[0]["start"] == "2024-01-01" and listed[0]["end"] == "2024-06-30"
+    assert cli.main(["runs", "list", "--limit", "1"]) == 0
+    head, row = capsys.readouterr().out.splitlines()[:2]
+    assert "DATES" in head and "ORIGIN" in head and "FROM" not in head
+    assert "2024-01-01 → 2024-06-30" in row
     assert cli.main(["runs", "list", "--strategy", "nothing-like-it"]) == 0
     assert capsys.readouterr().out.strip() == "no runs match these filters"
 
@@ -77,3 +82,18 @@ def test_runs_filters_show_report_stdout_and_one_metric_set(
     assert json.loads(out) == {"error": "Run 999 does not exist; `pineopt runs list` shows the "
                                         "ids."}
     assert err.startswith("pineopt: Run 999")
+
+
+def test_a_backtest_past_the_stored_bars_says_which_it_used(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The sample bars end on 2024-12-31: a run to 2025-03-31 completes on what is stored and
+    says so (it was silent, and `runs list` showed the requested dates only)."""
+    assert cli.main(["backtest", str(EXAMPLE), "--symbol", "BTCUSDT", "--timeframe", "4h",
+                     "--start", "2024-12-01", "--end", "2025-03-31", "--json"]) == 0
+    past = json.loads(capsys.readouterr().out)
+    assert past["warnings"] == [
+        "The stored BTCUSDT 4h bars cover only 2024-12-01 00:00 to 2024-12-31 20:00 UTC of the "
+        "requested 2024-12-01 to 2025-03-31: the run used those bars (the Data page imports or "
+        "fetches more; `pineopt data list` shows what is stored)."]
+    inside = _backtest("10", capsys)
+    assert inside["warnings"] == []

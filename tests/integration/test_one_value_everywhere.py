@@ -209,3 +209,13 @@ def test_the_glossary_lists_the_differences(lab: dict, monkeypatch: pytest.Monke
     for item in differences.DIFFERENCES:
         assert item in shown
     assert any("match_dates" in item for item in differences.DIFFERENCES)
+
+
+def test_compare_fits_growth_to_the_data_and_draws_drawdowns_from_zero(lab: dict) -> None:
+    """Growth of 1 between ~0.9 and ~1.4 drawn from 0 squeezed the lines into the chart's top
+    third (found by a fresh-eyes test); drawdowns keep 0, their top."""
+    bundles = compare.load_runs(lab["settings"], [lab["id"], lab["other"]])
+    growth = compare.equity_overlay(bundles).to_dict()["encoding"]["y"]
+    drawdown = compare.drawdown_overlay(bundles).to_dict()["encoding"]["y"]
+    assert growth["scale"]["zero"] is False
+    assert drawdown["scale"]["zero"] is True
