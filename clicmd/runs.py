@@ -78,7 +78,8 @@ def _list(args: argparse.Namespace) -> int:
         ret = runs.run_metrics(s.db_path, r.id).get("total_return")
         rows.append({"run_id": r.id, "status": r.status.value, "strategy": r.strategy_name,
                      "version": r.strategy_version, "symbol": r.config.symbol,
-                     "market": r.config.market, "timeframe": r.config.timeframe,
+                     "market": r.config.market, "leverage": float(r.config.margin.leverage),
+                     "timeframe": r.config.timeframe,
                      "start": r.config.start, "end": r.config.end,
                      "origin": origins.get(r.id, ""), "created_at": str(r.created_at),
                      "total_return": ret, "params_changed": changes[r.id]})
@@ -90,7 +91,8 @@ def _list(args: argparse.Namespace) -> int:
               "no runs yet: `pineopt backtest FILE --symbol BTCUSDT --timeframe 1h`")
         return 0
     print(table([[r["run_id"], r["status"], r["strategy"], r["version"], r["symbol"],
-                  r["market"], r["timeframe"], f"{r['start'] or '…'} → {r['end'] or '…'}",
+                  r["market"] + (f" {r['leverage']:g}×" if r["leverage"] != 1 else ""),
+                  r["timeframe"], f"{r['start'] or '…'} → {r['end'] or '…'}",
                   r["created_at"][:19],
                   metrics.format_value("total_return", r["total_return"]),
                   r["origin"] or "-",
@@ -115,7 +117,8 @@ def _show(args: argparse.Namespace) -> int:
         return 0
     cfg = run.config
     print(f"run {run.id}: {run.status.value} · {run.strategy_name} v{run.strategy_version} · "
-          f"{cfg.exchange}/{cfg.market} {cfg.symbol} {cfg.timeframe} {cfg.start or 'start'} to "
+          f"{cfg.exchange}/{cfg.market} {cfg.symbol}{run_admin.leverage_text(cfg)} "
+          f"{cfg.timeframe} {cfg.start or 'start'} to "
           f"{cfg.end or 'end'} · cash {cfg.cash_usdt:,.0f} USDT"
           f"{run_admin.param_text(doc['params_changed'])}")
     for line in common.labelled([(metrics.describe(n).label, metrics.format_value(n, values[n]))

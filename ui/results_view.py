@@ -10,7 +10,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.analytics import metrics
-from core.runs import notes as run_notes, service as runs
+from core.runs import admin as run_admin, notes as run_notes, service as runs
 from core.analytics.run_bundle import RunBundle
 from core.errors import PineOptError
 from core.model import RunRecord, RunStatus
@@ -76,7 +76,8 @@ def header(b: RunBundle) -> None:
     """One-line context, headline metric cards and the Compare shortcut."""
     cfg = b.run.config
     deleted = " · strategy deleted since" if b.strategy_deleted else ""
-    st.caption(f"{cfg.exchange}/{cfg.market} {cfg.symbol} {cfg.timeframe} · "
+    st.caption(f"{cfg.exchange}/{cfg.market} {cfg.symbol}{run_admin.leverage_text(cfg)} "
+               f"{cfg.timeframe} · "
                f"{b.equity.index[0]:%Y-%m-%d} → {b.equity.index[-1]:%Y-%m-%d} UTC · cash "
                f"{cfg.cash_usdt:,.0f} USDT · fees maker {cfg.fee_rates[0] * 100:.3f}% / taker "
                f"{cfg.fee_rates[1] * 100:.3f}%{deleted}")

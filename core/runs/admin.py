@@ -16,7 +16,7 @@ from core.strategies import params
 from core.runs import progress
 from core import store
 from core.errors import ConfigError, NotFoundError
-from core.model import Language, RunRecord, RunStatus
+from core.model import BacktestConfig, Language, RunRecord, RunStatus
 
 RUN_KEY = "backtest_id"
 # Columns that point at a run from rows owned by something else (a study's trial links to the
@@ -166,12 +166,19 @@ def run_origins(db: Path, run_ids: list[int]) -> dict[int, str]:
     return out
 
 
+def leverage_text(config: BacktestConfig) -> str:
+    """' 3×' for a run with leverage other than 1 (it changes every risk figure), else ''."""
+    leverage = float(config.margin.leverage)
+    return f" {leverage:g}×" if leverage != 1 else ""
+
+
 def run_label(run: RunRecord, changes: dict[int, dict[str, Any]],
               origins: dict[int, str]) -> str:
-    """'Run 7 · sma v2 · BTCUSDT perp 1h · fast=10 · WF 3 · window 2': what tells runs apart in
-    pickers and lists (the market included: a spot and a perpetual run are different runs)."""
+    """'Run 7 · sma v2 · BTCUSDT perp 3× 1h · fast=10 · WF 3 · window 2': what tells runs apart
+    in pickers and lists (the market and leverage included: a spot and a perpetual run, or a 1×
+    and a 3× run, are different runs)."""
     cfg = run.config
     origin = f" · {origins[run.id]}" if run.id in origins else ""
     return (f"Run {run.id} · {run.strategy_name} v{run.strategy_version} · {cfg.symbol} "
-            f"{cfg.market} {cfg.timeframe}"
+            f"{cfg.market}{leverage_text(cfg)} {cfg.timeframe}"
             f"{param_text(changes.get(run.id, {}))}{origin}")

@@ -42,6 +42,24 @@ def test_labels_show_market_and_origin(settings: Settings, sma_source: str) -> N
     assert run_admin.run_origins(settings.db_path, []) == {}
 
 
+def test_labels_and_runs_list_show_leverage_other_than_one(
+        settings: Settings, sma_source: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 3x perp run and a 1x one looked identical in every label (found by a fresh-eyes test)."""
+    sid, _v = strategies.save_by_name(settings.db_path, meta=StrategyMeta(name="sma"),
+                                      source=sma_source)
+    plain, levered = (runs.request_run(settings, strategy_id=sid, config=BacktestConfig(
+        symbol="BTCUSDT", timeframe="1h", market="perp", start="2024-01-01", end="2024-01-31",
+        margin={"leverage": leverage})).id for leverage in (1, 3))
+    labels = run_actions.run_labels(settings.db_path, runs.list_runs(settings.db_path))
+    assert labels[levered] == f"Run {levered} · sma v1 · BTCUSDT perp 3× 1h · queued"
+    assert labels[plain] == f"Run {plain} · sma v1 · BTCUSDT perp 1h · queued"
+    assert cli.main(["runs", "list"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert "perp 3×" in rows[1] and "×" not in rows[2]
+    assert cli.main(["runs", "show", str(levered)]) == 0
+    assert "BTCUSDT 3× 1h" in capsys.readouterr().out
+
+
 def test_runs_list_has_market_and_origin_columns(settings: Settings, sma_source: str,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     plain, oos, _trial = _three_runs(settings, sma_source)
