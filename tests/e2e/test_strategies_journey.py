@@ -44,6 +44,9 @@ def test_upload_fix_save_diff_clone_delete(page: Page, app_url: str, tmp_path: P
 
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(bad))
     expect(_strategy_box(page)).to_have_value("journey_bad (v1)", timeout=30_000)
+    # the rerun that swaps the new strategy's editor in has ended: while it runs, the old
+    # editor's frame is still there beside the new one (a strict-mode error for the locator)
+    wait_idle(page)
     expect(ace.locator(EDITOR)).to_contain_text("import os", timeout=30_000)  # new file loaded
     expect(ace.locator(".ace_gutter-cell.ace_error")).to_have_count(1, timeout=30_000)
     expect(page.get_by_text(re.compile(r"Line 1, col 1 · Import of 'os' is not allowed"))
