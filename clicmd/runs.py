@@ -83,6 +83,7 @@ def _list(args: argparse.Namespace) -> int:
                      "start": r.config.start, "end": r.config.end,
                      "origin": origins.get(r.id, ""), "created_at": str(r.created_at),
                      "total_return": ret, "params_changed": changes[r.id]})
+    by_id = {r.id: r for r in records}
     if args.json:
         print_json(rows)
         return 0
@@ -91,7 +92,7 @@ def _list(args: argparse.Namespace) -> int:
               "no runs yet: `pineopt backtest FILE --symbol BTCUSDT --timeframe 1h`")
         return 0
     print(table([[r["run_id"], r["status"], r["strategy"], r["version"], r["symbol"],
-                  r["market"] + (f" {r['leverage']:g}×" if r["leverage"] != 1 else ""),
+                  r["market"] + run_admin.leverage_text(by_id[r["run_id"]].config),
                   r["timeframe"], f"{r['start'] or '…'} → {r['end'] or '…'}",
                   r["created_at"][:19],
                   metrics.format_value("total_return", r["total_return"]),
