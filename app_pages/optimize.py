@@ -1,16 +1,17 @@
 """Optimize page: parameter sweeps (grid, random, TPE) in sandbox batches with progress and
-cancel, run by this server's StudyRunner (ui.services.studies; a sweep outlives page reruns);
+cancel, on the Backtest page's market, dates and costs form (ui.backtest_form.market_form), run by this server's StudyRunner (ui.services.studies; a sweep outlives page reruns);
 the trials table, a heatmap of any two parameters, overfitting statistics, open a trial as a run; walk-forward (ui.walkforward_tab); Monte Carlo of a completed run with a fan chart;
 the lookahead check (ui.lookahead_tab)."""
 
 import streamlit as st
 
 from core.strategies import params, crud as strategies
-from core.runs import service as runs
+from core.runs import admin as run_admin, config_file, service as runs
 from core.errors import PineOptError
 from core.model import BacktestConfig, RunStatus
 from core.studies import montecarlo, space, stats, study_store, sweep
 from reports import studies_charts
+from ui import backtest_form as form
 from ui import lookahead_tab, services, walkforward_tab, widgets
 
 settings = services.settings()
@@ -38,6 +39,7 @@ def _workers() -> int | None:
 sweep_tab, studies_tab, wf_tab, mc_tab, la_tab = st.tabs(
     ["New sweep", "Studies", "Walk-forward", "Monte Carlo", "Lookahead"])
 
+run_config: BacktestConfig | None = None  # the sweep's market, dates and costs
 with sweep_tab:
     library = [s for s in strategies.list_strategies(settings.db_path)]
     if not library:
@@ -48,11 +50,14 @@ with sweep_tab:
         record = strategies.get(settings.db_path, sid)
         version = strategies.get_version(settings.db_path, sid)
         defs = params.extract(version.source, record.language)
-        c1, c2, c3, c4 = st.columns(4)
-        symbol = c1.text_input("Symbol", "BTCUSDT", key="opt_symbol")
-        timeframe = c2.selectbox("Timeframe", ["1h", "4h", "1d", "15m"], key="opt_tf")
-        start = c3.text_input("Start (UTC)", "2024-01-01", key="opt_start")
-        end = c4.text_input("End (UTC)", "2024-06-30", key="opt_end")
+        market = form.market_form(settings, sid=sid, language=record.language,
+                                  source=version.source, version=version.version,
+                                  keys=form.OPTIMIZE)  # as the Backtest page's, own keys
+        if market is not None:
+            try:
+                run_config = config_file.build_config({**market, "params": {}})
+            except PineOptError as exc:
+                services.show_error(exc)
         st.markdown("**Parameters** — tick to sweep; write `low:high:step` or `a,b,c`")
         specs: dict[str, str] = {}
         for p in defs:
@@ -84,7 +89,7 @@ with sweep_tab:
                 st.caption(f"{size:,} combinations before constraints")
             except PineOptError as exc:
                 services.show_error(exc)
-        if st.button("Run sweep", type="primary", key="opt_run"):
+        if st.button("Run sweep", type="primary", key="opt_run", disabled=run_config is None):
             rules = [c.strip() for c in constraint_text.replace(";", "\n").splitlines()
                      if c.strip()]
             try:
@@ -92,9 +97,7 @@ with sweep_tab:
                     settings, strategy_id=sid, specs=specs, method=method,
                     max_trials=int(trials), time_budget_s=float(budget) or None,
                     objective=objective, direction=direction, min_trades=int(min_trades),
-                    constraints=rules, seed=int(seed),
-                    config=BacktestConfig(symbol=symbol.strip(), timeframe=timeframe,
-                                          start=start.strip(), end=end.strip()))
+                    constraints=rules, seed=int(seed), config=run_config)
             except PineOptError as exc:
                 services.show_error(exc)
             else:
@@ -129,8 +132,10 @@ with studies_tab:
     if not listed:
         st.info("No studies yet: start one on the New sweep tab (or `pineopt optimize`).")
     else:
-        options = {s.id: f"{s.id} · {s.strategy_name} · {s.method} · {s.direction} {s.objective} "
-                         f"· {s.shown_status} · {n} trials" for s, n in listed}
+        options = {s.id: f"{s.id} · {s.strategy_name} · "
+                         f"{run_admin.market_text(BacktestConfig.from_dict(s.config))} · "
+                         f"{s.method} · {s.direction} {s.objective} · {s.shown_status} · "
+                         f"{n} trials" for s, n in listed}
         chosen = st.session_state.get(SELECTED_STUDY)
         ids = list(options)
         study_id = st.selectbox("Study", ids, format_func=options.get, key="opt_study_pick",
@@ -178,15 +183,14 @@ with studies_tab:
 
 with wf_tab:
     wf_request = None
-    if library and specs:
+    if library and specs and run_config is not None:
         wf_request = {
             "strategy_id": sid, "specs": specs, "method": method, "max_trials": int(trials),
             "time_budget_s": float(budget) or None, "objective": objective,
             "direction": direction, "min_trades": int(min_trades), "seed": int(seed),
             "constraints": [c.strip() for c in constraint_text.replace(";", "\n").splitlines()
                             if c.strip()],
-            "config": BacktestConfig(symbol=symbol.strip(), timeframe=timeframe,
-                                     start=start.strip(), end=end.strip())}
+            "config": run_config}
     walkforward_tab.render(settings, wf_request)
 
 with mc_tab:

@@ -1,21 +1,28 @@
-"""State of the Backtest page's form: widget keys kept for the session, date-range presets,
-the timeframes the stored data can give, and "Re-run with these settings" from Results.
+"""The run settings form of the Backtest and Optimize pages (market_form: data, timeframe,
+dates, capital, semantics, costs, margin, risk), its widget keys kept for the session, date-range
+presets, the timeframes the stored data can give, and "Re-run with these settings" from Results.
 
 Every input has a key and ``persist_state="session"``, so leaving the page and coming back keeps
 the market, leverage, fees and parameters. A re-run request writes a stored run's settings into
-those keys before the page draws.
+the Backtest page's keys before the page draws. The Optimize page draws the same form under its
+own keys (FormKeys), so a sweep runs on the same markets and costs as a single backtest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
+from core.errors import PineOptError
+from core.market import catalogue as market_data
 from core.market.catalogue import Dataset
-from core.model import TIMEFRAME_MINUTES, TIMEFRAMES, RunRecord
-from ui import broker_form, services
+from core.model import TIMEFRAME_MINUTES, TIMEFRAMES, Language, RunRecord
+from core.runs import pine_run, semantics
+from core.settings import Settings
+from ui import broker_form, services, widgets
 
 STRATEGY = "bt_strategy"
 DATA = "bt_data"
@@ -26,21 +33,6 @@ FRACTIONAL = "bt_fractional"
 RERUN = "bt_rerun"  # a RunRecord whose settings the page loads on its next draw
 LOADED = "bt_loaded"  # the message saying which run's settings were loaded
 PRESETS = ("YTD", "1Y", "2Y", "All")
-
-
-def cost_key(exchange: str, market: str, sid: int) -> str:
-    """Key prefix of the cost and risk inputs (presets refill when exchange or market change)."""
-    return f"b_{exchange}_{market}_{sid}_"
-
-
-def margin_key(exchange: str, market: str, sid: int, symbol: str) -> str:
-    """Key prefix of the margin inputs."""
-    return f"{cost_key(exchange, market, sid)}{symbol}_"
-
-
-def cash_key(sid: int, version: int) -> str:
-    """Key of the capital input (a Pine strategy's own capital is the default per version)."""
-    return f"cash_{sid}_{version}"
 
 
 def param_key(sid: int) -> str:
@@ -62,11 +54,115 @@ def preset_range(name: str, *, first: dt.date, last: dt.date) -> tuple[dt.date, 
     return max(first, starts[name]), last
 
 
-def apply_preset(first: dt.date, last: dt.date) -> None:
+def apply_preset(first: dt.date, last: dt.date, keys: FormKeys | None = None) -> None:
     """on_change of the range presets: move the date inputs."""
-    name = st.session_state.get(RANGE)
+    keys = keys or BACKTEST
+    name = st.session_state.get(keys.range)
     if name in PRESETS:
-        st.session_state[DATES] = preset_range(name, first=first, last=last)
+        st.session_state[keys.dates] = preset_range(name, first=first, last=last)
+
+
+@dataclass(frozen=True, slots=True)
+class FormKeys:
+    """Session-state keys of one page's copy of market_form (the Backtest page's are the
+    module constants, which "Re-run with these settings" fills)."""
+
+    data: str
+    timeframe: str
+    dates: str
+    range: str
+    fractional: str
+    semantics: str
+    prefix: str  # of the cost, risk, margin and capital inputs
+
+    def cost(self, exchange: str, market: str, sid: int) -> str:
+        """Key prefix of the cost and risk inputs."""
+        return f"{self.prefix}_{exchange}_{market}_{sid}_"
+
+    def margin(self, exchange: str, market: str, sid: int, symbol: str) -> str:
+        """Key prefix of the margin inputs."""
+        return f"{self.cost(exchange, market, sid)}{symbol}_"
+
+    def cash(self, sid: int, version: int) -> str:
+        """Key of the capital input."""
+        return f"{'' if self.prefix == 'b' else self.prefix}cash_{sid}_{version}"
+
+
+BACKTEST = FormKeys(data=DATA, timeframe=TIMEFRAME, dates=DATES, range=RANGE,
+                    fractional=FRACTIONAL, semantics="semantics", prefix="b")
+OPTIMIZE = FormKeys(data="opt_data", timeframe="opt_tf", dates="opt_dates", range="opt_range",
+                    fractional="opt_fractional", semantics="opt_semantics", prefix="o")
+
+
+def market_form(settings: Settings, *, sid: int, language: Language, source: str, version: int,
+                keys: FormKeys) -> dict[str, Any] | None:
+    """Data (stored datasets only), timeframe (never finer than the stored bars), date range with
+    presets, capital, semantics, costs, margin and risk rules: the run settings as a
+    config-file mapping (core.runs.config_file.build_config), parameters not included. None,
+    with a note, when no data is stored."""
+    datasets = market_data.list_datasets(settings.db_path)
+    symbols = sorted({(d.exchange, d.market, d.symbol) for d in datasets})
+    if not symbols:
+        st.info("No market data is stored: load the sample or download bars on the Data page.")
+        return None
+    c1, c2, c3 = st.columns(3)
+    spot_first = next((i for i, t in enumerate(symbols) if t[1] == "spot"), 0)
+    exchange, market, symbol = c1.selectbox("Data", symbols, index=spot_first, key=keys.data,
+                                            format_func=lambda t: f"{t[2]} · {t[0]} {t[1]}",
+                                            persist_state="session")
+    cover = [d for d in datasets if (d.exchange, d.market, d.symbol) == (exchange, market, symbol)]
+    offered = timeframes(cover)  # never finer than the stored bars
+    timeframe = c2.selectbox("Timeframe", offered, index=widgets.index_of(offered, "1h"),
+                             key=keys.timeframe, persist_state="session",
+                             help="Stored timeframes and whole multiples of them.")
+    first, last = min(d.first for d in cover).date(), max(d.last for d in cover).date()
+    default_start = dt.date(2024, 1, 1) if first <= dt.date(2024, 1, 1) <= last else first
+    dates = c3.date_input("Date range (UTC)", value=(default_start, last), min_value=first,
+                          max_value=last, key=keys.dates, persist_state="session")
+    c3.segmented_control("Range", PRESETS, key=keys.range, label_visibility="collapsed",
+                         on_change=apply_preset, args=(first, last, keys))
+    st.caption("Stored coverage (UTC): " + "; ".join(
+        f"{d.timeframe} {d.first:%Y-%m-%d %H:%M} to {d.last:%Y-%m-%d %H:%M}, {d.bars:,} bars"
+        + (f" ({d.missing_bars:,} missing)" if d.missing_bars else "") for d in cover)
+               + (" · synthetic sample data" if any(d.synthetic for d in cover) else ""))
+    start, end = (dates if isinstance(dates, tuple) and len(dates) == 2 else (first, last))
+    own = pine_run.strategy_defaults(source) if language is Language.PINE else {}
+    c4, c5 = st.columns(2)
+    cash = c4.number_input("Initial capital (USDT)", min_value=10.0, step=1_000.0,
+                           value=own.get("cash_usdt", 100_000.0), persist_state="session",
+                           key=keys.cash(sid, version),
+                           help="Pine strategies start from their strategy() initial_capital.")
+    try:
+        info = market_data.get_symbol(settings.db_path, exchange, market, symbol)
+        rules = f"lot {info.lot_step:g}, min notional {info.min_notional:g} USDT"
+    except PineOptError:
+        rules = "lot step unknown: 1 satoshi"
+    mode = st.radio("Semantics", semantics.CHOICES, format_func=semantics.LABELS.get,
+                    horizontal=True, key=keys.semantics,
+                    help="backtesting.py semantics reproduce a plain backtesting.py run exactly.")
+    key = keys.cost(exchange, market, sid)
+    if mode == "backtesting":
+        layers = broker_form.backtesting_inputs(key=key, market=market)
+    else:
+        fractional = c5.checkbox(f"Fractional coins ({rules})", value=True, key=keys.fractional,
+                                 persist_state="session",
+                                 help="Off: whole coins, as plain backtesting.py.")
+        with st.expander("Costs: fees, slippage, fills", expanded=True):
+            cost_layer = broker_form.cost_inputs(exchange=exchange, market=market, key=key,
+                                                 strategy_fee=own.get("commission"))
+        with st.expander("Perpetual: leverage, margin, funding" if market == "perp" else "Margin",
+                         expanded=market == "perp"):
+            stored = len(market_data.load_funding(settings.db_path, exchange, symbol, str(start),
+                                                  str(end)))
+            margin_layer = broker_form.margin_inputs(
+                exchange=exchange, market=market, symbol=symbol, stored_funding=stored,
+                key=keys.margin(exchange, market, sid, symbol))
+        with st.expander("Risk rules (0 = off)"):
+            risk_layer = broker_form.risk_inputs(key=key)
+        layers = {"fractional": fractional, "costs": cost_layer, "margin": margin_layer,
+                  "risk": risk_layer}
+    return {"exchange": exchange, "market": market, "symbol": symbol, "timeframe": timeframe,
+            "start": str(start), "end": str(end), "cash_usdt": float(cash), **layers}
 
 
 def request_rerun(run: RunRecord) -> None:
@@ -82,11 +178,11 @@ def load_pending(latest_version: dict[int, int]) -> None:
     cfg, sid = run.config, run.strategy_id
     values: dict[str, Any] = {
         STRATEGY: sid, DATA: (cfg.exchange, cfg.market, cfg.symbol), TIMEFRAME: cfg.timeframe,
-        FRACTIONAL: cfg.fractional, cash_key(sid, latest_version[sid]): cfg.cash_usdt,
+        FRACTIONAL: cfg.fractional, BACKTEST.cash(sid, latest_version[sid]): cfg.cash_usdt,
         **{f"{param_key(sid)}_{k}": v for k, v in cfg.params.items()},
-        **broker_form.session_values(cfg, key=cost_key(cfg.exchange, cfg.market, sid),
-                                     margin_key=margin_key(cfg.exchange, cfg.market, sid,
-                                                           cfg.symbol))}
+        **broker_form.session_values(cfg, key=BACKTEST.cost(cfg.exchange, cfg.market, sid),
+                                     margin_key=BACKTEST.margin(cfg.exchange, cfg.market, sid,
+                                                                cfg.symbol))}
     if cfg.start and cfg.end:
         values[DATES] = (dt.date.fromisoformat(cfg.start[:10]), dt.date.fromisoformat(cfg.end[:10]))
     st.session_state.update(values)

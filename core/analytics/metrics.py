@@ -207,27 +207,29 @@ def total_trades(inp: Inputs) -> float:
 
 def win_rate(inp: Inputs) -> float:
     """Share of closed trades (as Closed trades counts them) with P&L > 0 after commission
-    (TradingView's Percent profitable, backtesting.py's Win Rate)."""
+    (TradingView's Percent profitable, backtesting.py's Win Rate); NaN (shown "—") without
+    closed trades, as backtesting.py."""
     pnl = _column(closed_trades(inp), "PnL")
-    return float((pnl > 0).mean()) if len(pnl) else 0.0
+    return float((pnl > 0).mean()) if len(pnl) else math.nan
 
 
 def profit_factor(inp: Inputs) -> float:
     """Gross profit / gross loss of closed trades (as Closed trades counts them), from trade P&L
     in quote currency (TradingView's definition; backtesting.py uses trade returns). inf when
-    there is no losing trade."""
+    there is no losing trade; NaN (shown "—") when there is neither a winning nor a losing
+    closed trade (none at all, or all at exactly 0)."""
     pnl = _column(closed_trades(inp), "PnL")
     gross_loss = -pnl[pnl < 0].sum()
     gross_profit = pnl[pnl > 0].sum()
     if gross_loss == 0:
-        return float("inf") if gross_profit > 0 else 0.0
+        return float("inf") if gross_profit > 0 else math.nan
     return float(gross_profit / gross_loss)
 
 
 def avg_trade_duration(inp: Inputs) -> float:
-    """Mean time from entry to exit, in days."""
+    """Mean time from entry to exit, in days; NaN (shown "—") without trades."""
     if not len(inp.trades):
-        return 0.0
+        return math.nan
     held = pd.to_datetime(inp.trades["ExitTime"]) - pd.to_datetime(inp.trades["EntryTime"])
     return float(held.mean() / pd.Timedelta(days=1))
 
@@ -308,26 +310,29 @@ def exposure(inp: Inputs) -> float:
 
 def expectancy(inp: Inputs) -> float:
     """Mean trade return (ReturnPct, a fraction, after commission), arithmetic: backtesting.py's
-    Expectancy [%]. The mean trade P&L in USDT is TradingView's Avg Trade (trade statistics)."""
+    Expectancy [%]. The mean trade P&L in USDT is TradingView's Avg Trade (trade statistics).
+    NaN (shown "—") without trades, as backtesting.py."""
     returns = _column(inp.trades, "ReturnPct")
-    return float(returns.mean()) if len(returns) else 0.0
+    return float(returns.mean()) if len(returns) else math.nan
 
 
 def sqn(inp: Inputs) -> float:
     """System Quality Number: sqrt(trades) x mean trade P&L / std of trade P&L (ddof=1), as in
-    backtesting.py; 0 with fewer than 2 trades or no spread."""
+    backtesting.py; NaN (shown "—") with fewer than 2 trades or no spread, as backtesting.py."""
     pnl = _column(inp.trades, "PnL")
     sd = pnl.std(ddof=1) if len(pnl) > 1 else 0.0
-    return float(math.sqrt(len(pnl)) * pnl.mean() / sd) if sd > 0 else 0.0
+    return float(math.sqrt(len(pnl)) * pnl.mean() / sd) if sd > 0 else math.nan
 
 
 def kelly_criterion(inp: Inputs) -> float:
     """Kelly fraction from trades: p - (1 - p) / (avg winning P&L / avg losing |P&L|), p = win
-    rate (backtesting.py's). quantstats applies the same formula to daily returns instead."""
+    rate (backtesting.py's). quantstats applies the same formula to daily returns instead. NaN
+    (shown "—") without both a winning and a losing trade (an average is missing), as
+    backtesting.py."""
     pnl = _column(inp.trades, "PnL")
     wins, losses = pnl[pnl > 0], pnl[pnl < 0]
     if not len(wins) or not len(losses):
-        return 1.0 if len(wins) else 0.0
+        return math.nan
     p = len(wins) / len(pnl)
     return float(p - (1 - p) / (wins.mean() / -losses.mean()))
 

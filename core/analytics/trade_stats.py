@@ -117,7 +117,8 @@ def _bars(trades: Columns) -> np.ndarray:
 
 
 def _mean(values: np.ndarray) -> float:
-    return float(values.mean()) if len(values) else 0.0
+    """The mean; NaN (shown "—") for no values: an average of nothing is not 0."""
+    return float(values.mean()) if len(values) else math.nan
 
 
 def net_profit(t: SideTrades) -> float:
@@ -144,11 +145,11 @@ def gross_loss(t: SideTrades) -> float:
 
 def closed_profit_factor(t: SideTrades) -> float:
     """Gross profit / gross loss of closed trades (TradingView's Profit Factor); inf with no
-    loss. Same value as core.analytics.metrics' profit_factor (this column also has Long and
-    Short)."""
+    loss, NaN (shown "—") with neither a win nor a loss. Same value as core.analytics.metrics'
+    profit_factor (this column also has Long and Short)."""
     loss = gross_loss(t)
     if loss == 0:
-        return float("inf") if gross_profit(t) > 0 else 0.0
+        return float("inf") if gross_profit(t) > 0 else math.nan
     return gross_profit(t) / loss
 
 
@@ -201,60 +202,64 @@ def losing_trades(t: SideTrades) -> float:
 
 
 def percent_profitable(t: SideTrades) -> float:
-    """Winning trades / closed trades (a fraction); 0 without closed trades."""
-    return winning_trades(t) / len(t.closed) if len(t.closed) else 0.0
+    """Winning trades / closed trades (a fraction); NaN (shown "—") without closed trades."""
+    return winning_trades(t) / len(t.closed) if len(t.closed) else math.nan
 
 
 def avg_trade(t: SideTrades) -> float:
-    """Mean P&L of closed trades, USDT (TradingView's Avg Trade / expected payoff)."""
+    """Mean P&L of closed trades, USDT (TradingView's Avg Trade / expected payoff); NaN (shown
+    "—") without closed trades."""
     return _mean(_pnl(t))
 
 
 def avg_winning_trade(t: SideTrades) -> float:
-    """Mean P&L of closed winning trades, USDT."""
+    """Mean P&L of closed winning trades, USDT; NaN (shown "—") without winning trades."""
     pnl = _pnl(t)
     return _mean(pnl[pnl > 0])
 
 
 def avg_losing_trade(t: SideTrades) -> float:
-    """Mean P&L of closed losing trades, as a positive USDT amount."""
+    """Mean P&L of closed losing trades, as a positive USDT amount; NaN (shown "—") without
+    losing trades."""
     pnl = _pnl(t)
     return -_mean(pnl[pnl < 0]) + 0.0
 
 
 def ratio_avg_win_loss(t: SideTrades) -> float:
-    """Avg winning trade / avg losing trade; inf with wins and no loss, 0 without wins."""
+    """Avg winning trade / avg losing trade; NaN (shown "—") unless there are both winning and
+    losing trades (one of the averages does not exist)."""
     win, loss = avg_winning_trade(t), avg_losing_trade(t)
-    if loss == 0:
-        return float("inf") if win > 0 else 0.0
+    if math.isnan(win) or math.isnan(loss):
+        return math.nan
     return win / loss
 
 
 def largest_winning_trade(t: SideTrades) -> float:
-    """Largest closed-trade P&L above 0, USDT (0 without wins)."""
+    """Largest closed-trade P&L above 0, USDT; NaN (shown "—") without winning trades."""
     pnl = _pnl(t)
-    return float(pnl.max()) if (pnl > 0).any() else 0.0
+    return float(pnl.max()) if (pnl > 0).any() else math.nan
 
 
 def largest_losing_trade(t: SideTrades) -> float:
-    """Largest closed-trade loss, as a positive USDT amount (0 without losses)."""
+    """Largest closed-trade loss, as a positive USDT amount; NaN (shown "—") without losing
+    trades."""
     pnl = _pnl(t)
-    return float(-pnl.min()) if (pnl < 0).any() else 0.0
+    return float(-pnl.min()) if (pnl < 0).any() else math.nan
 
 
 def avg_bars_in_trades(t: SideTrades) -> float:
-    """Mean bars held (exit bar - entry bar) over closed trades."""
-    return _mean(_bars(t.closed)) if len(t.closed) else 0.0
+    """Mean bars held (exit bar - entry bar) over closed trades; NaN (shown "—") without."""
+    return _mean(_bars(t.closed))
 
 
 def avg_bars_in_winning_trades(t: SideTrades) -> float:
-    """Mean bars held over closed winning trades."""
-    return _mean(_bars(t.closed.where(_pnl(t) > 0))) if len(t.closed) else 0.0
+    """Mean bars held over closed winning trades; NaN (shown "—") without winning trades."""
+    return _mean(_bars(t.closed.where(_pnl(t) > 0)))
 
 
 def avg_bars_in_losing_trades(t: SideTrades) -> float:
-    """Mean bars held over closed losing trades."""
-    return _mean(_bars(t.closed.where(_pnl(t) < 0))) if len(t.closed) else 0.0
+    """Mean bars held over closed losing trades; NaN (shown "—") without losing trades."""
+    return _mean(_bars(t.closed.where(_pnl(t) < 0)))
 
 
 def max_runup_usdt(inp: metrics.Inputs) -> float:

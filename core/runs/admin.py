@@ -172,6 +172,11 @@ def leverage_text(config: BacktestConfig) -> str:
     return f" {leverage:g}×" if leverage != 1 else ""
 
 
+def market_text(config: BacktestConfig) -> str:
+    """'BTCUSDT perp 3× 1h': the symbol, market, leverage (when not 1×) and timeframe."""
+    return f"{config.symbol} {config.market}{leverage_text(config)} {config.timeframe}"
+
+
 def run_label(run: RunRecord, changes: dict[int, dict[str, Any]],
               origins: dict[int, str]) -> str:
     """'Run 7 · sma v2 · BTCUSDT perp 3× 1h · fast=10 · WF 3 · window 2': what tells runs apart
@@ -179,6 +184,5 @@ def run_label(run: RunRecord, changes: dict[int, dict[str, Any]],
     and a 3× run, are different runs)."""
     cfg = run.config
     origin = f" · {origins[run.id]}" if run.id in origins else ""
-    return (f"Run {run.id} · {run.strategy_name} v{run.strategy_version} · {cfg.symbol} "
-            f"{cfg.market}{leverage_text(cfg)} {cfg.timeframe}"
+    return (f"Run {run.id} · {run.strategy_name} v{run.strategy_version} · {market_text(cfg)}"
             f"{param_text(changes.get(run.id, {}))}{origin}")

@@ -1,7 +1,11 @@
 """The optimizer journey (issue 19): open an example, optimise two parameters on a grid, see the
 heatmap, open the best trial as a run; a walk-forward with 4 windows shows the stitched
 out-of-sample curve; Monte Carlo on that run shows the fan chart; the Results page shows the
-run. Small on purpose: a 2 x 2 grid, then 2 trials per window, on 3 months of hourly bars."""
+run. Small on purpose: a 2 x 2 grid, then 2 trials per window, on 3 months of hourly bars.
+
+The sweep runs on perpetual bars at 2x leverage, chosen on the same market form as the Backtest
+page (its Symbol was free text and it had no market, costs or leverage): the study and the run
+opened from it say "BTCUSDT perp 2× 1h"."""
 
 from __future__ import annotations
 
@@ -23,6 +27,16 @@ def _fill(page: Page, label: str, value: str, tab: str = "New sweep") -> None:
     wait_idle(page)
 
 
+def _end_date(page: Page, month: str, day: str) -> None:
+    """Type the end of the sweep's Date range (UTC) segment by segment, as a person would."""
+    panel = page.get_by_role("tabpanel", name="New sweep")
+    for part, value in (("month", month), ("day", day)):
+        panel.get_by_role("spinbutton", name=f"{part}, Date range (UTC) end date").click()
+        page.keyboard.type(value)
+    page.keyboard.press("Enter")
+    wait_idle(page)
+
+
 def _tab(page: Page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
     wait_idle(page)
@@ -31,8 +45,15 @@ def _tab(page: Page, name: str) -> None:
 def test_sweep_heatmap_open_walkforward_and_monte_carlo(page: Page, app_url: str) -> None:
     _use_example(page, app_url, "SMA cross", "Python")
     _nav(page, "Optimize")
-    _fill(page, "Start (UTC)", "2024-01-01")
-    _fill(page, "End (UTC)", "2024-03-31")
+    sweep = page.get_by_role("tabpanel", name="New sweep")
+    sweep.get_by_role("combobox", name="Data").click()
+    page.get_by_role("option", name="BTCUSDT · sample perp", exact=True).click()
+    wait_idle(page)
+    expect(sweep.get_by_text("Preset: Binance USDS-M")).to_be_visible(timeout=15_000)
+    _fill(page, "Leverage (×)", "2")
+    _end_date(page, "03", "31")  # the range starts on 2024-01-01 already
+    expect(sweep.get_by_test_id("stDateInput").locator("input").nth(1)).to_have_value(
+        "2024-03-31")
     _fill(page, "fast values", "5,10")
     _fill(page, "slow values", "20,30")
     expect(page.get_by_text("4 combinations before constraints")).to_be_visible()
@@ -41,6 +62,8 @@ def test_sweep_heatmap_open_walkforward_and_monte_carlo(page: Page, app_url: str
 
     _tab(page, "Studies")
     expect(page.get_by_text("Finished: completed")).to_be_visible(timeout=LONG_MS)
+    expect(page.get_by_role("combobox", name="Study")).to_have_value(
+        re.compile(r" · BTCUSDT perp 2× 1h · grid · "))
     wait_idle(page)
     panel = page.get_by_role("tabpanel", name="Studies")
     heatmap = panel.get_by_test_id("stVegaLiteChart").first
@@ -80,6 +103,6 @@ def test_sweep_heatmap_open_walkforward_and_monte_carlo(page: Page, app_url: str
 
     _nav(page, "Results")
     expect(page.get_by_role("combobox", name="Run")).to_have_value(
-        re.compile(f"^Run {run_id} · "), timeout=60_000)
+        re.compile(f"^Run {run_id} · .* · BTCUSDT perp 2× 1h"), timeout=60_000)
     expect(page.get_by_test_id("stMetric").filter(has_text="Total return")).to_be_visible(
         timeout=LONG_MS)

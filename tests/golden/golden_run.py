@@ -58,6 +58,9 @@ def frozen_inputs() -> metrics.Inputs:
 
 
 def _plain(value: float) -> float | str:
+    """JSON-safe: non-finite values as the strings "nan", "inf" and "-inf"."""
+    if math.isnan(value):
+        return "nan"
     return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
 
 

@@ -47,4 +47,14 @@ def test_diff_reports_changes() -> None:
 @pytest.mark.parametrize("name", ["sharpe_ratio", "net_profit", "closed_profit_factor"])
 def test_pinned_values_are_numbers_or_infinity(name: str) -> None:
     value = golden_run.stored()["all"][name]
-    assert isinstance(value, float) or value in ("inf", "-inf")
+    assert isinstance(value, float) or value in ("inf", "-inf", "nan")
+
+
+def test_a_side_without_trades_pins_undefined_averages_as_nan() -> None:
+    """The golden run is long-only: its Short column has no trade, so every average and ratio
+    of it is undefined ("nan", shown "—"), while its sums and counts are 0."""
+    short = golden_run.stored()["short"]
+    assert short["total_closed_trades"] == 0.0 and short["net_profit"] == 0.0
+    for name in ("percent_profitable", "closed_profit_factor", "avg_trade", "ratio_avg_win_loss",
+                 "avg_winning_trade", "largest_losing_trade", "avg_bars_in_trades"):
+        assert short[name] == "nan", name

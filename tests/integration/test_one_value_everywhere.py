@@ -219,3 +219,45 @@ def test_compare_fits_growth_to_the_data_and_draws_drawdowns_from_zero(lab: dict
     drawdown = compare.drawdown_overlay(bundles).to_dict()["encoding"]["y"]
     assert growth["scale"]["zero"] is False
     assert drawdown["scale"]["zero"] is True
+
+
+def _side_rows(body: str) -> dict[str, tuple[str, ...]]:
+    """Label -> (All, Long, Short) cells of the summary HTML table."""
+    cell = r'<td class="v">([^<]*)</td>'
+    pattern = rf'<abbr title="[^"]*">([^<]+)</abbr></td>{cell}{cell}{cell}'
+    return {html.unescape(m[0]): tuple(html.unescape(v) for v in m[1:])
+            for m in re.findall(pattern, body)}
+
+
+def test_a_side_without_trades_shows_no_made_up_ratio(lab: dict,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run is long-only: its Short column has sums and counts of 0 and "—" for every
+    average and ratio (it showed Profit factor 0.00 and Percent profitable 0.00 %), on the
+    Metrics tab as the app draws it, in the JSON export (null) and in the stored values (NaN)."""
+    b = lab["bundle"]
+    short = b.metrics["short"]
+    assert short["total_closed_trades"] == 0 and short["net_profit"] == 0
+    undefined = ("closed_profit_factor", "percent_profitable", "avg_trade", "avg_winning_trade",
+                 "avg_losing_trade", "ratio_avg_win_loss", "largest_winning_trade",
+                 "largest_losing_trade", "avg_bars_in_trades")
+    assert all(short[n] != short[n] for n in undefined)  # NaN as stored in DuckDB
+    monkeypatch.setenv("PINEOPT_HOME", str(lab["home"]))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+    at.session_state["selected_run_id"] = lab["id"]
+    at.run()
+    at.switch_page("app_pages/results.py").run()
+    at.session_state["results_tab"] = "Metrics"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    rows: dict[str, tuple[str, ...]] = {}
+    for element in at.get("html"):
+        rows |= _side_rows(element.proto.body)
+    for name in undefined:
+        label = trade_stats.describe(name).label
+        assert rows[label][2] == "—", (label, rows[label])
+        assert rows[label][1] == _text(name, b.metrics["long"][name]) != "—", label
+    assert rows["Total closed trades"][2] == "0"
+    assert rows["Net profit"][2] == "0.00 USDT"
+    doc = export.run_document(b)
+    assert all(doc["metrics_by_side"]["short"][n] is None for n in undefined)
+    assert doc["metrics_by_side"]["short"]["total_closed_trades"] == 0

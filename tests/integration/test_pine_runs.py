@@ -211,7 +211,7 @@ def test_a_pine_trade_still_open_at_the_end_stays_open(home: Path, tmp_path: Pat
     equity = runs.run_equity(db, run_id)
     assert list(trades["exit_reason"]) == ["open"]
     assert values["total_open_trades"] == 1 and values["total_trades"] == 0
-    assert values["win_rate"] == 0 and values["net_profit"] == 0
+    assert math.isnan(values["win_rate"]) and values["net_profit"] == 0  # no closed trade: "—"
     assert values["open_pnl"] == pytest.approx(float(trades["pnl"].iloc[0]))
     assert values["open_pnl"] == pytest.approx(equity.iloc[-1] - equity.iloc[0], rel=1e-9)
     # the Results page says so: the trade list's caption and Open P&L next to Net profit
