@@ -31,7 +31,7 @@ try:
 except PineOptError as exc:
     services.show_error(exc)
     st.stop()
-results_view.run_warnings(settings, run_id)
+results_view.run_warnings(settings, bundle)
 results_view.header(bundle)
 # Other tabs are drawn only when open (on_change="rerun" makes tab.open known): Price
 # (the heaviest chart, with its window slider) costs nothing until asked for. Charts is drawn

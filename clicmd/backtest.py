@@ -174,8 +174,9 @@ def handle(args: argparse.Namespace) -> int:
     notes = run_notes.warnings_for(split)
     if done:
         bars = runs.run_equity(s.db_path, run.id).index
-        short = run_notes.range_note(run.config, bars[0], bars[-1])
-        notes += [short] if short else []
+        shorts = int((runs.run_trades(s.db_path, run.id)["size"] < 0).sum())
+        notes += [n for n in (run_notes.spot_short_note(run.config, shorts),
+                              run_notes.range_note(run.config, bars[0], bars[-1])) if n]
     if args.json:  # the metric set of `pineopt report --format json`
         values = export.run_document(analytics.load(s, run.id))["metrics"] if done else {}
         print_json({"run_id": run.id, "status": run.status.value, "metrics": values,

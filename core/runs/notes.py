@@ -2,9 +2,11 @@
 
 From a run's stored cost split (core.runs.broker_store.cost_totals): one sentence per rejection
 reason, naming the count, the cause and the fix, and one for trades left open at the end.
-Shown at the top of Results, printed by ``pineopt backtest`` and included in its JSON. And one
-for a run whose stored bars cover less than its requested dates (range_note: the CLI's; the
-Results header shows the dates the run covered).
+Shown at the top of Results, printed by ``pineopt backtest`` and included in its JSON. One for a
+Pine strategy's short trades on spot data without margin (spot_short_note: the Pine runtime
+sells short on any symbol, as TradingView's simulator; a Python strategy's short entries there
+are refused and counted). And one for a run whose stored bars cover less than its requested
+dates (range_note: the CLI's; the Results header shows the dates the run covered).
 """
 
 from __future__ import annotations
@@ -52,6 +54,19 @@ def warnings_for(split: dict[str, float]) -> list[str]:
                    "(backtesting.py semantics, finalize_trades=False): not in the trade list or "
                    f"trade statistics; the final equity includes {its} unrealised P&L.")
     return out
+
+
+def spot_short_note(config: BacktestConfig, shorts: int) -> str | None:
+    """A warning for ``shorts`` short trades on spot data without margin: only a Pine run has
+    them (its runtime lets any symbol be sold short, as TradingView does), and a spot account
+    could not place them. None otherwise."""
+    if not shorts or config.market != "spot" or config.margin.spot_margin:
+        return None
+    verb = "was" if shorts == 1 else "were"
+    return (f"{_plural(shorts, 'short trade')} {verb} taken on spot data without margin: a Pine "
+            "strategy sells short on any symbol, as on TradingView, but a spot account cannot "
+            "sell what it does not hold. Run it on perp data (Backtest page: Data; CLI: "
+            "--market perp) for shorts an exchange would take, with their funding.")
 
 
 def range_note(config: BacktestConfig, first: pd.Timestamp, last: pd.Timestamp) -> str | None:

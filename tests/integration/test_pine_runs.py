@@ -19,7 +19,8 @@ from tests.integration.test_spine_cli import pineopt
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_cli_pine_run_uses_strategy_properties_and_shorts(home: Path) -> None:
+def test_cli_pine_run_uses_strategy_properties_and_shorts(home: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     path = REPO / "examples" / "pine" / "supertrend.pine"
     done = pineopt("backtest", str(path), "--symbol", "BTCUSDT", "--timeframe", "4h",
                    "--start", "2024-01-01", "--json", home=home)
@@ -32,6 +33,26 @@ def test_cli_pine_run_uses_strategy_properties_and_shorts(home: Path) -> None:
     assert run.config.params["syminfo_mintick"] == pytest.approx(0.1)  # from the catalogue
     trades = runs.run_trades(home / "pineopt.duckdb", out["run_id"])
     assert (trades["size"] < 0).any() and (trades["size"] > 0).any()  # Pine shorts on spot too
+    shorts = int((trades["size"] < 0).sum())
+    # ... which a spot account could not do: the run says so (a Python run's are refused)
+    assert [w for w in out["warnings"] if "on spot data without margin" in w] == [
+        f"{shorts} short trades were taken on spot data without margin: a Pine strategy sells "
+        "short on any symbol, as on TradingView, but a spot account cannot sell what it does "
+        "not hold. Run it on perp data (Backtest page: Data; CLI: --market perp) for shorts an "
+        "exchange would take, with their funding."]
+    text = pineopt("backtest", str(path), "--symbol", "BTCUSDT", "--timeframe", "4h",
+                   "--start", "2024-01-01", home=home)  # the same run, reused: plain text
+    assert f"warning: {shorts} short trades were taken on spot data" in text.stdout
+    # the Results page shows it above everything else
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PINEOPT_HOME", str(home))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+    at.session_state["selected_run_id"] = out["run_id"]
+    at.run()
+    at.switch_page("app_pages/results.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(f"{shorts} short trades were taken on spot data" in w.value for w in at.warning)
 
 
 def test_user_capital_overrides_strategy_properties(settings: Settings) -> None:
@@ -111,6 +132,7 @@ def test_percent_of_equity_long_short_with_exits_completes(home: Path, tmp_path:
     assert done.returncode == 0, done.stderr + done.stdout
     out = json.loads(done.stdout)
     assert out["status"] == "completed"
+    assert any("on spot data without margin" in w for w in out["warnings"]) == (market == "spot")
     db = home / "pineopt.duckdb"
     trades = runs.run_trades(db, out["run_id"])
     equity = runs.run_equity(db, out["run_id"])
