@@ -6,7 +6,7 @@ the lookahead check (ui.lookahead_tab)."""
 import streamlit as st
 
 from core.strategies import params, crud as strategies
-from core.runs import admin as run_admin, config_file, service as runs
+from core.runs import config_file, service as runs
 from core.errors import PineOptError
 from core.model import BacktestConfig, RunStatus
 from core.studies import montecarlo, space, stats, study_store, sweep
@@ -18,6 +18,7 @@ settings = services.settings()
 st.title("Optimize")
 widgets.placement_caption(settings)
 SELECTED_STUDY = "optimize_study_id"
+STUDY_PICK = "opt_study_pick"  # the Studies tab's picker
 
 
 def _start(study_id: int) -> bool:
@@ -102,6 +103,7 @@ with sweep_tab:
                 services.show_error(exc)
             else:
                 st.session_state[SELECTED_STUDY] = study_id
+                st.session_state[STUDY_PICK] = study_id  # the Studies tab follows the new one
                 if _start(study_id):
                     st.success(f"Study {study_id} started; follow it on the Studies tab.")
 
@@ -132,14 +134,8 @@ with studies_tab:
     if not listed:
         st.info("No studies yet: start one on the New sweep tab (or `pineopt optimize`).")
     else:
-        options = {s.id: f"{s.id} · {s.strategy_name} · "
-                         f"{run_admin.market_text(BacktestConfig.from_dict(s.config))} · "
-                         f"{s.method} · {s.direction} {s.objective} · {s.shown_status} · "
-                         f"{n} trials" for s, n in listed}
-        chosen = st.session_state.get(SELECTED_STUDY)
-        ids = list(options)
-        study_id = st.selectbox("Study", ids, format_func=options.get, key="opt_study_pick",
-                                index=ids.index(chosen) if chosen in ids else 0)
+        study_id = widgets.study_picker("Study", listed, key=STUDY_PICK,
+                                        chosen=st.session_state.get(SELECTED_STUDY))
         _progress(study_id)
         study = study_store.get_study(settings.db_path, study_id)
         if (study.interrupted or study.status in ("cancelled", "failed")) and not \

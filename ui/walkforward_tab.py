@@ -18,6 +18,7 @@ from reports import walkforward_charts
 from ui import services, widgets
 
 SELECTED = "wf_study_id"
+PICK = "wf_pick"  # the stored walk-forwards' picker
 HEADLINE = ("total_return", "sharpe_ratio", "max_drawdown", "total_trades")
 
 
@@ -54,6 +55,7 @@ def render(settings: Settings, request: dict[str, Any] | None) -> None:
             services.show_error(exc)
         else:
             st.session_state[SELECTED] = study_id
+            st.session_state[PICK] = study_id  # the picker follows the new one
             _start(settings, study_id)
     if request is None:
         st.info("Tick at least one parameter on the New sweep tab first.")
@@ -80,12 +82,8 @@ def _show_stored(settings: Settings) -> None:
               if s.kind == wf_store.KIND]
     if not listed:
         return
-    options = {s.id: f"{s.id} · {s.strategy_name} · {s.method} · {s.direction} {s.objective} · "
-                     f"{s.shown_status}" for s, _ in listed}
-    ids = list(options)
-    chosen = st.session_state.get(SELECTED)
-    study_id = st.selectbox("Walk-forward", ids, format_func=options.get, key="wf_pick",
-                            index=ids.index(chosen) if chosen in ids else 0)
+    study_id = widgets.study_picker("Walk-forward", listed, key=PICK,
+                                    chosen=st.session_state.get(SELECTED))
     _progress(settings, study_id)
     out = walkforward.result(settings, study_id)
     if (out.study.interrupted or out.study.status == "cancelled") and \

@@ -189,6 +189,27 @@ def placement_caption(settings: Settings) -> None:
     st.caption(f"{icon} {where.text}{link}")
 
 
+def study_picker(label: str, listed: list[tuple[Any, int]], *, key: str,
+                 chosen: int | None) -> int:
+    """A selectbox of stored studies ((study, trials stored), newest first), on ``chosen`` when
+    it is one of them, with the picked study's status and trial count in a caption under it. The
+    labels hold only what does not change while a study runs: a keyed selectbox keeps showing
+    the label it had when picked (Streamlit 1.67), so "running · 0 trials" stayed on screen
+    after the study finished."""
+    from core.model import BacktestConfig
+
+    options = {s.id: f"{s.id} · {s.strategy_name} · "
+                     f"{run_admin.market_text(BacktestConfig.from_dict(s.config))} · "
+                     f"{s.method} · {s.direction} {s.objective}" for s, _ in listed}
+    ids = list(options)
+    picked = st.selectbox(label, ids, format_func=options.get, key=key,
+                          index=ids.index(chosen) if chosen in ids else 0)
+    study, count = next((s, n) for s, n in listed if s.id == picked)
+    st.caption(f"{study.shown_status.capitalize()} · {count:,} trial{'' if count == 1 else 's'} "
+               "stored")
+    return int(picked)
+
+
 def study_controls(shown: Any, study_id: int, *, what: str, key: str) -> None:
     """Below a running study's progress bar: its error, a Cancel button while it runs, and once
     it ended its final status and one rerun of the page (a fragment redraws only itself, so the

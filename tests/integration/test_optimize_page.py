@@ -95,3 +95,28 @@ def test_a_sweep_started_on_the_page_survives_reruns_and_cancels(
     assert stopped.status == "cancelled"
     stored = len(study_store.trials_frame(settings.db_path, study.id))
     assert stored < stopped.max_trials  # stopped early, what finished is kept
+
+
+def test_a_new_sweep_is_the_one_the_studies_tab_shows(
+        swept_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a study already shown, Run sweep switches the Studies picker to the new study (it
+    kept showing the old one), whose status and trial count are a caption under the picker
+    (in the label they stayed "running · 0 trials" on screen after the sweep finished)."""
+    home = tmp_path / "home"
+    shutil.copytree(swept_home, home)
+    monkeypatch.setenv("PINEOPT_HOME", str(home))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/optimize.py").run()
+    picker = at.selectbox(key="opt_study_pick")
+    assert picker.value == 1 and "BTCUSDT spot 4h · grid" in picker.format_func(1)
+    assert "Completed · 6 trials stored" in [c.value for c in at.caption]
+    at.button(key="opt_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="opt_study_pick").value == 2
+    settings = make_settings(home)
+    _study_thread(2).join()
+    at.run()
+    assert at.selectbox(key="opt_study_pick").value == 2
+    count = len(study_store.trials_frame(settings.db_path, 2))
+    assert f"Completed · {count} trials stored" in [c.value for c in at.caption]
