@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,11 @@ def settings(home: Path) -> Settings:
 def sma_source() -> str:
     """The SMA-cross example's source."""
     return (REPO / "examples" / "sma_cross.py").read_text()
+
+
+def nan_as_none(values: Any) -> Any:
+    """Metric values (a dict, or a dict of dicts) with NaN as None, so two sets compare with ==
+    (NaN marks an average with nothing to average, and NaN != NaN)."""
+    if isinstance(values, dict):
+        return {k: nan_as_none(v) for k, v in values.items()}
+    return None if isinstance(values, float) and values != values else values

@@ -30,7 +30,7 @@ from core.executors import cluster as dask_cluster
 from core.model import BacktestConfig, StrategyMeta
 from core.settings import Settings
 from core.studies import study_store, sweep
-from tests.conftest import REPO, make_settings
+from tests.conftest import REPO, make_settings, nan_as_none
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -312,6 +312,7 @@ def test_an_in_process_local_cluster_runs_a_backtest_identical_to_the_local_pool
     assert (where.kind, where.workers, where.address) == ("dask", 1, "")
     assert where.dashboard.startswith("http://")
     assert (here.status, there.status) == (RunStatus.COMPLETED, RunStatus.COMPLETED), there.error
-    assert runs.run_metrics(local.db_path, there.id) == runs.run_metrics(local.db_path, here.id)
+    assert nan_as_none(runs.run_metrics(local.db_path, there.id)) == nan_as_none(
+        runs.run_metrics(local.db_path, here.id))
     assert runs.run_trades(local.db_path, there.id).drop(columns="backtest_id", errors="ignore") \
         .equals(runs.run_trades(local.db_path, here.id))

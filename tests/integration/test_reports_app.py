@@ -20,7 +20,7 @@ from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 from reports import export, tearsheet
-from tests.conftest import make_settings
+from tests.conftest import make_settings, nan_as_none
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -83,7 +83,8 @@ def test_reading_a_run_never_writes_and_the_owner_backfills_missing_metrics(lab:
     with store.connect(db) as con:
         assert legacy < con.execute(count, [run_id]).fetchone()[0] <= full
     assert run_id not in analytics.runs_missing_side_metrics(db)
-    assert analytics.load(_settings(lab), run_id).metrics == bundle.metrics
+    assert nan_as_none(analytics.load(_settings(lab), run_id).metrics) == nan_as_none(
+        bundle.metrics)
 
 
 def test_bundle_trades_have_excursions_and_metrics_agree(lab: dict) -> None:

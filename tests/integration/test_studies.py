@@ -19,7 +19,7 @@ from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 from core.studies import study_store, sweep
-from tests.conftest import REPO
+from tests.conftest import REPO, nan_as_none
 
 CONFIG = BacktestConfig(symbol="BTCUSDT", timeframe="1h", start="2024-01-01", end="2024-02-15",
                         cash_usdt=100_000.0, commission=0.001)
@@ -42,7 +42,8 @@ def test_each_trial_equals_a_single_run_and_identical_trials_are_reused(
                                config=sweep.trial_config(study_store.get_study(
                                    settings.db_path, study_id), row.params), force=True)
         assert single.status is RunStatus.COMPLETED
-        assert runs.run_metrics(settings.db_path, single.id) == trial_values[row.n]
+        assert nan_as_none(runs.run_metrics(settings.db_path, single.id)) == nan_as_none(
+            trial_values[row.n])
         assert row.objective == trial_values[row.n]["total_return"]
     # an identical study copies every trial from the first one
     again = sweep.create(settings, strategy_id=sid, config=CONFIG,
@@ -50,12 +51,14 @@ def test_each_trial_equals_a_single_run_and_identical_trials_are_reused(
                          constraints=["fast < slow"])
     second = sweep.run(settings, again, workers=2, batch_size=2)
     assert (second.executed, second.reused) == (0, 4)
-    assert study_store.trial_metrics(settings.db_path, again) == trial_values
+    assert nan_as_none(study_store.trial_metrics(settings.db_path, again)) == nan_as_none(
+        trial_values)
     # "open as run" gives the stored single run with the same inputs and links it
     best = sweep.best_trial(settings, study_id)
     opened = sweep.open_as_run(settings, study_id, best["n"])
     assert opened.status is RunStatus.COMPLETED
-    assert runs.run_metrics(settings.db_path, opened.id) == trial_values[best["n"]]
+    assert nan_as_none(runs.run_metrics(settings.db_path, opened.id)) == nan_as_none(
+        trial_values[best["n"]])
     linked = study_store.trials_frame(settings.db_path, study_id)
     assert int(linked.loc[linked["n"] == best["n"], "run_id"].iloc[0]) == opened.id
 

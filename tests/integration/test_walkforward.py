@@ -21,7 +21,7 @@ from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
 from core.studies import study_store, sweep, walkforward
 from core.studies import wf_windows as ww
-from tests.conftest import REPO
+from tests.conftest import REPO, nan_as_none
 
 CONFIG = BacktestConfig(symbol="BTCUSDT", timeframe="1h", start="2024-01-01", end="2024-02-19",
                         cash_usdt=100_000.0, commission=0.001)
@@ -56,7 +56,7 @@ def test_walk_forward_optimises_runs_stitches_and_resumes(settings: Settings, ho
         assert (run.config.start, run.config.end) == ww.config_range(row.window.oos_start,
                                                                      row.window.oos_end)
         assert run.config.params == {**is_study.config["params"], **row.params}
-        assert row.oos_metrics == runs.run_metrics(db, run.id)
+        assert nan_as_none(row.oos_metrics) == nan_as_none(runs.run_metrics(db, run.id))
         curve = runs.run_equity(db, run.id)
         assert curve.index[0] >= row.window.oos_start  # no bar (so no trade) before OOS
         curves.append(curve)
