@@ -54,6 +54,19 @@ def preset_range(name: str, *, first: dt.date, last: dt.date) -> tuple[dt.date, 
     return max(first, starts[name]), last
 
 
+def coverage_note(start: dt.date, end: dt.date, *, first: dt.date, last: dt.date) -> str | None:
+    """What a run over ``start``..``end`` uses when the stored bars (``first``..``last``) do
+    not cover it all; None when they do."""
+    span = f"the stored bars run from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    if end < first or start > last:
+        return (f"No stored bars from {start:%Y-%m-%d} to {end:%Y-%m-%d}: {span}. Pick dates "
+                "inside them (the YTD / 1Y / 2Y / All buttons do), or add data on the Data page.")
+    if start < first or end > last:
+        return (f"{span[0].upper()}{span[1:]}: the run uses {max(start, first):%Y-%m-%d} to "
+                f"{min(end, last):%Y-%m-%d}.")
+    return None
+
+
 def apply_preset(first: dt.date, last: dt.date, keys: FormKeys | None = None) -> None:
     """on_change of the range presets: move the date inputs."""
     keys = keys or BACKTEST
@@ -117,8 +130,11 @@ def market_form(settings: Settings, *, sid: int, language: Language, source: str
                              help="Stored timeframes and whole multiples of them.")
     first, last = min(d.first for d in cover).date(), max(d.last for d in cover).date()
     default_start = dt.date(2024, 1, 1) if first <= dt.date(2024, 1, 1) <= last else first
-    dates = c3.date_input("Date range (UTC)", value=(default_start, last), min_value=first,
-                          max_value=last, key=keys.dates, persist_state="session")
+    # no min/max: a typed date outside them was refused in the field (red) while the run kept
+    # the last accepted range, which the page no longer showed; dates past the bars get a note
+    dates = c3.date_input("Date range (UTC)", value=(default_start, last), key=keys.dates,
+                          persist_state="session",
+                          help="The run uses the stored bars inside this range.")
     c3.segmented_control("Range", PRESETS, key=keys.range, label_visibility="collapsed",
                          on_change=apply_preset, args=(first, last, keys))
     st.caption("Stored coverage (UTC): " + "; ".join(
@@ -126,6 +142,8 @@ def market_form(settings: Settings, *, sid: int, language: Language, source: str
         + (f" ({d.missing_bars:,} missing)" if d.missing_bars else "") for d in cover)
                + (" · synthetic sample data" if any(d.synthetic for d in cover) else ""))
     start, end = (dates if isinstance(dates, tuple) and len(dates) == 2 else (first, last))
+    if (note := coverage_note(start, end, first=first, last=last)) is not None:
+        st.warning(note, icon=":material/date_range:")
     own = pine_run.strategy_defaults(source) if language is Language.PINE else {}
     c4, c5 = st.columns(2)
     cash = c4.number_input("Initial capital (USDT)", min_value=10.0, step=1_000.0,

@@ -4,6 +4,7 @@ from Results refilling the form, Pine parameters without the internal tick size.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -88,3 +89,44 @@ def test_pine_form_hides_the_tick_size_and_uses_input_titles(settings: Settings)
     labels = [w.label for w in [*at.number_input, *at.checkbox, *at.selectbox, *at.text_input]]
     assert not any("mintick" in label for label in labels)
     assert "ATR Length" in labels  # input.int(10, "ATR Length") is labelled by its title
+
+
+def test_coverage_note_says_what_a_range_past_the_bars_uses() -> None:
+    first, last = dt.date(2022, 1, 1), dt.date(2024, 12, 31)
+    note = backtest_form.coverage_note(dt.date(2024, 12, 1), dt.date(2025, 2, 28), first=first,
+                                       last=last)
+    assert note == ("The stored bars run from 2022-01-01 to 2024-12-31: the run uses 2024-12-01 "
+                    "to 2024-12-31.")
+    assert backtest_form.coverage_note(dt.date(2025, 1, 1), dt.date(2025, 3, 31), first=first,
+                                       last=last).startswith("No stored bars from 2025-01-01")
+    assert backtest_form.coverage_note(dt.date(2024, 1, 1), dt.date(2024, 3, 31), first=first,
+                                       last=last) is None
+
+
+def test_a_range_past_the_bars_is_kept_and_noted_on_both_pages(settings: Settings,
+                                                              sma_source: str) -> None:
+    """A typed end after the last bar used to be refused in the field (red) while the run, and
+    an Optimize sweep, kept the last accepted range: the page showed one range and ran another.
+    Now the range is taken as typed, a note says which bars it uses, and the run gets it."""
+    strategies.save(settings.db_path, meta=StrategyMeta(name="sma"), source=sma_source)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    for page, key in (("app_pages/backtest.py", backtest_form.DATES),
+                      ("app_pages/optimize.py", backtest_form.OPTIMIZE.dates)):
+        at.switch_page(page).run()
+        at.date_input(key=key).set_value((dt.date(2024, 12, 1), dt.date(2025, 2, 28))).run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert at.date_input(key=key).value == (dt.date(2024, 12, 1), dt.date(2025, 2, 28))
+        assert any("the run uses 2024-12-01 to 2024-12-31" in w.value for w in at.warning), page
+    at.switch_page("app_pages/backtest.py").run()
+    at.button(key="run_backtest").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    (run,) = runs.list_runs(settings.db_path)
+    assert (run.config.start, run.config.end) == ("2024-12-01", "2025-02-28")  # as typed
+    deadline = time.monotonic() + 120  # the page queued it on the app's job manager
+    while not runs.get_run(settings.db_path, run.id).status.finished and \
+            time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert runs.get_run(settings.db_path, run.id).status is RunStatus.COMPLETED
+    bars = runs.run_equity(settings.db_path, run.id).index
+    assert (bars[0], bars[-1]) == (pd.Timestamp("2024-12-01"), pd.Timestamp("2024-12-31 23:00"))
