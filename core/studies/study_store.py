@@ -161,18 +161,20 @@ def done_keys(db: Path, study_id: int) -> dict[str, int]:
 
 
 def find_by_hash(db: Path, hashes: list[str]) -> dict[str, dict[str, Any]]:
-    """Completed trials of any study with these trial hashes (identical inputs): hash -> row."""
+    """Completed trials of any study with these trial hashes (identical inputs): hash -> row,
+    with the days its daily returns are aligned to (its study's return_days)."""
     if not hashes:
         return {}
     with store.connect(db) as con:
         con.register("wanted", pd.DataFrame({"h": hashes}))
         rows = con.execute(
-            "SELECT trial_hash, trades, total_return, sharpe_ratio, max_drawdown, metrics, "
-            "daily_returns FROM trials WHERE status = 'completed' AND trial_hash IN "
-            "(SELECT h FROM wanted)").fetchall()
+            "SELECT t.trial_hash, t.trades, t.metrics, t.daily_returns, s.return_days FROM trials "
+            "t JOIN studies s ON s.id = t.study_id WHERE t.status = 'completed' AND "
+            "t.trial_hash IN (SELECT h FROM wanted)").fetchall()
     out = {}
     for r in rows:
-        out[r[0]] = {"trades": r[1], "metrics": json.loads(r[5]), "daily_returns": r[6]}
+        out[r[0]] = {"trades": r[1], "metrics": json.loads(r[2]), "daily_returns": r[3],
+                     "return_days": json.loads(r[4]) if r[4] else None}
     return out
 
 

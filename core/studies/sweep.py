@@ -224,6 +224,12 @@ class _Runner:
                    "objective": objective_of(self.study, hit["metrics"]),
                    "daily_returns": hit["daily_returns"]}
             copies.append(row)
+            if not self.days_set and hit["daily_returns"] is not None and hit["return_days"]:
+                # the days its returns are aligned to (a study made only of copies had none,
+                # so its DSR and PBO said "no trial with an objective yet")
+                study_store.set_return_days(self.settings.db_path, self.study.id,
+                                            hit["return_days"])
+                self.days_set = True
         if copies:
             self.report.reused += len(copies)
             self._store(copies)

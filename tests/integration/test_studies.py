@@ -18,7 +18,7 @@ from core.runs import service as runs
 from core.strategies import crud as strategies
 from core.model import BacktestConfig, RunStatus, StrategyMeta
 from core.settings import Settings
-from core.studies import study_store, sweep
+from core.studies import stats, study_store, sweep
 from tests.conftest import REPO, nan_as_none
 
 CONFIG = BacktestConfig(symbol="BTCUSDT", timeframe="1h", start="2024-01-01", end="2024-02-15",
@@ -51,6 +51,11 @@ def test_each_trial_equals_a_single_run_and_identical_trials_are_reused(
                          constraints=["fast < slow"])
     second = sweep.run(settings, again, workers=2, batch_size=2)
     assert (second.executed, second.reused) == (0, 4)
+    # ... and its overfitting statistics: the same trials, the same DSR and PBO (a study made
+    # only of copies said "deflated Sharpe: no trial with an objective yet")
+    first_stats = stats.study_statistics(settings.db_path, study_id)
+    copy_stats = stats.study_statistics(settings.db_path, again)
+    assert "dsr" in copy_stats and copy_stats["lines"] == first_stats["lines"]
     assert nan_as_none(study_store.trial_metrics(settings.db_path, again)) == nan_as_none(
         trial_values)
     # "open as run" gives the stored single run with the same inputs and links it
