@@ -42,6 +42,8 @@ st.dataframe(table, hide_index=True, width="stretch",  # every row shown: no inn
 left, right = st.columns([2, 3])
 left.markdown("**Correlation of daily returns**")
 left.altair_chart(compare.correlation_chart(bundles), width="stretch")
+left.caption("Pair by pair, over the UTC days both runs cover; — where they share fewer than "
+             f"{compare.MIN_SHARED_DAYS} days or a run's equity never changes.")
 with right:
     st.markdown("**Parameter and config differences**")
     diff = compare.config_differences(bundles)

@@ -132,23 +132,36 @@ def drawdown_overlay(bundles: list[RunBundle]) -> alt.Chart:
     return _overlay(data, "drawdown", "%", zero=True)
 
 
+MIN_SHARED_DAYS = 3  # fewer shared days give no correlation (NaN, shown "—")
+
+
 def correlation(bundles: list[RunBundle]) -> pd.DataFrame:
-    """Pearson correlation of the runs' daily returns over the days they share."""
+    """Pearson correlation of the runs' daily returns, pair by pair over the days each pair
+    shares (one run that shares no day with the others used to blank the whole matrix); NaN
+    (shown "—") for a pair sharing fewer than MIN_SHARED_DAYS days or a run whose equity never
+    changes."""
     daily = pd.DataFrame({label(b): analytics.daily_returns(b.equity) for b in bundles})
-    return daily.dropna().corr()
+    return daily.corr(min_periods=MIN_SHARED_DAYS)
+
+
+def correlation_cells(corr: pd.DataFrame) -> pd.DataFrame:
+    """The matrix as cells: a, b, rho, and the text shown (2 decimals, or "—" for NaN)."""
+    data = corr.reset_index(names="a").melt("a", var_name="b", value_name="rho")
+    data["text"] = ["—" if pd.isna(v) else f"{v:.2f}" for v in data["rho"]]
+    return data
 
 
 def correlation_chart(bundles: list[RunBundle]) -> alt.LayerChart:
     """The correlation matrix as a heatmap with values."""
     corr = correlation(bundles)
-    data = corr.reset_index(names="a").melt("a", var_name="b", value_name="rho")
+    data = correlation_cells(corr)
     order = list(corr.columns)
     base = alt.Chart(data).encode(
         x=alt.X("a:N", title=None, sort=order), y=alt.Y("b:N", title=None, sort=order))
     cells = base.mark_rect().encode(color=alt.Color(
         "rho:Q", title="ρ", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True)),
         tooltip=["a:N", "b:N", alt.Tooltip("rho:Q", format=".3f")])
-    return (cells + base.mark_text(fontSize=12).encode(text=alt.Text("rho:Q", format=".2f"))
+    return (cells + base.mark_text(fontSize=12).encode(text="text:N")
             ).properties(height=alt.Step(40))
 
 

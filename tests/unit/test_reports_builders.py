@@ -3,6 +3,7 @@ exports, PDF and the escaping of user strings."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import datetime
@@ -229,3 +230,21 @@ def test_trade_markers_differ_by_side_and_exit_reason() -> None:
     assert colours["exit: stop_loss"] != colours["exit: signal"]
     entries = [k for k in domain if k.endswith("entry")]
     assert entries and all(shapes[k].startswith("triangle") for k in entries)
+
+
+def test_correlation_is_pair_by_pair_with_a_run_that_shares_no_day() -> None:
+    """Three runs where the third covers other days: the first two still correlate (one run
+    sharing no day with the others used to make every cell null), the pairs with the third are
+    "—" in the chart and null in JSON."""
+    a, b = _bundle(1, seed=1), _bundle(2, seed=2)
+    c = _bundle(3, seed=3)
+    c = dataclasses.replace(c, equity=c.equity.set_axis(c.equity.index + pd.Timedelta(days=400)))
+    corr = compare.correlation([a, b, c])
+    alone = compare.correlation([a, b])
+    assert corr.loc["Run 1", "Run 2"] == pytest.approx(alone.loc["Run 1", "Run 2"], abs=1e-12)
+    assert corr.loc["Run 1", "Run 1"] == pytest.approx(1.0)
+    assert corr[["Run 3"]].drop(index="Run 3").isna().all().all()
+    cells = compare.correlation_cells(corr).set_index(["a", "b"])["text"]
+    assert cells[("Run 1", "Run 3")] == cells[("Run 3", "Run 2")] == "—"
+    assert cells[("Run 1", "Run 2")] == f"{alone.loc['Run 1', 'Run 2']:.2f}"
+    compare.correlation_chart([a, b, c]).to_dict()  # the chart builds with the gaps
