@@ -46,11 +46,13 @@ class Progress:
     started: float
     report: Report = None
     error: str = ""
+    ended: float | None = None  # time.monotonic() when it stopped (None while it runs)
 
     @property
     def elapsed(self) -> float:
-        """Seconds since it started."""
-        return time.monotonic() - self.started
+        """Seconds it has run: until now while alive, until it stopped after (it went on
+        counting after the end: "4 of 4 trials · 296 s" for a 10 s sweep)."""
+        return (time.monotonic() if self.ended is None else self.ended) - self.started
 
 
 @dataclass(slots=True)
@@ -61,6 +63,7 @@ class _Entry:
     started: float = field(default_factory=time.monotonic)
     report: Report = None
     error: str = ""
+    ended: float | None = None
 
 
 class StudyRunner:
@@ -84,8 +87,10 @@ class StudyRunner:
             entry = self._entries.get(study_id)
             if entry is None:
                 return None
-            return Progress(study_id=study_id, kind=entry.kind, alive=entry.thread.is_alive(),
-                            started=entry.started, report=entry.report, error=entry.error)
+            alive = entry.thread.is_alive()
+            return Progress(study_id=study_id, kind=entry.kind, alive=alive,
+                            started=entry.started, report=entry.report, error=entry.error,
+                            ended=None if alive else (entry.ended or time.monotonic()))
 
     def start(self, study_id: int, *, workers: int | None = None,
               batch_size: int = sweep.DEFAULT_BATCH, reuse: bool = True,
@@ -134,6 +139,8 @@ class StudyRunner:
             _log.exception("study %s stopped by an unexpected error", study.id)
             entry.error = (f"PineOpt hit an unexpected error ({type(exc).__name__}: {exc}); this "
                            "is a bug, the traceback is in the log. Resume the study to continue.")
+        finally:
+            entry.ended = time.monotonic()
 
     def wait(self, study_id: int, timeout_s: float | None = None) -> Progress | None:
         """Block until the study this process runs has stopped (or ``timeout_s`` passed); its

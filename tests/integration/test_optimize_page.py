@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,23 @@ def test_a_new_sweep_is_the_one_the_studies_tab_shows(
     assert at.selectbox(key="opt_study_pick").value == 2
     count = len(study_store.trials_frame(settings.db_path, 2))
     assert f"Completed · {count} trials stored" in [c.value for c in at.caption]
+
+
+def test_a_finished_study_stops_counting_its_time(swept_home: Path, tmp_path: Path) -> None:
+    """The progress line of a finished study keeps the time it ran ("4 of 4 trials · 296 s"
+    was shown minutes after a 10 s sweep: the time since it started)."""
+    from core.studies import background
+
+    home = tmp_path / "home"
+    shutil.copytree(swept_home, home)
+    settings = make_settings(home)
+    study_id = sweep.create(settings, strategy_id=1, config=BacktestConfig(
+        symbol="BTCUSDT", timeframe="4h", start="2024-01-01", end="2024-03-31"),
+        specs={"fast": "5,10", "slow": "30"})
+    runner = background.StudyRunner(settings, workers=1)
+    runner.start(study_id)
+    done = runner.wait(study_id, timeout_s=300)
+    assert done is not None and not done.alive and done.ended is not None
+    ran = done.elapsed
+    time.sleep(0.3)
+    assert runner.progress(study_id).elapsed == ran
