@@ -114,7 +114,7 @@ def show(study_id: int, ctx: Ctx, sort: str = Query("best", description=(
     frame = study_store.trials_frame(ctx.settings.db_path, study_id)
     ranked = _sorted(frame, sort, study.direction)
     page = ranked.iloc[offset:offset + limit].to_dict(orient="records")
-    best = sweep.best_trial_from(study, frame)
+    best = study_store.best_trial_from(study, frame)
     return StudyDetail(study=study_out(study, len(frame), ctx.studies),
                        trials=[_trial(r) for r in page], total=len(frame), limit=limit,
                        offset=offset, sort=sort, best=None if best is None else int(best))

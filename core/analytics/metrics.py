@@ -159,7 +159,7 @@ def var_95(inp: Inputs) -> float:
     """Historical 1-day 95 % value at risk: minus the 5th percentile of daily returns (positive
     means a loss). quantstats' var() is parametric (normal) instead, so it differs."""
     r = _returns(inp)
-    return float(-np.percentile(r, 5)) if len(r) else 0.0
+    return float(-np.percentile(r, 5)) + 0.0 if len(r) else 0.0  # + 0.0: no "-0.00%"
 
 
 def cvar_95(inp: Inputs) -> float:
@@ -169,7 +169,7 @@ def cvar_95(inp: Inputs) -> float:
     if not len(r):
         return 0.0
     cut = np.percentile(r, 5)
-    return float(-r[r <= cut].mean())
+    return float(-r[r <= cut].mean()) + 0.0  # + 0.0: no "-0.00%"
 
 
 OPEN_EXIT_REASON = "open"
@@ -273,11 +273,11 @@ def calmar_ratio(inp: Inputs) -> float:
 
 def omega_ratio(inp: Inputs) -> float:
     """Sum of daily excess returns above 0 / minus the sum of those below 0 (threshold 0);
-    inf when no day loses. Same as quantstats omega(periods=365)."""
+    inf when no day loses, NaN ("—") when none gains or loses. As quantstats omega(periods=365)."""
     r = _excess(inp)
     gains, losses = float(r[r > 0].sum()), float(-r[r < 0].sum())
     if losses == 0:
-        return float("inf") if gains > 0 else 0.0
+        return float("inf") if gains > 0 else math.nan
     return gains / losses
 
 

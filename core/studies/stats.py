@@ -137,13 +137,13 @@ def pbo_cscv(matrix: np.ndarray, blocks: int = 16) -> Overfitting:
 
 def study_statistics(db: Path, study_id: int, *, blocks: int = 16) -> dict[str, Any]:
     """DSR of the best trial and PBO of the study, with printable lines (or why not)."""
-    from core.studies import study_store, sweep
+    from core.studies import study_store
 
     study = study_store.get_study(db, study_id)
     frame = study_store.trials_frame(db, study_id)
     returns = study_store.returns_matrix(db, study_id)
     out: dict[str, Any] = {"n_trials": len(frame), "lines": []}
-    best = sweep.best_trial_from(study, frame)
+    best = study_store.best_trial_from(study, frame)
     if best is None or best not in returns.columns:
         out["lines"].append("deflated Sharpe: no trial with an objective yet")
         return out

@@ -228,3 +228,12 @@ def link_run(db: Path, study_id: int, n: int, run_id: int) -> None:
     with store.connect(db) as con:
         con.execute("UPDATE trials SET run_id = ? WHERE study_id = ? AND n = ?",
                     [run_id, study_id, n])
+
+
+def best_trial_from(study: Study, frame: Any) -> int | None:
+    """n of the trial with the best objective (ties: the lowest n), or None."""
+    frame = frame[frame["objective"].notna()]
+    if frame.empty:
+        return None
+    frame = frame.sort_values(["objective", "n"], ascending=[study.direction == "min", True])
+    return int(frame.iloc[0]["n"])

@@ -192,12 +192,15 @@ class _Runner:
             row["objective"] = objective_of(self.study, result.metrics)
             daily = result.daily_returns
             if daily is not None:
-                if not self.days_set:
-                    study_store.set_return_days(self.settings.db_path, self.study.id,
-                                                [str(d.date()) for d in daily.index])
-                    self.days_set = True
+                self._set_days([str(d.date()) for d in daily.index])
                 row["daily_returns"] = [float(v) for v in daily.to_numpy()]
         return row
+
+    def _set_days(self, days: list[str]) -> None:
+        """Store the UTC days the trials' daily returns are aligned to (once)."""
+        if not self.days_set:
+            study_store.set_return_days(self.settings.db_path, self.study.id, days)
+            self.days_set = True
 
     def _store(self, rows: list[dict[str, Any]]) -> None:
         study_store.insert_trials(self.settings.db_path, self.study.id, rows)
@@ -224,12 +227,8 @@ class _Runner:
                    "objective": objective_of(self.study, hit["metrics"]),
                    "daily_returns": hit["daily_returns"]}
             copies.append(row)
-            if not self.days_set and hit["daily_returns"] is not None and hit["return_days"]:
-                # the days its returns are aligned to (a study made only of copies had none,
-                # so its DSR and PBO said "no trial with an objective yet")
-                study_store.set_return_days(self.settings.db_path, self.study.id,
-                                            hit["return_days"])
-                self.days_set = True
+            if hit["daily_returns"] is not None and hit["return_days"]:
+                self._set_days(hit["return_days"])  # a study of copies only had none: no DSR
         if copies:
             self.report.reused += len(copies)
             self._store(copies)
@@ -400,20 +399,11 @@ def _run_tpe(runner: _Runner) -> None:
                 opt.tell(trial, value)
 
 
-def best_trial_from(study: study_store.Study, frame: Any) -> int | None:
-    """n of the trial with the best objective (ties: the lowest n), or None."""
-    frame = frame[frame["objective"].notna()]
-    if frame.empty:
-        return None
-    frame = frame.sort_values(["objective", "n"], ascending=[study.direction == "min", True])
-    return int(frame.iloc[0]["n"])
-
-
 def best_trial(settings: Settings, study_id: int) -> dict[str, Any] | None:
     """The trial with the best objective (ties: the lowest n), or None."""
     study = study_store.get_study(settings.db_path, study_id)
     frame = study_store.trials_frame(settings.db_path, study_id)
-    n = best_trial_from(study, frame)
+    n = study_store.best_trial_from(study, frame)
     if n is None:
         return None
     top = frame[frame["n"] == n].iloc[0]
