@@ -37,8 +37,12 @@ def _workers() -> int | None:
     return None if settings.executor == "dask" else settings.pool_size
 
 
+TAB, GOTO, STARTED = "opt_tab", "opt_goto", "opt_started"  # open tab; after Run sweep
+if (goto := st.session_state.pop(GOTO, None)) is not None:
+    st.session_state[TAB] = goto  # a started sweep opens the Studies tab
 sweep_tab, studies_tab, wf_tab, mc_tab, la_tab = st.tabs(
-    ["New sweep", "Studies", "Walk-forward", "Monte Carlo", "Lookahead"])
+    ["New sweep", "Studies", "Walk-forward", "Monte Carlo", "Lookahead"], key=TAB,
+    on_change="rerun")
 
 run_config: BacktestConfig | None = None  # the sweep's market, dates and costs
 with sweep_tab:
@@ -104,8 +108,10 @@ with sweep_tab:
             else:
                 st.session_state[SELECTED_STUDY] = study_id
                 st.session_state[STUDY_PICK] = study_id  # the Studies tab follows the new one
-                if _start(study_id):
-                    st.success(f"Study {study_id} started; follow it on the Studies tab.")
+                if _start(study_id):  # said on the Studies tab, which opens (it vanished)
+                    st.session_state[STARTED] = f"Study {study_id} started."
+                    st.session_state[GOTO] = "Studies"
+                    st.rerun()
 
 
 @st.fragment(run_every=1.0)
@@ -131,6 +137,8 @@ def _progress(study_id: int) -> None:
 with studies_tab:
     listed = [(s, n) for s, n in study_store.list_studies(settings.db_path)
               if s.kind != "walkforward"]  # a walk-forward's windows are listed, not itself
+    if (started := st.session_state.pop(STARTED, None)) is not None:
+        st.success(started, icon=":material/play_arrow:")
     if not listed:
         st.info("No studies yet: start one on the New sweep tab (or `pineopt optimize`).")
     else:
@@ -174,8 +182,10 @@ with studies_tab:
                     services.show_error(exc)
                 else:
                     st.session_state[services.SELECTED_RUN] = record.id
-                    st.success(f"Trial {n} is run {record.id} ({record.status.value}); open "
-                               "it on the Results page.")
+                    st.success(f"Trial {n} is run {record.id} ({record.status.value}).")
+                    st.page_link("app_pages/results.py", label=f"Open run {record.id} on Results",
+                                 icon=":material/open_in_new:",
+                                 query_params={"run": record.id})
 
 with wf_tab:
     wf_request = None

@@ -59,6 +59,8 @@ def test_sweep_heatmap_open_walkforward_and_monte_carlo(page: Page, app_url: str
     expect(page.get_by_text("4 combinations before constraints")).to_be_visible()
     page.get_by_role("button", name="Run sweep").click()
     expect(page.get_by_text(re.compile(r"Study \d+ started"))).to_be_visible(timeout=30_000)
+    # the Studies tab opens with the message (it was said on New sweep and vanished)
+    expect(page.get_by_role("tab", name="Studies")).to_have_attribute("aria-selected", "true")
 
     _tab(page, "Studies")
     expect(page.get_by_text("Finished: completed")).to_be_visible(timeout=LONG_MS)
@@ -74,6 +76,8 @@ def test_sweep_heatmap_open_walkforward_and_monte_carlo(page: Page, app_url: str
         has_text=re.compile(r"Trial \d+ is run \d+ \(completed\)"))
     expect(opened).to_be_visible(timeout=LONG_MS)
     run_id = int(re.search(r"is run (\d+)", opened.inner_text()).group(1))
+    link = page.get_by_role("link", name=f"Open run {run_id} on Results")
+    expect(link).to_have_attribute("href", re.compile(rf"results\?run={run_id}$"))
 
     _tab(page, "New sweep")  # the walk-forward optimises fast only: 2 trials a window
     _fill(page, "slow values", "20")
