@@ -11,6 +11,8 @@ from typing import Any
 from clicmd.backtest import (add_sweep_arguments, parse_params, saved_sweep_strategy)
 from clicmd.common import print_json, settings, table
 from core.errors import PineOptError
+from core.model import BacktestConfig
+from core.runs import admin as run_admin
 from core.studies import space, stats, study_store, sweep
 from core.studies.background import StudyRunner
 
@@ -124,13 +126,22 @@ def handle_list(args: argparse.Namespace) -> int:
         print_json([{"id": st.id, "strategy": st.strategy_name, "method": st.method,
                      "objective": st.objective, "status": st.shown_status, "trials": n,
                      "max_trials": st.max_trials, "planned_trials": _budget(st),
-                     "created_at": st.created_at}
+                     "config": st.config, "created_at": st.created_at}
                     for st, n in rows])
         return 0
-    print(table([[st.id, st.strategy_name, st.method, f"{st.direction} {st.objective}",
-                  st.shown_status, f"{n}/{_budget(st)}", st.created_at] for st, n in rows],
-                ["id", "strategy", "method", "objective", "status", "trials", "created"]))
+    print(table([[st.id, st.strategy_name, _market(st), st.method,
+                  f"{st.direction} {st.objective}", st.shown_status, f"{n}/{_budget(st)}",
+                  f"{st.created_at:%Y-%m-%d %H:%M:%S}"] for st, n in rows],
+                ["id", "strategy", "market", "method", "objective", "status", "trials",
+                 "created"]))
     return 0
+
+
+def _market(study: study_store.Study) -> str:
+    """'BTCUSDT perp 3× 1h · 2024-01-01 → 2024-03-31': what the study's trials ran on."""
+    config = BacktestConfig.from_dict(study.config)
+    return (f"{run_admin.market_text(config)} · {config.start or 'first bar'} → "
+            f"{config.end or 'last bar'}")
 
 
 def _budget(study: study_store.Study) -> int:
@@ -157,12 +168,14 @@ def handle_show(args: argparse.Namespace) -> int:
     over = stats.study_statistics(s.db_path, study.id)
     if args.json:
         print_json({"study_id": study.id, "status": study.shown_status, "method": study.method,
-                    "objective": study.objective, "direction": study.direction,
+                    "config": study.config, "objective": study.objective,
+                    "direction": study.direction,
                     "space": study.space, "constraints": study.constraints,
                     "trials": ranked.to_dict(orient="records"), "overfitting": over})
         return 0
-    print(f"study {study.id}: {study.strategy_name} v{study.strategy_version}, {study.method}, "
-          f"{study.direction} {study.objective}, {study.shown_status}, {len(frame)} trials")
+    print(f"study {study.id}: {study.strategy_name} v{study.strategy_version} on "
+          f"{_market(study)}, {study.method}, {study.direction} {study.objective}, "
+          f"{study.shown_status}, {len(frame)} trials")
     print(table([[r.n, r.params, r.status, _num(r.objective), r.trades, _num(r.sharpe_ratio),
                   _num(r.total_return)] for r in ranked.head(args.top).itertuples()],
                 ["n", "params", "status", "objective", "trades", "sharpe", "return"]))

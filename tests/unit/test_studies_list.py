@@ -4,6 +4,7 @@ it is below the trial budget."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -27,8 +28,14 @@ def test_studies_list_shows_a_grid_out_of_its_size(settings: Settings, sma_sourc
     drawn = sweep.create(settings, strategy_id=sid, config=config, method="random",
                          max_trials=4, specs={"fast": "5:15:5", "slow": "20:40:20"})
     assert cli.main(["studies", "list"]) == 0
-    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
     assert "0/6" in rows[str(grid)] and "0/4" in rows[str(drawn)]
+    # which market and dates the trials run on (the list did not say), created to the second
+    assert "BTCUSDT spot 1h · 2024-01-01 → 2024-01-31" in out.splitlines()[1]
+    assert re.search(r" \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", out.splitlines()[1])
     assert cli.main(["studies", "list", "--json"]) == 0
-    planned = {s["id"]: s["planned_trials"] for s in json.loads(capsys.readouterr().out)}
-    assert planned == {grid: 6, drawn: 4}
+    listed = json.loads(capsys.readouterr().out)
+    assert {s["id"]: s["planned_trials"] for s in listed} == {grid: 6, drawn: 4}
+    assert all(s["config"]["symbol"] == "BTCUSDT" and s["config"]["market"] == "spot"
+               for s in listed)
