@@ -200,7 +200,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def sweep_config_args(args: argparse.Namespace) -> argparse.Namespace:
     """A sweep's (optimize, walkforward) arguments as the namespace build_config expects: the
-    fixed parameters as --param, broker flags left unset."""
+    fixed parameters as --param (the broker flags are the same as backtest's)."""
     values = vars(args).copy()
     values.update(param=args.fixed, fill=None, spot_margin=None, whole_units=False, timeout=None)
     for flag, *_ in BROKER_FLAGS:
@@ -251,5 +251,7 @@ def add_sweep_arguments(p: argparse.ArgumentParser, *, per_window: bool) -> None
     p.add_argument("--market", choices=["spot", "perp"])
     p.add_argument("--cash", type=float)
     p.add_argument("--commission", type=float)
+    for flag, _path, kind, text in BROKER_FLAGS:  # as `backtest` and the Optimize page's form
+        p.add_argument(flag, type=kind, help=text)
     p.add_argument("--config", type=Path, metavar="FILE.toml")
     p.add_argument("--json", action="store_true", help="print one JSON object")

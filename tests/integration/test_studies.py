@@ -165,3 +165,25 @@ def test_montecarlo_cli_on_a_completed_run(settings: Settings, sma_source: str,
     assert low < high  # resampled days: the final return now varies
     assert cli.main(["montecarlo", "999", "--json"]) == 1
     assert "Run 999 does not exist" in capsys.readouterr().err
+
+
+def test_optimize_takes_the_broker_flags_of_backtest(home: Path) -> None:
+    """`pineopt optimize --market perp --leverage 3 --taker-fee ...` sweeps on those settings
+    (the flags were refused: only a TOML config could set them, while the Optimize page's form
+    has them): each trial equals `pineopt backtest` with the same flags."""
+    flags = ["--symbol", "BTCUSDT", "--timeframe", "1h", "--start", "2024-01-01", "--end",
+             "2024-01-31", "--market", "perp", "--leverage", "3", "--taker-fee", "0.0007"]
+    swept = _cli(home, "optimize", str(REPO / "examples" / "sma_cross.py"), *flags,
+                 "--param", "fast=10", "--param", "slow=30,40", "--json")
+    assert swept.returncode == 0, swept.stderr
+    listed = json.loads(_cli(home, "studies", "list", "--json").stdout)
+    config = listed[0]["config"]
+    assert (config["market"], config["margin"]["leverage"], config["costs"]["taker_fee_rate"]) \
+        == ("perp", 3.0, 0.0007)
+    trials = {r[1]: r for r in _trials(home, listed[0]["id"])}
+    single = _cli(home, "backtest", str(REPO / "examples" / "sma_cross.py"), *flags,
+                  "--param", "fast=10", "--param", "slow=40", "--json")
+    assert single.returncode == 0, single.stderr
+    done = json.loads(single.stdout)
+    (trial,) = [t for key, t in trials.items() if '"slow": 40' in key]
+    assert trial[5] == pytest.approx(done["metrics"]["total_return"], rel=1e-12)
