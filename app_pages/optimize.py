@@ -90,8 +90,11 @@ with sweep_tab:
                                         key="opt_constraints")
         if specs:
             try:
-                size = space.size(space.build(defs, specs))
-                st.caption(f"{size:,} combinations before constraints")
+                dims = space.build(defs, specs)
+                blank = [f"{d.name} (empty: its declared range, {len(d.values):,} values)"
+                         for d in dims if not specs[d.name].strip()]
+                st.caption(f"{space.size(dims):,} combinations before constraints"
+                           + (f" · {'; '.join(blank)}" if blank else ""))
             except PineOptError as exc:
                 services.show_error(exc)
         if st.button("Run sweep", type="primary", key="opt_run", disabled=run_config is None):

@@ -129,12 +129,23 @@ def handle_list(args: argparse.Namespace) -> int:
                      "config": st.config, "created_at": st.created_at}
                     for st, n in rows])
         return 0
-    print(table([[st.id, st.strategy_name, _market(st), st.method,
-                  f"{st.direction} {st.objective}", st.shown_status, f"{n}/{_budget(st)}",
+    print(table([[st.id, st.strategy_name, _market(st), _method(st),
+                  f"{st.direction} {st.objective}", st.shown_status, _trials_text(st, n),
                   f"{st.created_at:%Y-%m-%d %H:%M:%S}"] for st, n in rows],
                 ["id", "strategy", "market", "method", "objective", "status", "trials",
                  "created"]))
     return 0
+
+
+def _method(study: study_store.Study) -> str:
+    """'grid', or 'grid walk-forward' for a walk-forward (its windows are studies of their own)."""
+    return f"{study.method} walk-forward" if study.kind == "walkforward" else study.method
+
+
+def _trials_text(study: study_store.Study, stored: int) -> str:
+    """'3/6' trials stored of those it can run; '—' for a walk-forward (it read '0/200': its
+    trials are its windows' studies, listed with it)."""
+    return "—" if study.kind == "walkforward" else f"{stored}/{_budget(study)}"
 
 
 def _market(study: study_store.Study) -> str:

@@ -83,7 +83,7 @@ def _show_stored(settings: Settings) -> None:
     if not listed:
         return
     study_id = widgets.study_picker("Walk-forward", listed, key=PICK,
-                                    chosen=st.session_state.get(SELECTED))
+                                    chosen=st.session_state.get(SELECTED), counts_trials=False)
     _progress(settings, study_id)
     out = walkforward.result(settings, study_id)
     if (out.study.interrupted or out.study.status == "cancelled") and \

@@ -190,12 +190,13 @@ def placement_caption(settings: Settings) -> None:
 
 
 def study_picker(label: str, listed: list[tuple[Any, int]], *, key: str,
-                 chosen: int | None) -> int:
+                 chosen: int | None, counts_trials: bool = True) -> int:
     """A selectbox of stored studies ((study, trials stored), newest first), on ``chosen`` when
     it is one of them, with the picked study's status and trial count in a caption under it. The
     labels hold only what does not change while a study runs: a keyed selectbox keeps showing
     the label it had when picked (Streamlit 1.67), so "running · 0 trials" stayed on screen
-    after the study finished."""
+    after the study finished. ``counts_trials``: False for walk-forwards (their trials belong to
+    their windows' studies)."""
     from core.model import BacktestConfig
 
     options = {s.id: f"{s.id} · {s.strategy_name} · "
@@ -205,8 +206,8 @@ def study_picker(label: str, listed: list[tuple[Any, int]], *, key: str,
     picked = st.selectbox(label, ids, format_func=options.get, key=key,
                           index=ids.index(chosen) if chosen in ids else 0)
     study, count = next((s, n) for s, n in listed if s.id == picked)
-    st.caption(f"{study.shown_status.capitalize()} · {count:,} trial{'' if count == 1 else 's'} "
-               "stored")
+    stored = f" · {count:,} trial{'' if count == 1 else 's'} stored" if counts_trials else ""
+    st.caption(f"{study.shown_status.capitalize()}{stored}")
     return int(picked)
 
 

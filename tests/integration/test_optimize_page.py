@@ -141,3 +141,17 @@ def test_a_finished_study_stops_counting_its_time(swept_home: Path, tmp_path: Pa
     ran = done.elapsed
     time.sleep(0.3)
     assert runner.progress(study_id).elapsed == ran
+
+
+def test_an_emptied_values_box_says_it_sweeps_the_declared_range(
+        swept_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(swept_home, home)
+    monkeypatch.setenv("PINEOPT_HOME", str(home))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/optimize.py").run()
+    at.text_input(key="opt_spec_1_fast").set_value("").run()
+    assert not at.exception, [e.message for e in at.exception]
+    # sma_cross declares fast in 5..100: all 96 values (it said only "192 combinations")
+    assert any("fast (empty: its declared range, 96 values)" in c.value for c in at.caption)

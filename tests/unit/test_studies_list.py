@@ -39,3 +39,19 @@ def test_studies_list_shows_a_grid_out_of_its_size(settings: Settings, sma_sourc
     assert {s["id"]: s["planned_trials"] for s in listed} == {grid: 6, drawn: 4}
     assert all(s["config"]["symbol"] == "BTCUSDT" and s["config"]["market"] == "spot"
                for s in listed)
+
+
+def test_a_walk_forward_is_listed_as_one_without_a_trial_count(
+        settings: Settings, sma_source: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its trials belong to its windows' studies (listed beside it): it read '0/200'."""
+    from core.studies import walkforward
+
+    sid, _v = strategies.save_by_name(settings.db_path, meta=StrategyMeta(name="sma"),
+                                      source=sma_source)
+    wf = walkforward.create(settings, strategy_id=sid, config=BacktestConfig(
+        symbol="BTCUSDT", timeframe="1h", start="2024-01-01", end="2024-03-31"),
+        specs={"fast": "5,10"}, is_len="30d", oos_len="15d", method="grid", max_trials=200)
+    assert cli.main(["studies", "list"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.split()[0] == str(wf))
+    assert "grid walk-forward" in row and " — " in row and "/200" not in row
