@@ -35,7 +35,8 @@ st.markdown("**Drawdown**")
 st.altair_chart(compare.drawdown_overlay(bundles), width="stretch")
 st.subheader("Metrics")
 st.caption("Best value per row highlighted (lower is better for risk and cost rows; counts, "
-           "beta, exposure and buy & hold are not ranked). Definitions: the Glossary page.")
+           "beta, exposure and buy & hold are not ranked, nor a run without closed trades). "
+           "Definitions: the Glossary page.")
 table = compare.styled_metrics(bundles)
 st.dataframe(table, hide_index=True, width="stretch",  # every row shown: no inner scroll box
              height=ROW_PX * (len(table.data) + 1) + 3)

@@ -52,9 +52,11 @@ def values_table(bundles: list[RunBundle]) -> pd.DataFrame:
 
 def best_columns(values: pd.DataFrame) -> dict[str, list[str]]:
     """Metric name -> the column(s) holding its best value (none for neutral metrics or ties
-    across every run)."""
+    across every run). A run without closed trades is not ranked: it was "best" for volatility,
+    drawdown, VaR, gross loss and commission by never trading."""
     best: dict[str, list[str]] = {}
-    for name, row in values.iterrows():
+    traded = [c for c in values.columns if values.at["total_trades", c] > 0]
+    for name, row in values[traded].iterrows():
         clean = row.dropna()
         if name in NO_BEST or clean.empty or clean.nunique() == 1:
             continue

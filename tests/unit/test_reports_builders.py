@@ -248,3 +248,17 @@ def test_correlation_is_pair_by_pair_with_a_run_that_shares_no_day() -> None:
     assert cells[("Run 1", "Run 3")] == cells[("Run 3", "Run 2")] == "—"
     assert cells[("Run 1", "Run 2")] == f"{alone.loc['Run 1', 'Run 2']:.2f}"
     compare.correlation_chart([a, b, c]).to_dict()  # the chart builds with the gaps
+
+
+def test_a_run_without_trades_is_never_the_best() -> None:
+    """Lowest volatility, drawdown and commission by never trading is not a best value."""
+    traded = _bundle(1, seed=1)
+    idle = dataclasses.replace(
+        _bundle(2, seed=2), metrics={kind: {**values, "total_trades": 0.0, "volatility": 0.0,
+                                            "max_drawdown": 0.0, "commission_paid": 0.0}
+                                     for kind, values in _bundle(2, seed=2).metrics.items()})
+    third = _bundle(3, seed=3)
+    best = compare.best_columns(compare.values_table([traded, idle, third]))
+    assert all("Run 2" not in cols for cols in best.values())
+    assert best["volatility"] and best["max_drawdown"]  # ranked among the two that traded
+
