@@ -98,17 +98,24 @@ def test_a_sweep_started_on_the_page_survives_reruns_and_cancels(
     assert stored < stopped.max_trials  # stopped early, what finished is kept
 
 
-def test_a_new_sweep_is_the_one_the_studies_tab_shows(
-        swept_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a study already shown, Run sweep switches the Studies picker to the new study (it
-    kept showing the old one), whose status and trial count are a caption under the picker
-    (in the label they stayed "running · 0 trials" on screen after the sweep finished)."""
+def _page_on_a_copy(swept_home: Path, tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> tuple[Path, AppTest]:
+    """A copy of the swept store and the Optimize page open on it."""
     home = tmp_path / "home"
     shutil.copytree(swept_home, home)
     monkeypatch.setenv("PINEOPT_HOME", str(home))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.run()
     at.switch_page("app_pages/optimize.py").run()
+    return home, at
+
+
+def test_a_new_sweep_is_the_one_the_studies_tab_shows(
+        swept_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a study already shown, Run sweep switches the Studies picker to the new study (it
+    kept showing the old one), whose status and trial count are a caption under the picker
+    (in the label they stayed "running · 0 trials" on screen after the sweep finished)."""
+    home, at = _page_on_a_copy(swept_home, tmp_path, monkeypatch)
     picker = at.selectbox(key="opt_study_pick")
     assert picker.value == 1 and "BTCUSDT spot 4h · grid" in picker.format_func(1)
     assert "Completed · 6 trials stored" in [c.value for c in at.caption]
@@ -145,12 +152,7 @@ def test_a_finished_study_stops_counting_its_time(swept_home: Path, tmp_path: Pa
 
 def test_an_emptied_values_box_says_it_sweeps_the_declared_range(
         swept_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path / "home"
-    shutil.copytree(swept_home, home)
-    monkeypatch.setenv("PINEOPT_HOME", str(home))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/optimize.py").run()
+    _home, at = _page_on_a_copy(swept_home, tmp_path, monkeypatch)
     at.text_input(key="opt_spec_1_fast").set_value("").run()
     assert not at.exception, [e.message for e in at.exception]
     # sma_cross declares fast in 5..100: all 96 values (it said only "192 combinations")
