@@ -17,8 +17,7 @@ from ui import lookahead_tab, services, walkforward_tab, widgets
 settings = services.settings()
 st.title("Optimize")
 widgets.placement_caption(settings)
-SELECTED_STUDY = "optimize_study_id"
-STUDY_PICK = "opt_study_pick"  # the Studies tab's picker
+STUDY_PICK = "opt_study_pick"  # the Studies tab's picker (and its selected study)
 
 
 def _start(study_id: int) -> bool:
@@ -109,7 +108,6 @@ with sweep_tab:
             except PineOptError as exc:
                 services.show_error(exc)
             else:
-                st.session_state[SELECTED_STUDY] = study_id
                 st.session_state[STUDY_PICK] = study_id  # the Studies tab follows the new one
                 if _start(study_id):  # said on the Studies tab, which opens (it vanished)
                     st.session_state[STARTED] = f"Study {study_id} started."
@@ -145,8 +143,7 @@ with studies_tab:
     if not listed:
         st.info("No studies yet: start one on the New sweep tab (or `pineopt optimize`).")
     else:
-        study_id = widgets.study_picker("Study", listed, key=STUDY_PICK,
-                                        chosen=st.session_state.get(SELECTED_STUDY))
+        study_id = widgets.study_picker("Study", listed, key=STUDY_PICK)
         _progress(study_id)
         study = study_store.get_study(settings.db_path, study_id)
         if (study.interrupted or study.status in ("cancelled", "failed")) and not \

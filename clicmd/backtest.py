@@ -169,16 +169,17 @@ def handle(args: argparse.Namespace) -> int:
     if interactive:
         sys.stderr.write("\n")
     done = run.status is RunStatus.COMPLETED
-    values = runs.run_metrics(s.db_path, run.id) if done else {}
+    bundle = analytics.load(s, run.id) if done else None  # read once: metrics, equity, trades
     split = runs.run_cost_split(s.db_path, run.id) if done else {}
-    notes = run_notes.warnings_for(split)
-    if done:
-        bars = runs.run_equity(s.db_path, run.id).index
-        shorts = int((runs.run_trades(s.db_path, run.id)["size"] < 0).sum())
-        notes += [n for n in (run_notes.spot_short_note(run.config, shorts),
-                              run_notes.range_note(run.config, bars[0], bars[-1])) if n]
+    notes: list[str] = []
+    if bundle is not None:
+        bars = bundle.equity.index
+        short = run_notes.range_note(run.config, bars[0], bars[-1])
+        notes = run_notes.run_warnings(run.config, split, bundle.metrics) + (
+            [short] if short else [])
+    values = bundle.metrics.get("all", {}) if bundle is not None else {}
     if args.json:  # the metric set of `pineopt report --format json`
-        values = export.run_document(analytics.load(s, run.id))["metrics"] if done else {}
+        values = export.run_document(bundle)["metrics"] if bundle is not None else {}
         print_json({"run_id": run.id, "status": run.status.value, "metrics": values,
                     "costs": split, "trades": int(values.get("total_trades", 0)),
                     "warnings": notes, "error": run.error})

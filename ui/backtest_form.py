@@ -98,7 +98,7 @@ class FormKeys:
 
     def cash(self, sid: int, version: int) -> str:
         """Key of the capital input."""
-        return f"{'' if self.prefix == 'b' else self.prefix}cash_{sid}_{version}"
+        return f"{self.prefix}_cash_{sid}_{version}"
 
 
 BACKTEST = FormKeys(data=DATA, timeframe=TIMEFRAME, dates=DATES, range=RANGE,

@@ -69,16 +69,9 @@ def failed_run(run: RunRecord) -> None:
 def run_warnings(settings: Settings, b: RunBundle) -> None:
     """Refused orders, trades left open and a Pine run's shorts on spot, one warning each,
     above everything else."""
-    notes = run_notes.warnings_for(runs.run_cost_split(settings.db_path, b.run.id))
-    shorts = run_notes.spot_short_note(b.run.config, short_trades(b))
-    for note in notes + ([shorts] if shorts else []):
+    for note in run_notes.run_warnings(b.run.config, runs.run_cost_split(settings.db_path,
+                                                                          b.run.id), b.metrics):
         st.warning(note, icon="⚠️")
-
-
-def short_trades(b: RunBundle) -> int:
-    """Short trades of the run, closed and open (its Short column)."""
-    side = b.metrics.get("short", {})
-    return int(side.get("total_closed_trades", 0) + side.get("total_open_trades", 0))
 
 
 def header(b: RunBundle) -> None:

@@ -17,7 +17,6 @@ from core.studies import study_store, walkforward, wf_store
 from reports import walkforward_charts
 from ui import services, widgets
 
-SELECTED = "wf_study_id"
 PICK = "wf_pick"  # the stored walk-forwards' picker
 HEADLINE = ("total_return", "sharpe_ratio", "max_drawdown", "total_trades")
 
@@ -54,7 +53,6 @@ def render(settings: Settings, request: dict[str, Any] | None) -> None:
         except PineOptError as exc:
             services.show_error(exc)
         else:
-            st.session_state[SELECTED] = study_id
             st.session_state[PICK] = study_id  # the picker follows the new one
             _start(settings, study_id)
     if request is None:
@@ -82,8 +80,7 @@ def _show_stored(settings: Settings) -> None:
               if s.kind == wf_store.KIND]
     if not listed:
         return
-    study_id = widgets.study_picker("Walk-forward", listed, key=PICK,
-                                    chosen=st.session_state.get(SELECTED), counts_trials=False)
+    study_id = widgets.study_picker("Walk-forward", listed, key=PICK, counts_trials=False)
     _progress(settings, study_id)
     out = walkforward.result(settings, study_id)
     if (out.study.interrupted or out.study.status == "cancelled") and \

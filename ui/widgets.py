@@ -10,7 +10,7 @@ import streamlit as st
 from core.analytics import metrics
 from core.strategies import params
 from core.runs import admin as run_admin, service as runs
-from core.model import ParameterDef, RunRecord, RunStatus
+from core.model import BacktestConfig, ParameterDef, RunRecord, RunStatus
 from core.settings import Settings
 from ui import run_actions, services
 
@@ -190,21 +190,19 @@ def placement_caption(settings: Settings) -> None:
 
 
 def study_picker(label: str, listed: list[tuple[Any, int]], *, key: str,
-                 chosen: int | None, counts_trials: bool = True) -> int:
-    """A selectbox of stored studies ((study, trials stored), newest first), on ``chosen`` when
-    it is one of them, with the picked study's status and trial count in a caption under it. The
+                 counts_trials: bool = True) -> int:
+    """A selectbox of stored studies ((study, trials stored), newest first; a page selects one
+    by writing its id to ``key`` before drawing), with the picked study's status and trial count
+    in a caption under it. The
     labels hold only what does not change while a study runs: a keyed selectbox keeps showing
     the label it had when picked (Streamlit 1.67), so "running · 0 trials" stayed on screen
     after the study finished. ``counts_trials``: False for walk-forwards (their trials belong to
     their windows' studies)."""
-    from core.model import BacktestConfig
-
     options = {s.id: f"{s.id} · {s.strategy_name} · "
                      f"{run_admin.market_text(BacktestConfig.from_dict(s.config))} · "
                      f"{s.method} · {s.direction} {s.objective}" for s, _ in listed}
     ids = list(options)
-    picked = st.selectbox(label, ids, format_func=options.get, key=key,
-                          index=ids.index(chosen) if chosen in ids else 0)
+    picked = st.selectbox(label, ids, format_func=options.get, key=key)
     study, count = next((s, n) for s, n in listed if s.id == picked)
     stored = f" · {count:,} trial{'' if count == 1 else 's'} stored" if counts_trials else ""
     st.caption(f"{study.shown_status.capitalize()}{stored}")

@@ -56,6 +56,17 @@ def warnings_for(split: dict[str, float]) -> list[str]:
     return out
 
 
+def run_warnings(config: BacktestConfig, split: dict[str, float],
+                 by_kind: dict[str, dict[str, float]]) -> list[str]:
+    """Every warning of a finished run (the Results banners, `pineopt backtest`'s lines): its
+    refused orders and open trades (``split``: the stored cost split) and a Pine run's shorts on
+    spot data (``by_kind``: its metrics by side, whose Short column counts them)."""
+    side = by_kind.get("short", {})
+    shorts = int(side.get("total_closed_trades", 0) + side.get("total_open_trades", 0))
+    short_note = spot_short_note(config, shorts)
+    return warnings_for(split) + ([short_note] if short_note else [])
+
+
 def spot_short_note(config: BacktestConfig, shorts: int) -> str | None:
     """A warning for ``shorts`` short trades on spot data without margin: only a Pine run has
     them (its runtime lets any symbol be sold short, as TradingView does), and a spot account

@@ -48,3 +48,13 @@ def test_range_note_only_when_a_bar_or_more_is_missing() -> None:
     whole = BacktestConfig(symbol="BTCUSDT", timeframe="1h", start="2024-12-01",
                            end="2024-12-31")
     assert notes.range_note(whole, first, last) is None
+
+
+def test_run_warnings_counts_the_short_column_closed_and_open() -> None:
+    """Results and `pineopt backtest` take a run's warnings from here: the refusals of its cost
+    split, then its shorts on spot (closed and still open, from the Short column)."""
+    by_kind = {"short": {"total_closed_trades": 2.0, "total_open_trades": 1.0}}
+    lines = notes.run_warnings(SPOT, {"orders_rejected_risk_halt": 1.0}, by_kind)
+    assert lines[0].startswith("1 order was refused: placed while a risk rule halted")
+    assert lines[1].startswith("3 short trades were taken on spot data without margin")
+    assert notes.run_warnings(SPOT, {}, {"short": {"total_closed_trades": 0.0}}) == []
